@@ -1,0 +1,107 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "AppLinks",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "applinks", targets: ["applinks"]),
+        .library(name: "AppLinksPluginKit", targets: ["AppLinksPluginKit"]),
+        // Link-type plugins are dynamic libraries named `libAppLinksLinkType*.so`; the host finds them next to
+        // its own executable. The test fixture deliberately uses another prefix so that it is never picked up
+        // by a real deployment.
+        .library(name: "AppLinksTestFixture", type: .dynamic, targets: ["FixtureLinkType"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    ],
+    targets: [
+        // MARK: C boundary
+        .target(
+            name: "AppLinksPluginABI",
+            path: "Sources/AppLinksPluginABI",
+            cSettings: [.headerSearchPath("../../sdk/include")]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
+        // MARK: Libraries
+        .target(name: "AppLinksCore", swiftSettings: swift6),
+        .target(name: "AppLinksCrypto", dependencies: ["COpenSSL"], swiftSettings: swift6),
+        .target(
+            name: "AppLinksStore",
+            dependencies: [
+                "AppLinksCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swift6
+        ),
+        .target(
+            name: "AppLinksHost",
+            dependencies: [
+                "AppLinksCore", "AppLinksCrypto", "AppLinksStore", "AppLinksPluginABI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swift6
+        ),
+        .target(
+            name: "AppLinksPluginKit",
+            dependencies: ["AppLinksCore", "AppLinksPluginABI"],
+            swiftSettings: swift6
+        ),
+        .target(
+            name: "AppLinksCLI",
+            dependencies: [
+                "AppLinksHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift6
+        ),
+        .executableTarget(name: "applinks", dependencies: ["AppLinksCLI"], swiftSettings: swift6),
+
+        // MARK: Test fixtures
+        .target(
+            name: "FixtureLinkType",
+            dependencies: ["AppLinksPluginKit"],
+            path: "Tests/Fixtures/FixtureLinkType",
+            swiftSettings: swift6
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "AppLinksCoreTests", dependencies: ["AppLinksCore"], swiftSettings: swift6),
+        .testTarget(name: "AppLinksCryptoTests", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
+        .testTarget(
+            name: "AppLinksStoreTests",
+            dependencies: ["AppLinksStore", "AppLinksCrypto"],
+            swiftSettings: swift6
+        ),
+        .testTarget(
+            name: "AppLinksHostTests",
+            dependencies: ["AppLinksHost", "TestSupport"],
+            swiftSettings: swift6
+        ),
+        .testTarget(
+            name: "AppLinksCLITests",
+            dependencies: ["AppLinksHost", "TestSupport"],
+            swiftSettings: swift6
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["AppLinksCore"],
+            path: "Tests/TestSupport",
+            swiftSettings: swift6
+        ),
+    ]
+)

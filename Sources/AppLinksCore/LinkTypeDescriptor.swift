@@ -1,0 +1,195 @@
+import Foundation
+
+/// The JSON document a plugin declares in `descriptor_json`: what its wizard asks, what it checks, which
+/// actions it offers and which HTTP routes it serves.
+///
+/// Unknown members are ignored, so a newer minor ABI may add some. ``validate(expectedID:)`` enforces the
+/// rules of `sdk/schema/descriptor.schema.json`.
+public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var version: String
+    public var vendor: String
+    public var description: String?
+    public var directions: [Direction]
+    public var wizard: Wizard
+    public var statusChecks: [StatusCheck]
+    public var actions: [Action]
+    public var routes: [Route]
+
+    public struct Wizard: Codable, Sendable, Hashable {
+        public var steps: [Step]
+        public init(steps: [Step]) { self.steps = steps }
+    }
+
+    public struct Step: Codable, Sendable, Hashable {
+        public var id: String
+        public var title: String
+        public init(id: String, title: String) {
+            self.id = id
+            self.title = title
+        }
+    }
+
+    public struct StatusCheck: Codable, Sendable, Hashable {
+        public var id: String
+        public var title: String
+        public init(id: String, title: String) {
+            self.id = id
+            self.title = title
+        }
+    }
+
+    /// A typed action parameter. The CLI turns each into a `--arg name=value` with checked type.
+    public struct Parameter: Codable, Sendable, Hashable {
+        public enum Kind: String, Codable, Sendable, CaseIterable {
+            case string, int, double, bool, url, secret
+        }
+        public var name: String
+        public var type: Kind
+        public var required: Bool
+        public var defaultValue: JSONValue?
+        public var help: String?
+
+        public init(name: String, type: Kind, required: Bool = false, defaultValue: JSONValue? = nil, help: String? = nil) {
+            self.name = name
+            self.type = type
+            self.required = required
+            self.defaultValue = defaultValue
+            self.help = help
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, type, required, help
+            case defaultValue = "default"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            type = try c.decode(Kind.self, forKey: .type)
+            required = try c.decodeIfPresent(Bool.self, forKey: .required) ?? false
+            defaultValue = try c.decodeIfPresent(JSONValue.self, forKey: .defaultValue)
+            help = try c.decodeIfPresent(String.self, forKey: .help)
+        }
+    }
+
+    public struct Action: Codable, Sendable, Hashable {
+        public var id: String
+        public var title: String
+        public var description: String?
+        public var destructive: Bool
+        public var params: [Parameter]
+
+        public init(id: String, title: String, description: String? = nil, destructive: Bool = false, params: [Parameter] = []) {
+            self.id = id
+            self.title = title
+            self.description = description
+            self.destructive = destructive
+            self.params = params
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(String.self, forKey: .id)
+            title = try c.decode(String.self, forKey: .title)
+            description = try c.decodeIfPresent(String.self, forKey: .description)
+            destructive = try c.decodeIfPresent(Bool.self, forKey: .destructive) ?? false
+            params = try c.decodeIfPresent([Parameter].self, forKey: .params) ?? []
+        }
+    }
+
+    public struct Route: Codable, Sendable, Hashable {
+        public enum Auth: String, Codable, Sendable { case none, user, admin }
+        public var method: String
+        public var path: String
+        public var auth: Auth
+
+        public init(method: String, path: String, auth: Auth = .none) {
+            self.method = method
+            self.path = path
+            self.auth = auth
+        }
+    }
+
+    public init(
+        id: String, name: String, version: String, vendor: String, description: String? = nil,
+        directions: [Direction], wizard: Wizard, statusChecks: [StatusCheck] = [], actions: [Action] = [],
+        routes: [Route] = []
+    ) {
+        self.id = id
+        self.name = name
+        self.version = version
+        self.vendor = vendor
+        self.description = description
+        self.directions = directions
+        self.wizard = wizard
+        self.statusChecks = statusChecks
+        self.actions = actions
+        self.routes = routes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, version, vendor, description, directions, wizard, actions, routes
+        case statusChecks = "status_checks"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(String.self, forKey: .version)
+        vendor = try c.decode(String.self, forKey: .vendor)
+        description = try c.decodeIfPresent(String.self, forKey: .description)
+        directions = try c.decode([Direction].self, forKey: .directions)
+        wizard = try c.decode(Wizard.self, forKey: .wizard)
+        statusChecks = try c.decodeIfPresent([StatusCheck].self, forKey: .statusChecks) ?? []
+        actions = try c.decodeIfPresent([Action].self, forKey: .actions) ?? []
+        routes = try c.decodeIfPresent([Route].self, forKey: .routes) ?? []
+    }
+
+    /// Path prefixes outside `/plugins/<id>/` that a plugin may claim, because remote products expect them there.
+    public static let wellKnownRoutePrefixes = [
+        "/plugins/servlet/oauth/", "/rest/oauth2/latest/", "/rest/oauth2-client/latest/",
+        "/.well-known/oauth-authorization-server",
+    ]
+
+    public static func isValidID(_ s: String) -> Bool {
+        s.wholeMatch(of: /[a-z][a-z0-9-]{0,39}/) != nil
+    }
+
+    /// Checks the rules that JSON decoding alone cannot. Each problem is listed, so a vendor fixes them in one go.
+    public func validate(expectedID: String? = nil) throws {
+        var problems: [String] = []
+        if !Self.isValidID(id) { problems.append("id '\(id)' must be 1-40 lower-case letters, digits or '-', starting with a letter") }
+        if let expectedID, expectedID != id { problems.append("descriptor_json id '\(id)' differs from the descriptor's id '\(expectedID)'") }
+        if name.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("name is empty") }
+        if version.isEmpty { problems.append("version is empty") }
+        if directions.isEmpty { problems.append("directions is empty; declare at least one of incoming, outgoing, two_way") }
+        if wizard.steps.isEmpty { problems.append("wizard.steps is empty; declare at least one step") }
+        func checkUnique(_ ids: [String], _ what: String) {
+            var seen = Set<String>()
+            for i in ids where !seen.insert(i).inserted { problems.append("\(what) '\(i)' is declared twice") }
+            for i in ids where i.wholeMatch(of: /[a-z][a-z0-9_-]*/) == nil {
+                problems.append("\(what) '\(i)' must be lower-case letters, digits, '-' or '_'")
+            }
+        }
+        checkUnique(wizard.steps.map(\.id), "wizard step")
+        checkUnique(statusChecks.map(\.id), "status check")
+        checkUnique(actions.map(\.id), "action")
+        for a in actions { checkUnique(a.params.map(\.name), "parameter of action '\(a.id)':") }
+        for r in routes {
+            if !["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"].contains(r.method) {
+                problems.append("route \(r.path): method '\(r.method)' is not an HTTP method in upper case")
+            }
+            let own = r.path.hasPrefix("/plugins/\(id)/")
+            let wellKnown = Self.wellKnownRoutePrefixes.contains { r.path.hasPrefix($0) }
+            if !own && !wellKnown {
+                problems.append("route \(r.path) must lie under /plugins/\(id)/ or a well-known prefix (\(Self.wellKnownRoutePrefixes.joined(separator: ", ")))")
+            }
+        }
+        if !problems.isEmpty {
+            throw AppLinksError(.pluginRefused, problems.joined(separator: "; "))
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import AppLinksCore
+import Configuration
+import Foundation
+import SystemPackage
+
+/// A deployment's settings: the home's `config.yaml`, overridden by `APPLINKS_*` environment variables
+/// (the key path in upper case, `.` as `_`: `status.timeout_seconds` is `APPLINKS_STATUS_TIMEOUT_SECONDS`).
+public struct DeploymentConfig: Sendable {
+    public var name: String
+    public var baseURL: String
+    public var listen: String
+    /// `sqlite:FILE` (relative to the home) is the embedded default.
+    public var database: String
+    /// Extra plugin files or directories, searched after the home's `plugins/` and the executable's directory.
+    public var pluginPaths: [String]
+    /// `id=sha256hex` pairs. A pinned link type loads only from a file with that hash.
+    public var pluginPins: [String: String]
+    /// When true, a plugin file whose hash is not pinned is refused before it is opened.
+    public var requirePins: Bool
+    /// Whether the executable's own directory is searched for `libAppLinksLinkType*.so`.
+    public var searchExecutableDirectory: Bool
+    public var statusTimeout: Duration
+    public var statusConcurrency: Int
+    public var statusInterval: Duration
+    public var wizardTimeout: Duration
+    /// The master key, base64, when it comes from the environment rather than the home's `master.key`.
+    public var masterKeyBase64: String?
+
+    public static let fileName = "config.yaml"
+
+    /// Reads `config.yaml` in `home`, then the environment on top.
+    public static func load(home: URL, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> DeploymentConfig {
+        let path = home.appendingPathComponent(fileName).path
+        let file: FileProvider<YAMLSnapshot>
+        do {
+            file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path), allowMissing: false)
+        } catch {
+            throw AppLinksError(.config, "Cannot read \(path): \(error). Fix the YAML, or move the file away and run "
+                + "`applinks init --home \(home.path)` to write a fresh one.", cause: error)
+        }
+        let env = EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["APPLINKS_MASTER_KEY"]))
+            .prefixKeys(with: "applinks")
+        let reader = ConfigReader(providers: [env, file])
+        return try DeploymentConfig(reader: reader)
+    }
+
+    init(reader r: ConfigReader) throws {
+        name = r.string(forKey: "name", default: "AppLinks")
+        baseURL = r.string(forKey: "base_url", default: "http://127.0.0.1:8080")
+        listen = r.string(forKey: "listen", default: "127.0.0.1:8080")
+        database = r.string(forKey: "database", default: "sqlite:applinks.db")
+        pluginPaths = r.stringArray(forKey: "plugins.paths", default: [])
+        requirePins = r.bool(forKey: "plugins.require_pins", default: false)
+        searchExecutableDirectory = r.bool(forKey: "plugins.search_executable_directory", default: true)
+        var pins: [String: String] = [:]
+        for entry in r.stringArray(forKey: "plugins.pins", default: []) {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, LinkTypeDescriptor.isValidID(parts[0]), parts[1].wholeMatch(of: /[0-9a-fA-F]{64}/) != nil else {
+                throw AppLinksError(.config, "plugins.pins entry '\(entry)' is not ID=SHA256 (a link-type id, '=', 64 hex digits). "
+                    + "Get the hash with `sha256sum FILE`.")
+            }
+            pins[parts[0]] = parts[1].lowercased()
+        }
+        pluginPins = pins
+        let timeout = r.double(forKey: "status.timeout_seconds", default: 10)
+        let concurrency = r.int(forKey: "status.concurrency", default: 8)
+        let interval = r.double(forKey: "status.interval_seconds", default: 600)
+        let wizard = r.double(forKey: "wizard.timeout_seconds", default: 300)
+        guard timeout > 0, concurrency > 0, interval > 0, wizard > 0 else {
+            throw AppLinksError(.config, "status.timeout_seconds, status.concurrency, status.interval_seconds and "
+                + "wizard.timeout_seconds must be positive.")
+        }
+        statusTimeout = .milliseconds(Int64(timeout * 1000))
+        statusConcurrency = concurrency
+        statusInterval = .milliseconds(Int64(interval * 1000))
+        wizardTimeout = .milliseconds(Int64(wizard * 1000))
+        masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
+        guard URL(string: baseURL)?.scheme.map({ ["http", "https"].contains($0) }) == true else {
+            throw AppLinksError(.config, "base_url '\(baseURL)' must be an http:// or https:// URL, such as https://applinks.example.com.")
+        }
+    }
+
+    /// The commented file that `applinks init` writes.
+    public static func template(name: String, baseURL: String, listen: String) -> String {
+        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        return """
+        # AppLinks deployment configuration.
+        # Any key can be overridden by an environment variable: APPLINKS_ and the key path in upper case, with
+        # '.' written as '_'. For example APPLINKS_BASE_URL, or APPLINKS_STATUS_TIMEOUT_SECONDS for status.timeout_seconds.
+
+        # The name other applications see in this instance's manifest.
+        name: \(q(name))
+
+        # The public URL of this instance, as remote applications and browsers reach it (behind any proxy).
+        base_url: \(q(baseURL))
+
+        # The address `applinks serve` listens on (HOST:PORT).
+        listen: \(q(listen))
+
+        # The store. sqlite:FILE is relative to this home and is the embedded default.
+        database: "sqlite:applinks.db"
+
+        # The master key that seals secrets lives in master.key beside this file (mode 0600).
+        # To keep it out of the home, set APPLINKS_MASTER_KEY to its base64 instead.
+
+        plugins:
+          # Extra plugin files or directories. The home's plugins/ directory is always searched, and so is the
+          # directory of the applinks executable (for libAppLinksLinkType*.so) unless the next key is false.
+          paths: []
+          search_executable_directory: true
+          # Optional sha256 pins, one ID=HASH per link type: a pinned type loads only from a file with that hash.
+          pins: []
+          # Refuse, before opening it, any plugin file whose hash is not pinned above.
+          require_pins: false
+
+        status:
+          # How long one link's check may take before it reports UNKNOWN/TIMEOUT.
+          timeout_seconds: 10
+          # How many links are checked at once.
+          concurrency: 8
+          # How often a running server refreshes every link's status.
+          interval_seconds: 600
+
+        wizard:
+          # How long a wizard step that waits for a browser (an OAuth redirect) waits before leaving a draft.
+          timeout_seconds: 300
+
+        """
+    }
+}

@@ -1,0 +1,245 @@
+import AppLinksCore
+import AppLinksStore
+import Foundation
+
+extension Host {
+    /// The loaded, enabled plugin of a link type, or an error that says how to get it.
+    public func plugin(forType type: String) throws -> LoadedPlugin {
+        if let p = plugins[type] { return p }
+        if let r = pluginRecords.first(where: { $0.id == type }) {
+            switch r.state {
+            case .disabled:
+                throw AppLinksError(.pluginDisabled, "The link type '\(type)' is disabled for this deployment. Enable it with "
+                    + "`applinks plugins enable \(type)`.")
+            case .refused:
+                throw AppLinksError(.pluginRefused, "The link type '\(type)' was refused: \(r.reason ?? "unknown reason")")
+            case .loaded: break
+            }
+        }
+        let known = plugins.keys.sorted()
+        throw AppLinksError(.notFound, "No link type '\(type)' is installed. "
+            + (known.isEmpty ? "No link type is loaded; run `applinks plugins list` to see why." : "Known types: \(known.joined(separator: ", ")).")
+            + " Run `applinks plugins list` for details.")
+    }
+
+    /// Finds a link by id, unique id prefix (at least 4 characters) or name (case-insensitive).
+    public func resolveLink(_ reference: String) async throws -> Link {
+        let ref = reference.trimmingCharacters(in: .whitespaces)
+        guard !ref.isEmpty else { throw AppLinksError(.invalidInput, "Name a link by id, id prefix or name. Run `applinks list`.") }
+        if let exact = try await store.link(id: ref.lowercased()) { return exact }
+        let all = try await store.links()
+        var matches = ref.count >= 4 ? all.filter { $0.id.hasPrefix(ref.lowercased()) } : []
+        if matches.isEmpty { matches = all.filter { $0.name.caseInsensitiveCompare(ref) == .orderedSame } }
+        switch matches.count {
+        case 1: return matches[0]
+        case 0: throw AppLinksError(.notFound, "No link matches '\(ref)'. Run `applinks list` to see the links and their ids.")
+        default:
+            let names = matches.prefix(5).map { "\($0.id) (\($0.name))" }.joined(separator: ", ")
+            throw AppLinksError(.ambiguous, "'\(ref)' matches \(matches.count) links: \(names). Use a longer id prefix.")
+        }
+    }
+
+    /// A link's secrets, opened.
+    func openSecrets(_ link: Link) async throws -> [String: String] {
+        var out: [String: String] = [:]
+        for (name, sealed) in try await store.sealedSecrets(linkID: link.id) {
+            out[name] = try sealer.openString(sealed, context: SecretSealer.linkContext(link.id, name))
+        }
+        return out
+    }
+
+    func sealSecrets(_ secrets: [String: String?], linkID: String) throws -> [String: Data?] {
+        var out: [String: Data?] = [:]
+        for (name, value) in secrets {
+            out[name] = try value.map { try sealer.sealString($0, context: SecretSealer.linkContext(linkID, name)) }
+        }
+        return out
+    }
+
+    /// Applies changes under optimistic locking. `ofType`, when given, confines a plugin to its own links.
+    public func applyChanges(_ changes: LinkChanges, toLink id: String, atVersion version: Int?, ofType type: String?, actor: String) async throws -> Link {
+        guard var link = try await store.link(id: id), type == nil || link.type == type else {
+            throw AppLinksError(.notFound, "The link \(id) does not exist.")
+        }
+        if let version, version != link.version {
+            throw AppLinksError(.conflict, "The link '\(link.name)' changed since version \(version); it is at \(link.version). Reload and retry.")
+        }
+        if let v = changes.name { link.name = try Self.validName(v) }
+        if let v = changes.displayURL { link.displayURL = try Self.validURL(v, field: "display_url") }
+        if let v = changes.rpcURL { link.rpcURL = try Self.validURL(v, field: "rpc_url") }
+        if let v = changes.application { link.application = v }
+        if let v = changes.incomingAuth { link.incomingAuth = v }
+        if let v = changes.outgoingAuth { link.outgoingAuth = v }
+        if let v = changes.config { link.config.merge(v) { _, new in new } }
+        let before = link.direction
+        let updated = try await store.updateLink(link, sealedSecrets: try sealSecrets(changes.secrets ?? [:], linkID: link.id))
+        var detail: [String: JSONValue] = ["fields": .array(Self.changedFields(changes).map { .string($0) })]
+        if before != updated.direction { detail["direction"] = .string(updated.direction.rawValue) }
+        try await store.appendAudit(AuditEvent(actor: actor, action: "edit", linkID: updated.id, linkType: updated.type, detail: detail))
+        return updated
+    }
+
+    static func changedFields(_ c: LinkChanges) -> [String] {
+        var f: [String] = []
+        if c.name != nil { f.append("name") }
+        if c.displayURL != nil { f.append("display_url") }
+        if c.rpcURL != nil { f.append("rpc_url") }
+        if c.application != nil { f.append("application") }
+        if c.incomingAuth != nil { f.append("incoming_auth") }
+        if c.outgoingAuth != nil { f.append("outgoing_auth") }
+        for k in (c.config ?? [:]).keys.sorted() { f.append("config.\(k)") }
+        for k in (c.secrets ?? [:]).keys.sorted() { f.append("secret.\(k)") }
+        return f
+    }
+
+    static func validName(_ s: String) throws -> String {
+        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !t.isEmpty, t.count <= 200 else { throw AppLinksError(.invalidInput, "name must be 1 to 200 characters.") }
+        return t
+    }
+
+    static func validURL(_ s: String, field: String) throws -> String {
+        guard let u = URL(string: s), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host?.isEmpty == false else {
+            throw AppLinksError(.invalidInput, "\(field) '\(s)' must be an absolute http:// or https:// URL.")
+        }
+        return s
+    }
+
+    /// `applinks edit LINK --set field=value`: name, display_url, rpc_url, enabled, or config.KEY.
+    public func editLink(_ reference: String, sets: [(String, String)]) async throws -> Link {
+        guard !sets.isEmpty else {
+            throw AppLinksError(.invalidInput, "Nothing to change. Use --set name=…, --set display_url=…, --set rpc_url=…, "
+                + "--set enabled=true|false or --set config.KEY=VALUE.")
+        }
+        let link = try await resolveLink(reference)
+        var changes = LinkChanges()
+        var enabled: Bool?
+        var config: [String: JSONValue] = [:]
+        for (key, value) in sets {
+            switch key {
+            case "name": changes.name = value
+            case "display_url": changes.displayURL = value
+            case "rpc_url": changes.rpcURL = value
+            case "enabled":
+                guard let b = JSONValue.string(value).boolValue else {
+                    throw AppLinksError(.invalidInput, "enabled must be true or false, not '\(value)'.")
+                }
+                enabled = b
+            case _ where key.hasPrefix("config.") && key.count > 7:
+                config[String(key.dropFirst(7))] = .string(value)
+            default:
+                throw AppLinksError(.invalidInput, "'\(key)' cannot be edited. Editable: name, display_url, rpc_url, enabled, config.KEY.")
+            }
+        }
+        if !config.isEmpty { changes.config = config }
+        var updated = link
+        if changes != LinkChanges() {
+            updated = try await applyChanges(changes, toLink: link.id, atVersion: link.version, ofType: nil, actor: actor)
+        }
+        if let enabled, enabled != updated.enabled {
+            var l = updated
+            l.enabled = enabled
+            if !enabled { l.status = LinkStatus(.disabled, .disabled, message: "The link is disabled. Enable it with `applinks edit \(l.id) --set enabled=true`.", checkedAt: Date()) }
+            updated = try await store.updateLink(l, sealedSecrets: [:])
+            try await audit(enabled ? "enable" : "disable", link: updated)
+        }
+        return updated
+    }
+
+    public func deleteLink(_ reference: String) async throws -> Link {
+        let link = try await resolveLink(reference)
+        guard try await store.deleteLink(id: link.id) else { throw AppLinksError(.notFound, "The link \(link.id) was already deleted.") }
+        try await audit("delete", link: link, detail: ["name": .string(link.name)])
+        return link
+    }
+
+    public func makePrimary(_ reference: String) async throws -> Link {
+        let link = try await resolveLink(reference)
+        let updated = try await store.makePrimary(id: link.id)
+        if !link.primary { try await audit("make-primary", link: updated, detail: ["application_type": .string(link.application.type)]) }
+        return updated
+    }
+
+    /// Moves a link to a new URL. The link type validates the URL through its `relocate` action.
+    public func relocate(_ reference: String, to url: String) async throws -> Link {
+        let link = try await resolveLink(reference)
+        _ = try Self.validURL(url, field: "URL")
+        let plugin = try plugin(forType: link.type)
+        guard plugin.descriptor.actions.contains(where: { $0.id == "relocate" }) else {
+            throw AppLinksError(.invalidInput, "The link type '\(link.type)' does not support relocation; delete the link and create a new one.")
+        }
+        let response = try await runAction(plugin, link: link, action: "relocate", args: ["url": .string(url)])
+        var changes = response.changes ?? LinkChanges()
+        if changes.displayURL == nil { changes.displayURL = url }
+        if changes.rpcURL == nil { changes.rpcURL = url }
+        let updated = try await applyChanges(changes, toLink: link.id, atVersion: link.version, ofType: nil, actor: actor)
+        try await audit("relocate", link: updated, detail: ["from": .string(link.displayURL), "to": .string(updated.displayURL)])
+        return updated
+    }
+
+    /// Converts `--arg name=value` strings to the declared parameter types, before anything is called.
+    public static func convertArguments(_ raw: [(String, String)], for action: LinkTypeDescriptor.Action) throws -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        var problems: [String] = []
+        let params = Dictionary(uniqueKeysWithValues: action.params.map { ($0.name, $0) })
+        for (name, value) in raw {
+            guard let p = params[name] else {
+                let known = action.params.map(\.name)
+                problems.append("'\(name)' is not a parameter of \(action.id)" + (known.isEmpty ? " (it takes none)" : " (it takes \(known.joined(separator: ", ")))"))
+                continue
+            }
+            switch p.type {
+            case .string, .secret: out[name] = .string(value)
+            case .int:
+                if let i = Int64(value) { out[name] = .number(Double(i)) } else { problems.append("\(name) must be a whole number, not '\(value)'") }
+            case .double:
+                if let d = Double(value), d.isFinite { out[name] = .number(d) } else { problems.append("\(name) must be a number, not '\(value)'") }
+            case .bool:
+                if let b = JSONValue.string(value).boolValue { out[name] = .bool(b) } else { problems.append("\(name) must be true or false, not '\(value)'") }
+            case .url:
+                if (try? validURL(value, field: name)) != nil { out[name] = .string(value) } else {
+                    problems.append("\(name) must be an absolute http:// or https:// URL, not '\(value)'")
+                }
+            }
+        }
+        for p in action.params where out[p.name] == nil && !problems.contains(where: { $0.hasPrefix(p.name + " ") }) {
+            if let d = p.defaultValue { out[p.name] = d } else if p.required { problems.append("\(p.name) is required (--arg \(p.name)=…)") }
+        }
+        if !problems.isEmpty { throw AppLinksError(.invalidInput, problems.joined(separator: "; ") + ".") }
+        return out
+    }
+
+    /// `applinks action LINK ACTION --arg k=v…`.
+    public func invokeAction(_ reference: String, action id: String, rawArgs: [(String, String)]) async throws -> (Link, ActionResponse) {
+        let link = try await resolveLink(reference)
+        let plugin = try plugin(forType: link.type)
+        guard let action = plugin.descriptor.actions.first(where: { $0.id == id }) else {
+            let known = plugin.descriptor.actions.map(\.id)
+            throw AppLinksError(.notFound, "The link type '\(link.type)' has no action '\(id)'. "
+                + (known.isEmpty ? "It has no actions." : "Its actions: \(known.joined(separator: ", ")).") + " Run `applinks actions \(reference)`.")
+        }
+        let args = try Self.convertArguments(rawArgs, for: action)
+        let response = try await runAction(plugin, link: link, action: id, args: args)
+        var result = link
+        if let changes = response.changes, changes != LinkChanges() {
+            result = try await applyChanges(changes, toLink: link.id, atVersion: link.version, ofType: nil, actor: actor)
+        }
+        var detail: [String: JSONValue] = ["action": .string(id)]
+        let shown = args.filter { k, _ in action.params.first { $0.name == k }?.type != .secret }
+        if !shown.isEmpty { detail["args"] = .object(shown) }
+        try await audit("action", link: result, detail: detail)
+        return (result, response)
+    }
+
+    func runAction(_ plugin: LoadedPlugin, link: Link, action: String, args: [String: JSONValue]) async throws -> ActionResponse {
+        guard link.enabled else {
+            throw AppLinksError(.invalidInput, "The link '\(link.name)' is disabled. Enable it with `applinks edit \(link.id) --set enabled=true`.")
+        }
+        let request = ActionRequest(action: action, link: link, secrets: try await openSecrets(link), args: args, actor: actor)
+        do {
+            return try await plugin.call(.invokeAction, request, as: ActionResponse.self, timeout: config.statusTimeout * 3)
+        } catch let e as PluginCallError {
+            throw AppLinksError(e.code == "invalid_input" ? .invalidInput : .pluginFailed, "\(e.plugin): \(e.message)")
+        }
+    }
+}

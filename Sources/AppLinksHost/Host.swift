@@ -1,0 +1,135 @@
+import AppLinksCore
+import AppLinksCrypto
+import AppLinksStore
+import Foundation
+import Logging
+import Synchronization
+
+/// One open deployment: its config, store, identity and loaded link types. The CLI builds one per command
+/// and `applinks serve` one per process, with the same ``open(home:environment:logger:actor:)``.
+public final class Host: Sendable {
+    public static let version = "0.1.0"
+
+    public let home: DeploymentHome
+    public let config: DeploymentConfig
+    public let store: SQLiteStore
+    public let sealer: SecretSealer
+    public let identity: InstanceIdentity
+    public let logger: Logger
+    /// Who is acting, for the audit log: the OS user for the CLI, the logged-in user for the server.
+    public let actor: String
+    /// Loaded and enabled link types, by id.
+    public let plugins: [String: LoadedPlugin]
+    /// Every plugin file the loader looked at.
+    public let pluginRecords: [PluginRecord]
+    let http = HTTPService()
+    private let privateKey = Mutex<RSAKey?>(nil)
+
+    private init(home: DeploymentHome, config: DeploymentConfig, store: SQLiteStore, sealer: SecretSealer, identity: InstanceIdentity,
+                 logger: Logger, actor: String, plugins: [String: LoadedPlugin], records: [PluginRecord]) {
+        self.home = home
+        self.config = config
+        self.store = store
+        self.sealer = sealer
+        self.identity = identity
+        self.logger = logger
+        self.actor = actor
+        self.plugins = plugins
+        self.pluginRecords = records
+    }
+
+    public static var defaultActor: String {
+        ProcessInfo.processInfo.environment["USER"].map { "cli:\($0)" } ?? "cli:uid\(getuid())"
+    }
+
+    /// Opens an existing deployment. Fails with the fix if `home` was never initialised.
+    public static func open(home: DeploymentHome, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            logger: Logger = Logger(label: "applinks"), actor: String = Host.defaultActor) async throws -> Host {
+        try home.requireExisting()
+        let config = try await DeploymentConfig.load(home: home.url, environment: environment)
+        let sealer = try SecretSealer(masterKey: try home.masterKey(config))
+        let store = try SQLiteStore(path: try home.databasePath(config))
+        let identity = try await ensureIdentity(store: store, sealer: sealer)
+        var paths = [home.pluginDirectory]
+        for p in config.pluginPaths {
+            paths.append(URL(fileURLWithPath: p, relativeTo: home.url).standardizedFileURL)
+        }
+        let loader = PluginLoader(searchPaths: paths,
+                                  executableDirectory: config.searchExecutableDirectory ? PluginLoader.currentExecutableDirectory : nil,
+                                  pins: config.pluginPins, requirePins: config.requirePins, logger: logger)
+        let (loaded, records) = loader.loadAll(enabled: try await store.linkTypeStates())
+        let host = Host(home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
+                        plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records)
+        for p in loaded { p.attach(HostServices(pluginID: p.id, host: host)) }
+        return host
+    }
+
+    /// Creates the home (config, master key, database, identity) if it does not exist, then opens it.
+    /// Returns whether it created anything.
+    public static func initialize(home: DeploymentHome, name: String, baseURL: String, listen: String,
+                                  environment: [String: String] = ProcessInfo.processInfo.environment,
+                                  logger: Logger = Logger(label: "applinks"), actor: String = Host.defaultActor) async throws -> (Host, Bool) {
+        guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false else {
+            throw AppLinksError(.invalidInput, "--base-url '\(baseURL)' must be an absolute http:// or https:// URL, such as https://applinks.example.com.")
+        }
+        _ = try ListenAddress(listen)
+        let created = try home.create(name: name, baseURL: baseURL, listen: listen,
+                                      masterKeyFromEnvironment: environment["APPLINKS_MASTER_KEY"] != nil)
+        let host = try await open(home: home, environment: environment, logger: logger, actor: actor)
+        if created {
+            try await host.audit("init", detail: ["name": .string(name), "base_url": .string(baseURL), "application_id": .string(host.identity.applicationID)])
+        }
+        return (host, created)
+    }
+
+    private static func ensureIdentity(store: SQLiteStore, sealer: SecretSealer) async throws -> InstanceIdentity {
+        if let id = try await store.instanceIdentity() { return id }
+        let key = try RSAKey.generate(bits: 2048)
+        let appID = UUID().uuidString.lowercased()
+        let sealed = try sealer.sealString(try key.privateKeyPEM(), context: "instance:private_key")
+        return try await store.initializeInstanceIdentity(
+            InstanceIdentity(applicationID: appID, publicKeyPEM: try key.publicKeyPEM(), sealedPrivateKey: sealed))
+    }
+
+    /// The instance's private key, opened on first use.
+    func instanceKey() throws -> RSAKey {
+        try privateKey.withLock { k in
+            if let k { return k }
+            let key = try RSAKey(privateKeyPEM: try sealer.openString(identity.sealedPrivateKey, context: "instance:private_key"))
+            k = key
+            return key
+        }
+    }
+
+    public var instanceInfo: InstanceInfo {
+        InstanceInfo(id: identity.applicationID, name: config.name, version: Host.version, baseURL: config.baseURL,
+                     publicKeyPEM: identity.publicKeyPEM)
+    }
+
+    /// Stops every started plugin. Call once, when the process is about to exit.
+    public func shutdown() {
+        for p in plugins.values { p.shutdown() }
+    }
+
+    func audit(_ action: String, link: Link? = nil, detail: [String: JSONValue] = [:]) async throws {
+        try await store.appendAudit(AuditEvent(actor: actor, action: action, linkID: link?.id, linkType: link?.type, detail: detail))
+    }
+}
+
+/// A `HOST:PORT` to listen on.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
+              colon > text.startIndex
+        else {
+            throw AppLinksError(.invalidInput, "'\(text)' is not HOST:PORT, such as 127.0.0.1:8080 or 0.0.0.0:443.")
+        }
+        host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        self.port = port
+    }
+
+    public var description: String { "\(host):\(port)" }
+}

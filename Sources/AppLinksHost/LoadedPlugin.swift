@@ -1,0 +1,182 @@
+import AppLinksCore
+import AppLinksPluginABI
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// An opened, validated plugin. Its `init` runs lazily on the first call, so that commands which only read
+/// descriptors (such as `applinks list`) never start a plugin.
+public final class LoadedPlugin: @unchecked Sendable {
+    // `raw` points at the plugin's immutable, immortal descriptor; `state` is guarded by its Mutex.
+    public let descriptor: LinkTypeDescriptor
+    public let path: String
+    public let abiVersion: UInt32
+    public let sha256: String
+    let raw: UnsafePointer<applinks_plugin_descriptor>
+    let logger: Logger
+
+    private enum InitState {
+        case detached
+        case attached(HostServices)
+        case ready(UnsafeMutableRawPointer?, HostServices)
+        case failed(String)
+    }
+    private let state = Mutex<InitState>(.detached)
+
+    public var id: String { descriptor.id }
+
+    init(raw: UnsafePointer<applinks_plugin_descriptor>, descriptor: LinkTypeDescriptor, path: String, abiVersion: UInt32,
+         sha256: String, logger: Logger) {
+        self.raw = raw
+        self.descriptor = descriptor
+        self.path = path
+        self.abiVersion = abiVersion
+        self.sha256 = sha256
+        self.logger = logger
+    }
+
+    /// Gives the plugin its host services; `init` itself waits for the first call.
+    func attach(_ services: HostServices) {
+        state.withLock { if case .detached = $0 { $0 = .attached(services) } }
+    }
+
+    public enum Function: String, Sendable {
+        case wizardStep = "wizard_step"
+        case checkStatus = "check_status"
+        case invokeAction = "invoke_action"
+        case handleHTTP = "handle_http"
+    }
+
+    /// Runs `init` once. Runs on a plugin thread, never on the cooperative pool.
+    private func contextForCall() throws -> UnsafeMutableRawPointer? {
+        try state.withLock { s -> UnsafeMutableRawPointer? in
+            switch s {
+            case .ready(let ctx, _): return ctx
+            case .failed(let why): throw AppLinksError(.pluginFailed, why)
+            case .detached: throw AppLinksError(.pluginFailed, "The link type '\(id)' has no host services attached.")
+            case .attached(let services):
+                var ctx: UnsafeMutableRawPointer?
+                let rc = raw.pointee.`init`(HostServices.table, Unmanaged.passUnretained(services).toOpaque(), &ctx)
+                guard rc == Int32(APPLINKS_OK) else {
+                    let why = "The link type '\(id)' (\(path)) refused to start: its init returned \(rc). Check the host log for its messages."
+                    s = .failed(why)
+                    throw AppLinksError(.pluginFailed, why)
+                }
+                s = .ready(ctx, services)
+                return ctx
+            }
+        }
+    }
+
+    /// Calls one plugin function with a JSON request and returns its JSON response.
+    ///
+    /// A plugin-reported error becomes `.pluginFailed` with the plugin's message. If `timeout` passes first, this
+    /// throws `.timeout`; the plugin's thread is left to finish on its own (an in-process call cannot be stopped).
+    public func call(_ function: Function, _ request: Data, timeout: Duration?) async throws -> Data {
+        let name = descriptor.name
+        let pluginID = id
+        return try await PluginThreads.run(timeout: timeout, onTimeout: {
+            AppLinksError(.timeout, "The link type '\(pluginID)' did not answer \(function.rawValue) within \(timeout.map { "\($0)" } ?? "")")
+        }) { [self] in
+            let ctx = try contextForCall()
+            let fn: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32)?
+            switch function {
+            case .wizardStep: fn = raw.pointee.wizard_step
+            case .checkStatus: fn = raw.pointee.check_status
+            case .invokeAction: fn = raw.pointee.invoke_action
+            case .handleHTTP: fn = raw.pointee.handle_http
+            }
+            guard let fn else { throw AppLinksError(.pluginFailed, "The link type '\(pluginID)' has no \(function.rawValue).") }
+            var out = applinks_buffer(data: nil, len: 0)
+            let rc = request.withUnsafeBytes { fn(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out) }
+            let data = out.data.map { Data(bytes: $0, count: out.len) } ?? Data()
+            if out.data != nil { raw.pointee.free_buffer(ctx, &out) }
+            switch rc {
+            case Int32(APPLINKS_OK):
+                return data
+            case Int32(APPLINKS_ERROR):
+                if let body = try? JSONCoding.decode(PluginErrorBody.self, from: data) {
+                    throw PluginCallError(code: body.code, message: body.message, plugin: name)
+                }
+                throw AppLinksError(.pluginFailed, "\(name) reported an error without a readable message.")
+            default:
+                throw AppLinksError(.pluginFailed, "\(name) failed unexpectedly in \(function.rawValue) (code \(rc)).")
+            }
+        }
+    }
+
+    /// Calls `function` and decodes the answer; an answer that does not decode is the plugin's fault.
+    public func call<Req: Encodable & Sendable, Res: Decodable>(_ function: Function, _ request: Req, as: Res.Type, timeout: Duration?) async throws -> Res {
+        let data = try await call(function, try JSONCoding.encode(request), timeout: timeout)
+        do {
+            return try JSONCoding.decode(Res.self, from: data)
+        } catch {
+            throw AppLinksError(.pluginFailed, "\(descriptor.name) returned an invalid \(function.rawValue) answer: "
+                + PluginLoader.describe(error), cause: error)
+        }
+    }
+
+    /// Calls `shutdown` if `init` ran.
+    func shutdown() {
+        state.withLock { s in
+            if case .ready(let ctx, _) = s {
+                raw.pointee.shutdown(ctx)
+                s = .failed("The link type '\(id)' has been shut down.")
+            }
+        }
+    }
+}
+
+/// An error that a plugin reported on purpose, with its own code.
+public struct PluginCallError: Error, Sendable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    public var plugin: String
+    public var description: String { message }
+}
+
+/// Where plugin code runs: Dispatch threads, so that a plugin blocking (on the network, or on a host call that
+/// waits for async work) never holds one of Swift's cooperative threads.
+enum PluginThreads {
+    static let queue = DispatchQueue(label: "applinks.plugin-calls", attributes: .concurrent)
+
+    static func run<T: Sendable>(timeout: Duration?, onTimeout: @escaping @Sendable () -> any Error,
+                                 _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let once = OnceResume(continuation)
+            queue.async { once.resume(with: Result { try body() }) }
+            if let timeout {
+                let ns = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+                queue.asyncAfter(deadline: .now() + .nanoseconds(Int(ns))) { once.resume(with: .failure(onTimeout())) }
+            }
+        }
+    }
+}
+
+/// Resumes a continuation exactly once, whichever of the call or its timeout comes first.
+final class OnceResume<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+    init(_ c: CheckedContinuation<T, any Error>) { continuation = Mutex(c) }
+    func resume(with result: Result<T, any Error>) {
+        let c = continuation.withLock { c -> CheckedContinuation<T, any Error>? in
+            defer { c = nil }
+            return c
+        }
+        c?.resume(with: result)
+    }
+}
+
+/// Waits for async work from a synchronous C callback. Only ever called on plugin threads (see ``PluginThreads``).
+func waitFor<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+    let slot = Mutex<Result<T, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        let r: Result<T, any Error>
+        do { r = .success(try await operation()) } catch { r = .failure(error) }
+        slot.withLock { $0 = r }
+        done.signal()
+    }
+    done.wait()
+    return try slot.withLock { $0! }.get()
+}

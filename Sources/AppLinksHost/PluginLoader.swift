@@ -1,0 +1,221 @@
+import AppLinksCore
+import AppLinksCrypto
+import AppLinksPluginABI
+import Foundation
+import Logging
+
+/// Finds link-type plugins, checks that they may be trusted, opens them and performs the ABI handshake.
+///
+/// A refusal never stops the other plugins: each file ends as a ``PluginRecord`` that is loaded, disabled
+/// or refused with the reason and the fix. Libraries are never closed (Swift code cannot be unloaded safely).
+public struct PluginLoader: Sendable {
+    public static let hostABIVersion = UInt32(APPLINKS_ABI_VERSION_MAJOR << 16 | APPLINKS_ABI_VERSION_MINOR)
+    /// Files in the executable's directory are plugins only if named like this; configured paths take any `.so`.
+    public static let executableDirectoryPrefix = "libAppLinksLinkType"
+
+    public var searchPaths: [URL]
+    public var executableDirectory: URL?
+    public var pins: [String: String]
+    public var requirePins: Bool
+    public var logger: Logger
+
+    public init(searchPaths: [URL], executableDirectory: URL?, pins: [String: String] = [:], requirePins: Bool = false, logger: Logger) {
+        self.searchPaths = searchPaths
+        self.executableDirectory = executableDirectory
+        self.pins = pins
+        self.requirePins = requirePins
+        self.logger = logger
+    }
+
+    /// The directory of the running executable, where `swift build` puts the link-type libraries.
+    public static var currentExecutableDirectory: URL? {
+        guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        return URL(fileURLWithPath: path).deletingLastPathComponent()
+    }
+
+    /// Candidate files in search order, without duplicates.
+    public func candidates() -> [URL] {
+        var out: [URL] = []
+        var seen = Set<String>()
+        func add(_ u: URL) {
+            let real = u.resolvingSymlinksInPath().path
+            if seen.insert(real).inserted { out.append(u) }
+        }
+        let fm = FileManager.default
+        for path in searchPaths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: path.path, isDirectory: &isDir) else {
+                logger.warning("plugin path does not exist", metadata: ["path": "\(path.path)"])
+                continue
+            }
+            if !isDir.boolValue { add(path); continue }
+            let names = (try? fm.contentsOfDirectory(atPath: path.path)) ?? []
+            for n in names.sorted() where n.hasSuffix(".so") { add(path.appendingPathComponent(n)) }
+        }
+        if let dir = executableDirectory {
+            let names = (try? fm.contentsOfDirectory(atPath: dir.path)) ?? []
+            for n in names.sorted() where n.hasPrefix(Self.executableDirectoryPrefix) && n.hasSuffix(".so") {
+                add(dir.appendingPathComponent(n))
+            }
+        }
+        return out
+    }
+
+    /// Loads every candidate. `enabled` says, per link-type id, whether this deployment enabled it (default yes).
+    public func loadAll(enabled: [String: Bool]) -> (plugins: [LoadedPlugin], records: [PluginRecord]) {
+        var loaded: [LoadedPlugin] = []
+        var records: [PluginRecord] = []
+        var byID: [String: String] = [:]
+        for file in candidates() {
+            var record = PluginRecord(path: file.path, enabled: true, state: .refused)
+            let start = ContinuousClock.now
+            do {
+                let (plugin, hash) = try load(file, record: &record)
+                if let other = byID[plugin.id] {
+                    throw refusal("a plugin with id '\(plugin.id)' is already loaded from \(other)",
+                                  fix: "remove one of the two files, or give one of them another id")
+                }
+                byID[plugin.id] = file.path
+                record.sha256 = hash
+                record.enabled = enabled[plugin.id] ?? true
+                record.state = record.enabled ? .loaded : .disabled
+                if record.enabled { loaded.append(plugin) }
+            } catch let e as AppLinksError {
+                record.state = .refused
+                record.reason = e.message
+                logger.error("plugin refused", metadata: ["path": "\(file.path)", "reason": "\(e.message)"])
+            } catch {
+                record.state = .refused
+                record.reason = "\(error)"
+            }
+            let elapsed = ContinuousClock.now - start
+            record.loadMs = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+            records.append(record)
+        }
+        return (loaded, records)
+    }
+
+    private func refusal(_ reason: String, fix: String) -> AppLinksError {
+        AppLinksError(.pluginRefused, "\(reason). Fix: \(fix).")
+    }
+
+    /// Opens one file. Fills `record` with what it learns on the way, so a refusal still reports the id.
+    func load(_ file: URL, record: inout PluginRecord) throws -> (LoadedPlugin, String) {
+        let path = file.resolvingSymlinksInPath().path
+        try checkTrust(path)
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw refusal("the file cannot be read", fix: "check its permissions")
+        }
+        guard bytes.count >= 4, bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) else {
+            throw refusal("the file is not a shared library (it has no ELF header)", fix: "remove it from the plugin directory, or rebuild it with `cc -shared -fPIC`")
+        }
+        let hash = Digest.sha256(bytes).hexString
+        if requirePins && !pins.values.contains(hash) {
+            throw refusal("plugins.require_pins is on and no pin matches this file's sha256 \(hash)",
+                          fix: "add ID=\(hash) to plugins.pins if you trust this file")
+        }
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            let why = dlerror().map { String(cString: $0) } ?? "unknown reason"
+            throw refusal("dlopen failed: \(why)", fix: "rebuild the plugin for this platform and check that the libraries it needs are installed")
+        }
+        // Never dlclose: a library may have registered Swift metadata or threads that outlive any close.
+        guard let sym = dlsym(handle, APPLINKS_PLUGIN_ENTRY_SYMBOL) else {
+            throw refusal("the library does not export \(APPLINKS_PLUGIN_ENTRY_SYMBOL)",
+                          fix: "export `const applinks_plugin_descriptor *applinks_plugin_entry(uint32_t)` (see sdk/include/applinks/plugin.h)")
+        }
+        let entry = unsafeBitCast(sym, to: applinks_plugin_entry_fn.self)
+        guard let raw = entry(Self.hostABIVersion) else {
+            throw refusal("the plugin declined this host's ABI \(Self.format(Self.hostABIVersion))", fix: "install a build of the plugin for ABI 1.x")
+        }
+        let structSize = raw.withMemoryRebound(to: UInt32.self, capacity: 2) { $0[0] }
+        let abi = raw.withMemoryRebound(to: UInt32.self, capacity: 2) { $0[1] }
+        record.abiVersion = Self.format(abi)
+        guard abi >> 16 == Self.hostABIVersion >> 16 else {
+            throw refusal("the plugin was built for ABI \(Self.format(abi)) but this host speaks ABI \(Self.format(Self.hostABIVersion)); "
+                + "the major versions differ", fix: "rebuild the plugin against this host's sdk/include/applinks/plugin.h")
+        }
+        guard abi & 0xFFFF <= Self.hostABIVersion & 0xFFFF else {
+            throw refusal("the plugin needs ABI \(Self.format(abi)), newer than this host's \(Self.format(Self.hostABIVersion))",
+                          fix: "upgrade AppLinks, or install an older build of the plugin")
+        }
+        guard Int(structSize) >= Self.v1DescriptorSize else {
+            throw refusal("its descriptor declares struct_size \(structSize), smaller than the v1.0 descriptor (\(Self.v1DescriptorSize) bytes)",
+                          fix: "set struct_size to sizeof(applinks_plugin_descriptor)")
+        }
+        let d = raw.pointee
+        guard let idC = d.id, let nameC = d.name, let versionC = d.version, let vendorC = d.vendor, let jsonC = d.descriptor_json else {
+            throw refusal("its descriptor leaves id, name, version, vendor or descriptor_json NULL", fix: "set every string field")
+        }
+        guard d.`init` != nil, d.shutdown != nil, d.wizard_step != nil, d.check_status != nil, d.invoke_action != nil,
+              d.handle_http != nil, d.free_buffer != nil
+        else {
+            throw refusal("its descriptor leaves a function pointer NULL", fix: "set all seven functions of the v1 table")
+        }
+        let id = String(cString: idC)
+        record.id = id
+        record.name = String(cString: nameC)
+        record.version = String(cString: versionC)
+        record.vendor = String(cString: vendorC)
+        let json = Data(String(cString: jsonC).utf8)
+        let descriptor: LinkTypeDescriptor
+        do {
+            descriptor = try JSONCoding.decode(LinkTypeDescriptor.self, from: json)
+        } catch {
+            throw refusal("its descriptor_json is not a valid descriptor: \(Self.describe(error))",
+                          fix: "make descriptor_json match sdk/schema/descriptor.schema.json")
+        }
+        do {
+            try descriptor.validate(expectedID: id)
+        } catch let e as AppLinksError {
+            throw refusal("its descriptor_json breaks the schema: \(e.message)", fix: "correct the descriptor")
+        }
+        if let pin = pins[id], pin != hash {
+            throw refusal("its sha256 \(hash) does not match the pin \(pin) for '\(id)'",
+                          fix: "install the pinned file, or update plugins.pins if this file is the one you trust")
+        }
+        return (LoadedPlugin(raw: raw, descriptor: descriptor, path: path, abiVersion: abi, sha256: hash, logger: logger), hash)
+    }
+
+    /// Refuses files or directories that other users could replace.
+    func checkTrust(_ path: String) throws {
+        let uid = getuid()
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw refusal("it cannot be inspected: \(String(cString: strerror(errno)))", fix: "check the path")
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw refusal("it is not a regular file", fix: "point the plugin path at a .so file") }
+        if st.st_mode & S_IWOTH != 0 {
+            throw refusal("the file is world-writable", fix: "run `chmod o-w \(path)`")
+        }
+        if st.st_uid != 0 && st.st_uid != uid {
+            throw refusal("the file is owned by uid \(st.st_uid), neither root nor the user running AppLinks (uid \(uid))",
+                          fix: "run `chown \(uid) \(path)` if you trust it")
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        var dst = stat()
+        guard stat(dir, &dst) == 0 else { throw refusal("its directory cannot be inspected", fix: "check the path") }
+        if dst.st_mode & S_IWOTH != 0 && dst.st_mode & S_ISVTX == 0 {
+            throw refusal("its directory \(dir) is world-writable, so anyone could replace the file", fix: "run `chmod o-w \(dir)`")
+        }
+        if dst.st_uid != 0 && dst.st_uid != uid {
+            throw refusal("its directory \(dir) is owned by uid \(dst.st_uid)", fix: "move the plugin to a directory you own")
+        }
+    }
+
+    /// The least `struct_size` a v1 plugin may declare: every field up to and including `free_buffer`.
+    static let v1DescriptorSize = MemoryLayout<applinks_plugin_descriptor>.offset(of: \applinks_plugin_descriptor.free_buffer)!
+        + MemoryLayout<UnsafeRawPointer>.size
+
+    static func format(_ v: UInt32) -> String { "\(v >> 16).\(v & 0xFFFF)" }
+
+    static func describe(_ error: any Error) -> String {
+        guard let e = error as? DecodingError else { return "\(error)" }
+        func path(_ c: [any CodingKey]) -> String { c.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined() }
+        switch e {
+        case .keyNotFound(let k, let ctx): return "missing \(path(ctx.codingPath + [k]))"
+        case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx): return "wrong type at \(path(ctx.codingPath)): \(ctx.debugDescription)"
+        case .dataCorrupted(let ctx): return "\(path(ctx.codingPath)) \(ctx.debugDescription)"
+        @unknown default: return "\(e)"
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import AppLinksCore
+import AppLinksPluginABI
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Builds the C descriptor for a ``LinkTypePlugin`` and answers the ABI's calls with it.
+public enum PluginExport {
+    private struct Registration: @unchecked Sendable {
+        // The descriptor is written once, read-only afterwards, and lives until the process exits.
+        var descriptor: UnsafeMutablePointer<applinks_plugin_descriptor>
+        var factory: @Sendable (HostAPI) throws -> any LinkTypePlugin
+    }
+
+    private static let registration = Mutex<Registration?>(nil)
+
+    /// The body of a plugin's `applinks_plugin_entry`. Returns nil for a host of another major ABI version.
+    public static func entry<P: LinkTypePlugin>(_ type: P.Type, hostABIVersion: UInt32) -> UnsafeRawPointer? {
+        guard hostABIVersion >> 16 == UInt32(APPLINKS_ABI_VERSION_MAJOR) else { return nil }
+        return registration.withLock { reg -> UnsafeRawPointer in
+            if let reg { return UnsafeRawPointer(reg.descriptor) }
+            let d = UnsafeMutablePointer<applinks_plugin_descriptor>.allocate(capacity: 1)
+            let meta = P.descriptor
+            let json = (try? JSONCoding.encode(meta)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            d.initialize(to: applinks_plugin_descriptor(
+                struct_size: UInt32(MemoryLayout<applinks_plugin_descriptor>.size),
+                abi_version: UInt32(APPLINKS_ABI_VERSION_MAJOR << 16 | APPLINKS_ABI_VERSION_MINOR),
+                id: UnsafePointer(strdup(meta.id)), name: UnsafePointer(strdup(meta.name)),
+                version: UnsafePointer(strdup(meta.version)), vendor: UnsafePointer(strdup(meta.vendor)),
+                descriptor_json: UnsafePointer(strdup(json)),
+                init: cInit, shutdown: cShutdown,
+                wizard_step: cWizardStep, check_status: cCheckStatus, invoke_action: cInvokeAction, handle_http: cHandleHTTP,
+                free_buffer: cFreeBuffer))
+            reg = Registration(descriptor: d, factory: { try P(host: $0) })
+            return UnsafeRawPointer(d)
+        }
+    }
+
+    // MARK: - The C functions
+
+    final class Box: @unchecked Sendable {
+        // Immutable after init; the plugin itself must be thread-safe (LinkTypePlugin: Sendable).
+        let plugin: any LinkTypePlugin
+        init(_ plugin: any LinkTypePlugin) { self.plugin = plugin }
+    }
+
+    private static let cInit: @convention(c) (UnsafePointer<applinks_host_api>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 = { api, hostCtx, out in
+        guard let api, let out else { return -1 }
+        guard api.pointee.struct_size >= UInt32(MemoryLayout<applinks_host_api>.size) else { return -2 }
+        guard let factory = registration.withLock({ $0?.factory }) else { return -3 }
+        do {
+            let plugin = try factory(HostAPI(api: api, context: hostCtx))
+            out.pointee = Unmanaged.passRetained(Box(plugin)).toOpaque()
+            return Int32(APPLINKS_OK)
+        } catch {
+            return Int32(APPLINKS_ERROR)
+        }
+    }
+
+    private static let cShutdown: @convention(c) (UnsafeMutableRawPointer?) -> Void = { ctx in
+        guard let ctx else { return }
+        let box = Unmanaged<Box>.fromOpaque(ctx).takeRetainedValue()
+        blocking { await box.plugin.shutdown() }
+    }
+
+    private static let cWizardStep: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = { ctx, req, len, out in
+        dispatch(ctx, req, len, out) { plugin, data in
+            try JSONCoding.encode(try await plugin.wizardStep(JSONCoding.decode(WizardRequest.self, from: data)))
+        }
+    }
+
+    private static let cCheckStatus: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = { ctx, req, len, out in
+        dispatch(ctx, req, len, out) { plugin, data in
+            try JSONCoding.encode(try await plugin.checkStatus(JSONCoding.decode(StatusRequest.self, from: data)))
+        }
+    }
+
+    private static let cInvokeAction: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = { ctx, req, len, out in
+        dispatch(ctx, req, len, out) { plugin, data in
+            try JSONCoding.encode(try await plugin.invokeAction(JSONCoding.decode(ActionRequest.self, from: data)))
+        }
+    }
+
+    private static let cHandleHTTP: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = { ctx, req, len, out in
+        dispatch(ctx, req, len, out) { plugin, data in
+            try JSONCoding.encode(try await plugin.handleHTTP(JSONCoding.decode(PluginHTTPRequest.self, from: data)))
+        }
+    }
+
+    private static let cFreeBuffer: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<applinks_buffer>?) -> Void = { _, buffer in
+        BufferIO.free(buffer)
+    }
+
+    /// Decodes, runs the async handler to completion on the calling (host-reserved) thread, and writes the result.
+    private static func dispatch(
+        _ ctx: UnsafeMutableRawPointer?, _ req: UnsafePointer<UInt8>?, _ len: Int, _ out: UnsafeMutablePointer<applinks_buffer>?,
+        _ body: @escaping @Sendable (any LinkTypePlugin, Data) async throws -> Data
+    ) -> Int32 {
+        guard let ctx, let out else { return -1 }
+        let plugin = Unmanaged<Box>.fromOpaque(ctx).takeUnretainedValue().plugin
+        let data = req.map { Data(bytes: $0, count: len) } ?? Data()
+        let result: Result<Data, any Error> = blocking {
+            do { return .success(try await body(plugin, data)) } catch { return .failure(error) }
+        }
+        switch result {
+        case .success(let bytes):
+            BufferIO.write(bytes, to: out)
+            return Int32(APPLINKS_OK)
+        case .failure(let error):
+            let body: PluginErrorBody
+            switch error {
+            case let e as PluginError: body = PluginErrorBody(code: e.code, message: e.message)
+            case let e as AppLinksError: body = PluginErrorBody(code: e.code.description, message: e.message)
+            case is DecodingError: body = PluginErrorBody(code: "invalid_request", message: "The plugin could not read the host's request: \(error)")
+            default: body = PluginErrorBody(code: "internal", message: "\(error)")
+            }
+            BufferIO.write((try? JSONCoding.encode(body)) ?? Data(), to: out)
+            return Int32(APPLINKS_ERROR)
+        }
+    }
+}
+
+/// Runs async work to completion from a synchronous C call. The host calls plugins only from threads outside
+/// Swift's cooperative pool, so blocking here never starves it.
+func blocking<T: Sendable>(_ operation: @escaping @Sendable () async -> T) -> T {
+    let slot = Slot<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        slot.value = await operation()
+        done.signal()
+    }
+    done.wait()
+    return slot.value!
+}
+
+/// Written once by the task, read once after the semaphore: the semaphore orders the two.
+private final class Slot<T>: @unchecked Sendable { var value: T? }
+
+/// malloc-backed buffers, freed by the side that allocated them.
+enum BufferIO {
+    static func write(_ data: Data, to out: UnsafeMutablePointer<applinks_buffer>) {
+        guard !data.isEmpty, let p = malloc(data.count)?.assumingMemoryBound(to: UInt8.self) else {
+            out.pointee = applinks_buffer(data: nil, len: 0)
+            return
+        }
+        data.copyBytes(to: p, count: data.count)
+        out.pointee = applinks_buffer(data: p, len: data.count)
+    }
+
+    static func free(_ buffer: UnsafeMutablePointer<applinks_buffer>?) {
+        guard let buffer else { return }
+        Foundation.free(buffer.pointee.data)
+        buffer.pointee = applinks_buffer(data: nil, len: 0)
+    }
+
+    static func take(_ buffer: inout applinks_buffer) -> Data {
+        guard let p = buffer.data else { return Data() }
+        return Data(bytes: p, count: buffer.len)
+    }
+}

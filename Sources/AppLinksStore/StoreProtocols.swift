@@ -1,0 +1,78 @@
+import AppLinksCore
+import Foundation
+
+/// Links and their sealed secrets. Every implementation must pass `StoreConformanceSuite`.
+public protocol LinkStore: Sendable {
+    /// Creates a link and its sealed secrets in one transaction. The first link to a remote application type
+    /// becomes its primary.
+    func createLink(_ link: Link, sealedSecrets: [String: Data]) async throws -> Link
+    func link(id: String) async throws -> Link?
+    func links() async throws -> [Link]
+    /// Saves `link` if its `version` is still the stored one, and returns it with the next version.
+    /// Throws `.conflict` if someone else changed it first. `sealedSecrets` entries set (or, when nil, remove) secrets.
+    func updateLink(_ link: Link, sealedSecrets: [String: Data?]) async throws -> Link
+    /// Deletes a link and its secrets; promotes another primary for its application type if needed.
+    func deleteLink(id: String) async throws -> Bool
+    /// Records a check's result without touching the link's version.
+    func setStatus(linkID: String, _ status: LinkStatus, applicationVersion: String?) async throws
+    /// Makes this link the one primary link for its remote application type.
+    func makePrimary(id: String) async throws -> Link
+    func sealedSecrets(linkID: String) async throws -> [String: Data]
+}
+
+/// A namespaced key-value store with expiry and compare-and-set, for plugins' own data.
+public protocol PluginDataStore: Sendable {
+    func value(namespace: String, key: String) async throws -> Data?
+    func put(namespace: String, key: String, value: Data, ttl: Duration?) async throws
+    func delete(namespace: String, key: String) async throws
+    func keys(namespace: String, prefix: String) async throws -> [String]
+    /// Replaces the value only if it currently equals `expected` (nil: absent). A nil `replacement` deletes.
+    func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool
+}
+
+/// Unfinished wizards, so that an interrupted `applinks create` can resume.
+public protocol DraftStore: Sendable {
+    func saveDraft(_ draft: DraftRecord) async throws
+    func draft(id: String) async throws -> DraftRecord?
+    func drafts() async throws -> [DraftRecord]
+    func deleteDraft(id: String) async throws
+    func purgeDrafts(updatedBefore: Date) async throws -> Int
+}
+
+public protocol UserStore: Sendable {
+    func addUser(_ user: UserRecord) async throws
+    func user(name: String) async throws -> UserRecord?
+    func users() async throws -> [UserRecord]
+    func setPassword(name: String, passwordHash: String) async throws
+    func deleteUser(name: String) async throws -> Bool
+}
+
+/// Tokens the host issues. Only their SHA-256 is ever stored.
+public protocol TokenStore: Sendable {
+    func addToken(_ token: TokenRecord) async throws
+    func token(hash: Data) async throws -> TokenRecord?
+    func tokens(user: String?) async throws -> [TokenRecord]
+    func revokeToken(id: String) async throws -> Bool
+}
+
+public protocol AuditStore: Sendable {
+    func appendAudit(_ event: AuditEvent) async throws
+    func auditEvents(since: Date?, limit: Int) async throws -> [AuditEvent]
+}
+
+/// Per-deployment enablement of link types. A type with no row is enabled.
+public protocol LinkTypeStateStore: Sendable {
+    func setLinkTypeEnabled(_ id: String, enabled: Bool) async throws
+    func linkTypeStates() async throws -> [String: Bool]
+}
+
+/// This instance's identity: its application id and RSA key pair (private key sealed).
+public protocol InstanceStore: Sendable {
+    func instanceIdentity() async throws -> InstanceIdentity?
+    /// Saves the identity only if none exists yet; returns the one in force.
+    func initializeInstanceIdentity(_ identity: InstanceIdentity) async throws -> InstanceIdentity
+}
+
+/// Everything a deployment keeps. SQLite and PostgreSQL implement all of it.
+public typealias AppLinksStore = LinkStore & PluginDataStore & DraftStore & UserStore & TokenStore & AuditStore
+    & LinkTypeStateStore & InstanceStore

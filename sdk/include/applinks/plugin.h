@@ -1,0 +1,261 @@
+/*
+ * applinks/plugin.h: the AppLinks link-type plugin ABI, version 1.
+ *
+ * A link-type plugin is a shared library that exports exactly one symbol, `applinks_plugin_entry`.
+ * Everything else crosses the boundary through the two tables declared here: the plugin's descriptor
+ * (plugin -> host) and the host API (host -> plugin). Requests and responses are UTF-8 JSON documents
+ * carried in `applinks_buffer`s. Plugins never link against host symbols.
+ *
+ * VERSIONING
+ *   APPLINKS_ABI_VERSION is (major << 16) | minor.
+ *   - A host loads a plugin only if the plugin's major equals the host's major and the plugin's minor is
+ *     no newer than the host's minor.
+ *   - A minor version may only APPEND fields to the end of `applinks_plugin_descriptor` or
+ *     `applinks_host_api`, add JSON members, or add request/response kinds that old peers can ignore.
+ *     Every table starts with `struct_size`; a reader never touches a field that lies beyond the
+ *     `struct_size` the writer declared.
+ *   - Removing or reordering a field, changing a signature, or changing the meaning of an existing JSON
+ *     member needs a new major version.
+ *
+ * OWNERSHIP
+ *   - A buffer is freed by whoever allocated it, through that side's `free_buffer`:
+ *     * results that a plugin function writes to `*out` are allocated by the plugin and released by the
+ *       host with `descriptor->free_buffer(plugin_ctx, out)`;
+ *     * results that a host API function writes to `*out` are allocated by the host and released by the
+ *       plugin with `host_api->free_buffer(host_ctx, out)`.
+ *   - Input pointers (`const uint8_t *request`, `const char *key`, ...) are borrowed for the duration of
+ *     the call only. Copy what you need to keep.
+ *   - The descriptor and every string it points to must stay valid until the process exits: the host
+ *     never calls dlclose().
+ *
+ * THREADING
+ *   - `init` is called at most once, before any other function, and `shutdown` at most once, after every
+ *     other call has returned. Neither runs concurrently with anything else.
+ *   - `wizard_step`, `check_status`, `invoke_action` and `handle_http` MAY BE CALLED CONCURRENTLY from
+ *     several host threads. A plugin must make them thread-safe. They may block (for example on a host
+ *     HTTP call); the host calls them from threads it reserves for plugins.
+ *   - `free_buffer` may be called from any thread.
+ *   - Every host API function may be called from any thread, at any time between the return of `init`
+ *     and the call to `shutdown`, including from threads the plugin creates.
+ *
+ * RETURN CODES
+ *   Plugin functions and host API functions return an `int32_t`:
+ *     APPLINKS_OK (0)         success; `*out` (where there is one) holds the JSON result.
+ *     APPLINKS_ERROR (1)      a reported failure; `*out` holds {"code": "...", "message": "..."}.
+ *     APPLINKS_NOT_FOUND (2)  host API only: the key, secret or link does not exist; `*out` is empty.
+ *     APPLINKS_CONFLICT (3)   host API only: a compare-and-set or versioned update lost the race.
+ *     negative                an unexpected failure; `*out` may be empty. The host reports it as UNKNOWN.
+ */
+#ifndef APPLINKS_PLUGIN_H
+#define APPLINKS_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define APPLINKS_ABI_VERSION_MAJOR 1
+#define APPLINKS_ABI_VERSION_MINOR 0
+#define APPLINKS_ABI_VERSION ((uint32_t)((APPLINKS_ABI_VERSION_MAJOR << 16) | APPLINKS_ABI_VERSION_MINOR))
+#define APPLINKS_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
+#define APPLINKS_ABI_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
+
+/** The name of the single exported symbol. */
+#define APPLINKS_PLUGIN_ENTRY_SYMBOL "applinks_plugin_entry"
+
+enum {
+    APPLINKS_OK = 0,
+    APPLINKS_ERROR = 1,
+    APPLINKS_NOT_FOUND = 2,
+    APPLINKS_CONFLICT = 3,
+};
+
+/** Log levels for `applinks_host_api.log`. */
+enum {
+    APPLINKS_LOG_TRACE = 0,
+    APPLINKS_LOG_DEBUG = 1,
+    APPLINKS_LOG_INFO = 2,
+    APPLINKS_LOG_WARNING = 3,
+    APPLINKS_LOG_ERROR = 4,
+};
+
+/** Digest algorithms for the host's crypto functions. */
+enum {
+    APPLINKS_DIGEST_SHA1 = 1,
+    APPLINKS_DIGEST_SHA256 = 2,
+};
+
+/**
+ * A byte buffer. When it is an output, the callee sets both fields; an empty result is {NULL, 0}.
+ * JSON results are UTF-8 and need not be NUL-terminated.
+ */
+typedef struct applinks_buffer {
+    uint8_t *data;
+    size_t len;
+} applinks_buffer;
+
+/**
+ * Services that the host offers a plugin. Passed to `init`; valid until `shutdown` returns.
+ * Append-only: check `struct_size` before using a field added after v1.0.
+ * `host_ctx` is the opaque pointer passed to `init`; pass it back on every call.
+ * Every key-value, secret and link operation is confined to the calling plugin's own namespace.
+ */
+typedef struct applinks_host_api {
+    uint32_t struct_size;
+    uint32_t abi_version;
+
+    /** Frees a buffer that a host function wrote to `*out`. */
+    void (*free_buffer)(void *host_ctx, applinks_buffer *buffer);
+
+    /** Writes one line to the host log. `message` is UTF-8 of `len` bytes. Never fails. */
+    void (*log)(void *host_ctx, int32_t level, const char *message, size_t len);
+
+    /* ---- Key-value store, namespaced per plugin and shared by every node of a cluster. ---- */
+
+    /** Reads a value. APPLINKS_NOT_FOUND if absent or expired. */
+    int32_t (*kv_get)(void *host_ctx, const char *key, size_t key_len, applinks_buffer *out);
+    /** Writes a value. `ttl_seconds` <= 0 means no expiry. */
+    int32_t (*kv_put)(void *host_ctx, const char *key, size_t key_len, const uint8_t *value, size_t value_len,
+                      int64_t ttl_seconds);
+    /** Deletes a value. Deleting a missing key succeeds. */
+    int32_t (*kv_delete)(void *host_ctx, const char *key, size_t key_len);
+    /** Lists keys that start with `prefix`, as a JSON array of strings in key order. */
+    int32_t (*kv_list)(void *host_ctx, const char *prefix, size_t prefix_len, applinks_buffer *out);
+    /**
+     * Atomically replaces the value if it currently equals `expected`. With `expected == NULL` the key
+     * must be absent (insert-if-absent). With `replacement == NULL` the key is deleted.
+     * APPLINKS_OK if swapped, APPLINKS_CONFLICT if the current value differs.
+     */
+    int32_t (*kv_compare_and_set)(void *host_ctx, const char *key, size_t key_len, const uint8_t *expected,
+                                  size_t expected_len, const uint8_t *replacement, size_t replacement_len,
+                                  int64_t ttl_seconds);
+
+    /* ---- Sealed secrets (AES-256-GCM under the deployment's master key). ---- */
+
+    /** Seals `plaintext`. The result is opaque bytes safe to store anywhere. */
+    int32_t (*secret_seal)(void *host_ctx, const uint8_t *plaintext, size_t len, applinks_buffer *out);
+    /** Opens what `secret_seal` produced. APPLINKS_ERROR if it was tampered with or sealed elsewhere. */
+    int32_t (*secret_open)(void *host_ctx, const uint8_t *sealed, size_t len, applinks_buffer *out);
+
+    /* ---- Outbound HTTP. ---- */
+
+    /**
+     * Performs one HTTP request. Request JSON:
+     *   {"method": "GET", "url": "https://...", "headers": [["Name", "value"], ...],
+     *    "body_base64": "...", "timeout_ms": 10000, "follow_redirects": false}
+     * Response JSON (APPLINKS_OK):
+     *   {"status": 200, "headers": [["Name", "value"], ...], "body_base64": "..."}
+     * A transport failure returns APPLINKS_ERROR with code one of CONNECTION_REFUSED, UNKNOWN_HOST,
+     * SSL_UNTRUSTED, SSL_HOSTNAME_UNMATCHED, TIMEOUT or UNEXPECTED_RESPONSE.
+     */
+    int32_t (*http_request)(void *host_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
+
+    /* ---- Crypto (system OpenSSL). ---- */
+
+    int32_t (*random_bytes)(void *host_ctx, uint8_t *out, size_t len);
+    /** `algorithm` is an APPLINKS_DIGEST_* value. */
+    int32_t (*digest)(void *host_ctx, int32_t algorithm, const uint8_t *data, size_t len, applinks_buffer *out);
+    int32_t (*hmac)(void *host_ctx, int32_t algorithm, const uint8_t *key, size_t key_len, const uint8_t *data,
+                    size_t len, applinks_buffer *out);
+    /** Generates an RSA key pair: {"private_key_pem": "...", "public_key_pem": "..."}. */
+    int32_t (*rsa_generate)(void *host_ctx, int32_t bits, applinks_buffer *out);
+    /** Signs with PKCS#1 v1.5. `private_key_pem` NULL means the instance's own key. */
+    int32_t (*rsa_sign)(void *host_ctx, int32_t algorithm, const char *private_key_pem, size_t pem_len,
+                        const uint8_t *data, size_t len, applinks_buffer *out);
+    /** APPLINKS_OK if the signature verifies, APPLINKS_CONFLICT if it does not. */
+    int32_t (*rsa_verify)(void *host_ctx, int32_t algorithm, const char *public_key_pem, size_t pem_len,
+                          const uint8_t *data, size_t len, const uint8_t *signature, size_t signature_len);
+
+    /* ---- This instance. ---- */
+
+    /**
+     * {"id": "<uuid>", "name": "...", "type": "applinks", "version": "...", "base_url": "...",
+     *  "public_key_pem": "..."}
+     */
+    int32_t (*instance_info)(void *host_ctx, applinks_buffer *out);
+
+    /* ---- The plugin's own links (never another type's). ---- */
+
+    /** A JSON array of the plugin's links, in the host's link JSON. */
+    int32_t (*links_list)(void *host_ctx, applinks_buffer *out);
+    int32_t (*link_get)(void *host_ctx, const char *id, size_t id_len, applinks_buffer *out);
+    /**
+     * Updates a link: {"id": "...", "version": 3, "changes": {"config": {...}, "secrets": {"name": "value" | null},
+     * "display_url": ..., "incoming_auth": [...], ...}}.
+     * APPLINKS_CONFLICT if `version` is no longer current. The result is the updated link.
+     */
+    int32_t (*link_update)(void *host_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
+
+    /* ---- Audit. ---- */
+
+    /** Records {"action": "...", "link_id": "...", "detail": {...}} in the audit log. */
+    int32_t (*audit)(void *host_ctx, const uint8_t *event, size_t len);
+} applinks_host_api;
+
+/**
+ * What a plugin is and what it can do. Returned by `applinks_plugin_entry`; static for the life of the
+ * process. Append-only: the host reads a field only when `struct_size` covers it.
+ */
+typedef struct applinks_plugin_descriptor {
+    uint32_t struct_size;
+    uint32_t abi_version;
+
+    /** Stable id, lower case letters, digits and '-', such as "jenkins". */
+    const char *id;
+    const char *name;
+    const char *version;
+    const char *vendor;
+    /**
+     * UTF-8 JSON, NUL-terminated: directions, wizard steps and fields, status checks, actions with typed
+     * parameters, and HTTP routes. See sdk/schema/descriptor.schema.json.
+     */
+    const char *descriptor_json;
+
+    /**
+     * Called once before any other function. Stores the plugin's own context in `*plugin_ctx`.
+     * A non-zero result refuses the plugin; `*plugin_ctx` is then ignored.
+     */
+    int32_t (*init)(const applinks_host_api *host, void *host_ctx, void **plugin_ctx);
+    /** Called once when the host stops. */
+    void (*shutdown)(void *plugin_ctx);
+
+    /**
+     * Each of the following takes a JSON request and writes a JSON response to `*out`:
+     *   wizard_step   {"step": "id" | null, "answers": {...}, "draft_id": "..."}
+     *                 -> {"type": "fields" | "errors" | "pending" | "done", ...}
+     *   check_status  {"link": {...}, "secrets": {...}}
+     *                 -> {"category": "CONNECTED", "error_type": null, "message": "..."}
+     *   invoke_action {"action": "id", "link": {...}, "secrets": {...}, "args": {...}}
+     *                 -> {"message": "...", "output": ...}
+     *   handle_http   {"method", "path", "query", "headers", "body_base64", "remote_address", "user",
+     *                  "base_url"} -> {"status": 200, "headers": [...], "body_base64": "..."}
+     * The JSON shapes are specified in sdk/docs/abi.md.
+     */
+    int32_t (*wizard_step)(void *plugin_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
+    int32_t (*check_status)(void *plugin_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
+    int32_t (*invoke_action)(void *plugin_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
+    int32_t (*handle_http)(void *plugin_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
+
+    /** Frees a buffer that one of the functions above wrote to `*out`. */
+    void (*free_buffer)(void *plugin_ctx, applinks_buffer *buffer);
+} applinks_plugin_descriptor;
+
+/**
+ * The one exported symbol. `host_abi_version` is the host's APPLINKS_ABI_VERSION. Return NULL to
+ * decline a host you cannot work with; otherwise return a descriptor that lives forever.
+ */
+typedef const applinks_plugin_descriptor *(*applinks_plugin_entry_fn)(uint32_t host_abi_version);
+
+#if defined(__GNUC__) || defined(__clang__)
+#define APPLINKS_EXPORT __attribute__((visibility("default")))
+#else
+#define APPLINKS_EXPORT
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* APPLINKS_PLUGIN_H */
