@@ -10,10 +10,10 @@ import Logging
 /// own `HostServices`. All callbacks are synchronous C, called on plugin threads (see `PluginThreads`).
 final class HostServices: Sendable {
     let pluginID: String
-    let host: Host
+    let host: Deployment
     let logger: Logger
 
-    init(pluginID: String, host: Host) {
+    init(pluginID: String, host: Deployment) {
         self.pluginID = pluginID
         self.host = host
         var logger = host.logger

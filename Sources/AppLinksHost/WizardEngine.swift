@@ -26,11 +26,11 @@ public enum WizardOutcome: Sendable {
 /// Drives a link type's wizard steps, keeping a sealed draft after every step so that nothing is lost and no
 /// half-made link is ever stored.
 public struct WizardEngine: Sendable {
-    public let host: Host
+    public let host: Deployment
     public var wait: Bool
     public var interaction: any WizardInteraction
 
-    public init(host: Host, wait: Bool = true, interaction: any WizardInteraction) {
+    public init(host: Deployment, wait: Bool = true, interaction: any WizardInteraction) {
         self.host = host
         self.wait = wait
         self.interaction = interaction
@@ -174,9 +174,9 @@ public struct WizardEngine: Sendable {
         guard plugin.descriptor.directions.contains(direction) || (spec.incomingAuth.isEmpty && spec.outgoingAuth.isEmpty) else {
             throw AppLinksError(.pluginFailed, "\(plugin.descriptor.name) asked for a \(direction.displayName) link, which its descriptor does not declare.")
         }
-        var link = Link(type: plugin.id, name: try Host.validName(spec.name), application: spec.application,
-                        displayURL: try Host.validURL(spec.displayURL, field: "display_url"),
-                        rpcURL: try spec.rpcURL.map { try Host.validURL($0, field: "rpc_url") },
+        var link = Link(type: plugin.id, name: try Deployment.validName(spec.name), application: spec.application,
+                        displayURL: try Deployment.validURL(spec.displayURL, field: "display_url"),
+                        rpcURL: try spec.rpcURL.map { try Deployment.validURL($0, field: "rpc_url") },
                         incomingAuth: spec.incomingAuth, outgoingAuth: spec.outgoingAuth, config: spec.config)
         var sealedSecrets: [String: Data] = [:]
         for (name, value) in secrets {

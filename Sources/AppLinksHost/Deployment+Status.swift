@@ -2,7 +2,7 @@ import AppLinksCore
 import AppLinksStore
 import Foundation
 
-extension Host {
+extension Deployment {
     /// Checks links concurrently (at most `status.concurrency` at once), each within `status.timeout_seconds`,
     /// stores each result with its time, and records category changes in the audit log.
     ///

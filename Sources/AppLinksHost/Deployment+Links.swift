@@ -2,7 +2,7 @@ import AppLinksCore
 import AppLinksStore
 import Foundation
 
-extension Host {
+extension Deployment {
     /// The loaded, enabled plugin of a link type, or an error that says how to get it.
     public func plugin(forType type: String) throws -> LoadedPlugin {
         if let p = plugins[type] { return p }

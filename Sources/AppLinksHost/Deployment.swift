@@ -7,7 +7,7 @@ import Synchronization
 
 /// One open deployment: its config, store, identity and loaded link types. The CLI builds one per command
 /// and `applinks serve` one per process, with the same ``open(home:environment:logger:actor:)``.
-public final class Host: Sendable {
+public final class Deployment: Sendable {
     public static let version = "0.1.0"
 
     public let home: DeploymentHome
@@ -44,7 +44,7 @@ public final class Host: Sendable {
 
     /// Opens an existing deployment. Fails with the fix if `home` was never initialised.
     public static func open(home: DeploymentHome, environment: [String: String] = ProcessInfo.processInfo.environment,
-                            logger: Logger = Logger(label: "applinks"), actor: String = Host.defaultActor) async throws -> Host {
+                            logger: Logger = Logger(label: "applinks"), actor: String = Deployment.defaultActor) async throws -> Deployment {
         try home.requireExisting()
         let config = try await DeploymentConfig.load(home: home.url, environment: environment)
         let sealer = try SecretSealer(masterKey: try home.masterKey(config))
@@ -58,7 +58,7 @@ public final class Host: Sendable {
                                   executableDirectory: config.searchExecutableDirectory ? PluginLoader.currentExecutableDirectory : nil,
                                   pins: config.pluginPins, requirePins: config.requirePins, logger: logger)
         let (loaded, records) = loader.loadAll(enabled: try await store.linkTypeStates())
-        let host = Host(home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
+        let host = Deployment(home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
                         plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records)
         for p in loaded { p.attach(HostServices(pluginID: p.id, host: host)) }
         return host
@@ -68,7 +68,7 @@ public final class Host: Sendable {
     /// Returns whether it created anything.
     public static func initialize(home: DeploymentHome, name: String, baseURL: String, listen: String,
                                   environment: [String: String] = ProcessInfo.processInfo.environment,
-                                  logger: Logger = Logger(label: "applinks"), actor: String = Host.defaultActor) async throws -> (Host, Bool) {
+                                  logger: Logger = Logger(label: "applinks"), actor: String = Deployment.defaultActor) async throws -> (Deployment, Bool) {
         guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false else {
             throw AppLinksError(.invalidInput, "--base-url '\(baseURL)' must be an absolute http:// or https:// URL, such as https://applinks.example.com.")
         }
@@ -102,7 +102,7 @@ public final class Host: Sendable {
     }
 
     public var instanceInfo: InstanceInfo {
-        InstanceInfo(id: identity.applicationID, name: config.name, version: Host.version, baseURL: config.baseURL,
+        InstanceInfo(id: identity.applicationID, name: config.name, version: Deployment.version, baseURL: config.baseURL,
                      publicKeyPEM: identity.publicKeyPEM)
     }
 

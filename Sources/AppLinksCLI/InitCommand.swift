@@ -1,0 +1,37 @@
+import AppLinksCore
+import AppLinksHost
+import ArgumentParser
+import Foundation
+
+struct InitCommand: HostCommand {
+    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a deployment home: config, master key, database and identity.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "The name remote applications see.") var name = "AppLinks"
+    @Option(name: .customLong("base-url"), help: "This instance's public URL.") var baseURL = "http://127.0.0.1:8080"
+    @Option(help: "The address `applinks serve` listens on, HOST:PORT.") var listen = "127.0.0.1:8080"
+
+    func execute() async throws {
+        let home = common.deploymentHome
+        if home.exists {
+            throw AppLinksError(.conflict, "A deployment already exists at \(home.url.path); nothing was changed. Edit "
+                + "\(home.configFile.path) to change its settings.")
+        }
+        let (host, _) = try await Deployment.initialize(home: home, name: name, baseURL: baseURL, listen: listen, logger: CLILogging.logger)
+        struct Result: Encodable {
+            var home: String
+            var application_id: String
+            var name: String
+            var base_url: String
+            var listen: String
+        }
+        let r = Result(home: home.url.path, application_id: host.identity.applicationID, name: host.config.name,
+                       base_url: host.config.baseURL, listen: host.config.listen)
+        if common.json { return try Output.json(r) }
+        print("Created the deployment at \(r.home)")
+        print("  application id  \(r.application_id)")
+        print("  base URL        \(r.base_url)")
+        print("  config          \(home.configFile.path)")
+        print("  master key      \(home.masterKeyFile.path) (mode 0600; back it up, sealed secrets need it)")
+    }
+}

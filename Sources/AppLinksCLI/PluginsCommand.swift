@@ -1,0 +1,75 @@
+import AppLinksCore
+import AppLinksHost
+import ArgumentParser
+import Foundation
+
+struct PluginsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plugins", abstract: "List, inspect, enable and disable link types.",
+        subcommands: [PluginsList.self, PluginsInfo.self, PluginsEnable.self, PluginsDisable.self], defaultSubcommand: PluginsList.self)
+}
+
+struct PluginsList: HostCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Every plugin file found, loaded or refused with the reason.")
+    @OptionGroup var common: CommonOptions
+
+    func execute() async throws {
+        let host = try await common.openHost()
+        if common.json { return try Output.json(host.pluginRecords) }
+        if host.pluginRecords.isEmpty { print("No plugin files found. Install one with the SDK, or add its directory to plugins.paths.") }
+        for r in host.pluginRecords {
+            let what = r.id.map { "\($0) \(r.version ?? "") (\(r.name ?? ""), \(r.vendor ?? ""))" } ?? "(unknown)"
+            print("\(r.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(what)  ABI \(r.abiVersion ?? "-")  \(r.path)")
+            if let reason = r.reason { print("         \(reason)") }
+        }
+    }
+}
+
+struct PluginsInfo: HostCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "One link type's file, hash, ABI version and capabilities.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The link type's id.") var id: String
+
+    func execute() async throws {
+        let host = try await common.openHost()
+        guard let record = host.pluginRecords.first(where: { $0.id == id }) else {
+            throw AppLinksError(.notFound, "No plugin with id '\(id)'. Run `applinks plugins list`.")
+        }
+        struct Info: Encodable {
+            var plugin: PluginRecord
+            var descriptor: LinkTypeDescriptor?
+        }
+        let descriptor = host.plugins[id]?.descriptor
+        if common.json { return try Output.json(Info(plugin: record, descriptor: descriptor)) }
+        print("\(record.name ?? id) \(record.version ?? "") by \(record.vendor ?? "?")")
+        print("  id       \(id)\n  state    \(record.state.rawValue)\n  path     \(record.path)\n  sha256   \(record.sha256 ?? "-")")
+        print("  ABI      \(record.abiVersion ?? "-")")
+        if let d = descriptor {
+            print("  directions  \(d.directions.map(\.displayName).joined(separator: ", "))")
+            print("  wizard      \(d.wizard.steps.map(\.id).joined(separator: " → "))")
+            print("  actions     \(d.actions.map(\.id).joined(separator: ", "))")
+            print("  routes      \(d.routes.map { "\($0.method) \($0.path)" }.joined(separator: ", "))")
+        }
+    }
+}
+
+struct PluginsEnable: HostCommand {
+    static let configuration = CommandConfiguration(commandName: "enable", abstract: "Enable a link type for this deployment.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The link type's id.") var id: String
+    func execute() async throws { try await setEnabled(common: common, id: id, enabled: true) }
+}
+
+struct PluginsDisable: HostCommand {
+    static let configuration = CommandConfiguration(commandName: "disable", abstract: "Disable a link type for this deployment; its links show DISABLED.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The link type's id.") var id: String
+    func execute() async throws { try await setEnabled(common: common, id: id, enabled: false) }
+}
+
+private func setEnabled(common: CommonOptions, id: String, enabled: Bool) async throws {
+    let host = try await common.openHost()
+    let record = try await host.setLinkTypeEnabled(id, enabled: enabled)
+    if common.json { return try Output.json(record) }
+    print("The link type '\(id)' is \(enabled ? "enabled" : "disabled") for this deployment.")
+}
