@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "AppLinksCryptoTests", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
         .testTarget(
             name: "AppLinksStoreTests",
-            dependencies: ["AppLinksStore", "AppLinksCrypto"],
+            dependencies: ["AppLinksStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swift6
         ),
         .testTarget(
@@ -97,9 +97,10 @@ let package = Package(
             dependencies: ["AppLinksHost", "TestSupport"],
             swiftSettings: swift6
         ),
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(
             name: "TestSupport",
-            dependencies: ["AppLinksCore"],
+            dependencies: ["AppLinksCore", "AppLinksStore", "CTestSupport"],
             path: "Tests/TestSupport",
             swiftSettings: swift6
         ),

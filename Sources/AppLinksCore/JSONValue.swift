@@ -124,3 +124,7 @@ public enum Timestamp {
         (try? style.parse(s)) ?? (try? plain.parse(s))
     }
 }
+
+extension JSONValue: ExpressibleByFloatLiteral {
+    public init(floatLiteral value: Double) { self = .number(value) }
+}

@@ -1,0 +1,114 @@
+import AppLinksCore
+import Foundation
+import Testing
+
+@Suite("Model")
+struct ModelTests {
+    @Test("direction is derived from the authentication configured on this side")
+    func direction() {
+        #expect(Direction(incomingAuth: ["oauth"], outgoingAuth: ["oauth"]) == .twoWay)
+        #expect(Direction(incomingAuth: ["oauth"], outgoingAuth: []) == .incoming)
+        #expect(Direction(incomingAuth: [], outgoingAuth: ["oauth"]) == .outgoing)
+        #expect(Direction(incomingAuth: [], outgoingAuth: []) == .outgoing)
+    }
+
+    @Test("a link's JSON has the CLI's snake_case shape")
+    func linkJSON() throws {
+        let link = Link(id: "11111111-2222-3333-4444-555555555555", type: "jenkins", name: "CI",
+                        application: ApplicationInfo(type: "generic"), displayURL: "https://ci.example.com",
+                        rpcURL: "http://ci.internal:8080", incomingAuth: [], outgoingAuth: ["oauth1"],
+                        status: LinkStatus(.networkError, .connectionRefused, message: "refused",
+                                           checkedAt: Date(timeIntervalSince1970: 1_800_000_000)),
+                        createdAt: Date(timeIntervalSince1970: 1_799_000_000.5), updatedAt: Date(timeIntervalSince1970: 1_799_000_001))
+        let obj = try #require(try JSONSerialization.jsonObject(with: JSONCoding.encode(link)) as? [String: Any])
+        #expect(obj["id"] as? String == link.id && obj["name"] as? String == "CI" && obj["type"] as? String == "jenkins")
+        let app = try #require(obj["application"] as? [String: Any])
+        #expect(app["name"] as? String == "Generic application" && app["type"] as? String == "generic" && app.keys.contains("version"))
+        #expect(obj["direction"] as? String == "outgoing")
+        let status = try #require(obj["status"] as? [String: Any])
+        #expect(status["category"] as? String == "NETWORK_ERROR" && status["error_type"] as? String == "CONNECTION_REFUSED")
+        #expect(status["message"] as? String == "refused" && (status["checked_at"] as? String)?.hasPrefix("2027-01-15T08:00:00") == true)
+        let urls = try #require(obj["urls"] as? [String: String])
+        #expect(urls == ["display": "https://ci.example.com", "rpc": "http://ci.internal:8080"])
+        #expect(obj["primary"] as? Bool == false && obj["enabled"] as? Bool == true)
+        let back = try JSONCoding.decode(Link.self, from: JSONCoding.encode(link))
+        #expect(back == link)
+    }
+
+    @Test("status pairs outside the vocabulary are rejected")
+    func statusVocabulary() throws {
+        #expect(throws: AppLinksError.self) { try LinkStatus(.connected, .timeout, message: "").validated() }
+        #expect(throws: AppLinksError.self) { try LinkStatus(.accessError, .connectionRefused, message: "").validated() }
+        _ = try LinkStatus(.networkError, .oauthTimestampRefused, message: "").validated()
+        _ = try LinkStatus(.unknown, .timeout, message: "").validated()
+        _ = try LinkStatus(.connected, message: "").validated()
+        #expect(StatusCategory.allCases.count == 8)
+    }
+
+    static func descriptor(_ edit: (inout LinkTypeDescriptor) -> Void = { _ in }) -> LinkTypeDescriptor {
+        var d = LinkTypeDescriptor(id: "jenkins", name: "Jenkins", version: "1.0.0", vendor: "AppLinks", directions: [.outgoing],
+                                   wizard: .init(steps: [.init(id: "url", title: "URL")]),
+                                   actions: [.init(id: "trigger-build", title: "Trigger", params: [.init(name: "job", type: .string, required: true)])],
+                                   routes: [.init(method: "GET", path: "/plugins/jenkins/callback", auth: .user)])
+        edit(&d)
+        return d
+    }
+
+    @Test("descriptor validation lists every problem")
+    func descriptorValidation() throws {
+        try Self.descriptor().validate(expectedID: "jenkins")
+        #expect(throws: AppLinksError.self) { try Self.descriptor().validate(expectedID: "other") }
+        let bad = Self.descriptor {
+            $0.id = "Bad Id"
+            $0.directions = []
+            $0.wizard.steps = []
+            $0.actions.append(.init(id: "trigger-build", title: "again"))
+            $0.routes = [.init(method: "get", path: "/admin/steal")]
+        }
+        do {
+            try bad.validate()
+            Issue.record("an invalid descriptor must not validate")
+        } catch let e as AppLinksError {
+            for needle in ["id 'Bad Id'", "directions is empty", "wizard.steps is empty", "'trigger-build' is declared twice",
+                           "method 'get'", "/admin/steal must lie under /plugins/Bad Id/"] {
+                #expect(e.message.contains(needle), "missing: \(needle) in \(e.message)")
+            }
+        }
+        try Self.descriptor { $0.routes = [.init(method: "POST", path: "/rest/oauth2/latest/token")] }.validate()
+    }
+
+    @Test("descriptor JSON: defaults, unknown members ignored, wrong types refused")
+    func descriptorJSON() throws {
+        let json = """
+        {"id":"x","name":"X","version":"1","vendor":"V","directions":["two_way"],"wizard":{"steps":[{"id":"a","title":"A"}]},
+         "future_member":{"anything":1},"actions":[{"id":"go","title":"Go","params":[{"name":"n","type":"int","default":3}]}]}
+        """
+        let d = try JSONCoding.decode(LinkTypeDescriptor.self, from: Data(json.utf8))
+        #expect(d.directions == [.twoWay] && d.routes.isEmpty && d.statusChecks.isEmpty)
+        #expect(d.actions[0].params[0].defaultValue == .number(3) && d.actions[0].params[0].required == false)
+        #expect(throws: DecodingError.self) {
+            try JSONCoding.decode(LinkTypeDescriptor.self, from: Data(json.replacingOccurrences(of: "\"int\"", with: "\"float128\"").utf8))
+        }
+    }
+
+    @Test("wizard responses round-trip, and an unknown type is refused")
+    func wizardResponses() throws {
+        let responses: [WizardResponse] = [
+            .fields(step: "url", title: "URL", fields: [WizardField(name: "url", label: "URL", type: .url)], messages: [WizardMessage(.warning, "w")]),
+            .errors(step: "url", errors: [FieldError(field: "url", message: "bad")], messages: []),
+            .pending(step: "auth", url: "https://x/authorize", message: "wait", pollAfterMs: 250),
+            .done(link: LinkSpec(name: "n", application: ApplicationInfo(type: "generic"), displayURL: "https://x"), secrets: ["s": "v"], messages: []),
+        ]
+        for r in responses { #expect(try JSONCoding.decode(WizardResponse.self, from: JSONCoding.encode(r)) == r) }
+        #expect(throws: DecodingError.self) { try JSONCoding.decode(WizardResponse.self, from: Data(#"{"type":"maybe"}"#.utf8)) }
+    }
+
+    @Test("JSONValue keeps numbers, booleans and nesting")
+    func jsonValue() throws {
+        let v: JSONValue = ["a": 1, "b": [true, nil, "s"], "c": ["d": 2.5]]
+        let text = String(decoding: try JSONCoding.encode(v), as: UTF8.self)
+        #expect(text == #"{"a":1,"b":[true,null,"s"],"c":{"d":2.5}}"#)
+        #expect(try JSONCoding.decode(JSONValue.self, from: Data(text.utf8)) == v)
+        #expect(JSONValue.string("Yes").boolValue == true && JSONValue.string("off").boolValue == false && JSONValue.string("?").boolValue == nil)
+    }
+}

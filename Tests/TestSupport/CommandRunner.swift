@@ -1,0 +1,62 @@
+import Foundation
+
+/// The outcome of one command run.
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public func json() throws -> Any { try JSONSerialization.jsonObject(with: Data(stdout.utf8), options: [.fragmentsAllowed]) }
+    public var jsonObject: [String: Any]? { (try? json()) as? [String: Any] }
+    public var jsonArray: [[String: Any]]? { (try? json()) as? [[String: Any]] }
+}
+
+/// Runs a program to completion, with the given environment added to a minimal one.
+public func runCommand(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+                       directory: URL? = nil) throws -> CommandResult {
+    let p = Process()
+    p.executableURL = executable
+    p.arguments = arguments
+    var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "NO_COLOR": "1"]
+    env.merge(environment) { _, new in new }
+    p.environment = env
+    if let directory { p.currentDirectoryURL = directory }
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inp
+    try p.run()
+    if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try inp.fileHandleForWriting.close()
+    // Read both pipes concurrently so that neither fills up and blocks the child.
+    let errData = LockedData()
+    let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+    reader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !errData.isSet { usleep(1000) }
+    return CommandResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData.value, as: UTF8.self))
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return data != nil }
+    var value: Data { lock.lock(); defer { lock.unlock() }; return data ?? Data() }
+}
+
+/// Compiles a C file into a shared library with the system `cc`, against the SDK header.
+public func compileCPlugin(_ source: String, to output: URL, extraFlags: [String] = []) throws {
+    let src = output.deletingPathExtension().appendingPathExtension("c")
+    try source.write(to: src, atomically: true, encoding: .utf8)
+    let r = try runCommand(URL(fileURLWithPath: "/usr/bin/cc"),
+                           ["-shared", "-fPIC", "-O1", "-I", BuildProducts.sdkInclude.path, "-o", output.path, src.path] + extraFlags)
+    guard r.status == 0 else { throw CompileError(message: r.stderr) }
+}
+
+public struct CompileError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { "cc failed: \(message)" }
+}

@@ -1,0 +1,247 @@
+import AppLinksCore
+import AppLinksStore
+import Foundation
+import Testing
+
+/// The contract every `AppLinksStore` implementation must meet. Each backend's test target calls every check
+/// with a factory that returns an empty store.
+public struct StoreConformanceSuite: Sendable {
+    public let makeStore: @Sendable () async throws -> any AppLinksStore
+
+    public init(makeStore: @escaping @Sendable () async throws -> any AppLinksStore) { self.makeStore = makeStore }
+
+    public static let checks: [(String, @Sendable (StoreConformanceSuite) async throws -> Void)] = [
+        ("link CRUD and optimistic locking", { try await $0.linkCRUD() }),
+        ("one primary link per application type", { try await $0.primaryLinks() }),
+        ("secrets are stored, replaced, removed and cascade", { try await $0.secrets() }),
+        ("status updates leave the version alone", { try await $0.statusUpdates() }),
+        ("concurrent updates from one version: exactly one wins", { try await $0.concurrentUpdates() }),
+        ("plugin data: namespaces, prefixes and expiry", { try await $0.pluginData() }),
+        ("plugin data: compare-and-set, also under contention", { try await $0.compareAndSet() }),
+        ("drafts", { try await $0.drafts() }),
+        ("users", { try await $0.users() }),
+        ("tokens", { try await $0.tokens() }),
+        ("audit log", { try await $0.audit() }),
+        ("link type states", { try await $0.linkTypeStates() }),
+        ("instance identity is written once", { try await $0.instanceIdentity() }),
+    ]
+
+    public static func link(_ name: String, appType: String = "jira", type: String = "fixture") -> Link {
+        Link(type: type, name: name, application: ApplicationInfo(type: appType, name: "Jira", version: "9.0"),
+             displayURL: "https://\(name.lowercased()).example.com", incomingAuth: ["oauth"], config: ["k": "v"])
+    }
+
+    func linkCRUD() async throws {
+        let s = try await makeStore()
+        let a = try await s.createLink(Self.link("Alpha"), sealedSecrets: [:])
+        let b = try await s.createLink(Self.link("Beta"), sealedSecrets: [:])
+        #expect(try await s.links().map(\.name) == ["Alpha", "Beta"])
+        let fetched = try #require(try await s.link(id: a.id))
+        #expect(fetched.name == "Alpha" && fetched.config["k"] == "v" && fetched.incomingAuth == ["oauth"] && fetched.version == 1)
+        #expect(fetched.application == ApplicationInfo(type: "jira", name: "Jira", version: "9.0"))
+        var changed = fetched
+        changed.name = "Alpha 2"
+        let updated = try await s.updateLink(changed, sealedSecrets: [:])
+        #expect(updated.version == 2 && updated.name == "Alpha 2")
+        await #expect(throws: AppLinksError.self) { _ = try await s.updateLink(changed, sealedSecrets: [:]) }
+        do {
+            _ = try await s.updateLink(changed, sealedSecrets: [:])
+        } catch let e as AppLinksError {
+            #expect(e.code == .conflict)
+        }
+        await #expect(throws: AppLinksError.self) { _ = try await s.createLink(a, sealedSecrets: [:]) }
+        #expect(try await s.deleteLink(id: b.id))
+        #expect(try await !s.deleteLink(id: b.id))
+        #expect(try await s.link(id: b.id) == nil)
+        var gone = b
+        gone.name = "x"
+        do {
+            _ = try await s.updateLink(gone, sealedSecrets: [:])
+            Issue.record("updating a deleted link must fail")
+        } catch let e as AppLinksError {
+            #expect(e.code == .notFound)
+        }
+    }
+
+    func primaryLinks() async throws {
+        let s = try await makeStore()
+        let a = try await s.createLink(Self.link("A"), sealedSecrets: [:])
+        let b = try await s.createLink(Self.link("B"), sealedSecrets: [:])
+        let j = try await s.createLink(Self.link("J", appType: "jenkins"), sealedSecrets: [:])
+        #expect(a.primary && !b.primary && j.primary)
+        _ = try await s.makePrimary(id: b.id)
+        var all = try await s.links()
+        #expect(all.filter { $0.application.type == "jira" && $0.primary }.map(\.name) == ["B"])
+        #expect(all.first { $0.name == "J" }?.primary == true)
+        _ = try await s.deleteLink(id: b.id)
+        all = try await s.links()
+        #expect(all.first { $0.name == "A" }?.primary == true)
+        await #expect(throws: AppLinksError.self) { _ = try await s.makePrimary(id: "missing") }
+    }
+
+    func secrets() async throws {
+        let s = try await makeStore()
+        let a = try await s.createLink(Self.link("A"), sealedSecrets: ["token": Data([1, 2, 3]), "key": Data([4])])
+        #expect(try await s.sealedSecrets(linkID: a.id) == ["token": Data([1, 2, 3]), "key": Data([4])])
+        let updated = try await s.updateLink(a, sealedSecrets: ["token": Data([9]), "key": nil, "new": Data([7])])
+        #expect(try await s.sealedSecrets(linkID: a.id) == ["token": Data([9]), "new": Data([7])])
+        _ = try await s.deleteLink(id: updated.id)
+        #expect(try await s.sealedSecrets(linkID: a.id).isEmpty)
+    }
+
+    func statusUpdates() async throws {
+        let s = try await makeStore()
+        let a = try await s.createLink(Self.link("A"), sealedSecrets: [:])
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        try await s.setStatus(linkID: a.id, LinkStatus(.networkError, .connectionRefused, message: "refused", checkedAt: at), applicationVersion: nil)
+        var l = try #require(try await s.link(id: a.id))
+        #expect(l.status.category == .networkError && l.status.errorType == .connectionRefused && l.status.message == "refused")
+        #expect(abs((l.status.checkedAt ?? .distantPast).timeIntervalSince(at)) < 0.01)
+        #expect(l.version == a.version && l.application.version == "9.0")
+        try await s.setStatus(linkID: a.id, LinkStatus(.connected, message: "ok", checkedAt: at), applicationVersion: "9.4")
+        l = try #require(try await s.link(id: a.id))
+        #expect(l.status.errorType == nil && l.application.version == "9.4")
+    }
+
+    func concurrentUpdates() async throws {
+        let s = try await makeStore()
+        let a = try await s.createLink(Self.link("A"), sealedSecrets: [:])
+        let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<10 {
+                group.addTask {
+                    var l = a
+                    l.name = "writer \(i)"
+                    do { _ = try await s.updateLink(l, sealedSecrets: [:]); return true } catch let e as AppLinksError where e.code == .conflict { return false }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(wins == 1)
+        #expect(try await s.link(id: a.id)?.version == 2)
+    }
+
+    func pluginData() async throws {
+        let s = try await makeStore()
+        try await s.put(namespace: "p1", key: "a%1", value: Data("x".utf8), ttl: nil)
+        try await s.put(namespace: "p1", key: "ab", value: Data("y".utf8), ttl: nil)
+        try await s.put(namespace: "p1", key: "b", value: Data("z".utf8), ttl: nil)
+        try await s.put(namespace: "p2", key: "a%1", value: Data("other".utf8), ttl: nil)
+        #expect(try await s.value(namespace: "p1", key: "a%1") == Data("x".utf8))
+        #expect(try await s.value(namespace: "p2", key: "a%1") == Data("other".utf8))
+        #expect(try await s.keys(namespace: "p1", prefix: "a%") == ["a%1"])
+        #expect(try await s.keys(namespace: "p1", prefix: "a") == ["a%1", "ab"])
+        #expect(try await s.keys(namespace: "p1", prefix: "") == ["a%1", "ab", "b"])
+        try await s.put(namespace: "p1", key: "a%1", value: Data("x2".utf8), ttl: nil)
+        #expect(try await s.value(namespace: "p1", key: "a%1") == Data("x2".utf8))
+        try await s.delete(namespace: "p1", key: "b")
+        try await s.delete(namespace: "p1", key: "never-there")
+        #expect(try await s.value(namespace: "p1", key: "b") == nil)
+        try await s.put(namespace: "p1", key: "short", value: Data("t".utf8), ttl: .milliseconds(300))
+        #expect(try await s.value(namespace: "p1", key: "short") == Data("t".utf8))
+        try await Task.sleep(for: .milliseconds(450))
+        #expect(try await s.value(namespace: "p1", key: "short") == nil)
+        #expect(try await !s.keys(namespace: "p1", prefix: "").contains("short"))
+    }
+
+    func compareAndSet() async throws {
+        let s = try await makeStore()
+        #expect(try await s.compareAndSet(namespace: "n", key: "k", expected: nil, replacement: Data("1".utf8), ttl: nil))
+        #expect(try await !s.compareAndSet(namespace: "n", key: "k", expected: nil, replacement: Data("2".utf8), ttl: nil))
+        #expect(try await !s.compareAndSet(namespace: "n", key: "k", expected: Data("9".utf8), replacement: Data("2".utf8), ttl: nil))
+        #expect(try await s.compareAndSet(namespace: "n", key: "k", expected: Data("1".utf8), replacement: Data("2".utf8), ttl: nil))
+        #expect(try await s.value(namespace: "n", key: "k") == Data("2".utf8))
+        #expect(try await s.compareAndSet(namespace: "n", key: "k", expected: Data("2".utf8), replacement: nil, ttl: nil))
+        #expect(try await s.value(namespace: "n", key: "k") == nil)
+        // An expired value counts as absent.
+        try await s.put(namespace: "n", key: "e", value: Data("old".utf8), ttl: .milliseconds(200))
+        try await Task.sleep(for: .milliseconds(350))
+        #expect(try await s.compareAndSet(namespace: "n", key: "e", expected: nil, replacement: Data("new".utf8), ttl: nil))
+        let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<20 {
+                group.addTask { try await s.compareAndSet(namespace: "n", key: "race", expected: nil, replacement: Data("\(i)".utf8), ttl: nil) }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(winners == 1)
+    }
+
+    func drafts() async throws {
+        let s = try await makeStore()
+        let old = Date().addingTimeInterval(-100_000)
+        try await s.saveDraft(DraftRecord(id: "d1", type: "fixture", step: nil, sealedAnswers: Data([1]), createdAt: old, updatedAt: old))
+        try await s.saveDraft(DraftRecord(id: "d2", type: "fixture", step: "auth", sealedAnswers: Data([2]), note: "waiting"))
+        try await s.saveDraft(DraftRecord(id: "d2", type: "fixture", step: "authorize", sealedAnswers: Data([3])))
+        let d2 = try #require(try await s.draft(id: "d2"))
+        #expect(d2.step == "authorize" && d2.sealedAnswers == Data([3]) && d2.note == nil)
+        #expect(Set(try await s.drafts().map(\.id)) == ["d1", "d2"])
+        #expect(try await s.purgeDrafts(updatedBefore: Date().addingTimeInterval(-86_400)) == 1)
+        try await s.deleteDraft(id: "d2")
+        #expect(try await s.drafts().isEmpty)
+    }
+
+    func users() async throws {
+        let s = try await makeStore()
+        try await s.addUser(UserRecord(name: "alice", passwordHash: "h1", admin: true))
+        try await s.addUser(UserRecord(name: "bob", passwordHash: "h2", admin: false))
+        await #expect(throws: AppLinksError.self) { try await s.addUser(UserRecord(name: "alice", passwordHash: "x", admin: false)) }
+        #expect(try await s.user(name: "alice")?.admin == true)
+        #expect(try await s.users().map(\.name) == ["alice", "bob"])
+        try await s.setPassword(name: "bob", passwordHash: "h3")
+        #expect(try await s.user(name: "bob")?.passwordHash == "h3")
+        await #expect(throws: AppLinksError.self) { try await s.setPassword(name: "carol", passwordHash: "x") }
+        #expect(try await s.deleteUser(name: "bob"))
+        #expect(try await !s.deleteUser(name: "bob"))
+        #expect(try await s.user(name: "bob") == nil)
+    }
+
+    func tokens() async throws {
+        let s = try await makeStore()
+        try await s.addUser(UserRecord(name: "alice", passwordHash: "h", admin: true))
+        let hash = Data(repeating: 7, count: 32)
+        try await s.addToken(TokenRecord(id: "t1", user: "alice", name: "ci", hash: hash, scopes: ["SYSTEM_ADMIN"]))
+        await #expect(throws: AppLinksError.self) {
+            try await s.addToken(TokenRecord(id: "t2", user: "nobody", name: "x", hash: Data(repeating: 8, count: 32), scopes: []))
+        }
+        let t = try #require(try await s.token(hash: hash))
+        #expect(t.user == "alice" && t.scopes == ["SYSTEM_ADMIN"] && !t.revoked)
+        #expect(try await s.tokens(user: "alice").map(\.id) == ["t1"])
+        #expect(try await s.revokeToken(id: "t1"))
+        #expect(try await !s.revokeToken(id: "t1"))
+        #expect(try await s.token(hash: hash)?.revoked == true)
+        _ = try await s.deleteUser(name: "alice")
+        #expect(try await s.token(hash: hash) == nil)
+    }
+
+    func audit() async throws {
+        let s = try await makeStore()
+        let base = Date(timeIntervalSince1970: 1_800_000_000)
+        for i in 0..<5 {
+            try await s.appendAudit(AuditEvent(at: base.addingTimeInterval(Double(i) * 60), actor: "cli:root", action: "edit\(i)",
+                                               linkID: "l\(i)", linkType: "fixture", detail: ["i": .number(Double(i))]))
+        }
+        let all = try await s.auditEvents(since: nil, limit: 100)
+        #expect(all.map(\.action) == ["edit0", "edit1", "edit2", "edit3", "edit4"])
+        #expect(all[2].detail["i"] == .number(2) && all[2].actor == "cli:root" && all[2].linkID == "l2")
+        #expect(try await s.auditEvents(since: base.addingTimeInterval(150), limit: 100).map(\.action) == ["edit3", "edit4"])
+        #expect(try await s.auditEvents(since: nil, limit: 2).map(\.action) == ["edit3", "edit4"])
+    }
+
+    func linkTypeStates() async throws {
+        let s = try await makeStore()
+        #expect(try await s.linkTypeStates().isEmpty)
+        try await s.setLinkTypeEnabled("jenkins", enabled: false)
+        try await s.setLinkTypeEnabled("fixture", enabled: true)
+        #expect(try await s.linkTypeStates() == ["jenkins": false, "fixture": true])
+        try await s.setLinkTypeEnabled("jenkins", enabled: true)
+        #expect(try await s.linkTypeStates()["jenkins"] == true)
+    }
+
+    func instanceIdentity() async throws {
+        let s = try await makeStore()
+        #expect(try await s.instanceIdentity() == nil)
+        let first = try await s.initializeInstanceIdentity(InstanceIdentity(applicationID: "one", publicKeyPEM: "pem1", sealedPrivateKey: Data([1])))
+        let second = try await s.initializeInstanceIdentity(InstanceIdentity(applicationID: "two", publicKeyPEM: "pem2", sealedPrivateKey: Data([2])))
+        #expect(first.applicationID == "one" && second.applicationID == "one")
+        #expect(try await s.instanceIdentity()?.publicKeyPEM == "pem1")
+    }
+}
