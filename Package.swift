@@ -89,7 +89,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AppLinksHostTests",
-            dependencies: ["AppLinksHost", "TestSupport"],
+            dependencies: ["AppLinksHost", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swift6
         ),
         .testTarget(

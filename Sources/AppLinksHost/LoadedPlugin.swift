@@ -136,19 +136,24 @@ public struct PluginCallError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Where plugin code runs: Dispatch threads, so that a plugin blocking (on the network, or on a host call that
-/// waits for async work) never holds one of Swift's cooperative threads.
+/// Where plugin code runs: threads of ``BlockingThreadPool``, so that a plugin blocking (on the network, on a
+/// host call that waits for async work, or forever) never holds one of Swift's cooperative threads, nor any
+/// other plugin's.
 enum PluginThreads {
-    static let queue = DispatchQueue(label: "applinks.plugin-calls", attributes: .concurrent)
-
     static func run<T: Sendable>(timeout: Duration?, onTimeout: @escaping @Sendable () -> any Error,
                                  _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let once = OnceResume(continuation)
-            queue.async { once.resume(with: Result { try body() }) }
-            if let timeout {
-                let ns = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-                queue.asyncAfter(deadline: .now() + .nanoseconds(Int(ns))) { once.resume(with: .failure(onTimeout())) }
+            let timer = timeout.map { limit in
+                Task {
+                    try await Task.sleep(for: limit)
+                    once.resume(with: .failure(onTimeout()))
+                }
+            }
+            BlockingThreadPool.shared.submit {
+                let result = Result { try body() }
+                timer?.cancel()
+                once.resume(with: result)
             }
         }
     }

@@ -192,7 +192,7 @@ public struct WizardEngine: Sendable {
     }
 
     /// Brings a given answer to the field's type: "8080" for an int field, "yes" for a bool, "a,b" for a multichoice.
-    static func coerce(_ value: JSONValue, to field: WizardField) -> Result<JSONValue, FieldError> {
+    public static func coerce(_ value: JSONValue, to field: WizardField) -> Result<JSONValue, FieldError> {
         func bad(_ m: String) -> Result<JSONValue, FieldError> { .failure(FieldError(field: field.name, message: m)) }
         switch field.type {
         case .text, .secret, .url:

@@ -5,8 +5,8 @@ import Foundation
 
 /// The host's services, as async Swift functions. Every call is confined to this plugin's namespace.
 ///
-/// The host API is synchronous C; each async function here runs the call on a Dispatch thread, so that
-/// a blocking host call (HTTP, storage) never holds one of Swift's cooperative threads.
+/// The host API is synchronous C; each async function here runs the call on a ``BlockingThreadPool`` thread,
+/// so that a blocking host call (HTTP, storage) never holds one of Swift's cooperative threads.
 ///
 /// ```swift
 /// try await host.kvPut("nonce:abc", Data(), ttl: .seconds(600))
@@ -238,9 +238,7 @@ public struct HostAPI: @unchecked Sendable {
     // MARK: Plumbing
 
     private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
+        try await BlockingThreadPool.shared.run(body)
     }
 
     private func freeHost(_ buffer: inout applinks_buffer) {

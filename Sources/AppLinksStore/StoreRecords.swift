@@ -4,7 +4,8 @@ import Foundation
 public struct DraftRecord: Sendable, Hashable {
     public var id: String
     public var type: String
-    /// The step whose answers are still to be submitted; nil before the first step.
+    /// The step to submit when the wizard resumes: the last one whose answers the plugin accepted (it then shows
+    /// the fields that follow again), or the step that is waiting. nil before the first step.
     public var step: String?
     /// The answers so far, sealed by the host because they may hold secrets.
     public var sealedAnswers: Data

@@ -24,7 +24,8 @@ struct FixtureLinkType: LinkTypePlugin {
             .init(id: "selftest", title: "Call every host API function"),
             .init(id: "rename", title: "Rename through the host API", params: [.init(name: "name", type: .string, required: true)]),
         ],
-        routes: [.init(method: "GET", path: "/plugins/fixture/hello", auth: .none)])
+        routes: [.init(method: "GET", path: "/plugins/fixture/hello", auth: .none),
+                 .init(method: "GET", path: "/plugins/fixture/approve", auth: .user)])
 
     let host: HostAPI
 
@@ -70,8 +71,13 @@ struct FixtureLinkType: LinkTypePlugin {
         }
     }
 
-    /// Pending until `wait_seconds` have passed since the step first ran; the start time lives in the host's store.
+    /// Pending until the browser approves (`require_approval`), as an OAuth callback would, or until `wait_seconds`
+    /// have passed since the step first ran. Both states live in the host's store.
     private func authorize(_ r: WizardRequest) async throws -> WizardResponse {
+        if r.answers["require_approval"]?.boolValue == true, try await host.kvGet("approved:\(r.draftID)") == nil {
+            return .pending(step: "authorize", url: "http://127.0.0.1:1/plugins/fixture/approve?draft=\(r.draftID)",
+                            message: "Approve the link in your browser.", pollAfterMs: 50)
+        }
         let wait = Double(r.answers["wait_seconds"]?.stringValue ?? "0") ?? 0
         if wait > 0 {
             let key = "wait:\(r.draftID)"
@@ -182,6 +188,10 @@ struct FixtureLinkType: LinkTypePlugin {
     private func hex(_ d: Data) -> String { d.map { String(format: "%02x", $0) }.joined() }
 
     func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+        if r.method == "GET", r.path == "/plugins/fixture/approve", r.query.hasPrefix("draft=") {
+            try await host.kvPut("approved:\(r.query.dropFirst(6))", Data("yes".utf8), ttl: .seconds(600))
+            return PluginHTTPResponse(status: 200, body: Data("approved".utf8))
+        }
         guard r.method == "GET", r.path == "/plugins/fixture/hello" else { return PluginHTTPResponse(status: 404) }
         let who = r.user?.name ?? "anonymous"
         return PluginHTTPResponse(status: 200, headers: [["Content-Type", "text/plain"]], body: Data("hello \(who) from \(r.baseURL)".utf8))

@@ -1,0 +1,146 @@
+import AppLinksCore
+import AppLinksHost
+import Foundation
+import Logging
+import Testing
+import TestSupport
+
+@Suite("Plugin loader")
+struct PluginLoaderTests {
+    static func loader(_ paths: [URL], pins: [String: String] = [:], requirePins: Bool = false) -> PluginLoader {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return PluginLoader(searchPaths: paths, executableDirectory: nil, pins: pins, requirePins: requirePins, logger: logger)
+    }
+
+    @Test("the Swift fixture loads: handshake, descriptor, hash and timing are recorded")
+    func fixtureLoads() throws {
+        let (plugins, records) = Self.loader([BuildProducts.fixturePlugin]).loadAll(enabled: [:])
+        #expect(plugins.map(\.id) == ["fixture"])
+        let r = try #require(records.first)
+        #expect(r.state == .loaded && r.id == "fixture" && r.name == "Test fixture" && r.version == "1.2.3" && r.vendor == "AppLinks tests")
+        #expect(r.abiVersion == "1.0" && r.enabled && r.reason == nil && (r.loadMs ?? -1) >= 0)
+        #expect(r.sha256?.count == 64)
+        #expect(plugins[0].descriptor.actions.map(\.id) == ["echo", "relocate", "selftest", "rename"])
+    }
+
+    /// One bad file per case; the expected text is what an admin needs to recognise the problem.
+    static let badCases: [(name: String, expect: String)] = [
+        ("wrong major version", "built for ABI 2.0 but this host speaks ABI 1.0"),
+        ("newer minor version", "needs ABI 1.7, newer than this host's 1.0"),
+        ("missing entry symbol", "does not export applinks_plugin_entry"),
+        ("entry declines the host", "declined this host's ABI"),
+        ("invalid descriptor JSON", "descriptor_json is not a valid descriptor"),
+        ("descriptor breaking the schema", "must lie under /plugins/cplugin/"),
+        ("struct_size too small", "smaller than the v1.0 descriptor"),
+        ("not an ELF file", "not a shared library (it has no ELF header)"),
+        ("world-writable file", "the file is world-writable. Fix: run `chmod o-w"),
+        ("file owned by another user", "owned by uid 65534"),
+        ("world-writable directory", "is world-writable, so anyone could replace the file"),
+    ]
+
+    @Test("each kind of bad plugin file is refused with its own message, and the good one still loads",
+          arguments: badCases.map(\.name))
+    func refusals(name: String) throws {
+        let expected = try #require(Self.badCases.first { $0.name == name }?.expect)
+        let dir = TemporaryDirectory("bad-plugin")
+        var file = dir.path("libbad.so")
+        var o = CPluginSources.Options()
+        switch name {
+        case "wrong major version": o.abi = "(2u << 16)"
+        case "newer minor version": o.abi = "((1u << 16) | 7u)"
+        case "missing entry symbol": o.exportEntry = false
+        case "entry declines the host": o.entryReturnsNull = true
+        case "invalid descriptor JSON": o.json = #"{"id": "cplugin", not json"#
+        case "descriptor breaking the schema":
+            o.json = #"{"id":"cplugin","name":"C","version":"1","vendor":"v","directions":["outgoing"],"wizard":{"steps":[{"id":"a","title":"A"}]},"routes":[{"method":"GET","path":"/admin","auth":"none"}]}"#
+        case "struct_size too small": o.structSize = "16"
+        default: break
+        }
+        if name == "not an ELF file" {
+            try Data("#!/bin/sh\necho I am not a library\n".utf8).write(to: file)
+        } else if name == "world-writable directory" {
+            let sub = dir.path("open")
+            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+            file = sub.appendingPathComponent("libbad.so")
+            try compileCPlugin(CPluginSources.plugin(o), to: file)
+            chmod(sub.path, 0o777)
+        } else {
+            try compileCPlugin(CPluginSources.plugin(o), to: file)
+        }
+        if name == "world-writable file" { chmod(file.path, 0o666) }
+        if name == "file owned by another user" { chown(file.path, 65534, 65534) }
+        let (plugins, records) = Self.loader([file, BuildProducts.fixturePlugin]).loadAll(enabled: [:])
+        #expect(plugins.map(\.id) == ["fixture"], "the good plugin must still load")
+        let bad = try #require(records.first { $0.path.hasSuffix("libbad.so") })
+        #expect(bad.state == .refused)
+        #expect(bad.reason?.contains(expected) == true, "reason was: \(bad.reason ?? "nil")")
+        #expect(bad.reason?.contains("Fix:") == true)
+    }
+
+    @Test("a second plugin with an id already loaded is refused; the first stays")
+    func duplicateID() throws {
+        let dir = TemporaryDirectory("dup")
+        try compileCPlugin(CPluginSources.plugin(), to: dir.path("liba.so"))
+        try compileCPlugin(CPluginSources.plugin(), to: dir.path("libb.so"))
+        let (plugins, records) = Self.loader([dir.url]).loadAll(enabled: [:])
+        #expect(plugins.map(\.id) == ["cplugin"])
+        #expect(records.map(\.state) == [.loaded, .refused])
+        #expect(records[1].reason?.contains("a plugin with id 'cplugin' is already loaded from \(dir.path("liba.so").path)") == true)
+    }
+
+    @Test("sha256 pins: a matching pin loads, a different one refuses, require_pins refuses unpinned files before opening them")
+    func pins() throws {
+        let dir = TemporaryDirectory("pins")
+        let file = dir.path("libpinned.so")
+        try compileCPlugin(CPluginSources.plugin(), to: file)
+        let (_, first) = Self.loader([file]).loadAll(enabled: [:])
+        let hash = try #require(first.first?.sha256)
+        #expect(Self.loader([file], pins: ["cplugin": hash]).loadAll(enabled: [:]).plugins.count == 1)
+        let wrong = String(repeating: "0", count: 64)
+        let refused = Self.loader([file], pins: ["cplugin": wrong]).loadAll(enabled: [:]).records[0]
+        #expect(refused.state == .refused && refused.reason?.contains("does not match the pin \(wrong) for 'cplugin'") == true)
+        let strict = Self.loader([file, BuildProducts.fixturePlugin], pins: ["cplugin": hash], requirePins: true).loadAll(enabled: [:])
+        #expect(strict.plugins.map(\.id) == ["cplugin"])
+        let unpinned = try #require(strict.records.first { $0.path == BuildProducts.fixturePlugin.path })
+        #expect(unpinned.id == nil && unpinned.reason?.contains("plugins.require_pins is on") == true)
+    }
+
+    @Test("a disabled link type is read but never started, and the state survives a restart")
+    func disabledTypes() async throws {
+        let t = try await TestDeployment.make()
+        let link = try await t.createFixtureLink(name: "Jira")
+        let record = try await t.deployment.setLinkTypeEnabled("fixture", enabled: false)
+        #expect(record.state == .disabled && !record.enabled)
+        let again = try await t.reopen()
+        #expect(again.plugins["fixture"] == nil)
+        #expect(again.pluginRecords.first?.state == .disabled)
+        let checked = try await again.checkStatus(of: [link])
+        #expect(checked[0].status.category == .disabled && checked[0].status.message.contains("applinks plugins enable fixture"))
+        await #expect(throws: AppLinksError.self) { _ = try await again.invokeAction("Jira", action: "echo", rawArgs: [("text", "x")]) }
+        _ = try await again.setLinkTypeEnabled("fixture", enabled: true)
+        #expect(try await t.reopen().plugins["fixture"] != nil)
+        let audit = try await again.store.auditEvents(since: nil, limit: 50).map(\.action)
+        #expect(audit.contains("link-type-disable") && audit.contains("link-type-enable"))
+    }
+
+    @Test("the executable directory is searched only for libAppLinksLinkType*.so")
+    func executableDirectoryPrefix() throws {
+        let dir = TemporaryDirectory("exe-dir")
+        try compileCPlugin(CPluginSources.plugin(o: "linktype"), to: dir.path("libAppLinksLinkTypeC.so"))
+        try compileCPlugin(CPluginSources.plugin(o: "other"), to: dir.path("libSomethingElse.so"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let loader = PluginLoader(searchPaths: [], executableDirectory: dir.url, logger: logger)
+        #expect(loader.candidates().map(\.lastPathComponent) == ["libAppLinksLinkTypeC.so"])
+        #expect(loader.loadAll(enabled: [:]).plugins.map(\.id) == ["linktype"])
+    }
+}
+
+extension CPluginSources {
+    static func plugin(o id: String) -> String {
+        var o = Options()
+        o.id = id
+        return plugin(o)
+    }
+}
