@@ -220,9 +220,10 @@ extension Deployment {
         }
         let args = try Self.convertArguments(rawArgs, for: action)
         let response = try await runAction(plugin, link: link, action: id, args: args)
-        var result = link
+        // The plugin may have changed its link through the host API while it ran.
+        var result = try await store.link(id: link.id) ?? link
         if let changes = response.changes, changes != LinkChanges() {
-            result = try await applyChanges(changes, toLink: link.id, atVersion: link.version, ofType: nil, actor: actor)
+            result = try await applyChanges(changes, toLink: link.id, atVersion: result.version, ofType: nil, actor: actor)
         }
         var detail: [String: JSONValue] = ["action": .string(id)]
         let shown = args.filter { k, _ in action.params.first { $0.name == k }?.type != .secret }
