@@ -52,8 +52,9 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public var boolValue: Bool? {
         switch self {
         case .bool(let b): return b
-        case .string(let s): return ["true", "yes", "1", "on"].contains(s.lowercased()) ? true
-            : ["false", "no", "0", "off"].contains(s.lowercased()) ? false : nil
+        case .string(let s):
+            let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+            return ["true", "yes", "y", "1", "on"].contains(t) ? true : ["false", "no", "n", "0", "off"].contains(t) ? false : nil
         default: return nil
         }
     }

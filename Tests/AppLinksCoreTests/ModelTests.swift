@@ -109,6 +109,6 @@ struct ModelTests {
         let text = String(decoding: try JSONCoding.encode(v), as: UTF8.self)
         #expect(text == #"{"a":1,"b":[true,null,"s"],"c":{"d":2.5}}"#)
         #expect(try JSONCoding.decode(JSONValue.self, from: Data(text.utf8)) == v)
-        #expect(JSONValue.string("Yes").boolValue == true && JSONValue.string("off").boolValue == false && JSONValue.string("?").boolValue == nil)
+        #expect(JSONValue.string("Yes").boolValue == true && JSONValue.string("n").boolValue == false && JSONValue.string("off").boolValue == false && JSONValue.string("?").boolValue == nil)
     }
 }

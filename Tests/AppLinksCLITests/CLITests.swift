@@ -1,0 +1,301 @@
+import AppLinksCore
+import Foundation
+import Testing
+import TestSupport
+
+/// Runs the real `applinks` executable against a temporary home with the fixture link type.
+struct CLI {
+    let dir = TemporaryDirectory("cli")
+    var home: URL { dir.path("home") }
+    var env: [String: String] {
+        ["APPLINKS_HOME": home.path, "APPLINKS_PLUGINS_PATHS": BuildProducts.fixturePlugin.path,
+         "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false"]
+    }
+
+    @discardableResult
+    func run(_ args: String..., stdin: String? = nil, env extra: [String: String] = [:]) throws -> CommandResult {
+        try runCommand(BuildProducts.applinks, args, environment: env.merging(extra) { _, n in n }, stdin: stdin)
+    }
+
+    static func initialized() throws -> CLI {
+        let cli = CLI()
+        let r = try cli.run("init", "--name", "CLI test", "--base-url", "http://127.0.0.1:8090")
+        precondition(r.status == 0, r.stderr)
+        return cli
+    }
+
+    @discardableResult
+    func createLink(_ name: String, url: String = "https://remote.example.com") throws -> [String: Any] {
+        let r = try run("create", "fixture", "--set", "name=\(name)", "--set", "url=\(url)", "--set", "token=t0k3n", "--json")
+        precondition(r.status == 0, r.stderr)
+        return r.jsonObject!
+    }
+}
+
+@Suite("applinks CLI")
+struct CLITests {
+    @Test("every command but init, run on a home that doesn't exist, says how to create one", arguments: [
+        ["list"], ["show", "x"], ["create", "fixture"], ["edit", "x", "--set", "name=y"], ["delete", "x", "--yes"], ["status", "--all"],
+        ["actions", "x"], ["action", "x", "echo"], ["make-primary", "x"], ["relocate", "x", "https://y"], ["plugins", "list"],
+        ["plugins", "enable", "fixture"], ["audit"],
+    ])
+    func missingHome(args: [String]) throws {
+        let cli = CLI()
+        let r = try runCommand(BuildProducts.applinks, args + ["--json"], environment: cli.env)
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("No AppLinks deployment at \(cli.home.path)") && r.stderr.contains("applinks init --home \(cli.home.path)"))
+        #expect(r.jsonObject?["error"] as? [String: String] == ["code": "home_missing", "message": r.stderr.dropFirst("applinks: error: ".count).trimmingCharacters(in: .newlines)])
+        #expect(!r.stderr.contains("Fatal") && !r.stderr.contains("Stack"))
+        #expect(!FileManager.default.fileExists(atPath: cli.home.path), "nothing may be created")
+    }
+
+    @Test("init creates a commented config, a 0600 master key and an identity; a second init changes nothing")
+    func initHome() throws {
+        let cli = CLI()
+        let r = try cli.run("init", "--name", "Build server", "--base-url", "https://ci.example.com", "--listen", "0.0.0.0:8443", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try #require(r.jsonObject)
+        #expect(obj["name"] as? String == "Build server" && obj["base_url"] as? String == "https://ci.example.com" && obj["listen"] as? String == "0.0.0.0:8443")
+        #expect(UUID(uuidString: obj["application_id"] as? String ?? "") != nil)
+        let attrs = try FileManager.default.attributesOfItem(atPath: cli.home.appendingPathComponent("master.key").path)
+        #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let config = try String(contentsOf: cli.home.appendingPathComponent("config.yaml"), encoding: .utf8)
+        #expect(config.contains("# AppLinks deployment configuration.") && config.contains("base_url: \"https://ci.example.com\""))
+        let again = try cli.run("init")
+        #expect(again.status == 5 && again.stderr.contains("already exists") && again.stderr.contains("nothing was changed"))
+        #expect(try String(contentsOf: cli.home.appendingPathComponent("config.yaml"), encoding: .utf8) == config)
+        let bad = CLI()
+        let r2 = try bad.run("init", "--base-url", "not a url")
+        #expect(r2.status == 2 && r2.stderr.contains("--base-url 'not a url' must be an absolute http://"))
+        let r3 = try bad.run("init", "--listen", "8080")
+        #expect(r3.status == 2 && r3.stderr.contains("'8080' is not HOST:PORT"))
+    }
+
+    @Test("list --json gives each link in the documented shape, and filters by type and status")
+    func listJSON() throws {
+        let cli = try CLI.initialized()
+        let created = try cli.createLink("Jira")
+        try cli.createLink("Confluence")
+        let r = try cli.run("list", "--json")
+        #expect(r.status == 0)
+        let links = try #require(r.jsonArray)
+        #expect(links.map { $0["name"] as? String } == ["Confluence", "Jira"])
+        let jira = try #require(links.first { $0["name"] as? String == "Jira" })
+        #expect(jira["id"] as? String == created["id"] as? String && jira["type"] as? String == "fixture")
+        #expect(jira["direction"] as? String == "two_way" && jira["enabled"] as? Bool == true && jira["primary"] is Bool)
+        let app = try #require(jira["application"] as? [String: Any])
+        #expect(app["name"] as? String == "Generic application" && app["type"] as? String == "generic")
+        #expect(app["version"] is NSNull && app["id"] is NSNull)
+        let status = try #require(jira["status"] as? [String: Any])
+        #expect(Set(status.keys) == ["category", "error_type", "message", "checked_at"] && status["category"] as? String == "UNKNOWN")
+        #expect(jira["urls"] as? [String: String] == ["display": "https://remote.example.com", "rpc": "https://remote.example.com"])
+        #expect(try cli.run("status", "Jira").status == 0)
+        #expect(try cli.run("list", "--status", "connected", "--json").jsonArray?.map { $0["name"] as? String } == ["Jira"])
+        #expect(try cli.run("list", "--type", "other", "--json").jsonArray?.isEmpty == true)
+        let bad = try cli.run("list", "--status", "happy")
+        #expect(bad.status == 2 && bad.stderr.contains("--status 'happy' is not a status category. Use one of: CONNECTED"))
+    }
+
+    @Test("the table shows Application, Type, Direction, Status and Actions, coloured only on a terminal without NO_COLOR")
+    func table() throws {
+        let cli = try CLI.initialized()
+        try cli.createLink("Jira")
+        try cli.run("status", "--all")
+        let plain = try cli.run("list")
+        let lines = plain.stdout.split(separator: "\n")
+        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["ID", "Application", "Type", "Direction", "Status", "Actions"])
+        #expect(lines.count == 2 && lines[1].contains("Jira (Generic application) *") && lines[1].contains("Test fixture")
+            && lines[1].contains("Two-way") && lines[1].contains("CONNECTED") && lines[1].contains("echo, relocate, selftest, rename"))
+        #expect(!plain.stdout.contains("\u{1B}["))
+        let tty = try PseudoTerminal(BuildProducts.applinks, ["list"], environment: cli.env)
+        #expect(tty.wait() == 0)
+        #expect(tty.screen.contains("\u{1B}[32mCONNECTED"), "green status on a terminal")
+        let noColor = try PseudoTerminal(BuildProducts.applinks, ["list"], environment: cli.env.merging(["NO_COLOR": "1"]) { _, n in n })
+        #expect(noColor.wait() == 0)
+        #expect(noColor.screen.contains("CONNECTED") && !noColor.screen.contains("\u{1B}["))
+    }
+
+    @Test("show, edit, make-primary, relocate and delete by id prefix or name")
+    func linkCommands() throws {
+        let cli = try CLI.initialized()
+        let jira = try cli.createLink("Jira")
+        let id = try #require(jira["id"] as? String)
+        try cli.createLink("Jira copy")
+        #expect(try cli.run("show", String(id.prefix(6)), "--json").jsonObject?["name"] as? String == "Jira")
+        #expect(try cli.run("show", "jira copy", "--json").jsonObject?["primary"] as? Bool == false)
+        let ambiguous = try cli.run("show", "j")
+        #expect(ambiguous.status == 4 && ambiguous.stderr.contains("No link matches 'j'"))
+        let edited = try cli.run("edit", "Jira", "--set", "name=Jira Prod", "--set", "rpc_url=http://jira.internal", "--json")
+        #expect(edited.status == 0 && edited.jsonObject?["name"] as? String == "Jira Prod" && edited.jsonObject?["version"] as? Int == 2)
+        let badEdit = try cli.run("edit", "Jira Prod", "--set", "flavour=mint")
+        #expect(badEdit.status == 2 && badEdit.stderr.contains("'flavour' cannot be edited"))
+        let badPair = try cli.run("edit", "Jira Prod", "--set", "name")
+        #expect(badPair.status == 2 && badPair.stderr.contains("--set 'name' is not KEY=VALUE"))
+        #expect(try cli.run("make-primary", "Jira copy", "--json").jsonObject?["primary"] as? Bool == true)
+        #expect(try cli.run("show", "Jira Prod", "--json").jsonObject?["primary"] as? Bool == false)
+        let moved = try cli.run("relocate", "Jira Prod", "https://jira2.example.com", "--json")
+        #expect((moved.jsonObject?["urls"] as? [String: String])?["display"] == "https://jira2.example.com")
+        let refused = try cli.run("relocate", "Jira Prod", "https://forbidden.example.com")
+        #expect(refused.status == 2 && refused.stderr.contains("relocation refused"))
+        let noConfirm = try cli.run("delete", "Jira Prod")
+        #expect(noConfirm.status == 2 && noConfirm.stderr.contains("pass --yes"))
+        #expect(try cli.run("delete", "Jira Prod", "--yes").status == 0)
+        #expect(try cli.run("list", "--json").jsonArray?.map { $0["name"] as? String } == ["Jira copy"])
+    }
+
+    @Test("create without a terminal: every missing field is named, exit 6, and --resume finishes the draft")
+    func createNonInteractive() throws {
+        let cli = try CLI.initialized()
+        let r = try cli.run("create", "fixture", "--set", "name=Half")
+        #expect(r.status == 6 && r.stderr.contains("url: Remote URL is required; pass --set url=…"))
+        let draft = try #require(r.stderr.firstMatch(of: /--resume (d-[0-9a-f]+)/)?.1)
+        #expect(try cli.run("list", "--json").jsonArray?.isEmpty == true)
+        let answers = cli.dir.path("answers.json")
+        try Data(#"{"url": "https://half.example.com", "token": "tok3n", "incoming": false}"#.utf8).write(to: answers)
+        let done = try cli.run("create", "--resume", String(draft), "--answers", answers.path, "--json")
+        #expect(done.status == 0, "\(done.stderr)")
+        #expect(done.jsonObject?["name"] as? String == "Half" && done.jsonObject?["direction"] as? String == "outgoing")
+        let unknownType = try cli.run("create", "jenkinz")
+        #expect(unknownType.status == 4 && unknownType.stderr.contains("No link type 'jenkinz' is installed. Known types: fixture."))
+        let both = try cli.run("create", "fixture", "--resume", "d-1")
+        #expect(both.status == 2)
+        try Data("[1,2]".utf8).write(to: answers)
+        let badFile = try cli.run("create", "fixture", "--answers", answers.path)
+        #expect(badFile.status == 2 && badFile.stderr.contains("must hold a JSON object"))
+    }
+
+    @Test("--no-wait leaves a pending draft and prints the URL to open")
+    func noWait() throws {
+        let cli = try CLI.initialized()
+        let r = try cli.run("create", "fixture", "--set", "name=W", "--set", "url=https://w.example.com", "--set", "token=abcd",
+                            "--set", "require_approval=true", "--no-wait", "--json")
+        #expect(r.status == 0)
+        let obj = try #require(r.jsonObject)
+        let draft = try #require(obj["draft_id"] as? String)
+        #expect(obj["state"] as? String == "pending" && obj["url"] as? String == "http://127.0.0.1:1/plugins/fixture/approve?draft=\(draft)")
+        #expect(r.stderr.contains("Open this URL in a browser:"))
+        let waited = try cli.run("create", "--resume", draft, env: ["APPLINKS_WIZARD_TIMEOUT_SECONDS": "0.3"])
+        #expect(waited.status == 75 && waited.stderr.contains("Gave up waiting") && waited.stderr.contains("--resume \(draft)"))
+    }
+
+    @Test("on a terminal the wizard prompts, hides secrets, re-asks a wrong answer, and Ctrl-C leaves a resumable draft")
+    func interactiveWizard() throws {
+        let cli = try CLI.initialized()
+        let tty = try PseudoTerminal(BuildProducts.applinks, ["create", "fixture"], environment: cli.env)
+        #expect(tty.expect("Link name: "))
+        tty.type("Interactive\r")
+        #expect(tty.expect("Remote URL: "))
+        tty.type("gopher://nope\r")
+        #expect(tty.expect("Application type:"))
+        #expect(tty.expect("Choose [generic]: "))
+        tty.type("2\r")
+        #expect(tty.expect("! 'gopher://nope' is not an http(s) URL"))
+        tty.type("https://i.example.com\r")
+        #expect(tty.expect("Shared token: "))
+        tty.type("hidden-Secret-123\r")
+        #expect(tty.expect("Accept incoming requests [Y/n]: "))
+        tty.type("\r")
+        #expect(tty.expect("Make outgoing requests [Y/n]: "))
+        tty.type("n\r")
+        #expect(tty.expect("Seconds the browser step takes [0]: "))
+        tty.type("\r")
+        #expect(tty.expect("Created incoming link 'Interactive'"))
+        #expect(tty.wait() == 0)
+        #expect(!tty.screen.contains("hidden-Secret-123"), "a secret must not be echoed")
+        let link = try #require(try cli.run("show", "Interactive", "--json").jsonObject)
+        #expect(link["direction"] as? String == "incoming" && (link["application"] as? [String: Any])?["name"] as? String == "AppLinks")
+
+        let second = try PseudoTerminal(BuildProducts.applinks, ["create", "fixture"], environment: cli.env)
+        #expect(second.expect("Link name: "))
+        second.type("Interrupted\r")
+        #expect(second.expect("Remote URL: "))
+        kill(second.process.processIdentifier, SIGINT)
+        #expect(second.wait() == 130)
+        let draft = try #require(second.screen.firstMatch(of: /--resume (d-[0-9a-f]+)/)?.1)
+        #expect(second.screen.contains("interrupted. Nothing was created"))
+        #expect(try cli.run("list", "--json").jsonArray?.count == 1)
+        let resumed = try cli.run("create", "--resume", String(draft), "--set", "url=https://r.example.com", "--set", "token=abcd", "--json")
+        #expect(resumed.status == 0 && resumed.jsonObject?["name"] as? String == "Interrupted")
+    }
+
+    @Test("status, actions and typed action arguments")
+    func statusAndActions() throws {
+        let cli = try CLI.initialized()
+        try cli.createLink("Jira")
+        let none = try cli.run("status")
+        #expect(none.status == 2 && none.stderr.contains("Name the links to check, or pass --all."))
+        let s = try cli.run("status", "--all", "--json")
+        #expect((s.jsonArray?.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED")
+        let actions = try cli.run("actions", "Jira")
+        #expect(actions.stdout.contains("--arg count=<int>  default 1") && actions.stdout.contains("--arg text=<string>  required; Any text"))
+        let json = try #require(try cli.run("actions", "Jira", "--json").jsonArray)
+        #expect(json.map { $0["id"] as? String } == ["echo", "relocate", "selftest", "rename"])
+        let ok = try cli.run("action", "Jira", "echo", "--arg", "text=a=b", "--arg", "count=7", "--json")
+        #expect(ok.status == 0 && (ok.jsonObject?["output"] as? [String: Any])?["text"] as? String == "a=b")
+        #expect((ok.jsonObject?["output"] as? [String: Any])?["count"] as? Int == 7)
+        let wrong = try cli.run("action", "Jira", "echo", "--arg", "text=x", "--arg", "count=seven")
+        #expect(wrong.status == 2 && wrong.stderr.contains("count must be a whole number, not 'seven'"))
+        let unknown = try cli.run("action", "Jira", "dance")
+        #expect(unknown.status == 4 && unknown.stderr.contains("Its actions: echo, relocate, selftest, rename"))
+    }
+
+    @Test("plugins list, info, disable and enable; a disabled type's links show DISABLED")
+    func plugins() throws {
+        let cli = try CLI.initialized()
+        try cli.createLink("Jira")
+        let list = try #require(try cli.run("plugins", "list", "--json").jsonArray)
+        #expect(list.count == 1)
+        let p = list[0]
+        for key in ["id", "name", "version", "vendor", "abi_version", "path", "enabled", "state"] { #expect(p[key] != nil, "missing \(key)") }
+        #expect(p["id"] as? String == "fixture" && p["abi_version"] as? String == "1.0" && p["state"] as? String == "loaded")
+        #expect(p["path"] as? String == BuildProducts.fixturePlugin.path && p["enabled"] as? Bool == true)
+        let info = try cli.run("plugins", "info", "fixture")
+        #expect(info.stdout.contains("sha256") && info.stdout.contains("wizard      remote → auth → authorize"))
+        #expect(try cli.run("plugins", "disable", "fixture").status == 0)
+        #expect(try cli.run("plugins", "list", "--json").jsonArray?.first?["state"] as? String == "disabled")
+        _ = try cli.run("status", "--all")
+        #expect(try cli.run("list", "--status", "DISABLED", "--json").jsonArray?.count == 1)
+        let blocked = try cli.run("create", "fixture", "--set", "name=x")
+        #expect(blocked.status == 7 && blocked.stderr.contains("applinks plugins enable fixture"))
+        #expect(try cli.run("plugins", "enable", "fixture").status == 0)
+        _ = try cli.run("status", "--all")
+        #expect(try cli.run("list", "--status", "CONNECTED", "--json").jsonArray?.count == 1)
+        let unknown = try cli.run("plugins", "disable", "nope")
+        #expect(unknown.status == 4 && unknown.stderr.contains("Known: fixture"))
+    }
+
+    @Test("the audit log records who did what and when, and --since filters it")
+    func audit() throws {
+        let cli = try CLI.initialized()
+        try cli.createLink("Jira")
+        try cli.run("edit", "Jira", "--set", "name=Jira 2")
+        try cli.run("status", "--all")
+        try cli.run("plugins", "disable", "fixture")
+        try cli.run("plugins", "enable", "fixture")
+        try cli.run("delete", "Jira 2", "--yes")
+        let events = try #require(try cli.run("audit", "--json", env: ["USER": "alice"]).jsonArray)
+        let actions = events.map { $0["action"] as? String ?? "" }
+        for a in ["init", "create", "edit", "status-change", "link-type-disable", "link-type-enable", "delete"] {
+            #expect(actions.contains(a), "missing \(a) in \(actions)")
+        }
+        #expect(events.allSatisfy { ($0["actor"] as? String)?.hasPrefix("cli:") == true && $0["at"] is String })
+        #expect(try cli.run("audit", "--since", "1h", "--json").jsonArray?.count == events.count)
+        #expect(try cli.run("audit", "--since", "2999-01-01", "--json").jsonArray?.isEmpty == true)
+        let bad = try cli.run("audit", "--since", "yesterday")
+        #expect(bad.status == 2 && bad.stderr.contains("neither an ISO 8601 date"))
+    }
+
+    @Test("a broken plugin file is reported, and the other plugins and commands keep working")
+    func brokenPluginFile() throws {
+        let cli = try CLI.initialized()
+        let bad = cli.dir.path("libbroken.so")
+        try Data("not a library".utf8).write(to: bad)
+        let env = ["APPLINKS_PLUGINS_PATHS": "\(BuildProducts.fixturePlugin.path),\(bad.path)"]
+        try cli.createLink("Jira")
+        let list = try cli.run("list", env: env)
+        #expect(list.status == 0 && list.stdout.contains("Jira") && list.stderr.contains("1 plugin file(s) were refused"))
+        let plugins = try #require(try cli.run("plugins", "list", "--json", env: env).jsonArray)
+        let refused = try #require(plugins.first { $0["path"] as? String == bad.path })
+        #expect(refused["state"] as? String == "refused" && (refused["reason"] as? String)?.contains("no ELF header") == true)
+    }
+}
