@@ -41,16 +41,15 @@ public enum Digest {
 /// ```
 public enum HMAC {
     public static func authenticate(_ algorithm: DigestAlgorithm, key: some DataProtocol, data: some DataProtocol) -> Data {
-        let k = Array(key)
+        // A zero-length key still needs a valid pointer, so the key buffer always holds at least one byte.
+        let k = Array(key) + [0]
+        let keyLength = k.count - 1
         let d = Array(data)
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var len: UInt32 = 0
         k.withUnsafeBytes { kp in
             d.withUnsafeBytes { dp in
-                // A zero-length key still needs a valid pointer.
-                var zero: UInt8 = 0
-                let keyPtr = kp.baseAddress ?? UnsafeRawPointer(&zero)
-                _ = COpenSSL.HMAC(algorithm.md, keyPtr, Int32(kp.count),
+                _ = COpenSSL.HMAC(algorithm.md, kp.baseAddress, Int32(keyLength),
                                   dp.baseAddress?.assumingMemoryBound(to: UInt8.self), dp.count, &out, &len)
             }
         }

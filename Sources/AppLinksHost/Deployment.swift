@@ -48,7 +48,12 @@ public final class Deployment: Sendable {
         try home.requireExisting()
         let config = try await DeploymentConfig.load(home: home.url, environment: environment)
         let sealer = try SecretSealer(masterKey: try home.masterKey(config))
-        let store = try SQLiteStore(path: try home.databasePath(config))
+        let dbPath = try home.databasePath(config)
+        if !FileManager.default.fileExists(atPath: dbPath) {
+            // SQLite gives its WAL and shared-memory files the database's mode: keep all three private.
+            _ = FileManager.default.createFile(atPath: dbPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        let store = try SQLiteStore(path: dbPath)
         let identity = try await ensureIdentity(store: store, sealer: sealer)
         var paths = [home.pluginDirectory]
         for p in config.pluginPaths {

@@ -57,8 +57,10 @@ struct CLITests {
         let obj = try #require(r.jsonObject)
         #expect(obj["name"] as? String == "Build server" && obj["base_url"] as? String == "https://ci.example.com" && obj["listen"] as? String == "0.0.0.0:8443")
         #expect(UUID(uuidString: obj["application_id"] as? String ?? "") != nil)
-        let attrs = try FileManager.default.attributesOfItem(atPath: cli.home.appendingPathComponent("master.key").path)
-        #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        for file in ["master.key", "applinks.db", "config.yaml"] {
+            let attrs = try FileManager.default.attributesOfItem(atPath: cli.home.appendingPathComponent(file).path)
+            #expect((attrs[.posixPermissions] as? NSNumber)?.intValue == 0o600, "\(file) must be private")
+        }
         let config = try String(contentsOf: cli.home.appendingPathComponent("config.yaml"), encoding: .utf8)
         #expect(config.contains("# AppLinks deployment configuration.") && config.contains("base_url: \"https://ci.example.com\""))
         let again = try cli.run("init")
@@ -110,6 +112,10 @@ struct CLITests {
         let tty = try PseudoTerminal(BuildProducts.applinks, ["list"], environment: cli.env)
         #expect(tty.wait() == 0)
         #expect(tty.screen.contains("\u{1B}[32mCONNECTED"), "green status on a terminal")
+        let progress = try PseudoTerminal(BuildProducts.applinks, ["status", "--all"], environment: cli.env)
+        #expect(progress.wait() == 0)
+        #expect(progress.screen.contains("[##############################] 1/1"), "a progress bar on a terminal")
+        #expect(try cli.run("status", "--all").stderr.isEmpty, "no progress bar when stderr is not a terminal")
         let noColor = try PseudoTerminal(BuildProducts.applinks, ["list"], environment: cli.env.merging(["NO_COLOR": "1"]) { _, n in n })
         #expect(noColor.wait() == 0)
         #expect(noColor.screen.contains("CONNECTED") && !noColor.screen.contains("\u{1B}["))

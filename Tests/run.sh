@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the whole test suite from a clean checkout: installs what the tests need, builds everything
+# (the applinks executable and the plugin libraries the tests load), then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: OpenSSL, SQLite and libffi headers, pkg-config and a C compiler (tests compile C plugins).
+missing=()
+for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc python3; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Python tools that act as third-party judges in the tests.
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet 'jsonschema>=4.20'
+
+swift build
+log=$(mktemp)
+set +e
+swift test 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One plain closing line, whatever the test libraries printed.
+passed=$(grep -cE '^✔ Test .* passed' "$log" || true)
+failed=$(grep -cE '^✘ Test .* failed' "$log" || true)
+rm -f "$log"
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"
