@@ -96,6 +96,10 @@ enum Output {
         print(String(decoding: try JSONCoding.encode(value, pretty: true), as: UTF8.self))
     }
 
+    static func json<T: Encodable & Sendable>(_ values: [T]) async throws {
+        FileHandle.standardOutput.write(try await JSONCoding.encodeArray(values, pretty: true) + Data("\n".utf8))
+    }
+
     static func note(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }

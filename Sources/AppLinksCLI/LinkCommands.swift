@@ -22,7 +22,7 @@ struct ListCommand: HostCommand {
         var links = try await host.store.links()
         if let type { links = links.filter { $0.type == type } }
         if let category { links = links.filter { $0.status.category == category } }
-        if common.json { return try Output.json(links) }
+        if common.json { return try await Output.json(links) }
         if links.isEmpty {
             print(type == nil && category == nil ? "No links yet. Create one with `applinks create TYPE`; `applinks plugins list` shows the types."
                 : "No link matches these filters.")
@@ -165,7 +165,7 @@ struct StatusCommand: HostCommand {
         let bar = ProgressBar(enabled: !common.json && Output.stderrIsTerminal)
         let checked = try await host.checkStatus(of: targets) { done, total in bar.update(done, total) }
         host.shutdown()
-        if common.json { return try Output.json(checked) }
+        if common.json { return try await Output.json(checked) }
         if checked.isEmpty { print("No links to check.") }
         for l in checked {
             print("\(l.name): \(LinkTable.statusText(l.status)). \(l.status.message)")
@@ -182,7 +182,7 @@ struct ActionsCommand: HostCommand {
         let host = try await common.openHost()
         let l = try await host.resolveLink(link)
         let actions = try host.plugin(forType: l.type).descriptor.actions
-        if common.json { return try Output.json(actions) }
+        if common.json { return try await Output.json(actions) }
         if actions.isEmpty { print("The \(l.type) link type offers no actions.") }
         for a in actions {
             print("\(a.id)\(a.destructive ? " (destructive)" : "")  \(a.title)")
@@ -261,7 +261,7 @@ struct AuditCommand: HostCommand {
         guard limit > 0 else { throw AppLinksError(.invalidInput, "--limit must be positive.") }
         let host = try await common.openHost()
         let events = try await host.store.auditEvents(since: from, limit: limit)
-        if common.json { return try Output.json(events) }
+        if common.json { return try await Output.json(events) }
         if events.isEmpty { print("No audit events\(since.map { " since \($0)" } ?? "").") }
         for e in events {
             let detail = e.detail.isEmpty ? "" : " " + String(decoding: try JSONCoding.encode(e.detail), as: UTF8.self)

@@ -15,7 +15,7 @@ struct PluginsList: HostCommand {
 
     func execute() async throws {
         let host = try await common.openHost()
-        if common.json { return try Output.json(host.pluginRecords) }
+        if common.json { return try await Output.json(host.pluginRecords) }
         if host.pluginRecords.isEmpty { print("No plugin files found. Install one with the SDK, or add its directory to plugins.paths.") }
         for r in host.pluginRecords {
             let what = r.id.map { "\($0) \(r.version ?? "") (\(r.name ?? ""), \(r.vendor ?? ""))" } ?? "(unknown)"

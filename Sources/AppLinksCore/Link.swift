@@ -148,7 +148,8 @@ public struct Link: Codable, Sendable, Hashable, Identifiable {
         try c.encode(enabled, forKey: .enabled)
         try c.encode(config, forKey: .config)
         try c.encode(version, forKey: .version)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
+        // Formatted here rather than through the encoder's date strategy, which costs a nested encoder per date.
+        try c.encode(Timestamp.format(createdAt), forKey: .createdAt)
+        try c.encode(Timestamp.format(updatedAt), forKey: .updatedAt)
     }
 }

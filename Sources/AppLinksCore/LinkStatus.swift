@@ -78,7 +78,7 @@ public struct LinkStatus: Codable, Sendable, Hashable {
         try c.encode(category, forKey: .category)
         try c.encode(errorType, forKey: .errorType)
         try c.encode(message, forKey: .message)
-        try c.encode(checkedAt, forKey: .checkedAt)
+        try c.encode(checkedAt.map(Timestamp.format), forKey: .checkedAt)
     }
 
     /// A link that has never been checked.

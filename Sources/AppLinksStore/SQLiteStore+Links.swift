@@ -28,11 +28,17 @@ extension SQLiteStore: LinkStore {
     }
 
     public func link(id: String) async throws -> Link? {
-        try await read("link \(id)") { db in try Row.fetchOne(db, sql: "SELECT * FROM links WHERE id = ?", arguments: [id]).map(Link.init(row:)) }
+        try await read("link \(id)") { db in try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [id]).map(Link.init(row:)) }
     }
 
     public func links() async throws -> [Link] {
-        try await read("links") { db in try Row.fetchAll(db, sql: "SELECT * FROM links ORDER BY name, id").map(Link.init(row:)) }
+        let rows = try await read("links") { db in
+            var rows: [LinkRow] = []
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(Link.selectColumns) FROM links ORDER BY name, id")
+            while let row = try cursor.next() { rows.append(LinkRow(row)) }
+            return rows
+        }
+        return await Link.decodeAll(rows)
     }
 
     public func updateLink(_ link: Link, sealedSecrets: [String: Data?]) async throws -> Link {
@@ -62,7 +68,7 @@ extension SQLiteStore: LinkStore {
                     try db.execute(sql: "DELETE FROM link_secrets WHERE link_id = ? AND name = ?", arguments: [link.id, name])
                 }
             }
-            return try Row.fetchOne(db, sql: "SELECT * FROM links WHERE id = ?", arguments: [link.id]).map(Link.init(row:))!
+            return try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [link.id]).map(Link.init(row:))!
         }
     }
 
@@ -99,7 +105,7 @@ extension SQLiteStore: LinkStore {
             }
             try db.execute(sql: "UPDATE links SET is_primary = (id = ?), version = version + (is_primary <> (id = ?)) WHERE app_type = ?",
                            arguments: [id, id, appType])
-            return try Row.fetchOne(db, sql: "SELECT * FROM links WHERE id = ?", arguments: [id]).map(Link.init(row:))!
+            return try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [id]).map(Link.init(row:))!
         }
     }
 

@@ -141,13 +141,26 @@ public final class SQLiteStore: Sendable {
 // MARK: - Row mapping
 
 enum Columns {
+    private static let decoder = JSONCoding.decoder()
+
     static func json<T: Encodable>(_ v: T) -> String {
         String(decoding: (try? JSONCoding.encode(v)) ?? Data("null".utf8), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ s: String?, default d: T) -> T {
-        guard let s, let v = try? JSONCoding.decode(type, from: Data(s.utf8)) else { return d }
+        guard let s, let v = try? decoder.decode(type, from: Data(s.utf8)) else { return d }
         return v
+    }
+
+    /// Most links have no or one authentication type and an empty config; skip the decoder for those.
+    static func strings(_ s: String?) -> [String] {
+        guard let s, s != "[]" else { return [] }
+        return decode([String].self, s, default: [])
+    }
+
+    static func object(_ s: String?) -> [String: JSONValue] {
+        guard let s, s != "{}" else { return [:] }
+        return decode([String: JSONValue].self, s, default: [:])
     }
 
     static func date(_ d: Date) -> Double { d.timeIntervalSince1970 }
@@ -158,23 +171,77 @@ enum Columns {
     }
 }
 
-extension Link {
-    init(row: Row) {
-        let category = StatusCategory(rawValue: row["status_category"]) ?? .unknown
-        let errorType = (row["status_error_type"] as String?).flatMap(StatusErrorType.init(rawValue:))
-        self.init(
-            id: row["id"], type: row["type"], name: row["name"],
-            application: ApplicationInfo(type: row["app_type"], name: row["app_name"], version: row["app_version"], id: row["app_id"]),
-            displayURL: row["display_url"], rpcURL: row["rpc_url"],
-            incomingAuth: Columns.decode([String].self, row["incoming_auth"], default: []),
-            outgoingAuth: Columns.decode([String].self, row["outgoing_auth"], default: []),
-            primary: row["is_primary"], enabled: row["enabled"],
-            config: Columns.decode([String: JSONValue].self, row["config"], default: [:]),
-            status: LinkStatus(category, errorType, message: row["status_message"], checkedAt: Columns.date(row["status_checked_at"])),
-            version: row["version"],
-            createdAt: Columns.date(row["created_at"]) ?? Date(), updatedAt: Columns.date(row["updated_at"]) ?? Date())
+/// One `links` row as plain values, read straight from the statement, with its JSON columns still text.
+struct LinkRow: Sendable {
+    var id, type, name, appType, appName: String
+    var appVersion, appID: String?
+    var displayURL, rpcURL, incomingAuth, outgoingAuth: String
+    var primary, enabled: Bool
+    var config, category: String
+    var errorType: String?
+    var message: String
+    var checkedAt: Double?
+    var version: Int
+    var createdAt, updatedAt: Double
+
+    /// Reads the columns of ``Link/selectColumns`` by position.
+    init(_ row: Row) {
+        id = row[0]; type = row[1]; name = row[2]; appType = row[3]; appName = row[4]; appVersion = row[5]; appID = row[6]
+        displayURL = row[7]; rpcURL = row[8]; incomingAuth = row[9] ?? "[]"; outgoingAuth = row[10] ?? "[]"
+        primary = row[11]; enabled = row[12]; config = row[13] ?? "{}"; category = row[14]; errorType = row[15]
+        message = row[16]; checkedAt = row[17]; version = row[18]; createdAt = row[19]; updatedAt = row[20]
     }
 
+    func link(incomingAuth: [String], outgoingAuth: [String], config: [String: JSONValue]) -> Link {
+        Link(id: id, type: type, name: name,
+             application: ApplicationInfo(type: appType, name: appName, version: appVersion, id: appID),
+             displayURL: displayURL, rpcURL: rpcURL, incomingAuth: incomingAuth, outgoingAuth: outgoingAuth,
+             primary: primary, enabled: enabled, config: config,
+             status: LinkStatus(StatusCategory(rawValue: category) ?? .unknown, errorType.flatMap(StatusErrorType.init(rawValue:)),
+                                message: message, checkedAt: Columns.date(checkedAt)),
+             version: version, createdAt: Date(timeIntervalSince1970: createdAt), updatedAt: Date(timeIntervalSince1970: updatedAt))
+    }
+}
+
+extension Link {
+    /// The columns `LinkRow` reads, by position: looking columns up by name costs more than the row itself.
+    static let selectColumns = """
+        id, type, name, app_type, app_name, app_version, app_id, display_url, rpc_url, incoming_auth, outgoing_auth,
+        is_primary, enabled, config, status_category, status_error_type, status_message, status_checked_at, version,
+        created_at, updated_at
+        """
+
+    /// Decodes many rows, parsing each JSON column of a chunk of them in one decoder call (JSONDecoder's per-call
+    /// cost, not the JSON itself, dominates thousands of small documents), one chunk per core.
+    static func decodeAll(_ rows: [LinkRow]) async -> [Link] {
+        let parts = rows.count >= 512 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        let size = max(1, (rows.count + parts - 1) / parts)
+        let chunks = stride(from: 0, to: rows.count, by: size).map { Array(rows[$0..<min($0 + size, rows.count)]) }
+        return await withTaskGroup(of: (Int, [Link]).self) { group in
+            for (i, chunk) in chunks.enumerated() { group.addTask { (i, decodeChunk(chunk)) } }
+            var out = [[Link]](repeating: [], count: chunks.count)
+            for await (i, links) in group { out[i] = links }
+            return out.flatMap { $0 }
+        }
+    }
+
+    private static func decodeChunk(_ rows: [LinkRow]) -> [Link] {
+        func column(_ text: (LinkRow) -> String) -> String { "[" + rows.map(text).joined(separator: ",") + "]" }
+        let incoming = Columns.decode([[String]].self, column(\.incomingAuth), default: [])
+        let outgoing = Columns.decode([[String]].self, column(\.outgoingAuth), default: [])
+        let configs = Columns.decode([[String: JSONValue]].self, column(\.config), default: [])
+        guard incoming.count == rows.count, outgoing.count == rows.count, configs.count == rows.count else {
+            // One malformed column: decode row by row, which tolerates it.
+            return rows.map { $0.link(incomingAuth: Columns.strings($0.incomingAuth), outgoingAuth: Columns.strings($0.outgoingAuth),
+                                      config: Columns.object($0.config)) }
+        }
+        return rows.indices.map { rows[$0].link(incomingAuth: incoming[$0], outgoingAuth: outgoing[$0], config: configs[$0]) }
+    }
+
+    init(row: Row) {
+        let r = LinkRow(row)
+        self = r.link(incomingAuth: Columns.strings(r.incomingAuth), outgoingAuth: Columns.strings(r.outgoingAuth), config: Columns.object(r.config))
+    }
     var columnValues: [String: (any DatabaseValueConvertible)?] {
         [
             "id": id, "type": type, "name": name, "app_type": application.type, "app_name": application.name,

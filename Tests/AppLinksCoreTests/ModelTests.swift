@@ -103,6 +103,29 @@ struct ModelTests {
         #expect(throws: DecodingError.self) { try JSONCoding.decode(WizardResponse.self, from: Data(#"{"type":"maybe"}"#.utf8)) }
     }
 
+    @Test("encoding a long array on every core gives exactly what one encoder gives", arguments: [false, true])
+    func parallelArrayEncoding(pretty: Bool) async throws {
+        let links = (0..<1500).map { i in
+            Link(type: "t", name: "Link \(i)", application: ApplicationInfo(type: "generic"), displayURL: "https://\(i).example.com",
+                 incomingAuth: i % 2 == 0 ? ["oauth"] : [], config: ["i": .number(Double(i)), "s": "x\"y"],
+                 createdAt: Date(timeIntervalSince1970: 1_800_000_000), updatedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        }
+        for count in [0, 1, 511, 512, 513, 1500] {
+            let slice = Array(links.prefix(count))
+            #expect(try await JSONCoding.encodeArray(slice, pretty: pretty) == JSONCoding.encode(slice, pretty: pretty), "count \(count)")
+        }
+    }
+
+    @Test("timestamps are ISO 8601 in UTC with milliseconds, and read back")
+    func timestamps() {
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 1_800_000_000.1234)) == "2027-01-15T08:00:00.123Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -1.5)) == "1969-12-31T23:59:58.500Z")
+        #expect(abs((Timestamp.parse("2027-01-15T08:00:00.123Z")?.timeIntervalSince1970 ?? 0) - 1_800_000_000.123) < 0.0005)
+        #expect(Timestamp.parse("2027-01-15T08:00:00Z")?.timeIntervalSince1970 == 1_800_000_000)
+        #expect(Timestamp.parse("yesterday") == nil)
+    }
+
     @Test("JSONValue keeps numbers, booleans and nesting")
     func jsonValue() throws {
         let v: JSONValue = ["a": 1, "b": [true, nil, "s"], "c": ["d": 2.5]]
