@@ -25,8 +25,9 @@ status=${PIPESTATUS[0]}
 set -e
 
 # One plain closing line, whatever the test libraries printed.
-passed=$(grep -cE '^✔ Test .* passed' "$log" || true)
-failed=$(grep -cE '^✘ Test .* failed' "$log" || true)
+total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | grep -oE '[0-9]+' | tail -1 || true)
+failed=$(grep -E '^✘ Test .* failed' "$log" | grep -vc '^✘ Test run with' || true)
+passed=$(( ${total:-0} - failed ))
 rm -f "$log"
 echo "tests: ${passed} passed, ${failed} failed"
 exit "$status"

@@ -164,7 +164,7 @@ struct StatusCommand: HostCommand {
         }
         let bar = ProgressBar(enabled: !common.json && Output.stderrIsTerminal)
         let checked = try await host.checkStatus(of: targets) { done, total in bar.update(done, total) }
-        host.shutdown()
+        await host.shutdown()
         if common.json { return try await Output.json(checked) }
         if checked.isEmpty { print("No links to check.") }
         for l in checked {
@@ -205,7 +205,7 @@ struct ActionCommand: HostCommand {
         let pairs = try keyValues(args, option: "--arg")
         let host = try await common.openHost()
         let (_, response) = try await host.invokeAction(link, action: action, rawArgs: pairs)
-        host.shutdown()
+        await host.shutdown()
         if common.json { return try Output.json(response) }
         if let m = response.message { print(m) }
         if let o = response.output { print(String(decoding: try JSONCoding.encode(o, pretty: true), as: UTF8.self)) }
@@ -234,7 +234,7 @@ struct RelocateCommand: HostCommand {
     func execute() async throws {
         let host = try await common.openHost()
         let l = try await host.relocate(link, to: url)
-        host.shutdown()
+        await host.shutdown()
         if common.json { return try Output.json(l) }
         print("'\(l.name)' now points at \(l.displayURL).")
     }

@@ -112,8 +112,9 @@ public final class Deployment: Sendable {
     }
 
     /// Stops every started plugin. Call once, when the process is about to exit.
-    public func shutdown() {
-        for p in plugins.values { p.shutdown() }
+    public func shutdown() async {
+        // A plugin's shutdown may block like any other call into it, so it runs on the blocking pool.
+        for p in plugins.values { _ = try? await BlockingThreadPool.shared.run { p.shutdown() } }
     }
 
     func audit(_ action: String, link: Link? = nil, detail: [String: JSONValue] = [:]) async throws {

@@ -2,6 +2,7 @@ import AppLinksCore
 import Configuration
 import Foundation
 import SystemPackage
+import Yams
 
 /// A deployment's settings: the home's `config.yaml`, overridden by `APPLINKS_*` environment variables
 /// (the key path in upper case, `.` as `_`: `status.timeout_seconds` is `APPLINKS_STATUS_TIMEOUT_SECONDS`).
@@ -38,10 +39,41 @@ public struct DeploymentConfig: Sendable {
             throw AppLinksError(.config, "Cannot read \(path): \(error). Fix the YAML, or move the file away and run "
                 + "`applinks init --home \(home.path)` to write a fresh one.", cause: error)
         }
+        try checkKeys(path)
         let env = EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["APPLINKS_MASTER_KEY"]))
             .prefixKeys(with: "applinks")
         let reader = ConfigReader(providers: [env, file])
         return try DeploymentConfig(reader: reader)
+    }
+
+    /// Every key the file may hold. A key outside this set is a typo, and silently ignoring it would leave the
+    /// admin wondering why a setting has no effect.
+    public static let knownKeys: Set<String> = [
+        "name", "base_url", "listen", "database", "master_key",
+        "plugins.paths", "plugins.search_executable_directory", "plugins.pins", "plugins.require_pins",
+        "status.timeout_seconds", "status.concurrency", "status.interval_seconds", "wizard.timeout_seconds",
+    ]
+
+    static func checkKeys(_ path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let root = (try? Yams.load(yaml: text)) as? [String: Any]
+        else { return }  // unreadable or not a mapping: the file provider reports it
+        var unknown: [String] = []
+        func walk(_ node: [String: Any], _ prefix: String) {
+            for (key, value) in node {
+                let full = prefix.isEmpty ? key : "\(prefix).\(key)"
+                if let child = value as? [String: Any], !knownKeys.contains(full) {
+                    if knownKeys.contains(where: { $0.hasPrefix(full + ".") }) { walk(child, full) } else { unknown.append(full) }
+                } else if !knownKeys.contains(full) {
+                    unknown.append(full)
+                }
+            }
+        }
+        walk(root, "")
+        if !unknown.isEmpty {
+            throw AppLinksError(.config, "\(path) has unknown key(s): \(unknown.sorted().joined(separator: ", ")). Known keys: "
+                + knownKeys.sorted().joined(separator: ", ") + ".")
+        }
     }
 
     init(reader r: ConfigReader) throws {
@@ -50,8 +82,10 @@ public struct DeploymentConfig: Sendable {
         listen = r.string(forKey: "listen", default: "127.0.0.1:8080")
         database = r.string(forKey: "database", default: "sqlite:applinks.db")
         pluginPaths = r.stringArray(forKey: "plugins.paths", default: [])
-        requirePins = r.bool(forKey: "plugins.require_pins", default: false)
-        searchExecutableDirectory = r.bool(forKey: "plugins.search_executable_directory", default: true)
+        requirePins = try Self.typed("plugins.require_pins", "true or false", default: false) { try r.requiredBool(forKey: $0) }
+        searchExecutableDirectory = try Self.typed("plugins.search_executable_directory", "true or false", default: true) {
+            try r.requiredBool(forKey: $0)
+        }
         var pins: [String: String] = [:]
         for entry in r.stringArray(forKey: "plugins.pins", default: []) {
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -62,10 +96,10 @@ public struct DeploymentConfig: Sendable {
             pins[parts[0]] = parts[1].lowercased()
         }
         pluginPins = pins
-        let timeout = r.double(forKey: "status.timeout_seconds", default: 10)
-        let concurrency = r.int(forKey: "status.concurrency", default: 8)
-        let interval = r.double(forKey: "status.interval_seconds", default: 600)
-        let wizard = r.double(forKey: "wizard.timeout_seconds", default: 300)
+        let timeout = try Self.typed("status.timeout_seconds", "a number of seconds", default: 10) { try r.requiredDouble(forKey: $0) }
+        let concurrency = try Self.typed("status.concurrency", "a whole number", default: 8) { try r.requiredInt(forKey: $0) }
+        let interval = try Self.typed("status.interval_seconds", "a number of seconds", default: 600) { try r.requiredDouble(forKey: $0) }
+        let wizard = try Self.typed("wizard.timeout_seconds", "a number of seconds", default: 300) { try r.requiredDouble(forKey: $0) }
         guard timeout > 0, concurrency > 0, interval > 0, wizard > 0 else {
             throw AppLinksError(.config, "status.timeout_seconds, status.concurrency, status.interval_seconds and "
                 + "wizard.timeout_seconds must be positive.")
@@ -77,6 +111,18 @@ public struct DeploymentConfig: Sendable {
         masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
         guard URL(string: baseURL)?.scheme.map({ ["http", "https"].contains($0) }) == true else {
             throw AppLinksError(.config, "base_url '\(baseURL)' must be an http:// or https:// URL, such as https://applinks.example.com.")
+        }
+    }
+
+    /// Reads a typed value: absent gives the default, present but not convertible is an error that names the key.
+    static func typed<T>(_ key: String, _ expected: String, default value: T, _ read: (ConfigKey) throws -> T) throws -> T {
+        do {
+            return try read(ConfigKey(key))
+        } catch {
+            // swift-configuration's error type is not public; its description tells a missing key from a bad value.
+            if "\(error)".hasPrefix("Missing required config value") { return value }
+            let env = "APPLINKS_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+            throw AppLinksError(.config, "\(key) (in config.yaml or \(env)) must be \(expected).", cause: error)
         }
     }
 

@@ -46,7 +46,7 @@ public struct HostAPI: @unchecked Sendable {
         try await offPool {
             let rc = withKey(key) { k, kl in
                 value.withUnsafeBytes { v in
-                    api.pointee.kv_put(context, k, kl, v.baseAddress?.assumingMemoryBound(to: UInt8.self), v.count, ttl.map { $0.components.seconds } ?? 0)
+                    api.pointee.kv_put(context, k, kl, v.baseAddress?.assumingMemoryBound(to: UInt8.self), v.count, ttlSeconds(ttl))
                 }
             }
             var none = applinks_buffer()
@@ -76,7 +76,7 @@ public struct HostAPI: @unchecked Sendable {
             let rc = withKey(key) { k, kl in
                 withOptionalBytes(expected) { e, el in
                     withOptionalBytes(replacement) { r, rl in
-                        api.pointee.kv_compare_and_set(context, k, kl, e, el, r, rl, ttl.map { $0.components.seconds } ?? 0)
+                        api.pointee.kv_compare_and_set(context, k, kl, e, el, r, rl, ttlSeconds(ttl))
                     }
                 }
             }
@@ -255,7 +255,9 @@ public struct HostAPI: @unchecked Sendable {
         case Int32(APPLINKS_CONFLICT): throw AppLinksError(.conflict, "\(what): conflict")
         default:
             if let e = try? JSONCoding.decode(PluginErrorBody.self, from: data) {
-                throw AppLinksError(rc == Int32(APPLINKS_ERROR) && e.code.uppercased() == e.code ? .network : .pluginFailed, "\(e.code): \(e.message)")
+                // Transport failures of http_request carry a status error type as their code.
+                let network = StatusErrorType(rawValue: e.code) != nil
+                throw AppLinksError(network ? .network : .pluginFailed, "\(e.code): \(e.message)")
             }
             throw AppLinksError(.pluginFailed, "\(what) failed with code \(rc)")
         }
@@ -267,6 +269,13 @@ public struct HostAPI: @unchecked Sendable {
         let rc = input.withUnsafeBytes { call($0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out) }
         return try check(rc, &out, what)
     }
+}
+
+/// The host API takes whole seconds, where 0 means no expiry: round up, so a short TTL still expires.
+private func ttlSeconds(_ ttl: Duration?) -> Int64 {
+    guard let ttl else { return 0 }
+    let c = ttl.components
+    return max(1, c.seconds + (c.attoseconds > 0 ? 1 : 0))
 }
 
 private func withKey<R>(_ key: String, _ body: (UnsafePointer<CChar>?, Int) throws -> R) rethrows -> R {

@@ -169,6 +169,21 @@ struct DeploymentTests {
         do { _ = try await t.reopen(env: ["APPLINKS_PLUGINS_PINS": "fixture=abc"]) } catch let e as AppLinksError {
             #expect(e.code == .config && e.message.contains("is not ID=SHA256"))
         }
+        do { _ = try await t.reopen(env: ["APPLINKS_STATUS_TIMEOUT_SECONDS": "ten"]) } catch let e as AppLinksError {
+            #expect(e.code == .config && e.message == "status.timeout_seconds (in config.yaml or APPLINKS_STATUS_TIMEOUT_SECONDS) must be a number of seconds.")
+        }
+        do { _ = try await t.reopen(env: ["APPLINKS_PLUGINS_REQUIRE_PINS": "perhaps"]) } catch let e as AppLinksError {
+            #expect(e.code == .config && e.message.contains("plugins.require_pins") && e.message.contains("true or false"))
+        }
+        let original = try String(contentsOf: t.deployment.home.configFile, encoding: .utf8)
+        try original.replacingOccurrences(of: "  timeout_seconds: 10", with: "  timout_seconds: 10")
+            .write(to: t.deployment.home.configFile, atomically: true, encoding: .utf8)
+        do {
+            _ = try await t.reopen()
+            Issue.record("a misspelt key must fail")
+        } catch let e as AppLinksError {
+            #expect(e.code == .config && e.message.contains("unknown key(s): status.timout_seconds") && e.message.contains("status.timeout_seconds"))
+        }
         try "name: [unclosed".write(to: t.deployment.home.configFile, atomically: true, encoding: .utf8)
         do {
             _ = try await t.reopen()
