@@ -4,7 +4,8 @@ import ArgumentParser
 import Foundation
 
 struct InitCommand: HostCommand {
-    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a deployment home: config, master key, database and identity.")
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create a deployment home: config, master key, database and identity.")
 
     @OptionGroup var common: CommonOptions
     @Option(help: "The name remote applications see.") var name = "AppLinks"
@@ -14,8 +15,10 @@ struct InitCommand: HostCommand {
     func execute() async throws {
         let home = common.deploymentHome
         if home.exists {
-            throw AppLinksError(.conflict, "A deployment already exists at \(home.url.path); nothing was changed. Edit "
-                + "\(home.configFile.path) to change its settings.")
+            throw AppLinksError(
+                .conflict,
+                "A deployment already exists at \(home.url.path); nothing was changed. Edit "
+                    + "\(home.configFile.path) to change its settings.")
         }
         let (host, _) = try await Deployment.initialize(home: home, name: name, baseURL: baseURL, listen: listen, logger: CLILogging.logger)
         struct Result: Encodable {
@@ -25,8 +28,9 @@ struct InitCommand: HostCommand {
             var base_url: String
             var listen: String
         }
-        let r = Result(home: home.url.path, application_id: host.identity.applicationID, name: host.config.name,
-                       base_url: host.config.baseURL, listen: host.config.listen)
+        let r = Result(
+            home: home.url.path, application_id: host.identity.applicationID, name: host.config.name,
+            base_url: host.config.baseURL, listen: host.config.listen)
         if common.json { return try Output.json(r) }
         print("Created the deployment at \(r.home)")
         print("  application id  \(r.application_id)")

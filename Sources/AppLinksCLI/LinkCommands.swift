@@ -13,8 +13,10 @@ struct ListCommand: HostCommand {
         var category: StatusCategory?
         if let status {
             guard let c = StatusCategory(rawValue: status.uppercased().replacingOccurrences(of: "-", with: "_")) else {
-                throw AppLinksError(.invalidInput, "--status '\(status)' is not a status category. Use one of: "
-                    + StatusCategory.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+                throw AppLinksError(
+                    .invalidInput,
+                    "--status '\(status)' is not a status category. Use one of: "
+                        + StatusCategory.allCases.map(\.rawValue).joined(separator: ", ") + ".")
             }
             category = c
         }
@@ -24,8 +26,10 @@ struct ListCommand: HostCommand {
         if let category { links = links.filter { $0.status.category == category } }
         if common.json { return try await Output.json(links) }
         if links.isEmpty {
-            print(type == nil && category == nil ? "No links yet. Create one with `applinks create TYPE`; `applinks plugins list` shows the types."
-                : "No link matches these filters.")
+            print(
+                type == nil && category == nil
+                    ? "No links yet. Create one with `applinks create TYPE`; `applinks plugins list` shows the types."
+                    : "No link matches these filters.")
         } else {
             print(LinkTable(links: links, host: host, color: Output.useColor).render())
         }
@@ -58,7 +62,9 @@ struct ShowCommand: HostCommand {
 struct CreateCommand: HostCommand {
     static let configuration = CommandConfiguration(
         commandName: "create", abstract: "Create a link with its type's wizard.",
-        discussion: "On a terminal the wizard prompts for each field. Otherwise give every answer with --set or --answers; a missing or wrong answer fails with the field's name. An interrupted wizard leaves a draft: resume it with --resume.")
+        discussion:
+            "On a terminal the wizard prompts for each field. Otherwise give every answer with --set or --answers; a missing or wrong answer fails with the field's name. An interrupted wizard leaves a draft: resume it with --resume."
+    )
     @OptionGroup var common: CommonOptions
     @Argument(help: "The link type's id (see `applinks plugins list`).") var type: String?
     @Option(name: .customLong("set"), help: "Answer a field: --set field=value (repeatable).") var sets: [String] = []
@@ -81,7 +87,8 @@ struct CreateCommand: HostCommand {
         for (k, v) in try keyValues(sets, option: "--set") { presets[k] = .string(v) }
         let interactive = !noInput && Output.stdinIsTerminal
         let host = try await common.openHost()
-        let engine = WizardEngine(host: host, wait: !noWait, interaction: TerminalInteraction(isInteractive: interactive, quiet: common.json))
+        let engine = WizardEngine(
+            host: host, wait: !noWait, interaction: TerminalInteraction(isInteractive: interactive, quiet: common.json))
         let outcome: WizardOutcome
         switch (type, resume) {
         case (let t?, nil): outcome = try await engine.start(type: t, presets: presets)
@@ -155,11 +162,14 @@ struct StatusCommand: HostCommand {
 
     func execute() async throws {
         guard all != !links.isEmpty else {
-            throw AppLinksError(.invalidInput, links.isEmpty ? "Name the links to check, or pass --all." : "Name links or pass --all, not both.")
+            throw AppLinksError(
+                .invalidInput, links.isEmpty ? "Name the links to check, or pass --all." : "Name links or pass --all, not both.")
         }
         let host = try await common.openHost()
         var targets: [Link] = []
-        if all { targets = try await host.store.links() } else {
+        if all {
+            targets = try await host.store.links()
+        } else {
             for ref in links { targets.append(try await host.resolveLink(ref)) }
         }
         let bar = ProgressBar(enabled: !common.json && Output.stderrIsTerminal)
@@ -174,7 +184,8 @@ struct StatusCommand: HostCommand {
 }
 
 struct ActionsCommand: HostCommand {
-    static let configuration = CommandConfiguration(commandName: "actions", abstract: "List the actions a link offers, with typed parameters.")
+    static let configuration = CommandConfiguration(
+        commandName: "actions", abstract: "List the actions a link offers, with typed parameters.")
     @OptionGroup var common: CommonOptions
     @Argument(help: "The link.") var link: String
 
@@ -213,7 +224,8 @@ struct ActionCommand: HostCommand {
 }
 
 struct MakePrimaryCommand: HostCommand {
-    static let configuration = CommandConfiguration(commandName: "make-primary", abstract: "Make a link the primary one for its application type.")
+    static let configuration = CommandConfiguration(
+        commandName: "make-primary", abstract: "Make a link the primary one for its application type.")
     @OptionGroup var common: CommonOptions
     @Argument(help: "The link.") var link: String
 
@@ -253,7 +265,8 @@ struct AuditCommand: HostCommand {
             let mult: Double? = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(unit)]
             if let mult { return now.addingTimeInterval(-n * mult) }
         }
-        throw AppLinksError(.invalidInput, "--since '\(s)' is neither an ISO 8601 date (2026-11-29 or 2026-11-29T10:00:00Z) nor an age (30m, 12h, 7d).")
+        throw AppLinksError(
+            .invalidInput, "--since '\(s)' is neither an ISO 8601 date (2026-11-29 or 2026-11-29T10:00:00Z) nor an age (30m, 12h, 7d).")
     }
 
     func execute() async throws {

@@ -10,7 +10,8 @@ struct PluginsCommand: AsyncParsableCommand {
 }
 
 struct PluginsList: HostCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "Every plugin file found, loaded or refused with the reason.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "Every plugin file found, loaded or refused with the reason.")
     @OptionGroup var common: CommonOptions
 
     func execute() async throws {
@@ -26,7 +27,8 @@ struct PluginsList: HostCommand {
 }
 
 struct PluginsInfo: HostCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "One link type's file, hash, ABI version and capabilities.")
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "One link type's file, hash, ABI version and capabilities.")
     @OptionGroup var common: CommonOptions
     @Argument(help: "The link type's id.") var id: String
 
@@ -61,7 +63,8 @@ struct PluginsEnable: HostCommand {
 }
 
 struct PluginsDisable: HostCommand {
-    static let configuration = CommandConfiguration(commandName: "disable", abstract: "Disable a link type for this deployment; its links show DISABLED.")
+    static let configuration = CommandConfiguration(
+        commandName: "disable", abstract: "Disable a link type for this deployment; its links show DISABLED.")
     @OptionGroup var common: CommonOptions
     @Argument(help: "The link type's id.") var id: String
     func execute() async throws { try await setEnabled(common: common, id: id, enabled: false) }

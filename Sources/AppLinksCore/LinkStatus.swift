@@ -16,8 +16,10 @@ public enum StatusCategory: String, Codable, Sendable, CaseIterable {
         switch self {
         case .connected: return []
         case .networkError:
-            return [.connectionRefused, .unknownHost, .sslUntrusted, .sslHostnameUnmatched, .timeout, .oauthProblem,
-                    .oauthTimestampRefused, .oauthSignatureInvalid, .unexpectedResponse, .unexpectedResponseStatus]
+            return [
+                .connectionRefused, .unknownHost, .sslUntrusted, .sslHostnameUnmatched, .timeout, .oauthProblem,
+                .oauthTimestampRefused, .oauthSignatureInvalid, .unexpectedResponse, .unexpectedResponseStatus,
+            ]
         case .accessError: return [.localAuthTokenRequired, .remoteAuthTokenRequired, .insufficientRemotePermission]
         case .configError: return [.noRemoteApplink, .authLevelMismatch, .invalidConfig]
         case .nonAtlassian: return [.genericLink]

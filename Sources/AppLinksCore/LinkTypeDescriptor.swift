@@ -162,7 +162,9 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
     public func validate(expectedID: String? = nil) throws {
         var problems: [String] = []
         if !Self.isValidID(id) { problems.append("id '\(id)' must be 1-40 lower-case letters, digits or '-', starting with a letter") }
-        if let expectedID, expectedID != id { problems.append("descriptor_json id '\(id)' differs from the descriptor's id '\(expectedID)'") }
+        if let expectedID, expectedID != id {
+            problems.append("descriptor_json id '\(id)' differs from the descriptor's id '\(expectedID)'")
+        }
         if name.trimmingCharacters(in: .whitespaces).isEmpty { problems.append("name is empty") }
         if version.isEmpty { problems.append("version is empty") }
         if directions.isEmpty { problems.append("directions is empty; declare at least one of incoming, outgoing, two_way") }
@@ -185,7 +187,9 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
             let own = r.path.hasPrefix("/plugins/\(id)/")
             let wellKnown = Self.wellKnownRoutePrefixes.contains { r.path.hasPrefix($0) }
             if !own && !wellKnown {
-                problems.append("route \(r.path) must lie under /plugins/\(id)/ or a well-known prefix (\(Self.wellKnownRoutePrefixes.joined(separator: ", ")))")
+                problems.append(
+                    "route \(r.path) must lie under /plugins/\(id)/ or a well-known prefix (\(Self.wellKnownRoutePrefixes.joined(separator: ", ")))"
+                )
             }
         }
         if !problems.isEmpty {

@@ -62,9 +62,11 @@ public struct LinkChanges: Codable, Sendable, Hashable {
     /// Secrets to set; a `nil` value removes that secret.
     public var secrets: [String: String?]?
 
-    public init(name: String? = nil, displayURL: String? = nil, rpcURL: String? = nil, application: ApplicationInfo? = nil,
-                incomingAuth: [String]? = nil, outgoingAuth: [String]? = nil, config: [String: JSONValue]? = nil,
-                secrets: [String: String?]? = nil) {
+    public init(
+        name: String? = nil, displayURL: String? = nil, rpcURL: String? = nil, application: ApplicationInfo? = nil,
+        incomingAuth: [String]? = nil, outgoingAuth: [String]? = nil, config: [String: JSONValue]? = nil,
+        secrets: [String: String?]? = nil
+    ) {
         self.name = name
         self.displayURL = displayURL
         self.rpcURL = rpcURL
@@ -116,8 +118,10 @@ public struct PluginHTTPRequest: Codable, Sendable, Hashable {
     public var user: User?
     public var baseURL: String
 
-    public init(method: String, path: String, query: String = "", headers: [[String]] = [], body: Data = Data(),
-                remoteAddress: String? = nil, user: User? = nil, baseURL: String) {
+    public init(
+        method: String, path: String, query: String = "", headers: [[String]] = [], body: Data = Data(),
+        remoteAddress: String? = nil, user: User? = nil, baseURL: String
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -178,8 +182,10 @@ public struct AuditEvent: Codable, Sendable, Hashable {
     public var linkType: String?
     public var detail: [String: JSONValue]
 
-    public init(id: Int64? = nil, at: Date = Date(), actor: String, action: String, linkID: String? = nil,
-                linkType: String? = nil, detail: [String: JSONValue] = [:]) {
+    public init(
+        id: Int64? = nil, at: Date = Date(), actor: String, action: String, linkID: String? = nil,
+        linkType: String? = nil, detail: [String: JSONValue] = [:]
+    ) {
         self.id = id
         self.at = at
         self.actor = actor
@@ -205,8 +211,10 @@ public struct HostHTTPRequest: Codable, Sendable, Hashable {
     public var timeoutMs: Int
     public var followRedirects: Bool
 
-    public init(method: String = "GET", url: String, headers: [[String]] = [], body: Data? = nil, timeoutMs: Int = 10_000,
-                followRedirects: Bool = false) {
+    public init(
+        method: String = "GET", url: String, headers: [[String]] = [], body: Data? = nil, timeoutMs: Int = 10_000,
+        followRedirects: Bool = false
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

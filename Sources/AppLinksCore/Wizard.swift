@@ -13,8 +13,10 @@ public struct WizardField: Codable, Sendable, Hashable {
     public var choices: [String]
     public var help: String?
 
-    public init(name: String, label: String, type: Kind = .text, required: Bool = true, defaultValue: JSONValue? = nil,
-                choices: [String] = [], help: String? = nil) {
+    public init(
+        name: String, label: String, type: Kind = .text, required: Bool = true, defaultValue: JSONValue? = nil,
+        choices: [String] = [], help: String? = nil
+    ) {
         self.name = name
         self.label = label
         self.type = type
@@ -90,8 +92,10 @@ public struct LinkSpec: Codable, Sendable, Hashable {
     public var outgoingAuth: [String]
     public var config: [String: JSONValue]
 
-    public init(name: String, application: ApplicationInfo, displayURL: String, rpcURL: String? = nil,
-                incomingAuth: [String] = [], outgoingAuth: [String] = [], config: [String: JSONValue] = [:]) {
+    public init(
+        name: String, application: ApplicationInfo, displayURL: String, rpcURL: String? = nil,
+        incomingAuth: [String] = [], outgoingAuth: [String] = [], config: [String: JSONValue] = [:]
+    ) {
         self.name = name
         self.application = application
         self.displayURL = displayURL
@@ -143,23 +147,28 @@ public enum WizardResponse: Codable, Sendable, Hashable {
         let messages = try c.decodeIfPresent([WizardMessage].self, forKey: .messages) ?? []
         switch type {
         case "fields":
-            self = .fields(step: try c.decode(String.self, forKey: .step),
-                           title: try c.decodeIfPresent(String.self, forKey: .title) ?? "",
-                           fields: try c.decode([WizardField].self, forKey: .fields), messages: messages)
+            self = .fields(
+                step: try c.decode(String.self, forKey: .step),
+                title: try c.decodeIfPresent(String.self, forKey: .title) ?? "",
+                fields: try c.decode([WizardField].self, forKey: .fields), messages: messages)
         case "errors":
-            self = .errors(step: try c.decode(String.self, forKey: .step),
-                           errors: try c.decode([FieldError].self, forKey: .errors), messages: messages)
+            self = .errors(
+                step: try c.decode(String.self, forKey: .step),
+                errors: try c.decode([FieldError].self, forKey: .errors), messages: messages)
         case "pending":
-            self = .pending(step: try c.decode(String.self, forKey: .step),
-                            url: try c.decodeIfPresent(String.self, forKey: .url),
-                            message: try c.decodeIfPresent(String.self, forKey: .message) ?? "Waiting",
-                            pollAfterMs: try c.decodeIfPresent(Int.self, forKey: .pollAfterMs) ?? 1000)
+            self = .pending(
+                step: try c.decode(String.self, forKey: .step),
+                url: try c.decodeIfPresent(String.self, forKey: .url),
+                message: try c.decodeIfPresent(String.self, forKey: .message) ?? "Waiting",
+                pollAfterMs: try c.decodeIfPresent(Int.self, forKey: .pollAfterMs) ?? 1000)
         case "done":
-            self = .done(link: try c.decode(LinkSpec.self, forKey: .link),
-                         secrets: try c.decodeIfPresent([String: String].self, forKey: .secrets) ?? [:],
-                         messages: messages)
+            self = .done(
+                link: try c.decode(LinkSpec.self, forKey: .link),
+                secrets: try c.decodeIfPresent([String: String].self, forKey: .secrets) ?? [:],
+                messages: messages)
         default:
-            throw DecodingError.dataCorruptedError(forKey: .type, in: c,
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: c,
                 debugDescription: "unknown wizard response type '\(type)'; expected fields, errors, pending or done")
         }
     }

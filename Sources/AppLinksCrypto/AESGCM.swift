@@ -16,8 +16,10 @@ public enum AESGCM {
     public static let nonceSize = 12
     public static let tagSize = 16
 
-    public static func seal(_ plaintext: some DataProtocol, key: some DataProtocol, associatedData: some DataProtocol = Data(),
-                            nonce: Data? = nil) throws -> Data {
+    public static func seal(
+        _ plaintext: some DataProtocol, key: some DataProtocol, associatedData: some DataProtocol = Data(),
+        nonce: Data? = nil
+    ) throws -> Data {
         let k = Array(key)
         guard k.count == keySize else { throw CryptoError("AES-256-GCM seal", reason: "the key must be 32 bytes, got \(k.count)") }
         let iv = Array(nonce ?? SecureRandom.bytes(nonceSize))
@@ -27,8 +29,8 @@ public enum AESGCM {
         guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }
         guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
-              EVP_CIPHER_CTX_ctrl(ctx, applinks_evp_ctrl_gcm_set_ivlen(), Int32(nonceSize), nil) == 1,
-              EVP_EncryptInit_ex(ctx, nil, nil, k, iv) == 1
+            EVP_CIPHER_CTX_ctrl(ctx, applinks_evp_ctrl_gcm_set_ivlen(), Int32(nonceSize), nil) == 1,
+            EVP_EncryptInit_ex(ctx, nil, nil, k, iv) == 1
         else { throw CryptoError("AES-256-GCM init") }
         var outLen: Int32 = 0
         if !aad.isEmpty {
@@ -62,8 +64,8 @@ public enum AESGCM {
         guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }
         guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
-              EVP_CIPHER_CTX_ctrl(ctx, applinks_evp_ctrl_gcm_set_ivlen(), Int32(nonceSize), nil) == 1,
-              EVP_DecryptInit_ex(ctx, nil, nil, k, iv) == 1
+            EVP_CIPHER_CTX_ctrl(ctx, applinks_evp_ctrl_gcm_set_ivlen(), Int32(nonceSize), nil) == 1,
+            EVP_DecryptInit_ex(ctx, nil, nil, k, iv) == 1
         else { throw CryptoError("AES-256-GCM init") }
         var outLen: Int32 = 0
         if !aad.isEmpty {
@@ -90,8 +92,10 @@ public enum AESGCM {
 
 /// scrypt (RFC 7914), for password hashing.
 public enum Scrypt {
-    public static func derive(password: some DataProtocol, salt: some DataProtocol, n: UInt64 = 1 << 15, r: UInt64 = 8,
-                              p: UInt64 = 1, length: Int = 32) throws -> Data {
+    public static func derive(
+        password: some DataProtocol, salt: some DataProtocol, n: UInt64 = 1 << 15, r: UInt64 = 8,
+        p: UInt64 = 1, length: Int = 32
+    ) throws -> Data {
         let pw = Array(password)
         let s = Array(salt)
         var out = [UInt8](repeating: 0, count: length)

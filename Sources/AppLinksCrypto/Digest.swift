@@ -49,8 +49,9 @@ public enum HMAC {
         var len: UInt32 = 0
         k.withUnsafeBytes { kp in
             d.withUnsafeBytes { dp in
-                _ = COpenSSL.HMAC(algorithm.md, kp.baseAddress, Int32(keyLength),
-                                  dp.baseAddress?.assumingMemoryBound(to: UInt8.self), dp.count, &out, &len)
+                _ = COpenSSL.HMAC(
+                    algorithm.md, kp.baseAddress, Int32(keyLength),
+                    dp.baseAddress?.assumingMemoryBound(to: UInt8.self), dp.count, &out, &len)
             }
         }
         return Data(out.prefix(Int(len)))

@@ -108,7 +108,9 @@ public final class RSAKey: @unchecked Sendable {
         let sig = Array(signature)
         let rc = input.withUnsafeBytes { ip in
             sig.withUnsafeBytes { sp in
-                EVP_DigestVerify(md, sp.baseAddress?.assumingMemoryBound(to: UInt8.self), sp.count, ip.baseAddress?.assumingMemoryBound(to: UInt8.self), ip.count)
+                EVP_DigestVerify(
+                    md, sp.baseAddress?.assumingMemoryBound(to: UInt8.self), sp.count, ip.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    ip.count)
             }
         }
         ERR_clear_error()

@@ -9,17 +9,22 @@ extension Deployment {
         if let r = pluginRecords.first(where: { $0.id == type }) {
             switch r.state {
             case .disabled:
-                throw AppLinksError(.pluginDisabled, "The link type '\(type)' is disabled for this deployment. Enable it with "
-                    + "`applinks plugins enable \(type)`.")
+                throw AppLinksError(
+                    .pluginDisabled,
+                    "The link type '\(type)' is disabled for this deployment. Enable it with "
+                        + "`applinks plugins enable \(type)`.")
             case .refused:
                 throw AppLinksError(.pluginRefused, "The link type '\(type)' was refused: \(r.reason ?? "unknown reason")")
             case .loaded: break
             }
         }
         let known = plugins.keys.sorted()
-        throw AppLinksError(.notFound, "No link type '\(type)' is installed. "
-            + (known.isEmpty ? "No link type is loaded; run `applinks plugins list` to see why." : "Known types: \(known.joined(separator: ", ")).")
-            + " Run `applinks plugins list` for details.")
+        throw AppLinksError(
+            .notFound,
+            "No link type '\(type)' is installed. "
+                + (known.isEmpty
+                    ? "No link type is loaded; run `applinks plugins list` to see why." : "Known types: \(known.joined(separator: ", ")).")
+                + " Run `applinks plugins list` for details.")
     }
 
     /// Finds a link by id, unique id prefix (at least 4 characters) or name (case-insensitive).
@@ -57,12 +62,15 @@ extension Deployment {
     }
 
     /// Applies changes under optimistic locking. `ofType`, when given, confines a plugin to its own links.
-    public func applyChanges(_ changes: LinkChanges, toLink id: String, atVersion version: Int?, ofType type: String?, actor: String) async throws -> Link {
+    public func applyChanges(
+        _ changes: LinkChanges, toLink id: String, atVersion version: Int?, ofType type: String?, actor: String
+    ) async throws -> Link {
         guard var link = try await store.link(id: id), type == nil || link.type == type else {
             throw AppLinksError(.notFound, "The link \(id) does not exist.")
         }
         if let version, version != link.version {
-            throw AppLinksError(.conflict, "The link '\(link.name)' changed since version \(version); it is at \(link.version). Reload and retry.")
+            throw AppLinksError(
+                .conflict, "The link '\(link.name)' changed since version \(version); it is at \(link.version). Reload and retry.")
         }
         if let v = changes.name { link.name = try Self.validName(v) }
         if let v = changes.displayURL { link.displayURL = try Self.validURL(v, field: "display_url") }
@@ -108,8 +116,10 @@ extension Deployment {
     /// `applinks edit LINK --set field=value`: name, display_url, rpc_url, enabled, or config.KEY.
     public func editLink(_ reference: String, sets: [(String, String)]) async throws -> Link {
         guard !sets.isEmpty else {
-            throw AppLinksError(.invalidInput, "Nothing to change. Use --set name=…, --set display_url=…, --set rpc_url=…, "
-                + "--set enabled=true|false or --set config.KEY=VALUE.")
+            throw AppLinksError(
+                .invalidInput,
+                "Nothing to change. Use --set name=…, --set display_url=…, --set rpc_url=…, "
+                    + "--set enabled=true|false or --set config.KEY=VALUE.")
         }
         let link = try await resolveLink(reference)
         var changes = LinkChanges()
@@ -139,7 +149,11 @@ extension Deployment {
         if let enabled, enabled != updated.enabled {
             var l = updated
             l.enabled = enabled
-            if !enabled { l.status = LinkStatus(.disabled, .disabled, message: "The link is disabled. Enable it with `applinks edit \(l.id) --set enabled=true`.", checkedAt: Date()) }
+            if !enabled {
+                l.status = LinkStatus(
+                    .disabled, .disabled, message: "The link is disabled. Enable it with `applinks edit \(l.id) --set enabled=true`.",
+                    checkedAt: Date())
+            }
             updated = try await store.updateLink(l, sealedSecrets: [:])
             try await audit(enabled ? "enable" : "disable", link: updated)
         }
@@ -166,7 +180,8 @@ extension Deployment {
         _ = try Self.validURL(url, field: "URL")
         let plugin = try plugin(forType: link.type)
         guard plugin.descriptor.actions.contains(where: { $0.id == "relocate" }) else {
-            throw AppLinksError(.invalidInput, "The link type '\(link.type)' does not support relocation; delete the link and create a new one.")
+            throw AppLinksError(
+                .invalidInput, "The link type '\(link.type)' does not support relocation; delete the link and create a new one.")
         }
         let response = try await runAction(plugin, link: link, action: "relocate", args: ["url": .string(url)])
         var changes = response.changes ?? LinkChanges()
@@ -185,25 +200,45 @@ extension Deployment {
         for (name, value) in raw {
             guard let p = params[name] else {
                 let known = action.params.map(\.name)
-                problems.append("'\(name)' is not a parameter of \(action.id)" + (known.isEmpty ? " (it takes none)" : " (it takes \(known.joined(separator: ", ")))"))
+                problems.append(
+                    "'\(name)' is not a parameter of \(action.id)"
+                        + (known.isEmpty ? " (it takes none)" : " (it takes \(known.joined(separator: ", ")))"))
                 continue
             }
             switch p.type {
             case .string, .secret: out[name] = .string(value)
             case .int:
-                if let i = Int64(value) { out[name] = .number(Double(i)) } else { problems.append("\(name) must be a whole number, not '\(value)'") }
+                if let i = Int64(value) {
+                    out[name] = .number(Double(i))
+                } else {
+                    problems.append("\(name) must be a whole number, not '\(value)'")
+                }
             case .double:
-                if let d = Double(value), d.isFinite { out[name] = .number(d) } else { problems.append("\(name) must be a number, not '\(value)'") }
+                if let d = Double(value), d.isFinite {
+                    out[name] = .number(d)
+                } else {
+                    problems.append("\(name) must be a number, not '\(value)'")
+                }
             case .bool:
-                if let b = JSONValue.string(value).boolValue { out[name] = .bool(b) } else { problems.append("\(name) must be true or false, not '\(value)'") }
+                if let b = JSONValue.string(value).boolValue {
+                    out[name] = .bool(b)
+                } else {
+                    problems.append("\(name) must be true or false, not '\(value)'")
+                }
             case .url:
-                if (try? validURL(value, field: name)) != nil { out[name] = .string(value) } else {
+                if (try? validURL(value, field: name)) != nil {
+                    out[name] = .string(value)
+                } else {
                     problems.append("\(name) must be an absolute http:// or https:// URL, not '\(value)'")
                 }
             }
         }
         for p in action.params where out[p.name] == nil && !problems.contains(where: { $0.hasPrefix(p.name + " ") }) {
-            if let d = p.defaultValue { out[p.name] = d } else if p.required { problems.append("\(p.name) is required (--arg \(p.name)=…)") }
+            if let d = p.defaultValue {
+                out[p.name] = d
+            } else if p.required {
+                problems.append("\(p.name) is required (--arg \(p.name)=…)")
+            }
         }
         if !problems.isEmpty { throw AppLinksError(.invalidInput, problems.joined(separator: "; ") + ".") }
         return out
@@ -215,8 +250,11 @@ extension Deployment {
         let plugin = try plugin(forType: link.type)
         guard let action = plugin.descriptor.actions.first(where: { $0.id == id }) else {
             let known = plugin.descriptor.actions.map(\.id)
-            throw AppLinksError(.notFound, "The link type '\(link.type)' has no action '\(id)'. "
-                + (known.isEmpty ? "It has no actions." : "Its actions: \(known.joined(separator: ", ")).") + " Run `applinks actions \(reference)`.")
+            throw AppLinksError(
+                .notFound,
+                "The link type '\(link.type)' has no action '\(id)'. "
+                    + (known.isEmpty ? "It has no actions." : "Its actions: \(known.joined(separator: ", ")).")
+                    + " Run `applinks actions \(reference)`.")
         }
         let args = try Self.convertArguments(rawArgs, for: action)
         let response = try await runAction(plugin, link: link, action: id, args: args)
@@ -234,7 +272,8 @@ extension Deployment {
 
     func runAction(_ plugin: LoadedPlugin, link: Link, action: String, args: [String: JSONValue]) async throws -> ActionResponse {
         guard link.enabled else {
-            throw AppLinksError(.invalidInput, "The link '\(link.name)' is disabled. Enable it with `applinks edit \(link.id) --set enabled=true`.")
+            throw AppLinksError(
+                .invalidInput, "The link '\(link.name)' is disabled. Enable it with `applinks edit \(link.id) --set enabled=true`.")
         }
         let request = ActionRequest(action: action, link: link, secrets: try await openSecrets(link), args: args, actor: actor)
         do {

@@ -7,8 +7,10 @@ extension Deployment {
     public func setLinkTypeEnabled(_ id: String, enabled: Bool) async throws -> PluginRecord {
         guard var record = pluginRecords.first(where: { $0.id == id }), record.state != .refused else {
             let known = pluginRecords.compactMap { $0.state == .refused ? nil : $0.id }
-            throw AppLinksError(.notFound, "No loadable link type '\(id)'. " + (known.isEmpty ? "None is installed." : "Known: \(known.joined(separator: ", ")).")
-                + " Run `applinks plugins list`.")
+            throw AppLinksError(
+                .notFound,
+                "No loadable link type '\(id)'. " + (known.isEmpty ? "None is installed." : "Known: \(known.joined(separator: ", ")).")
+                    + " Run `applinks plugins list`.")
         }
         let states = try await store.linkTypeStates()
         if (states[id] ?? true) != enabled {

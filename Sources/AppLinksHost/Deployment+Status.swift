@@ -20,10 +20,12 @@ extension Deployment {
                     let (status, version) = await check(link)
                     try await store.setStatus(linkID: link.id, status, applicationVersion: version)
                     if status.category != link.status.category || status.errorType != link.status.errorType {
-                        try await audit("status-change", link: link, detail: [
-                            "from": .string(link.status.category.rawValue + (link.status.errorType.map { "/" + $0.rawValue } ?? "")),
-                            "to": .string(status.category.rawValue + (status.errorType.map { "/" + $0.rawValue } ?? "")),
-                        ])
+                        try await audit(
+                            "status-change", link: link,
+                            detail: [
+                                "from": .string(link.status.category.rawValue + (link.status.errorType.map { "/" + $0.rawValue } ?? "")),
+                                "to": .string(status.category.rawValue + (status.errorType.map { "/" + $0.rawValue } ?? "")),
+                            ])
                     }
                     return (link.id, status, version)
                 }
@@ -50,8 +52,11 @@ extension Deployment {
     func check(_ link: Link) async -> (LinkStatus, String?) {
         let now = Date()
         guard link.enabled else {
-            return (LinkStatus(.disabled, .disabled, message: "The link is disabled. Enable it with `applinks edit \(link.id) --set enabled=true`.",
-                               checkedAt: now), nil)
+            return (
+                LinkStatus(
+                    .disabled, .disabled, message: "The link is disabled. Enable it with `applinks edit \(link.id) --set enabled=true`.",
+                    checkedAt: now), nil
+            )
         }
         let plugin: LoadedPlugin
         do {
@@ -67,8 +72,13 @@ extension Deployment {
             let status = try LinkStatus(r.category, r.errorType, message: r.message, checkedAt: Date()).validated()
             return (status, r.applicationVersion)
         } catch let e as AppLinksError where e.code == .timeout {
-            return (LinkStatus(.unknown, .timeout, message: "The \(plugin.descriptor.name) check did not finish within \(config.statusTimeout). "
-                + "The remote or the plugin is hanging; raise status.timeout_seconds if the remote is just slow.", checkedAt: Date()), nil)
+            return (
+                LinkStatus(
+                    .unknown, .timeout,
+                    message: "The \(plugin.descriptor.name) check did not finish within \(config.statusTimeout). "
+                        + "The remote or the plugin is hanging; raise status.timeout_seconds if the remote is just slow.", checkedAt: Date()
+                ), nil
+            )
         } catch let e as PluginCallError {
             return (LinkStatus(.unknown, .unknown, message: "The \(e.plugin) check failed: \(e.message)", checkedAt: Date()), nil)
         } catch let e as AppLinksError {

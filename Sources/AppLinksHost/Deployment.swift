@@ -25,8 +25,10 @@ public final class Deployment: Sendable {
     let http = HTTPService()
     private let privateKey = Mutex<RSAKey?>(nil)
 
-    private init(home: DeploymentHome, config: DeploymentConfig, store: SQLiteStore, sealer: SecretSealer, identity: InstanceIdentity,
-                 logger: Logger, actor: String, plugins: [String: LoadedPlugin], records: [PluginRecord]) {
+    private init(
+        home: DeploymentHome, config: DeploymentConfig, store: SQLiteStore, sealer: SecretSealer, identity: InstanceIdentity,
+        logger: Logger, actor: String, plugins: [String: LoadedPlugin], records: [PluginRecord]
+    ) {
         self.home = home
         self.config = config
         self.store = store
@@ -43,8 +45,10 @@ public final class Deployment: Sendable {
     }
 
     /// Opens an existing deployment. Fails with the fix if `home` was never initialised.
-    public static func open(home: DeploymentHome, environment: [String: String] = ProcessInfo.processInfo.environment,
-                            logger: Logger = Logger(label: "applinks"), actor: String = Deployment.defaultActor) async throws -> Deployment {
+    public static func open(
+        home: DeploymentHome, environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "applinks"), actor: String = Deployment.defaultActor
+    ) async throws -> Deployment {
         try home.requireExisting()
         let config = try await DeploymentConfig.load(home: home.url, environment: environment)
         let sealer = try SecretSealer(masterKey: try home.masterKey(config))
@@ -59,30 +63,38 @@ public final class Deployment: Sendable {
         for p in config.pluginPaths {
             paths.append(URL(fileURLWithPath: p, relativeTo: home.url).standardizedFileURL)
         }
-        let loader = PluginLoader(searchPaths: paths,
-                                  executableDirectory: config.searchExecutableDirectory ? PluginLoader.currentExecutableDirectory : nil,
-                                  pins: config.pluginPins, requirePins: config.requirePins, logger: logger)
+        let loader = PluginLoader(
+            searchPaths: paths,
+            executableDirectory: config.searchExecutableDirectory ? PluginLoader.currentExecutableDirectory : nil,
+            pins: config.pluginPins, requirePins: config.requirePins, logger: logger)
         let (loaded, records) = loader.loadAll(enabled: try await store.linkTypeStates())
-        let host = Deployment(home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
-                        plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records)
+        let host = Deployment(
+            home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
+            plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records)
         for p in loaded { p.attach(HostServices(pluginID: p.id, host: host)) }
         return host
     }
 
     /// Creates the home (config, master key, database, identity) if it does not exist, then opens it.
     /// Returns whether it created anything.
-    public static func initialize(home: DeploymentHome, name: String, baseURL: String, listen: String,
-                                  environment: [String: String] = ProcessInfo.processInfo.environment,
-                                  logger: Logger = Logger(label: "applinks"), actor: String = Deployment.defaultActor) async throws -> (Deployment, Bool) {
+    public static func initialize(
+        home: DeploymentHome, name: String, baseURL: String, listen: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "applinks"), actor: String = Deployment.defaultActor
+    ) async throws -> (Deployment, Bool) {
         guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false else {
-            throw AppLinksError(.invalidInput, "--base-url '\(baseURL)' must be an absolute http:// or https:// URL, such as https://applinks.example.com.")
+            throw AppLinksError(
+                .invalidInput, "--base-url '\(baseURL)' must be an absolute http:// or https:// URL, such as https://applinks.example.com.")
         }
         _ = try ListenAddress(listen)
-        let created = try home.create(name: name, baseURL: baseURL, listen: listen,
-                                      masterKeyFromEnvironment: environment["APPLINKS_MASTER_KEY"] != nil)
+        let created = try home.create(
+            name: name, baseURL: baseURL, listen: listen,
+            masterKeyFromEnvironment: environment["APPLINKS_MASTER_KEY"] != nil)
         let host = try await open(home: home, environment: environment, logger: logger, actor: actor)
         if created {
-            try await host.audit("init", detail: ["name": .string(name), "base_url": .string(baseURL), "application_id": .string(host.identity.applicationID)])
+            try await host.audit(
+                "init",
+                detail: ["name": .string(name), "base_url": .string(baseURL), "application_id": .string(host.identity.applicationID)])
         }
         return (host, created)
     }
@@ -107,8 +119,9 @@ public final class Deployment: Sendable {
     }
 
     public var instanceInfo: InstanceInfo {
-        InstanceInfo(id: identity.applicationID, name: config.name, version: Deployment.version, baseURL: config.baseURL,
-                     publicKeyPEM: identity.publicKeyPEM)
+        InstanceInfo(
+            id: identity.applicationID, name: config.name, version: Deployment.version, baseURL: config.baseURL,
+            publicKeyPEM: identity.publicKeyPEM)
     }
 
     /// Stops every started plugin. Call once, when the process is about to exit.
@@ -129,7 +142,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 
     public init(_ text: String) throws {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
-              colon > text.startIndex
+            colon > text.startIndex
         else {
             throw AppLinksError(.invalidInput, "'\(text)' is not HOST:PORT, such as 127.0.0.1:8080 or 0.0.0.0:443.")
         }

@@ -30,14 +30,17 @@ public struct DeploymentConfig: Sendable {
     public static let fileName = "config.yaml"
 
     /// Reads `config.yaml` in `home`, then the environment on top.
-    public static func load(home: URL, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> DeploymentConfig {
+    public static func load(home: URL, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> DeploymentConfig
+    {
         let path = home.appendingPathComponent(fileName).path
         let file: FileProvider<YAMLSnapshot>
         do {
             file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path), allowMissing: false)
         } catch {
-            throw AppLinksError(.config, "Cannot read \(path): \(error). Fix the YAML, or move the file away and run "
-                + "`applinks init --home \(home.path)` to write a fresh one.", cause: error)
+            throw AppLinksError(
+                .config,
+                "Cannot read \(path): \(error). Fix the YAML, or move the file away and run "
+                    + "`applinks init --home \(home.path)` to write a fresh one.", cause: error)
         }
         try checkKeys(path)
         let env = EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["APPLINKS_MASTER_KEY"]))
@@ -56,7 +59,7 @@ public struct DeploymentConfig: Sendable {
 
     static func checkKeys(_ path: String) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-              let root = (try? Yams.load(yaml: text)) as? [String: Any]
+            let root = (try? Yams.load(yaml: text)) as? [String: Any]
         else { return }  // unreadable or not a mapping: the file provider reports it
         var unknown: [String] = []
         func walk(_ node: [String: Any], _ prefix: String) {
@@ -71,8 +74,10 @@ public struct DeploymentConfig: Sendable {
         }
         walk(root, "")
         if !unknown.isEmpty {
-            throw AppLinksError(.config, "\(path) has unknown key(s): \(unknown.sorted().joined(separator: ", ")). Known keys: "
-                + knownKeys.sorted().joined(separator: ", ") + ".")
+            throw AppLinksError(
+                .config,
+                "\(path) has unknown key(s): \(unknown.sorted().joined(separator: ", ")). Known keys: "
+                    + knownKeys.sorted().joined(separator: ", ") + ".")
         }
     }
 
@@ -90,8 +95,10 @@ public struct DeploymentConfig: Sendable {
         for entry in r.stringArray(forKey: "plugins.pins", default: []) {
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, LinkTypeDescriptor.isValidID(parts[0]), parts[1].wholeMatch(of: /[0-9a-fA-F]{64}/) != nil else {
-                throw AppLinksError(.config, "plugins.pins entry '\(entry)' is not ID=SHA256 (a link-type id, '=', 64 hex digits). "
-                    + "Get the hash with `sha256sum FILE`.")
+                throw AppLinksError(
+                    .config,
+                    "plugins.pins entry '\(entry)' is not ID=SHA256 (a link-type id, '=', 64 hex digits). "
+                        + "Get the hash with `sha256sum FILE`.")
             }
             pins[parts[0]] = parts[1].lowercased()
         }
@@ -101,8 +108,10 @@ public struct DeploymentConfig: Sendable {
         let interval = try Self.typed("status.interval_seconds", "a number of seconds", default: 600) { try r.requiredDouble(forKey: $0) }
         let wizard = try Self.typed("wizard.timeout_seconds", "a number of seconds", default: 300) { try r.requiredDouble(forKey: $0) }
         guard timeout > 0, concurrency > 0, interval > 0, wizard > 0 else {
-            throw AppLinksError(.config, "status.timeout_seconds, status.concurrency, status.interval_seconds and "
-                + "wizard.timeout_seconds must be positive.")
+            throw AppLinksError(
+                .config,
+                "status.timeout_seconds, status.concurrency, status.interval_seconds and "
+                    + "wizard.timeout_seconds must be positive.")
         }
         statusTimeout = .milliseconds(Int64(timeout * 1000))
         statusConcurrency = concurrency
@@ -128,49 +137,51 @@ public struct DeploymentConfig: Sendable {
 
     /// The commented file that `applinks init` writes.
     public static func template(name: String, baseURL: String, listen: String) -> String {
-        func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        func q(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
         return """
-        # AppLinks deployment configuration.
-        # Any key can be overridden by an environment variable: APPLINKS_ and the key path in upper case, with
-        # '.' written as '_'. For example APPLINKS_BASE_URL, or APPLINKS_STATUS_TIMEOUT_SECONDS for status.timeout_seconds.
+            # AppLinks deployment configuration.
+            # Any key can be overridden by an environment variable: APPLINKS_ and the key path in upper case, with
+            # '.' written as '_'. For example APPLINKS_BASE_URL, or APPLINKS_STATUS_TIMEOUT_SECONDS for status.timeout_seconds.
 
-        # The name other applications see in this instance's manifest.
-        name: \(q(name))
+            # The name other applications see in this instance's manifest.
+            name: \(q(name))
 
-        # The public URL of this instance, as remote applications and browsers reach it (behind any proxy).
-        base_url: \(q(baseURL))
+            # The public URL of this instance, as remote applications and browsers reach it (behind any proxy).
+            base_url: \(q(baseURL))
 
-        # The address `applinks serve` listens on (HOST:PORT).
-        listen: \(q(listen))
+            # The address `applinks serve` listens on (HOST:PORT).
+            listen: \(q(listen))
 
-        # The store. sqlite:FILE is relative to this home and is the embedded default.
-        database: "sqlite:applinks.db"
+            # The store. sqlite:FILE is relative to this home and is the embedded default.
+            database: "sqlite:applinks.db"
 
-        # The master key that seals secrets lives in master.key beside this file (mode 0600).
-        # To keep it out of the home, set APPLINKS_MASTER_KEY to its base64 instead.
+            # The master key that seals secrets lives in master.key beside this file (mode 0600).
+            # To keep it out of the home, set APPLINKS_MASTER_KEY to its base64 instead.
 
-        plugins:
-          # Extra plugin files or directories. The home's plugins/ directory is always searched, and so is the
-          # directory of the applinks executable (for libAppLinksLinkType*.so) unless the next key is false.
-          paths: []
-          search_executable_directory: true
-          # Optional sha256 pins, one ID=HASH per link type: a pinned type loads only from a file with that hash.
-          pins: []
-          # Refuse, before opening it, any plugin file whose hash is not pinned above.
-          require_pins: false
+            plugins:
+              # Extra plugin files or directories. The home's plugins/ directory is always searched, and so is the
+              # directory of the applinks executable (for libAppLinksLinkType*.so) unless the next key is false.
+              paths: []
+              search_executable_directory: true
+              # Optional sha256 pins, one ID=HASH per link type: a pinned type loads only from a file with that hash.
+              pins: []
+              # Refuse, before opening it, any plugin file whose hash is not pinned above.
+              require_pins: false
 
-        status:
-          # How long one link's check may take before it reports UNKNOWN/TIMEOUT.
-          timeout_seconds: 10
-          # How many links are checked at once.
-          concurrency: 8
-          # How often a running server refreshes every link's status.
-          interval_seconds: 600
+            status:
+              # How long one link's check may take before it reports UNKNOWN/TIMEOUT.
+              timeout_seconds: 10
+              # How many links are checked at once.
+              concurrency: 8
+              # How often a running server refreshes every link's status.
+              interval_seconds: 600
 
-        wizard:
-          # How long a wizard step that waits for a browser (an OAuth redirect) waits before leaving a draft.
-          timeout_seconds: 300
+            wizard:
+              # How long a wizard step that waits for a browser (an OAuth redirect) waits before leaving a draft.
+              timeout_seconds: 300
 
-        """
+            """
     }
 }

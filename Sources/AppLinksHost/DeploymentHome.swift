@@ -30,8 +30,10 @@ public struct DeploymentHome: Sendable {
     /// Fails with the fix when the home has not been created.
     public func requireExisting() throws {
         guard exists else {
-            throw AppLinksError(.homeMissing, "No AppLinks deployment at \(url.path) (no \(DeploymentConfig.fileName)). Create one with "
-                + "`applinks init --home \(url.path)`, or point --home or APPLINKS_HOME at an existing one.")
+            throw AppLinksError(
+                .homeMissing,
+                "No AppLinks deployment at \(url.path) (no \(DeploymentConfig.fileName)). Create one with "
+                    + "`applinks init --home \(url.path)`, or point --home or APPLINKS_HOME at an existing one.")
         }
     }
 
@@ -64,8 +66,10 @@ public struct DeploymentHome: Sendable {
         } catch let e as AppLinksError {
             throw e
         } catch {
-            throw AppLinksError(.config, "Cannot create the deployment at \(url.path): \(error.localizedDescription). Check that the "
-                + "parent directory exists and is writable.", cause: error)
+            throw AppLinksError(
+                .config,
+                "Cannot create the deployment at \(url.path): \(error.localizedDescription). Check that the "
+                    + "parent directory exists and is writable.", cause: error)
         }
         return true
     }
@@ -82,21 +86,26 @@ public struct DeploymentHome: Sendable {
     public func masterKey(_ config: DeploymentConfig) throws -> Data {
         if let b64 = config.masterKeyBase64 {
             guard let key = Data(base64Encoded: b64.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32 else {
-                throw AppLinksError(.config, "APPLINKS_MASTER_KEY is not the base64 of 32 bytes. Generate one with `openssl rand -base64 32`.")
+                throw AppLinksError(
+                    .config, "APPLINKS_MASTER_KEY is not the base64 of 32 bytes. Generate one with `openssl rand -base64 32`.")
             }
             return key
         }
         var st = stat()
         guard stat(masterKeyFile.path, &st) == 0 else {
-            throw AppLinksError(.config, "The master key \(masterKeyFile.path) is missing, so sealed secrets cannot be opened. Restore it "
-                + "from your backup, or set APPLINKS_MASTER_KEY.")
+            throw AppLinksError(
+                .config,
+                "The master key \(masterKeyFile.path) is missing, so sealed secrets cannot be opened. Restore it "
+                    + "from your backup, or set APPLINKS_MASTER_KEY.")
         }
         guard st.st_mode & 0o077 == 0 else {
-            throw AppLinksError(.config, "The master key \(masterKeyFile.path) is readable by other users (mode "
-                + String(st.st_mode & 0o777, radix: 8) + "). Fix it with `chmod 600 \(masterKeyFile.path)`.")
+            throw AppLinksError(
+                .config,
+                "The master key \(masterKeyFile.path) is readable by other users (mode "
+                    + String(st.st_mode & 0o777, radix: 8) + "). Fix it with `chmod 600 \(masterKeyFile.path)`.")
         }
         guard let text = try? String(contentsOf: masterKeyFile, encoding: .utf8),
-              let key = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32
+            let key = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32
         else {
             throw AppLinksError(.config, "The master key \(masterKeyFile.path) is not the base64 of 32 bytes. Restore it from your backup.")
         }

@@ -21,7 +21,7 @@ public struct HTTPService: Sendable {
 
     public func execute(_ request: HostHTTPRequest) async throws -> HostHTTPResponse {
         guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              url.host?.isEmpty == false
+            url.host?.isEmpty == false
         else {
             throw HTTPServiceError(.unexpectedResponse, "'\(request.url)' is not an absolute http:// or https:// URL")
         }
@@ -33,8 +33,9 @@ public struct HTTPService: Sendable {
         do {
             let response = try await client.execute(req, timeout: .milliseconds(Int64(max(1, request.timeoutMs))))
             let body = try await response.body.collect(upTo: Self.maxBodyBytes)
-            return HostHTTPResponse(status: Int(response.status.code), headers: response.headers.map { [$0.name, $0.value] },
-                                    body: Data(body.readableBytesView))
+            return HostHTTPResponse(
+                status: Int(response.status.code), headers: response.headers.map { [$0.name, $0.value] },
+                body: Data(body.readableBytesView))
         } catch {
             throw Self.classify(error, url: request.url)
         }

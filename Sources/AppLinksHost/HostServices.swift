@@ -81,188 +81,194 @@ final class HostServices: Sendable {
 
     nonisolated(unsafe) static let table: UnsafePointer<applinks_host_api> = {
         let t = UnsafeMutablePointer<applinks_host_api>.allocate(capacity: 1)
-        t.initialize(to: applinks_host_api(
-            struct_size: UInt32(MemoryLayout<applinks_host_api>.size),
-            abi_version: PluginLoader.hostABIVersion,
-            free_buffer: { _, buffer in
-                guard let buffer else { return }
-                free(buffer.pointee.data)
-                buffer.pointee = applinks_buffer(data: nil, len: 0)
-            },
-            log: { ctx, level, message, len in
-                let s = from(ctx)
-                let text = string(message, len)
-                let lvl: Logger.Level = [.trace, .debug, .info, .warning, .error][Int(max(0, min(4, level)))]
-                s.logger.log(level: lvl, "\(text)")
-            },
-            kv_get: { ctx, key, keyLen, out in
-                guarded(out) {
+        t.initialize(
+            to: applinks_host_api(
+                struct_size: UInt32(MemoryLayout<applinks_host_api>.size),
+                abi_version: PluginLoader.hostABIVersion,
+                free_buffer: { _, buffer in
+                    guard let buffer else { return }
+                    free(buffer.pointee.data)
+                    buffer.pointee = applinks_buffer(data: nil, len: 0)
+                },
+                log: { ctx, level, message, len in
                     let s = from(ctx)
-                    let k = string(key, keyLen)
-                    guard let v = try waitFor({ try await s.host.store.value(namespace: s.pluginID, key: k) }) else {
-                        return Int32(APPLINKS_NOT_FOUND)
+                    let text = string(message, len)
+                    let lvl: Logger.Level = [.trace, .debug, .info, .warning, .error][Int(max(0, min(4, level)))]
+                    s.logger.log(level: lvl, "\(text)")
+                },
+                kv_get: { ctx, key, keyLen, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        let k = string(key, keyLen)
+                        guard let v = try waitFor({ try await s.host.store.value(namespace: s.pluginID, key: k) }) else {
+                            return Int32(APPLINKS_NOT_FOUND)
+                        }
+                        write(v, out)
+                        return Int32(APPLINKS_OK)
                     }
-                    write(v, out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            kv_put: { ctx, key, keyLen, value, valueLen, ttlSeconds in
-                guarded(nil) {
-                    let s = from(ctx)
-                    let k = string(key, keyLen)
-                    let v = bytes(value, valueLen)
-                    try waitFor { try await s.host.store.put(namespace: s.pluginID, key: k, value: v, ttl: ttl(ttlSeconds)) }
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            kv_delete: { ctx, key, keyLen in
-                guarded(nil) {
-                    let s = from(ctx)
-                    let k = string(key, keyLen)
-                    try waitFor { try await s.host.store.delete(namespace: s.pluginID, key: k) }
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            kv_list: { ctx, prefix, prefixLen, out in
-                guarded(out) {
-                    let s = from(ctx)
-                    let p = string(prefix, prefixLen)
-                    let keys = try waitFor { try await s.host.store.keys(namespace: s.pluginID, prefix: p) }
-                    write(try JSONCoding.encode(keys), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            kv_compare_and_set: { ctx, key, keyLen, expected, expectedLen, replacement, replacementLen, ttlSeconds in
-                guarded(nil) {
-                    let s = from(ctx)
-                    let k = string(key, keyLen)
-                    let e = expected == nil ? nil : bytes(expected, expectedLen)
-                    let r = replacement == nil ? nil : bytes(replacement, replacementLen)
-                    let swapped = try waitFor {
-                        try await s.host.store.compareAndSet(namespace: s.pluginID, key: k, expected: e, replacement: r, ttl: ttl(ttlSeconds))
+                },
+                kv_put: { ctx, key, keyLen, value, valueLen, ttlSeconds in
+                    guarded(nil) {
+                        let s = from(ctx)
+                        let k = string(key, keyLen)
+                        let v = bytes(value, valueLen)
+                        try waitFor { try await s.host.store.put(namespace: s.pluginID, key: k, value: v, ttl: ttl(ttlSeconds)) }
+                        return Int32(APPLINKS_OK)
                     }
-                    return swapped ? Int32(APPLINKS_OK) : Int32(APPLINKS_CONFLICT)
-                }
-            },
-            secret_seal: { ctx, plaintext, len, out in
-                guarded(out) {
-                    let s = from(ctx)
-                    write(try s.host.sealer.seal(bytes(plaintext, len), context: s.secretContext), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            secret_open: { ctx, sealed, len, out in
-                guarded(out) {
-                    let s = from(ctx)
-                    write(try s.host.sealer.open(bytes(sealed, len), context: s.secretContext), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            http_request: { ctx, request, len, out in
-                guarded(out) {
-                    let s = from(ctx)
-                    let req = try JSONCoding.decode(HostHTTPRequest.self, from: bytes(request, len))
-                    let resp = try waitFor { try await s.host.http.execute(req) }
-                    write(try JSONCoding.encode(resp), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            random_bytes: { _, out, len in
-                guard let out else { return -1 }
-                let r = SecureRandom.bytes(len)
-                r.copyBytes(to: out, count: len)
-                return Int32(APPLINKS_OK)
-            },
-            digest: { _, alg, data, len, out in
-                guarded(out) {
-                    write(Digest.hash(try digest(alg), bytes(data, len)), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            hmac: { _, alg, key, keyLen, data, len, out in
-                guarded(out) {
-                    write(HMAC.authenticate(try digest(alg), key: bytes(key, keyLen), data: bytes(data, len)), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            rsa_generate: { _, bits, out in
-                guarded(out) {
-                    guard (2048...4096).contains(bits) else {
-                        throw AppLinksError(.invalidInput, "RSA keys must have 2048 to 4096 bits, not \(bits)")
+                },
+                kv_delete: { ctx, key, keyLen in
+                    guarded(nil) {
+                        let s = from(ctx)
+                        let k = string(key, keyLen)
+                        try waitFor { try await s.host.store.delete(namespace: s.pluginID, key: k) }
+                        return Int32(APPLINKS_OK)
                     }
-                    let key = try RSAKey.generate(bits: Int(bits))
-                    let pair = ["private_key_pem": try key.privateKeyPEM(), "public_key_pem": try key.publicKeyPEM()]
-                    write(try JSONCoding.encode(pair), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            rsa_sign: { ctx, alg, pem, pemLen, data, len, out in
-                guarded(out) {
-                    let s = from(ctx)
-                    let key = pem == nil ? try s.host.instanceKey() : try RSAKey(privateKeyPEM: string(pem, pemLen))
-                    write(try key.sign(try digest(alg), bytes(data, len)), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            rsa_verify: { _, alg, pem, pemLen, data, len, sig, sigLen in
-                guarded(nil) {
-                    let key = try RSAKey(publicKeyPEM: string(pem, pemLen))
-                    return key.verify(try digest(alg), bytes(data, len), signature: bytes(sig, sigLen)) ? Int32(APPLINKS_OK) : Int32(APPLINKS_CONFLICT)
-                }
-            },
-            instance_info: { ctx, out in
-                guarded(out) {
-                    write(try JSONCoding.encode(from(ctx).host.instanceInfo), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            links_list: { ctx, out in
-                guarded(out) {
-                    let s = from(ctx)
-                    let links = try waitFor { try await s.host.store.links() }.filter { $0.type == s.pluginID }
-                    write(try JSONCoding.encode(links), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            link_get: { ctx, id, idLen, out in
-                guarded(out) {
-                    let s = from(ctx)
-                    let linkID = string(id, idLen)
-                    guard let link = try waitFor({ try await s.host.store.link(id: linkID) }), link.type == s.pluginID else {
-                        return Int32(APPLINKS_NOT_FOUND)
+                },
+                kv_list: { ctx, prefix, prefixLen, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        let p = string(prefix, prefixLen)
+                        let keys = try waitFor { try await s.host.store.keys(namespace: s.pluginID, prefix: p) }
+                        write(try JSONCoding.encode(keys), out)
+                        return Int32(APPLINKS_OK)
                     }
-                    write(try JSONCoding.encode(link), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            link_update: { ctx, request, len, out in
-                guarded(out) {
-                    let s = from(ctx)
-                    let req = try JSONCoding.decode(LinkUpdateRequest.self, from: bytes(request, len))
-                    let updated = try waitFor {
-                        try await s.host.applyChanges(req.changes, toLink: req.id, atVersion: req.version, ofType: s.pluginID,
-                                                      actor: "plugin:\(s.pluginID)")
+                },
+                kv_compare_and_set: { ctx, key, keyLen, expected, expectedLen, replacement, replacementLen, ttlSeconds in
+                    guarded(nil) {
+                        let s = from(ctx)
+                        let k = string(key, keyLen)
+                        let e = expected == nil ? nil : bytes(expected, expectedLen)
+                        let r = replacement == nil ? nil : bytes(replacement, replacementLen)
+                        let swapped = try waitFor {
+                            try await s.host.store.compareAndSet(
+                                namespace: s.pluginID, key: k, expected: e, replacement: r, ttl: ttl(ttlSeconds))
+                        }
+                        return swapped ? Int32(APPLINKS_OK) : Int32(APPLINKS_CONFLICT)
                     }
-                    write(try JSONCoding.encode(updated), out)
-                    return Int32(APPLINKS_OK)
-                }
-            },
-            audit: { ctx, event, len in
-                guarded(nil) {
-                    struct Event: Decodable {
-                        var action: String
-                        var link_id: String?
-                        var detail: [String: JSONValue]?
+                },
+                secret_seal: { ctx, plaintext, len, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        write(try s.host.sealer.seal(bytes(plaintext, len), context: s.secretContext), out)
+                        return Int32(APPLINKS_OK)
                     }
-                    let s = from(ctx)
-                    let e = try JSONCoding.decode(Event.self, from: bytes(event, len))
-                    try waitFor {
-                        try await s.host.store.appendAudit(AuditEvent(actor: "plugin:\(s.pluginID)", action: e.action, linkID: e.link_id,
-                                                                      linkType: s.pluginID, detail: e.detail ?? [:]))
+                },
+                secret_open: { ctx, sealed, len, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        write(try s.host.sealer.open(bytes(sealed, len), context: s.secretContext), out)
+                        return Int32(APPLINKS_OK)
                     }
+                },
+                http_request: { ctx, request, len, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        let req = try JSONCoding.decode(HostHTTPRequest.self, from: bytes(request, len))
+                        let resp = try waitFor { try await s.host.http.execute(req) }
+                        write(try JSONCoding.encode(resp), out)
+                        return Int32(APPLINKS_OK)
+                    }
+                },
+                random_bytes: { _, out, len in
+                    guard let out else { return -1 }
+                    let r = SecureRandom.bytes(len)
+                    r.copyBytes(to: out, count: len)
                     return Int32(APPLINKS_OK)
-                }
-            }))
+                },
+                digest: { _, alg, data, len, out in
+                    guarded(out) {
+                        write(Digest.hash(try digest(alg), bytes(data, len)), out)
+                        return Int32(APPLINKS_OK)
+                    }
+                },
+                hmac: { _, alg, key, keyLen, data, len, out in
+                    guarded(out) {
+                        write(HMAC.authenticate(try digest(alg), key: bytes(key, keyLen), data: bytes(data, len)), out)
+                        return Int32(APPLINKS_OK)
+                    }
+                },
+                rsa_generate: { _, bits, out in
+                    guarded(out) {
+                        guard (2048...4096).contains(bits) else {
+                            throw AppLinksError(.invalidInput, "RSA keys must have 2048 to 4096 bits, not \(bits)")
+                        }
+                        let key = try RSAKey.generate(bits: Int(bits))
+                        let pair = ["private_key_pem": try key.privateKeyPEM(), "public_key_pem": try key.publicKeyPEM()]
+                        write(try JSONCoding.encode(pair), out)
+                        return Int32(APPLINKS_OK)
+                    }
+                },
+                rsa_sign: { ctx, alg, pem, pemLen, data, len, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        let key = pem == nil ? try s.host.instanceKey() : try RSAKey(privateKeyPEM: string(pem, pemLen))
+                        write(try key.sign(try digest(alg), bytes(data, len)), out)
+                        return Int32(APPLINKS_OK)
+                    }
+                },
+                rsa_verify: { _, alg, pem, pemLen, data, len, sig, sigLen in
+                    guarded(nil) {
+                        let key = try RSAKey(publicKeyPEM: string(pem, pemLen))
+                        return key.verify(try digest(alg), bytes(data, len), signature: bytes(sig, sigLen))
+                            ? Int32(APPLINKS_OK) : Int32(APPLINKS_CONFLICT)
+                    }
+                },
+                instance_info: { ctx, out in
+                    guarded(out) {
+                        write(try JSONCoding.encode(from(ctx).host.instanceInfo), out)
+                        return Int32(APPLINKS_OK)
+                    }
+                },
+                links_list: { ctx, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        let links = try waitFor { try await s.host.store.links() }.filter { $0.type == s.pluginID }
+                        write(try JSONCoding.encode(links), out)
+                        return Int32(APPLINKS_OK)
+                    }
+                },
+                link_get: { ctx, id, idLen, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        let linkID = string(id, idLen)
+                        guard let link = try waitFor({ try await s.host.store.link(id: linkID) }), link.type == s.pluginID else {
+                            return Int32(APPLINKS_NOT_FOUND)
+                        }
+                        write(try JSONCoding.encode(link), out)
+                        return Int32(APPLINKS_OK)
+                    }
+                },
+                link_update: { ctx, request, len, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        let req = try JSONCoding.decode(LinkUpdateRequest.self, from: bytes(request, len))
+                        let updated = try waitFor {
+                            try await s.host.applyChanges(
+                                req.changes, toLink: req.id, atVersion: req.version, ofType: s.pluginID,
+                                actor: "plugin:\(s.pluginID)")
+                        }
+                        write(try JSONCoding.encode(updated), out)
+                        return Int32(APPLINKS_OK)
+                    }
+                },
+                audit: { ctx, event, len in
+                    guarded(nil) {
+                        struct Event: Decodable {
+                            var action: String
+                            var link_id: String?
+                            var detail: [String: JSONValue]?
+                        }
+                        let s = from(ctx)
+                        let e = try JSONCoding.decode(Event.self, from: bytes(event, len))
+                        try waitFor {
+                            try await s.host.store.appendAudit(
+                                AuditEvent(
+                                    actor: "plugin:\(s.pluginID)", action: e.action, linkID: e.link_id,
+                                    linkType: s.pluginID, detail: e.detail ?? [:]))
+                        }
+                        return Int32(APPLINKS_OK)
+                    }
+                }))
         return UnsafePointer(t)
     }()
 }

@@ -26,8 +26,10 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     public var id: String { descriptor.id }
 
-    init(raw: UnsafePointer<applinks_plugin_descriptor>, descriptor: LinkTypeDescriptor, path: String, abiVersion: UInt32,
-         sha256: String, logger: Logger) {
+    init(
+        raw: UnsafePointer<applinks_plugin_descriptor>, descriptor: LinkTypeDescriptor, path: String, abiVersion: UInt32,
+        sha256: String, logger: Logger
+    ) {
         self.raw = raw
         self.descriptor = descriptor
         self.path = path
@@ -59,7 +61,8 @@ public final class LoadedPlugin: @unchecked Sendable {
                 var ctx: UnsafeMutableRawPointer?
                 let rc = raw.pointee.`init`(HostServices.table, Unmanaged.passUnretained(services).toOpaque(), &ctx)
                 guard rc == Int32(APPLINKS_OK) else {
-                    let why = "The link type '\(id)' (\(path)) refused to start: its init returned \(rc). Check the host log for its messages."
+                    let why =
+                        "The link type '\(id)' (\(path)) refused to start: its init returned \(rc). Check the host log for its messages."
                     s = .failed(why)
                     throw AppLinksError(.pluginFailed, why)
                 }
@@ -76,11 +79,16 @@ public final class LoadedPlugin: @unchecked Sendable {
     public func call(_ function: Function, _ request: Data, timeout: Duration?) async throws -> Data {
         let name = descriptor.name
         let pluginID = id
-        return try await PluginThreads.run(timeout: timeout, onTimeout: {
-            AppLinksError(.timeout, "The link type '\(pluginID)' did not answer \(function.rawValue) within \(timeout.map { "\($0)" } ?? "")")
-        }) { [self] in
+        return try await PluginThreads.run(
+            timeout: timeout,
+            onTimeout: {
+                AppLinksError(
+                    .timeout, "The link type '\(pluginID)' did not answer \(function.rawValue) within \(timeout.map { "\($0)" } ?? "")")
+            }
+        ) { [self] in
             let ctx = try contextForCall()
-            let fn: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32)?
+            let fn:
+                (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32)?
             switch function {
             case .wizardStep: fn = raw.pointee.wizard_step
             case .checkStatus: fn = raw.pointee.check_status
@@ -107,13 +115,17 @@ public final class LoadedPlugin: @unchecked Sendable {
     }
 
     /// Calls `function` and decodes the answer; an answer that does not decode is the plugin's fault.
-    public func call<Req: Encodable & Sendable, Res: Decodable>(_ function: Function, _ request: Req, as: Res.Type, timeout: Duration?) async throws -> Res {
+    public func call<Req: Encodable & Sendable, Res: Decodable>(
+        _ function: Function, _ request: Req, as: Res.Type, timeout: Duration?
+    ) async throws -> Res {
         let data = try await call(function, try JSONCoding.encode(request), timeout: timeout)
         do {
             return try JSONCoding.decode(Res.self, from: data)
         } catch {
-            throw AppLinksError(.pluginFailed, "\(descriptor.name) returned an invalid \(function.rawValue) answer: "
-                + PluginLoader.describe(error), cause: error)
+            throw AppLinksError(
+                .pluginFailed,
+                "\(descriptor.name) returned an invalid \(function.rawValue) answer: "
+                    + PluginLoader.describe(error), cause: error)
         }
     }
 
@@ -140,8 +152,10 @@ public struct PluginCallError: Error, Sendable, CustomStringConvertible {
 /// host call that waits for async work, or forever) never holds one of Swift's cooperative threads, nor any
 /// other plugin's.
 enum PluginThreads {
-    static func run<T: Sendable>(timeout: Duration?, onTimeout: @escaping @Sendable () -> any Error,
-                                 _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    static func run<T: Sendable>(
+        timeout: Duration?, onTimeout: @escaping @Sendable () -> any Error,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let once = OnceResume(continuation)
             let timer = timeout.map { limit in

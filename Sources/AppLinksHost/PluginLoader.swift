@@ -72,8 +72,9 @@ public struct PluginLoader: Sendable {
             do {
                 let (plugin, hash) = try load(file, record: &record)
                 if let other = byID[plugin.id] {
-                    throw refusal("a plugin with id '\(plugin.id)' is already loaded from \(other)",
-                                  fix: "remove one of the two files, or give one of them another id")
+                    throw refusal(
+                        "a plugin with id '\(plugin.id)' is already loaded from \(other)",
+                        fix: "remove one of the two files, or give one of them another id")
                 }
                 byID[plugin.id] = file.path
                 record.sha256 = hash
@@ -107,47 +108,56 @@ public struct PluginLoader: Sendable {
             throw refusal("the file cannot be read", fix: "check its permissions")
         }
         guard bytes.count >= 4, bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) else {
-            throw refusal("the file is not a shared library (it has no ELF header)", fix: "remove it from the plugin directory, or rebuild it with `cc -shared -fPIC`")
+            throw refusal(
+                "the file is not a shared library (it has no ELF header)",
+                fix: "remove it from the plugin directory, or rebuild it with `cc -shared -fPIC`")
         }
         let hash = Digest.sha256(bytes).hexString
         if requirePins && !pins.values.contains(hash) {
-            throw refusal("plugins.require_pins is on and no pin matches this file's sha256 \(hash)",
-                          fix: "add ID=\(hash) to plugins.pins if you trust this file")
+            throw refusal(
+                "plugins.require_pins is on and no pin matches this file's sha256 \(hash)",
+                fix: "add ID=\(hash) to plugins.pins if you trust this file")
         }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let why = dlerror().map { String(cString: $0) } ?? "unknown reason"
-            throw refusal("dlopen failed: \(why)", fix: "rebuild the plugin for this platform and check that the libraries it needs are installed")
+            throw refusal(
+                "dlopen failed: \(why)", fix: "rebuild the plugin for this platform and check that the libraries it needs are installed")
         }
         // Never dlclose: a library may have registered Swift metadata or threads that outlive any close.
         guard let sym = dlsym(handle, APPLINKS_PLUGIN_ENTRY_SYMBOL) else {
-            throw refusal("the library does not export \(APPLINKS_PLUGIN_ENTRY_SYMBOL)",
-                          fix: "export `const applinks_plugin_descriptor *applinks_plugin_entry(uint32_t)` (see sdk/include/applinks/plugin.h)")
+            throw refusal(
+                "the library does not export \(APPLINKS_PLUGIN_ENTRY_SYMBOL)",
+                fix: "export `const applinks_plugin_descriptor *applinks_plugin_entry(uint32_t)` (see sdk/include/applinks/plugin.h)")
         }
         let entry = unsafeBitCast(sym, to: applinks_plugin_entry_fn.self)
         guard let raw = entry(Self.hostABIVersion) else {
-            throw refusal("the plugin declined this host's ABI \(Self.format(Self.hostABIVersion))", fix: "install a build of the plugin for ABI 1.x")
+            throw refusal(
+                "the plugin declined this host's ABI \(Self.format(Self.hostABIVersion))", fix: "install a build of the plugin for ABI 1.x")
         }
         let structSize = raw.withMemoryRebound(to: UInt32.self, capacity: 2) { $0[0] }
         let abi = raw.withMemoryRebound(to: UInt32.self, capacity: 2) { $0[1] }
         record.abiVersion = Self.format(abi)
         guard abi >> 16 == Self.hostABIVersion >> 16 else {
-            throw refusal("the plugin was built for ABI \(Self.format(abi)) but this host speaks ABI \(Self.format(Self.hostABIVersion)); "
-                + "the major versions differ", fix: "rebuild the plugin against this host's sdk/include/applinks/plugin.h")
+            throw refusal(
+                "the plugin was built for ABI \(Self.format(abi)) but this host speaks ABI \(Self.format(Self.hostABIVersion)); "
+                    + "the major versions differ", fix: "rebuild the plugin against this host's sdk/include/applinks/plugin.h")
         }
         guard abi & 0xFFFF <= Self.hostABIVersion & 0xFFFF else {
-            throw refusal("the plugin needs ABI \(Self.format(abi)), newer than this host's \(Self.format(Self.hostABIVersion))",
-                          fix: "upgrade AppLinks, or install an older build of the plugin")
+            throw refusal(
+                "the plugin needs ABI \(Self.format(abi)), newer than this host's \(Self.format(Self.hostABIVersion))",
+                fix: "upgrade AppLinks, or install an older build of the plugin")
         }
         guard Int(structSize) >= Self.v1DescriptorSize else {
-            throw refusal("its descriptor declares struct_size \(structSize), smaller than the v1.0 descriptor (\(Self.v1DescriptorSize) bytes)",
-                          fix: "set struct_size to sizeof(applinks_plugin_descriptor)")
+            throw refusal(
+                "its descriptor declares struct_size \(structSize), smaller than the v1.0 descriptor (\(Self.v1DescriptorSize) bytes)",
+                fix: "set struct_size to sizeof(applinks_plugin_descriptor)")
         }
         let d = raw.pointee
         guard let idC = d.id, let nameC = d.name, let versionC = d.version, let vendorC = d.vendor, let jsonC = d.descriptor_json else {
             throw refusal("its descriptor leaves id, name, version, vendor or descriptor_json NULL", fix: "set every string field")
         }
         guard d.`init` != nil, d.shutdown != nil, d.wizard_step != nil, d.check_status != nil, d.invoke_action != nil,
-              d.handle_http != nil, d.free_buffer != nil
+            d.handle_http != nil, d.free_buffer != nil
         else {
             throw refusal("its descriptor leaves a function pointer NULL", fix: "set all seven functions of the v1 table")
         }
@@ -161,8 +171,9 @@ public struct PluginLoader: Sendable {
         do {
             descriptor = try JSONCoding.decode(LinkTypeDescriptor.self, from: json)
         } catch {
-            throw refusal("its descriptor_json is not a valid descriptor: \(Self.describe(error))",
-                          fix: "make descriptor_json match sdk/schema/descriptor.schema.json")
+            throw refusal(
+                "its descriptor_json is not a valid descriptor: \(Self.describe(error))",
+                fix: "make descriptor_json match sdk/schema/descriptor.schema.json")
         }
         do {
             try descriptor.validate(expectedID: id)
@@ -170,8 +181,9 @@ public struct PluginLoader: Sendable {
             throw refusal("its descriptor_json breaks the schema: \(e.message)", fix: "correct the descriptor")
         }
         if let pin = pins[id], pin != hash {
-            throw refusal("its sha256 \(hash) does not match the pin \(pin) for '\(id)'",
-                          fix: "install the pinned file, or update plugins.pins if this file is the one you trust")
+            throw refusal(
+                "its sha256 \(hash) does not match the pin \(pin) for '\(id)'",
+                fix: "install the pinned file, or update plugins.pins if this file is the one you trust")
         }
         return (LoadedPlugin(raw: raw, descriptor: descriptor, path: path, abiVersion: abi, sha256: hash, logger: logger), hash)
     }
@@ -188,8 +200,9 @@ public struct PluginLoader: Sendable {
             throw refusal("the file is world-writable", fix: "run `chmod o-w \(path)`")
         }
         if st.st_uid != 0 && st.st_uid != uid {
-            throw refusal("the file is owned by uid \(st.st_uid), neither root nor the user running AppLinks (uid \(uid))",
-                          fix: "run `chown \(uid) \(path)` if you trust it")
+            throw refusal(
+                "the file is owned by uid \(st.st_uid), neither root nor the user running AppLinks (uid \(uid))",
+                fix: "run `chown \(uid) \(path)` if you trust it")
         }
         let dir = (path as NSString).deletingLastPathComponent
         var dst = stat()
@@ -203,7 +216,8 @@ public struct PluginLoader: Sendable {
     }
 
     /// The least `struct_size` a v1 plugin may declare: every field up to and including `free_buffer`.
-    static let v1DescriptorSize = MemoryLayout<applinks_plugin_descriptor>.offset(of: \applinks_plugin_descriptor.free_buffer)!
+    static let v1DescriptorSize =
+        MemoryLayout<applinks_plugin_descriptor>.offset(of: \applinks_plugin_descriptor.free_buffer)!
         + MemoryLayout<UnsafeRawPointer>.size
 
     static func format(_ v: UInt32) -> String { "\(v >> 16).\(v & 0xFFFF)" }

@@ -10,8 +10,10 @@ public struct SecretSealer: Sendable {
 
     public init(masterKey: Data) throws {
         guard masterKey.count == AESGCM.keySize else {
-            throw AppLinksError(.crypto, "The master key must be 32 bytes; it is \(masterKey.count). Restore the right master.key "
-                + "or APPLINKS_MASTER_KEY.")
+            throw AppLinksError(
+                .crypto,
+                "The master key must be 32 bytes; it is \(masterKey.count). Restore the right master.key "
+                    + "or APPLINKS_MASTER_KEY.")
         }
         key = masterKey
     }
@@ -31,8 +33,10 @@ public struct SecretSealer: Sendable {
         do {
             return try AESGCM.open(sealed.dropFirst(), key: key, associatedData: Data(context.utf8))
         } catch {
-            throw AppLinksError(.crypto, "A sealed secret does not open with this deployment's master key. The master key was "
-                + "changed or the database was copied from another deployment: restore the original master.key.", cause: error)
+            throw AppLinksError(
+                .crypto,
+                "A sealed secret does not open with this deployment's master key. The master key was "
+                    + "changed or the database was copied from another deployment: restore the original master.key.", cause: error)
         }
     }
 

@@ -51,8 +51,12 @@ public struct WizardEngine: Sendable {
         try await host.store.purgeExpiredDrafts()
         guard let draft = try await host.store.draft(id: draftID) else {
             let ids = try await host.store.drafts().map(\.id)
-            throw AppLinksError(.notFound, "No draft '\(draftID)'. " + (ids.isEmpty ? "There are no drafts; start with `applinks create TYPE`."
-                : "Drafts: \(ids.joined(separator: ", ")).") + " Drafts expire after 24 hours.")
+            throw AppLinksError(
+                .notFound,
+                "No draft '\(draftID)'. "
+                    + (ids.isEmpty
+                        ? "There are no drafts; start with `applinks create TYPE`."
+                        : "Drafts: \(ids.joined(separator: ", ")).") + " Drafts expire after 24 hours.")
         }
         let plugin = try host.plugin(forType: draft.type)
         var answers = try open(draft)
@@ -88,8 +92,9 @@ public struct WizardEngine: Sendable {
         while true {
             let response: WizardResponse
             do {
-                response = try await plugin.call(.wizardStep, WizardRequest(step: step, answers: answers, draftID: draft.id), as: WizardResponse.self,
-                                                 timeout: host.config.statusTimeout * 3)
+                response = try await plugin.call(
+                    .wizardStep, WizardRequest(step: step, answers: answers, draftID: draft.id), as: WizardResponse.self,
+                    timeout: host.config.statusTimeout * 3)
             } catch let e as PluginCallError {
                 throw AppLinksError(.pluginFailed, "\(e.plugin): \(e.message) \(resumeHint)")
             }
@@ -172,12 +177,15 @@ public struct WizardEngine: Sendable {
     private func create(_ spec: LinkSpec, secrets: [String: String], plugin: LoadedPlugin) async throws -> Link {
         let direction = Direction(incomingAuth: spec.incomingAuth, outgoingAuth: spec.outgoingAuth)
         guard plugin.descriptor.directions.contains(direction) || (spec.incomingAuth.isEmpty && spec.outgoingAuth.isEmpty) else {
-            throw AppLinksError(.pluginFailed, "\(plugin.descriptor.name) asked for a \(direction.displayName) link, which its descriptor does not declare.")
+            throw AppLinksError(
+                .pluginFailed, "\(plugin.descriptor.name) asked for a \(direction.displayName) link, which its descriptor does not declare."
+            )
         }
-        var link = Link(type: plugin.id, name: try Deployment.validName(spec.name), application: spec.application,
-                        displayURL: try Deployment.validURL(spec.displayURL, field: "display_url"),
-                        rpcURL: try spec.rpcURL.map { try Deployment.validURL($0, field: "rpc_url") },
-                        incomingAuth: spec.incomingAuth, outgoingAuth: spec.outgoingAuth, config: spec.config)
+        var link = Link(
+            type: plugin.id, name: try Deployment.validName(spec.name), application: spec.application,
+            displayURL: try Deployment.validURL(spec.displayURL, field: "display_url"),
+            rpcURL: try spec.rpcURL.map { try Deployment.validURL($0, field: "rpc_url") },
+            incomingAuth: spec.incomingAuth, outgoingAuth: spec.outgoingAuth, config: spec.config)
         var sealedSecrets: [String: Data] = [:]
         for (name, value) in secrets {
             sealedSecrets[name] = try host.sealer.sealString(value, context: SecretSealer.linkContext(link.id, name))
@@ -201,7 +209,9 @@ public struct WizardEngine: Sendable {
             return .success(.string(s))
         case .int:
             if case .number(let n) = value, n.rounded() == n { return .success(value) }
-            guard let s = value.stringValue, let i = Int64(s.trimmingCharacters(in: .whitespaces)) else { return bad("\(field.label) must be a whole number") }
+            guard let s = value.stringValue, let i = Int64(s.trimmingCharacters(in: .whitespaces)) else {
+                return bad("\(field.label) must be a whole number")
+            }
             return .success(.number(Double(i)))
         case .bool:
             guard let b = value.boolValue else { return bad("\(field.label) must be yes or no") }
@@ -213,13 +223,19 @@ public struct WizardEngine: Sendable {
             return .success(.string(s))
         case .multichoice:
             let items: [String]
-            if case .array(let a) = value { items = a.compactMap(\.stringValue) } else {
-                items = (value.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if case .array(let a) = value {
+                items = a.compactMap(\.stringValue)
+            } else {
+                items = (value.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                    !$0.isEmpty
+                }
             }
             if let wrong = items.first(where: { !field.choices.isEmpty && !field.choices.contains($0) }) {
                 return bad("'\(wrong)' is not one of: \(field.choices.joined(separator: ", "))")
             }
-            if field.required && items.isEmpty { return bad("\(field.label) needs at least one of: \(field.choices.joined(separator: ", "))") }
+            if field.required && items.isEmpty {
+                return bad("\(field.label) needs at least one of: \(field.choices.joined(separator: ", "))")
+            }
             return .success(.array(items.map { .string($0) }))
         }
     }

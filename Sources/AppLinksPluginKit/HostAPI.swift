@@ -131,7 +131,9 @@ public struct HostAPI: @unchecked Sendable {
     public func hmac(_ algorithm: DigestAlgorithm, key: Data, _ data: Data) async throws -> Data {
         try await offPool {
             try key.withUnsafeBytes { k in
-                try bytesCall(data, "hmac") { api.pointee.hmac(context, algorithm.rawValue, k.baseAddress?.assumingMemoryBound(to: UInt8.self), k.count, $0, $1, $2) }
+                try bytesCall(data, "hmac") {
+                    api.pointee.hmac(context, algorithm.rawValue, k.baseAddress?.assumingMemoryBound(to: UInt8.self), k.count, $0, $1, $2)
+                }
             }
         }
     }
@@ -167,8 +169,9 @@ public struct HostAPI: @unchecked Sendable {
             let rc = withOptionalString(publicKeyPEM) { pem, pemLen in
                 data.withUnsafeBytes { d in
                     signature.withUnsafeBytes { s in
-                        api.pointee.rsa_verify(context, algorithm.rawValue, pem, pemLen, d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count,
-                                               s.baseAddress?.assumingMemoryBound(to: UInt8.self), s.count)
+                        api.pointee.rsa_verify(
+                            context, algorithm.rawValue, pem, pemLen, d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count,
+                            s.baseAddress?.assumingMemoryBound(to: UInt8.self), s.count)
                     }
                 }
             }
@@ -212,7 +215,9 @@ public struct HostAPI: @unchecked Sendable {
         try await offPool {
             let request = try JSONCoding.encode(LinkUpdateRequest(id: id, version: version, changes: changes))
             var out = applinks_buffer()
-            let rc = request.withUnsafeBytes { api.pointee.link_update(context, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out) }
+            let rc = request.withUnsafeBytes {
+                api.pointee.link_update(context, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out)
+            }
             if rc == Int32(APPLINKS_CONFLICT) {
                 freeHost(&out)
                 throw AppLinksError(.conflict, "The link \(id) was changed concurrently; reload it and retry.")
@@ -263,8 +268,10 @@ public struct HostAPI: @unchecked Sendable {
         }
     }
 
-    private func bytesCall(_ input: Data, _ what: String,
-                           _ call: (UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>) -> Int32) throws -> Data {
+    private func bytesCall(
+        _ input: Data, _ what: String,
+        _ call: (UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>) -> Int32
+    ) throws -> Data {
         var out = applinks_buffer()
         let rc = input.withUnsafeBytes { call($0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out) }
         return try check(rc, &out, what)

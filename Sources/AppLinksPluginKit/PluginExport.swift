@@ -22,15 +22,16 @@ public enum PluginExport {
             let d = UnsafeMutablePointer<applinks_plugin_descriptor>.allocate(capacity: 1)
             let meta = P.descriptor
             let json = (try? JSONCoding.encode(meta)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-            d.initialize(to: applinks_plugin_descriptor(
-                struct_size: UInt32(MemoryLayout<applinks_plugin_descriptor>.size),
-                abi_version: UInt32(APPLINKS_ABI_VERSION_MAJOR << 16 | APPLINKS_ABI_VERSION_MINOR),
-                id: UnsafePointer(strdup(meta.id)), name: UnsafePointer(strdup(meta.name)),
-                version: UnsafePointer(strdup(meta.version)), vendor: UnsafePointer(strdup(meta.vendor)),
-                descriptor_json: UnsafePointer(strdup(json)),
-                init: cInit, shutdown: cShutdown,
-                wizard_step: cWizardStep, check_status: cCheckStatus, invoke_action: cInvokeAction, handle_http: cHandleHTTP,
-                free_buffer: cFreeBuffer))
+            d.initialize(
+                to: applinks_plugin_descriptor(
+                    struct_size: UInt32(MemoryLayout<applinks_plugin_descriptor>.size),
+                    abi_version: UInt32(APPLINKS_ABI_VERSION_MAJOR << 16 | APPLINKS_ABI_VERSION_MINOR),
+                    id: UnsafePointer(strdup(meta.id)), name: UnsafePointer(strdup(meta.name)),
+                    version: UnsafePointer(strdup(meta.version)), vendor: UnsafePointer(strdup(meta.vendor)),
+                    descriptor_json: UnsafePointer(strdup(json)),
+                    init: cInit, shutdown: cShutdown,
+                    wizard_step: cWizardStep, check_status: cCheckStatus, invoke_action: cInvokeAction, handle_http: cHandleHTTP,
+                    free_buffer: cFreeBuffer))
             reg = Registration(descriptor: d, factory: { try P(host: $0) })
             return UnsafeRawPointer(d)
         }
@@ -44,18 +45,20 @@ public enum PluginExport {
         init(_ plugin: any LinkTypePlugin) { self.plugin = plugin }
     }
 
-    private static let cInit: @convention(c) (UnsafePointer<applinks_host_api>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 = { api, hostCtx, out in
-        guard let api, let out else { return -1 }
-        guard api.pointee.struct_size >= UInt32(MemoryLayout<applinks_host_api>.size) else { return -2 }
-        guard let factory = registration.withLock({ $0?.factory }) else { return -3 }
-        do {
-            let plugin = try factory(HostAPI(api: api, context: hostCtx))
-            out.pointee = Unmanaged.passRetained(Box(plugin)).toOpaque()
-            return Int32(APPLINKS_OK)
-        } catch {
-            return Int32(APPLINKS_ERROR)
-        }
-    }
+    private static let cInit:
+        @convention(c) (UnsafePointer<applinks_host_api>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) ->
+            Int32 = { api, hostCtx, out in
+                guard let api, let out else { return -1 }
+                guard api.pointee.struct_size >= UInt32(MemoryLayout<applinks_host_api>.size) else { return -2 }
+                guard let factory = registration.withLock({ $0?.factory }) else { return -3 }
+                do {
+                    let plugin = try factory(HostAPI(api: api, context: hostCtx))
+                    out.pointee = Unmanaged.passRetained(Box(plugin)).toOpaque()
+                    return Int32(APPLINKS_OK)
+                } catch {
+                    return Int32(APPLINKS_ERROR)
+                }
+            }
 
     private static let cShutdown: @convention(c) (UnsafeMutableRawPointer?) -> Void = { ctx in
         guard let ctx else { return }
@@ -63,31 +66,40 @@ public enum PluginExport {
         blocking { await box.plugin.shutdown() }
     }
 
-    private static let cWizardStep: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = { ctx, req, len, out in
-        dispatch(ctx, req, len, out) { plugin, data in
-            try JSONCoding.encode(try await plugin.wizardStep(JSONCoding.decode(WizardRequest.self, from: data)))
+    private static let cWizardStep:
+        @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = {
+            ctx, req, len, out in
+            dispatch(ctx, req, len, out) { plugin, data in
+                try JSONCoding.encode(try await plugin.wizardStep(JSONCoding.decode(WizardRequest.self, from: data)))
+            }
         }
-    }
 
-    private static let cCheckStatus: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = { ctx, req, len, out in
-        dispatch(ctx, req, len, out) { plugin, data in
-            try JSONCoding.encode(try await plugin.checkStatus(JSONCoding.decode(StatusRequest.self, from: data)))
+    private static let cCheckStatus:
+        @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = {
+            ctx, req, len, out in
+            dispatch(ctx, req, len, out) { plugin, data in
+                try JSONCoding.encode(try await plugin.checkStatus(JSONCoding.decode(StatusRequest.self, from: data)))
+            }
         }
-    }
 
-    private static let cInvokeAction: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = { ctx, req, len, out in
-        dispatch(ctx, req, len, out) { plugin, data in
-            try JSONCoding.encode(try await plugin.invokeAction(JSONCoding.decode(ActionRequest.self, from: data)))
+    private static let cInvokeAction:
+        @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = {
+            ctx, req, len, out in
+            dispatch(ctx, req, len, out) { plugin, data in
+                try JSONCoding.encode(try await plugin.invokeAction(JSONCoding.decode(ActionRequest.self, from: data)))
+            }
         }
-    }
 
-    private static let cHandleHTTP: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = { ctx, req, len, out in
-        dispatch(ctx, req, len, out) { plugin, data in
-            try JSONCoding.encode(try await plugin.handleHTTP(JSONCoding.decode(PluginHTTPRequest.self, from: data)))
+    private static let cHandleHTTP:
+        @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = {
+            ctx, req, len, out in
+            dispatch(ctx, req, len, out) { plugin, data in
+                try JSONCoding.encode(try await plugin.handleHTTP(JSONCoding.decode(PluginHTTPRequest.self, from: data)))
+            }
         }
-    }
 
-    private static let cFreeBuffer: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<applinks_buffer>?) -> Void = { _, buffer in
+    private static let cFreeBuffer: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<applinks_buffer>?) -> Void = {
+        _, buffer in
         BufferIO.free(buffer)
     }
 
@@ -111,7 +123,8 @@ public enum PluginExport {
             switch error {
             case let e as PluginError: body = PluginErrorBody(code: e.code, message: e.message)
             case let e as AppLinksError: body = PluginErrorBody(code: e.code.description, message: e.message)
-            case is DecodingError: body = PluginErrorBody(code: "invalid_request", message: "The plugin could not read the host's request: \(error)")
+            case is DecodingError:
+                body = PluginErrorBody(code: "invalid_request", message: "The plugin could not read the host's request: \(error)")
             default: body = PluginErrorBody(code: "internal", message: "\(error)")
             }
             BufferIO.write((try? JSONCoding.encode(body)) ?? Data(), to: out)

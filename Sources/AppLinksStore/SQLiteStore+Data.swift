@@ -7,15 +7,17 @@ extension SQLiteStore: PluginDataStore {
 
     public func value(namespace: String, key: String) async throws -> Data? {
         try await read("plugin data \(namespace)/\(key)") { db in
-            try Data.fetchOne(db, sql: "SELECT value FROM plugin_kv WHERE namespace = ? AND key = ? AND \(Self.live)",
-                              arguments: [namespace, key, Date().timeIntervalSince1970])
+            try Data.fetchOne(
+                db, sql: "SELECT value FROM plugin_kv WHERE namespace = ? AND key = ? AND \(Self.live)",
+                arguments: [namespace, key, Date().timeIntervalSince1970])
         }
     }
 
     public func put(namespace: String, key: String, value: Data, ttl: Duration?) async throws {
         try await write("plugin data \(namespace)/\(key)") { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
-                           arguments: [namespace, key, value, ttl.map { Date().timeIntervalSince1970 + Columns.seconds($0) }])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [namespace, key, value, ttl.map { Date().timeIntervalSince1970 + Columns.seconds($0) }])
         }
     }
 
@@ -28,21 +30,25 @@ extension SQLiteStore: PluginDataStore {
     public func keys(namespace: String, prefix: String) async throws -> [String] {
         try await read("plugin data \(namespace)") { db in
             // substr() instead of LIKE, so '%' and '_' in a prefix match literally.
-            try String.fetchAll(db, sql: """
-                SELECT key FROM plugin_kv WHERE namespace = ? AND substr(key, 1, length(?)) = ? AND \(Self.live) ORDER BY key
-                """, arguments: [namespace, prefix, prefix, Date().timeIntervalSince1970])
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT key FROM plugin_kv WHERE namespace = ? AND substr(key, 1, length(?)) = ? AND \(Self.live) ORDER BY key
+                    """, arguments: [namespace, prefix, prefix, Date().timeIntervalSince1970])
         }
     }
 
     public func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool {
         try await write("plugin data \(namespace)/\(key)") { db in
             let now = Date().timeIntervalSince1970
-            let current = try Data.fetchOne(db, sql: "SELECT value FROM plugin_kv WHERE namespace = ? AND key = ? AND \(Self.live)",
-                                            arguments: [namespace, key, now])
+            let current = try Data.fetchOne(
+                db, sql: "SELECT value FROM plugin_kv WHERE namespace = ? AND key = ? AND \(Self.live)",
+                arguments: [namespace, key, now])
             guard current == expected else { return false }
             if let replacement {
-                try db.execute(sql: "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
-                               arguments: [namespace, key, replacement, ttl.map { now + Columns.seconds($0) }])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
+                    arguments: [namespace, key, replacement, ttl.map { now + Columns.seconds($0) }])
             } else {
                 try db.execute(sql: "DELETE FROM plugin_kv WHERE namespace = ? AND key = ?", arguments: [namespace, key])
             }
@@ -54,22 +60,29 @@ extension SQLiteStore: PluginDataStore {
 extension SQLiteStore: DraftStore {
     public func saveDraft(_ draft: DraftRecord) async throws {
         try await write("draft \(draft.id)") { db in
-            try db.execute(sql: """
-                INSERT INTO drafts (id, type, step, sealed_answers, note, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET step = excluded.step, sealed_answers = excluded.sealed_answers,
-                    note = excluded.note, updated_at = excluded.updated_at
-                """, arguments: [draft.id, draft.type, draft.step, draft.sealedAnswers, draft.note,
-                                 Columns.date(draft.createdAt), Columns.date(draft.updatedAt)])
+            try db.execute(
+                sql: """
+                    INSERT INTO drafts (id, type, step, sealed_answers, note, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET step = excluded.step, sealed_answers = excluded.sealed_answers,
+                        note = excluded.note, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    draft.id, draft.type, draft.step, draft.sealedAnswers, draft.note,
+                    Columns.date(draft.createdAt), Columns.date(draft.updatedAt),
+                ])
         }
     }
 
     private static func draft(_ row: Row) -> DraftRecord {
-        DraftRecord(id: row["id"], type: row["type"], step: row["step"], sealedAnswers: row["sealed_answers"], note: row["note"],
-                    createdAt: Columns.date(row["created_at"]) ?? Date(), updatedAt: Columns.date(row["updated_at"]) ?? Date())
+        DraftRecord(
+            id: row["id"], type: row["type"], step: row["step"], sealedAnswers: row["sealed_answers"], note: row["note"],
+            createdAt: Columns.date(row["created_at"]) ?? Date(), updatedAt: Columns.date(row["updated_at"]) ?? Date())
     }
 
     public func draft(id: String) async throws -> DraftRecord? {
-        try await read("draft \(id)") { db in try Row.fetchOne(db, sql: "SELECT * FROM drafts WHERE id = ?", arguments: [id]).map(Self.draft) }
+        try await read("draft \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM drafts WHERE id = ?", arguments: [id]).map(Self.draft)
+        }
     }
 
     public func drafts() async throws -> [DraftRecord] {
@@ -90,22 +103,28 @@ extension SQLiteStore: DraftStore {
 
 extension SQLiteStore: UserStore {
     private static func user(_ row: Row) -> UserRecord {
-        UserRecord(name: row["name"], passwordHash: row["password_hash"], admin: row["admin"], createdAt: Columns.date(row["created_at"]) ?? Date())
+        UserRecord(
+            name: row["name"], passwordHash: row["password_hash"], admin: row["admin"], createdAt: Columns.date(row["created_at"]) ?? Date()
+        )
     }
 
     public func addUser(_ user: UserRecord) async throws {
         try await write("user \(user.name)") { db in
             do {
-                try db.execute(sql: "INSERT INTO users (name, password_hash, admin, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [user.name, user.passwordHash, user.admin, Columns.date(user.createdAt)])
+                try db.execute(
+                    sql: "INSERT INTO users (name, password_hash, admin, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [user.name, user.passwordHash, user.admin, Columns.date(user.createdAt)])
             } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
-                throw AppLinksError(.conflict, "A user named '\(user.name)' already exists. Choose another name, or use `applinks users passwd`.", cause: e)
+                throw AppLinksError(
+                    .conflict, "A user named '\(user.name)' already exists. Choose another name, or use `applinks users passwd`.", cause: e)
             }
         }
     }
 
     public func user(name: String) async throws -> UserRecord? {
-        try await read("user \(name)") { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE name = ?", arguments: [name]).map(Self.user) }
+        try await read("user \(name)") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE name = ?", arguments: [name]).map(Self.user)
+        }
     }
 
     public func users() async throws -> [UserRecord] {
@@ -129,18 +148,23 @@ extension SQLiteStore: UserStore {
 
 extension SQLiteStore: TokenStore {
     private static func token(_ row: Row) -> TokenRecord {
-        TokenRecord(id: row["id"], user: row["user"], name: row["name"], hash: row["hash"],
-                    scopes: Columns.decode([String].self, row["scopes"], default: []),
-                    createdAt: Columns.date(row["created_at"]) ?? Date(), expiresAt: Columns.date(row["expires_at"]), revoked: row["revoked"])
+        TokenRecord(
+            id: row["id"], user: row["user"], name: row["name"], hash: row["hash"],
+            scopes: Columns.decode([String].self, row["scopes"], default: []),
+            createdAt: Columns.date(row["created_at"]) ?? Date(), expiresAt: Columns.date(row["expires_at"]), revoked: row["revoked"])
     }
 
     public func addToken(_ token: TokenRecord) async throws {
         try await write("token \(token.name)") { db in
             do {
-                try db.execute(sql: """
-                    INSERT INTO tokens (id, user, name, hash, scopes, created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [token.id, token.user, token.name, token.hash, Columns.json(token.scopes),
-                                     Columns.date(token.createdAt), token.expiresAt.map(Columns.date), token.revoked])
+                try db.execute(
+                    sql: """
+                        INSERT INTO tokens (id, user, name, hash, scopes, created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        token.id, token.user, token.name, token.hash, Columns.json(token.scopes),
+                        Columns.date(token.createdAt), token.expiresAt.map(Columns.date), token.revoked,
+                    ])
             } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
                 throw AppLinksError(.invalidInput, "Cannot store the token: no user named '\(token.user)', or the token exists.", cause: e)
             }
@@ -148,13 +172,15 @@ extension SQLiteStore: TokenStore {
     }
 
     public func token(hash: Data) async throws -> TokenRecord? {
-        try await read("token") { db in try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [hash]).map(Self.token) }
+        try await read("token") { db in try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [hash]).map(Self.token)
+        }
     }
 
     public func tokens(user: String?) async throws -> [TokenRecord] {
         try await read("tokens") { db in
             if let user {
-                return try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE user = ? ORDER BY created_at", arguments: [user]).map(Self.token)
+                return try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE user = ? ORDER BY created_at", arguments: [user]).map(
+                    Self.token)
             }
             return try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at").map(Self.token)
         }
@@ -171,18 +197,22 @@ extension SQLiteStore: TokenStore {
 extension SQLiteStore: AuditStore {
     public func appendAudit(_ event: AuditEvent) async throws {
         try await write("audit event") { db in
-            try db.execute(sql: "INSERT INTO audit (at, actor, action, link_id, link_type, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [Columns.date(event.at), event.actor, event.action, event.linkID, event.linkType, Columns.json(event.detail)])
+            try db.execute(
+                sql: "INSERT INTO audit (at, actor, action, link_id, link_type, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [Columns.date(event.at), event.actor, event.action, event.linkID, event.linkType, Columns.json(event.detail)])
         }
     }
 
     public func auditEvents(since: Date?, limit: Int) async throws -> [AuditEvent] {
         try await read("audit log") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM (SELECT * FROM audit WHERE at >= ? ORDER BY id DESC LIMIT ?) ORDER BY id",
-                             arguments: [Columns.date(since ?? .distantPast), limit]).map { row in
-                AuditEvent(id: row["id"], at: Columns.date(row["at"]) ?? Date(), actor: row["actor"], action: row["action"],
-                           linkID: row["link_id"], linkType: row["link_type"],
-                           detail: Columns.decode([String: JSONValue].self, row["detail"], default: [:]))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM (SELECT * FROM audit WHERE at >= ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+                arguments: [Columns.date(since ?? .distantPast), limit]
+            ).map { row in
+                AuditEvent(
+                    id: row["id"], at: Columns.date(row["at"]) ?? Date(), actor: row["actor"], action: row["action"],
+                    linkID: row["link_id"], linkType: row["link_type"],
+                    detail: Columns.decode([String: JSONValue].self, row["detail"], default: [:]))
             }
         }
     }
@@ -191,8 +221,9 @@ extension SQLiteStore: AuditStore {
 extension SQLiteStore: LinkTypeStateStore {
     public func setLinkTypeEnabled(_ id: String, enabled: Bool) async throws {
         try await write("link type \(id)") { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO link_types (id, enabled, updated_at) VALUES (?, ?, ?)",
-                           arguments: [id, enabled, Date().timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO link_types (id, enabled, updated_at) VALUES (?, ?, ?)",
+                arguments: [id, enabled, Date().timeIntervalSince1970])
         }
     }
 
@@ -209,20 +240,24 @@ extension SQLiteStore: InstanceStore {
     public func instanceIdentity() async throws -> InstanceIdentity? {
         try await read("instance identity") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE singleton = 1").map { row in
-                InstanceIdentity(applicationID: row["app_id"], publicKeyPEM: row["public_key_pem"],
-                                 sealedPrivateKey: row["sealed_private_key"], createdAt: Columns.date(row["created_at"]) ?? Date())
+                InstanceIdentity(
+                    applicationID: row["app_id"], publicKeyPEM: row["public_key_pem"],
+                    sealedPrivateKey: row["sealed_private_key"], createdAt: Columns.date(row["created_at"]) ?? Date())
             }
         }
     }
 
     public func initializeInstanceIdentity(_ identity: InstanceIdentity) async throws -> InstanceIdentity {
         try await write("instance identity") { db in
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO instance (singleton, app_id, public_key_pem, sealed_private_key, created_at) VALUES (1, ?, ?, ?, ?)
-                """, arguments: [identity.applicationID, identity.publicKeyPEM, identity.sealedPrivateKey, Columns.date(identity.createdAt)])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO instance (singleton, app_id, public_key_pem, sealed_private_key, created_at) VALUES (1, ?, ?, ?, ?)
+                    """,
+                arguments: [identity.applicationID, identity.publicKeyPEM, identity.sealedPrivateKey, Columns.date(identity.createdAt)])
             let row = try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE singleton = 1")!
-            return InstanceIdentity(applicationID: row["app_id"], publicKeyPEM: row["public_key_pem"],
-                                    sealedPrivateKey: row["sealed_private_key"], createdAt: Columns.date(row["created_at"]) ?? Date())
+            return InstanceIdentity(
+                applicationID: row["app_id"], publicKeyPEM: row["public_key_pem"],
+                sealedPrivateKey: row["sealed_private_key"], createdAt: Columns.date(row["created_at"]) ?? Date())
         }
     }
 }

@@ -6,9 +6,13 @@ extension SQLiteStore: LinkStore {
     public func createLink(_ link: Link, sealedSecrets: [String: Data]) async throws -> Link {
         try await write("link \(link.name)") { db in
             var link = link
-            let hasPrimary = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM links WHERE app_type = ? AND is_primary = 1)",
-                                               arguments: [link.application.type]) ?? false
-            if !hasPrimary { link.primary = true } else if link.primary {
+            let hasPrimary =
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS(SELECT 1 FROM links WHERE app_type = ? AND is_primary = 1)",
+                    arguments: [link.application.type]) ?? false
+            if !hasPrimary {
+                link.primary = true
+            } else if link.primary {
                 try db.execute(sql: "UPDATE links SET is_primary = 0 WHERE app_type = ?", arguments: [link.application.type])
             }
             let values = link.columnValues
@@ -21,14 +25,17 @@ extension SQLiteStore: LinkStore {
                 throw AppLinksError(.conflict, "A link with id \(link.id) already exists.", cause: e)
             }
             for (name, sealed) in sealedSecrets {
-                try db.execute(sql: "INSERT INTO link_secrets (link_id, name, sealed) VALUES (?, ?, ?)", arguments: [link.id, name, sealed])
+                try db.execute(
+                    sql: "INSERT INTO link_secrets (link_id, name, sealed) VALUES (?, ?, ?)", arguments: [link.id, name, sealed])
             }
             return link
         }
     }
 
     public func link(id: String) async throws -> Link? {
-        try await read("link \(id)") { db in try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [id]).map(Link.init(row:)) }
+        try await read("link \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [id]).map(Link.init(row:))
+        }
     }
 
     public func links() async throws -> [Link] {
@@ -57,18 +64,22 @@ extension SQLiteStore: LinkStore {
             if db.changesCount == 0 {
                 let current = try Int.fetchOne(db, sql: "SELECT version FROM links WHERE id = ?", arguments: [link.id])
                 guard let current else { throw AppLinksError(.notFound, "The link \(link.id) no longer exists.") }
-                throw AppLinksError(.conflict, "The link '\(link.name)' was changed by someone else (version \(current), "
-                    + "expected \(link.version)). Reload it and try again.")
+                throw AppLinksError(
+                    .conflict,
+                    "The link '\(link.name)' was changed by someone else (version \(current), "
+                        + "expected \(link.version)). Reload it and try again.")
             }
             for (name, sealed) in sealedSecrets {
                 if let sealed {
-                    try db.execute(sql: "INSERT OR REPLACE INTO link_secrets (link_id, name, sealed) VALUES (?, ?, ?)",
-                                   arguments: [link.id, name, sealed])
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO link_secrets (link_id, name, sealed) VALUES (?, ?, ?)",
+                        arguments: [link.id, name, sealed])
                 } else {
                     try db.execute(sql: "DELETE FROM link_secrets WHERE link_id = ? AND name = ?", arguments: [link.id, name])
                 }
             }
-            return try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [link.id]).map(Link.init(row:))!
+            return try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [link.id]).map(
+                Link.init(row:))!
         }
     }
 
@@ -79,10 +90,11 @@ extension SQLiteStore: LinkStore {
             }
             try db.execute(sql: "DELETE FROM links WHERE id = ?", arguments: [id])
             if row["is_primary"] as Bool {
-                try db.execute(sql: """
-                    UPDATE links SET is_primary = 1 WHERE id = (
-                        SELECT id FROM links WHERE app_type = ? ORDER BY created_at, id LIMIT 1)
-                    """, arguments: [row["app_type"] as String])
+                try db.execute(
+                    sql: """
+                        UPDATE links SET is_primary = 1 WHERE id = (
+                            SELECT id FROM links WHERE app_type = ? ORDER BY created_at, id LIMIT 1)
+                        """, arguments: [row["app_type"] as String])
             }
             return true
         }
@@ -90,11 +102,15 @@ extension SQLiteStore: LinkStore {
 
     public func setStatus(linkID: String, _ status: LinkStatus, applicationVersion: String?) async throws {
         try await write("status of link \(linkID)") { db in
-            try db.execute(sql: """
-                UPDATE links SET status_category = ?, status_error_type = ?, status_message = ?, status_checked_at = ?,
-                    app_version = COALESCE(?, app_version) WHERE id = ?
-                """, arguments: [status.category.rawValue, status.errorType?.rawValue, status.message,
-                                 Columns.date(status.checkedAt ?? Date()), applicationVersion, linkID])
+            try db.execute(
+                sql: """
+                    UPDATE links SET status_category = ?, status_error_type = ?, status_message = ?, status_checked_at = ?,
+                        app_version = COALESCE(?, app_version) WHERE id = ?
+                    """,
+                arguments: [
+                    status.category.rawValue, status.errorType?.rawValue, status.message,
+                    Columns.date(status.checkedAt ?? Date()), applicationVersion, linkID,
+                ])
         }
     }
 
@@ -103,8 +119,9 @@ extension SQLiteStore: LinkStore {
             guard let appType = try String.fetchOne(db, sql: "SELECT app_type FROM links WHERE id = ?", arguments: [id]) else {
                 throw AppLinksError(.notFound, "The link \(id) does not exist.")
             }
-            try db.execute(sql: "UPDATE links SET is_primary = (id = ?), version = version + (is_primary <> (id = ?)) WHERE app_type = ?",
-                           arguments: [id, id, appType])
+            try db.execute(
+                sql: "UPDATE links SET is_primary = (id = ?), version = version + (is_primary <> (id = ?)) WHERE app_type = ?",
+                arguments: [id, id, appType])
             return try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [id]).map(Link.init(row:))!
         }
     }

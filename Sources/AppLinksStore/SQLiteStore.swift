@@ -20,8 +20,10 @@ public final class SQLiteStore: Sendable {
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
         } catch {
-            throw AppLinksError(.storage, "Cannot open the database at \(path): \(Self.describe(error)). Check that the file is a "
-                + "readable, writable AppLinks database.", cause: error)
+            throw AppLinksError(
+                .storage,
+                "Cannot open the database at \(path): \(Self.describe(error)). Check that the file is a "
+                    + "readable, writable AppLinks database.", cause: error)
         }
     }
 
@@ -29,93 +31,94 @@ public final class SQLiteStore: Sendable {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("0001-initial") { db in
-            try db.execute(sql: """
-                CREATE TABLE links (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    type TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    app_type TEXT NOT NULL,
-                    app_name TEXT NOT NULL,
-                    app_version TEXT,
-                    app_id TEXT,
-                    display_url TEXT NOT NULL,
-                    rpc_url TEXT NOT NULL,
-                    incoming_auth TEXT NOT NULL DEFAULT '[]',
-                    outgoing_auth TEXT NOT NULL DEFAULT '[]',
-                    is_primary INTEGER NOT NULL DEFAULT 0,
-                    enabled INTEGER NOT NULL DEFAULT 1,
-                    config TEXT NOT NULL DEFAULT '{}',
-                    status_category TEXT NOT NULL DEFAULT 'UNKNOWN',
-                    status_error_type TEXT,
-                    status_message TEXT NOT NULL DEFAULT '',
-                    status_checked_at REAL,
-                    version INTEGER NOT NULL DEFAULT 1,
-                    created_at REAL NOT NULL,
-                    updated_at REAL NOT NULL
-                );
-                CREATE INDEX links_by_type ON links(type);
-                CREATE INDEX links_by_app_type ON links(app_type);
-                CREATE TABLE link_secrets (
-                    link_id TEXT NOT NULL REFERENCES links(id) ON DELETE CASCADE,
-                    name TEXT NOT NULL,
-                    sealed BLOB NOT NULL,
-                    PRIMARY KEY (link_id, name)
-                );
-                CREATE TABLE plugin_kv (
-                    namespace TEXT NOT NULL,
-                    key TEXT NOT NULL,
-                    value BLOB NOT NULL,
-                    expires_at REAL,
-                    PRIMARY KEY (namespace, key)
-                );
-                CREATE TABLE drafts (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    type TEXT NOT NULL,
-                    step TEXT,
-                    sealed_answers BLOB NOT NULL,
-                    note TEXT,
-                    created_at REAL NOT NULL,
-                    updated_at REAL NOT NULL
-                );
-                CREATE TABLE users (
-                    name TEXT PRIMARY KEY NOT NULL,
-                    password_hash TEXT NOT NULL,
-                    admin INTEGER NOT NULL DEFAULT 0,
-                    created_at REAL NOT NULL
-                );
-                CREATE TABLE tokens (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-                    name TEXT NOT NULL,
-                    hash BLOB NOT NULL UNIQUE,
-                    scopes TEXT NOT NULL DEFAULT '[]',
-                    created_at REAL NOT NULL,
-                    expires_at REAL,
-                    revoked INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE TABLE audit (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    at REAL NOT NULL,
-                    actor TEXT NOT NULL,
-                    action TEXT NOT NULL,
-                    link_id TEXT,
-                    link_type TEXT,
-                    detail TEXT NOT NULL DEFAULT '{}'
-                );
-                CREATE INDEX audit_by_time ON audit(at);
-                CREATE TABLE link_types (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    enabled INTEGER NOT NULL,
-                    updated_at REAL NOT NULL
-                );
-                CREATE TABLE instance (
-                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-                    app_id TEXT NOT NULL,
-                    public_key_pem TEXT NOT NULL,
-                    sealed_private_key BLOB NOT NULL,
-                    created_at REAL NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE links (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        type TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        app_type TEXT NOT NULL,
+                        app_name TEXT NOT NULL,
+                        app_version TEXT,
+                        app_id TEXT,
+                        display_url TEXT NOT NULL,
+                        rpc_url TEXT NOT NULL,
+                        incoming_auth TEXT NOT NULL DEFAULT '[]',
+                        outgoing_auth TEXT NOT NULL DEFAULT '[]',
+                        is_primary INTEGER NOT NULL DEFAULT 0,
+                        enabled INTEGER NOT NULL DEFAULT 1,
+                        config TEXT NOT NULL DEFAULT '{}',
+                        status_category TEXT NOT NULL DEFAULT 'UNKNOWN',
+                        status_error_type TEXT,
+                        status_message TEXT NOT NULL DEFAULT '',
+                        status_checked_at REAL,
+                        version INTEGER NOT NULL DEFAULT 1,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE INDEX links_by_type ON links(type);
+                    CREATE INDEX links_by_app_type ON links(app_type);
+                    CREATE TABLE link_secrets (
+                        link_id TEXT NOT NULL REFERENCES links(id) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        sealed BLOB NOT NULL,
+                        PRIMARY KEY (link_id, name)
+                    );
+                    CREATE TABLE plugin_kv (
+                        namespace TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value BLOB NOT NULL,
+                        expires_at REAL,
+                        PRIMARY KEY (namespace, key)
+                    );
+                    CREATE TABLE drafts (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        type TEXT NOT NULL,
+                        step TEXT,
+                        sealed_answers BLOB NOT NULL,
+                        note TEXT,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE TABLE users (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        admin INTEGER NOT NULL DEFAULT 0,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE tokens (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        hash BLOB NOT NULL UNIQUE,
+                        scopes TEXT NOT NULL DEFAULT '[]',
+                        created_at REAL NOT NULL,
+                        expires_at REAL,
+                        revoked INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE audit (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at REAL NOT NULL,
+                        actor TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        link_id TEXT,
+                        link_type TEXT,
+                        detail TEXT NOT NULL DEFAULT '{}'
+                    );
+                    CREATE INDEX audit_by_time ON audit(at);
+                    CREATE TABLE link_types (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        enabled INTEGER NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE TABLE instance (
+                        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                        app_id TEXT NOT NULL,
+                        public_key_pem TEXT NOT NULL,
+                        sealed_private_key BLOB NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    """)
         }
         return m
     }
@@ -193,13 +196,15 @@ struct LinkRow: Sendable {
     }
 
     func link(incomingAuth: [String], outgoingAuth: [String], config: [String: JSONValue]) -> Link {
-        Link(id: id, type: type, name: name,
-             application: ApplicationInfo(type: appType, name: appName, version: appVersion, id: appID),
-             displayURL: displayURL, rpcURL: rpcURL, incomingAuth: incomingAuth, outgoingAuth: outgoingAuth,
-             primary: primary, enabled: enabled, config: config,
-             status: LinkStatus(StatusCategory(rawValue: category) ?? .unknown, errorType.flatMap(StatusErrorType.init(rawValue:)),
-                                message: message, checkedAt: Columns.date(checkedAt)),
-             version: version, createdAt: Date(timeIntervalSince1970: createdAt), updatedAt: Date(timeIntervalSince1970: updatedAt))
+        Link(
+            id: id, type: type, name: name,
+            application: ApplicationInfo(type: appType, name: appName, version: appVersion, id: appID),
+            displayURL: displayURL, rpcURL: rpcURL, incomingAuth: incomingAuth, outgoingAuth: outgoingAuth,
+            primary: primary, enabled: enabled, config: config,
+            status: LinkStatus(
+                StatusCategory(rawValue: category) ?? .unknown, errorType.flatMap(StatusErrorType.init(rawValue:)),
+                message: message, checkedAt: Columns.date(checkedAt)),
+            version: version, createdAt: Date(timeIntervalSince1970: createdAt), updatedAt: Date(timeIntervalSince1970: updatedAt))
     }
 }
 
@@ -232,15 +237,19 @@ extension Link {
         let configs = Columns.decode([[String: JSONValue]].self, column(\.config), default: [])
         guard incoming.count == rows.count, outgoing.count == rows.count, configs.count == rows.count else {
             // One malformed column: decode row by row, which tolerates it.
-            return rows.map { $0.link(incomingAuth: Columns.strings($0.incomingAuth), outgoingAuth: Columns.strings($0.outgoingAuth),
-                                      config: Columns.object($0.config)) }
+            return rows.map {
+                $0.link(
+                    incomingAuth: Columns.strings($0.incomingAuth), outgoingAuth: Columns.strings($0.outgoingAuth),
+                    config: Columns.object($0.config))
+            }
         }
         return rows.indices.map { rows[$0].link(incomingAuth: incoming[$0], outgoingAuth: outgoing[$0], config: configs[$0]) }
     }
 
     init(row: Row) {
         let r = LinkRow(row)
-        self = r.link(incomingAuth: Columns.strings(r.incomingAuth), outgoingAuth: Columns.strings(r.outgoingAuth), config: Columns.object(r.config))
+        self = r.link(
+            incomingAuth: Columns.strings(r.incomingAuth), outgoingAuth: Columns.strings(r.outgoingAuth), config: Columns.object(r.config))
     }
     var columnValues: [String: (any DatabaseValueConvertible)?] {
         [

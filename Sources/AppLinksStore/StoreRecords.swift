@@ -13,8 +13,10 @@ public struct DraftRecord: Sendable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: String, type: String, step: String?, sealedAnswers: Data, note: String? = nil,
-                createdAt: Date = Date(), updatedAt: Date = Date()) {
+    public init(
+        id: String, type: String, step: String?, sealedAnswers: Data, note: String? = nil,
+        createdAt: Date = Date(), updatedAt: Date = Date()
+    ) {
         self.id = id
         self.type = type
         self.step = step
@@ -50,8 +52,10 @@ public struct TokenRecord: Sendable, Hashable {
     public var expiresAt: Date?
     public var revoked: Bool
 
-    public init(id: String, user: String, name: String, hash: Data, scopes: [String], createdAt: Date = Date(),
-                expiresAt: Date? = nil, revoked: Bool = false) {
+    public init(
+        id: String, user: String, name: String, hash: Data, scopes: [String], createdAt: Date = Date(),
+        expiresAt: Date? = nil, revoked: Bool = false
+    ) {
         self.id = id
         self.user = user
         self.name = name

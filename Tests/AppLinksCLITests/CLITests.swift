@@ -1,15 +1,17 @@
 import AppLinksCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the real `applinks` executable against a temporary home with the fixture link type.
 struct CLI {
     let dir = TemporaryDirectory("cli")
     var home: URL { dir.path("home") }
     var env: [String: String] {
-        ["APPLINKS_HOME": home.path, "APPLINKS_PLUGINS_PATHS": BuildProducts.fixturePlugin.path,
-         "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false"]
+        [
+            "APPLINKS_HOME": home.path, "APPLINKS_PLUGINS_PATHS": BuildProducts.fixturePlugin.path,
+            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false",
+        ]
     }
 
     @discardableResult
@@ -34,17 +36,24 @@ struct CLI {
 
 @Suite("applinks CLI")
 struct CLITests {
-    @Test("every command but init, run on a home that doesn't exist, says how to create one", arguments: [
-        ["list"], ["show", "x"], ["create", "fixture"], ["edit", "x", "--set", "name=y"], ["delete", "x", "--yes"], ["status", "--all"],
-        ["actions", "x"], ["action", "x", "echo"], ["make-primary", "x"], ["relocate", "x", "https://y"], ["plugins", "list"],
-        ["plugins", "enable", "fixture"], ["audit"],
-    ])
+    @Test(
+        "every command but init, run on a home that doesn't exist, says how to create one",
+        arguments: [
+            ["list"], ["show", "x"], ["create", "fixture"], ["edit", "x", "--set", "name=y"], ["delete", "x", "--yes"],
+            ["status", "--all"],
+            ["actions", "x"], ["action", "x", "echo"], ["make-primary", "x"], ["relocate", "x", "https://y"], ["plugins", "list"],
+            ["plugins", "enable", "fixture"], ["audit"],
+        ])
     func missingHome(args: [String]) throws {
         let cli = CLI()
         let r = try runCommand(BuildProducts.applinks, args + ["--json"], environment: cli.env)
         #expect(r.status == 3)
-        #expect(r.stderr.contains("No AppLinks deployment at \(cli.home.path)") && r.stderr.contains("applinks init --home \(cli.home.path)"))
-        #expect(r.jsonObject?["error"] as? [String: String] == ["code": "home_missing", "message": r.stderr.dropFirst("applinks: error: ".count).trimmingCharacters(in: .newlines)])
+        #expect(
+            r.stderr.contains("No AppLinks deployment at \(cli.home.path)") && r.stderr.contains("applinks init --home \(cli.home.path)"))
+        #expect(
+            r.jsonObject?["error"] as? [String: String] == [
+                "code": "home_missing", "message": r.stderr.dropFirst("applinks: error: ".count).trimmingCharacters(in: .newlines),
+            ])
         #expect(!r.stderr.contains("Fatal") && !r.stderr.contains("Stack"))
         #expect(!FileManager.default.fileExists(atPath: cli.home.path), "nothing may be created")
     }
@@ -55,7 +64,9 @@ struct CLITests {
         let r = try cli.run("init", "--name", "Build server", "--base-url", "https://ci.example.com", "--listen", "0.0.0.0:8443", "--json")
         #expect(r.status == 0, "\(r.stderr)")
         let obj = try #require(r.jsonObject)
-        #expect(obj["name"] as? String == "Build server" && obj["base_url"] as? String == "https://ci.example.com" && obj["listen"] as? String == "0.0.0.0:8443")
+        #expect(
+            obj["name"] as? String == "Build server" && obj["base_url"] as? String == "https://ci.example.com"
+                && obj["listen"] as? String == "0.0.0.0:8443")
         #expect(UUID(uuidString: obj["application_id"] as? String ?? "") != nil)
         for file in ["master.key", "applinks.db", "config.yaml"] {
             let attrs = try FileManager.default.attributesOfItem(atPath: cli.home.appendingPathComponent(file).path)
@@ -105,9 +116,13 @@ struct CLITests {
         try cli.run("status", "--all")
         let plain = try cli.run("list")
         let lines = plain.stdout.split(separator: "\n")
-        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["ID", "Application", "Type", "Direction", "Status", "Actions"])
-        #expect(lines.count == 2 && lines[1].contains("Jira (Generic application) *") && lines[1].contains("Test fixture")
-            && lines[1].contains("Two-way") && lines[1].contains("CONNECTED") && lines[1].contains("echo, relocate, selftest, rename"))
+        #expect(
+            lines.first?.split(separator: " ", omittingEmptySubsequences: true) == [
+                "ID", "Application", "Type", "Direction", "Status", "Actions",
+            ])
+        #expect(
+            lines.count == 2 && lines[1].contains("Jira (Generic application) *") && lines[1].contains("Test fixture")
+                && lines[1].contains("Two-way") && lines[1].contains("CONNECTED") && lines[1].contains("echo, relocate, selftest, rename"))
         #expect(!plain.stdout.contains("\u{1B}["))
         let tty = try PseudoTerminal(BuildProducts.applinks, ["list"], environment: cli.env)
         #expect(tty.wait() == 0)
@@ -173,12 +188,14 @@ struct CLITests {
     @Test("--no-wait leaves a pending draft and prints the URL to open")
     func noWait() throws {
         let cli = try CLI.initialized()
-        let r = try cli.run("create", "fixture", "--set", "name=W", "--set", "url=https://w.example.com", "--set", "token=abcd",
-                            "--set", "require_approval=true", "--no-wait", "--json")
+        let r = try cli.run(
+            "create", "fixture", "--set", "name=W", "--set", "url=https://w.example.com", "--set", "token=abcd",
+            "--set", "require_approval=true", "--no-wait", "--json")
         #expect(r.status == 0)
         let obj = try #require(r.jsonObject)
         let draft = try #require(obj["draft_id"] as? String)
-        #expect(obj["state"] as? String == "pending" && obj["url"] as? String == "http://127.0.0.1:1/plugins/fixture/approve?draft=\(draft)")
+        #expect(
+            obj["state"] as? String == "pending" && obj["url"] as? String == "http://127.0.0.1:1/plugins/fixture/approve?draft=\(draft)")
         #expect(r.stderr.contains("Open this URL in a browser:"))
         let waited = try cli.run("create", "--resume", draft, env: ["APPLINKS_WIZARD_TIMEOUT_SECONDS": "0.3"])
         #expect(waited.status == 75 && waited.stderr.contains("Gave up waiting") && waited.stderr.contains("--resume \(draft)"))
@@ -220,7 +237,8 @@ struct CLITests {
         let draft = try #require(second.screen.firstMatch(of: /--resume (d-[0-9a-f]+)/)?.1)
         #expect(second.screen.contains("interrupted. Nothing was created"))
         #expect(try cli.run("list", "--json").jsonArray?.count == 1)
-        let resumed = try cli.run("create", "--resume", String(draft), "--set", "url=https://r.example.com", "--set", "token=abcd", "--json")
+        let resumed = try cli.run(
+            "create", "--resume", String(draft), "--set", "url=https://r.example.com", "--set", "token=abcd", "--json")
         #expect(resumed.status == 0 && resumed.jsonObject?["name"] as? String == "Interrupted")
     }
 
@@ -233,7 +251,8 @@ struct CLITests {
         let s = try cli.run("status", "--all", "--json")
         #expect((s.jsonArray?.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED")
         let actions = try cli.run("actions", "Jira")
-        #expect(actions.stdout.contains("--arg count=<int>  default 1") && actions.stdout.contains("--arg text=<string>  required; Any text"))
+        #expect(
+            actions.stdout.contains("--arg count=<int>  default 1") && actions.stdout.contains("--arg text=<string>  required; Any text"))
         let json = try #require(try cli.run("actions", "Jira", "--json").jsonArray)
         #expect(json.map { $0["id"] as? String } == ["echo", "relocate", "selftest", "rename"])
         let ok = try cli.run("action", "Jira", "echo", "--arg", "text=a=b", "--arg", "count=7", "--json")
@@ -252,7 +271,9 @@ struct CLITests {
         let list = try #require(try cli.run("plugins", "list", "--json").jsonArray)
         #expect(list.count == 1)
         let p = list[0]
-        for key in ["id", "name", "version", "vendor", "abi_version", "path", "enabled", "state"] { #expect(p[key] != nil, "missing \(key)") }
+        for key in ["id", "name", "version", "vendor", "abi_version", "path", "enabled", "state"] {
+            #expect(p[key] != nil, "missing \(key)")
+        }
         #expect(p["id"] as? String == "fixture" && p["abi_version"] as? String == "1.0" && p["state"] as? String == "loaded")
         #expect(p["path"] as? String == BuildProducts.fixturePlugin.path && p["enabled"] as? Bool == true)
         let info = try cli.run("plugins", "info", "fixture")

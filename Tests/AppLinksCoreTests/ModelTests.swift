@@ -14,12 +14,14 @@ struct ModelTests {
 
     @Test("a link's JSON has the CLI's snake_case shape")
     func linkJSON() throws {
-        let link = Link(id: "11111111-2222-3333-4444-555555555555", type: "jenkins", name: "CI",
-                        application: ApplicationInfo(type: "generic"), displayURL: "https://ci.example.com",
-                        rpcURL: "http://ci.internal:8080", incomingAuth: [], outgoingAuth: ["oauth1"],
-                        status: LinkStatus(.networkError, .connectionRefused, message: "refused",
-                                           checkedAt: Date(timeIntervalSince1970: 1_800_000_000)),
-                        createdAt: Date(timeIntervalSince1970: 1_799_000_000.5), updatedAt: Date(timeIntervalSince1970: 1_799_000_001))
+        let link = Link(
+            id: "11111111-2222-3333-4444-555555555555", type: "jenkins", name: "CI",
+            application: ApplicationInfo(type: "generic"), displayURL: "https://ci.example.com",
+            rpcURL: "http://ci.internal:8080", incomingAuth: [], outgoingAuth: ["oauth1"],
+            status: LinkStatus(
+                .networkError, .connectionRefused, message: "refused",
+                checkedAt: Date(timeIntervalSince1970: 1_800_000_000)),
+            createdAt: Date(timeIntervalSince1970: 1_799_000_000.5), updatedAt: Date(timeIntervalSince1970: 1_799_000_001))
         let obj = try #require(try JSONSerialization.jsonObject(with: JSONCoding.encode(link)) as? [String: Any])
         #expect(obj["id"] as? String == link.id && obj["name"] as? String == "CI" && obj["type"] as? String == "jenkins")
         let app = try #require(obj["application"] as? [String: Any])
@@ -46,10 +48,11 @@ struct ModelTests {
     }
 
     static func descriptor(_ edit: (inout LinkTypeDescriptor) -> Void = { _ in }) -> LinkTypeDescriptor {
-        var d = LinkTypeDescriptor(id: "jenkins", name: "Jenkins", version: "1.0.0", vendor: "AppLinks", directions: [.outgoing],
-                                   wizard: .init(steps: [.init(id: "url", title: "URL")]),
-                                   actions: [.init(id: "trigger-build", title: "Trigger", params: [.init(name: "job", type: .string, required: true)])],
-                                   routes: [.init(method: "GET", path: "/plugins/jenkins/callback", auth: .user)])
+        var d = LinkTypeDescriptor(
+            id: "jenkins", name: "Jenkins", version: "1.0.0", vendor: "AppLinks", directions: [.outgoing],
+            wizard: .init(steps: [.init(id: "url", title: "URL")]),
+            actions: [.init(id: "trigger-build", title: "Trigger", params: [.init(name: "job", type: .string, required: true)])],
+            routes: [.init(method: "GET", path: "/plugins/jenkins/callback", auth: .user)])
         edit(&d)
         return d
     }
@@ -69,8 +72,10 @@ struct ModelTests {
             try bad.validate()
             Issue.record("an invalid descriptor must not validate")
         } catch let e as AppLinksError {
-            for needle in ["id 'Bad Id'", "directions is empty", "wizard.steps is empty", "'trigger-build' is declared twice",
-                           "method 'get'", "/admin/steal must lie under /plugins/Bad Id/"] {
+            for needle in [
+                "id 'Bad Id'", "directions is empty", "wizard.steps is empty", "'trigger-build' is declared twice",
+                "method 'get'", "/admin/steal must lie under /plugins/Bad Id/",
+            ] {
                 #expect(e.message.contains(needle), "missing: \(needle) in \(e.message)")
             }
         }
@@ -80,9 +85,9 @@ struct ModelTests {
     @Test("descriptor JSON: defaults, unknown members ignored, wrong types refused")
     func descriptorJSON() throws {
         let json = """
-        {"id":"x","name":"X","version":"1","vendor":"V","directions":["two_way"],"wizard":{"steps":[{"id":"a","title":"A"}]},
-         "future_member":{"anything":1},"actions":[{"id":"go","title":"Go","params":[{"name":"n","type":"int","default":3}]}]}
-        """
+            {"id":"x","name":"X","version":"1","vendor":"V","directions":["two_way"],"wizard":{"steps":[{"id":"a","title":"A"}]},
+             "future_member":{"anything":1},"actions":[{"id":"go","title":"Go","params":[{"name":"n","type":"int","default":3}]}]}
+            """
         let d = try JSONCoding.decode(LinkTypeDescriptor.self, from: Data(json.utf8))
         #expect(d.directions == [.twoWay] && d.routes.isEmpty && d.statusChecks.isEmpty)
         #expect(d.actions[0].params[0].defaultValue == .number(3) && d.actions[0].params[0].required == false)
@@ -94,10 +99,14 @@ struct ModelTests {
     @Test("wizard responses round-trip, and an unknown type is refused")
     func wizardResponses() throws {
         let responses: [WizardResponse] = [
-            .fields(step: "url", title: "URL", fields: [WizardField(name: "url", label: "URL", type: .url)], messages: [WizardMessage(.warning, "w")]),
+            .fields(
+                step: "url", title: "URL", fields: [WizardField(name: "url", label: "URL", type: .url)],
+                messages: [WizardMessage(.warning, "w")]),
             .errors(step: "url", errors: [FieldError(field: "url", message: "bad")], messages: []),
             .pending(step: "auth", url: "https://x/authorize", message: "wait", pollAfterMs: 250),
-            .done(link: LinkSpec(name: "n", application: ApplicationInfo(type: "generic"), displayURL: "https://x"), secrets: ["s": "v"], messages: []),
+            .done(
+                link: LinkSpec(name: "n", application: ApplicationInfo(type: "generic"), displayURL: "https://x"), secrets: ["s": "v"],
+                messages: []),
         ]
         for r in responses { #expect(try JSONCoding.decode(WizardResponse.self, from: JSONCoding.encode(r)) == r) }
         #expect(throws: DecodingError.self) { try JSONCoding.decode(WizardResponse.self, from: Data(#"{"type":"maybe"}"#.utf8)) }
@@ -106,9 +115,10 @@ struct ModelTests {
     @Test("encoding a long array on every core gives exactly what one encoder gives", arguments: [false, true])
     func parallelArrayEncoding(pretty: Bool) async throws {
         let links = (0..<1500).map { i in
-            Link(type: "t", name: "Link \(i)", application: ApplicationInfo(type: "generic"), displayURL: "https://\(i).example.com",
-                 incomingAuth: i % 2 == 0 ? ["oauth"] : [], config: ["i": .number(Double(i)), "s": "x\"y"],
-                 createdAt: Date(timeIntervalSince1970: 1_800_000_000), updatedAt: Date(timeIntervalSince1970: 1_800_000_000))
+            Link(
+                type: "t", name: "Link \(i)", application: ApplicationInfo(type: "generic"), displayURL: "https://\(i).example.com",
+                incomingAuth: i % 2 == 0 ? ["oauth"] : [], config: ["i": .number(Double(i)), "s": "x\"y"],
+                createdAt: Date(timeIntervalSince1970: 1_800_000_000), updatedAt: Date(timeIntervalSince1970: 1_800_000_000))
         }
         for count in [0, 1, 511, 512, 513, 1500] {
             let slice = Array(links.prefix(count))
@@ -132,6 +142,8 @@ struct ModelTests {
         let text = String(decoding: try JSONCoding.encode(v), as: UTF8.self)
         #expect(text == #"{"a":1,"b":[true,null,"s"],"c":{"d":2.5}}"#)
         #expect(try JSONCoding.decode(JSONValue.self, from: Data(text.utf8)) == v)
-        #expect(JSONValue.string("Yes").boolValue == true && JSONValue.string("n").boolValue == false && JSONValue.string("off").boolValue == false && JSONValue.string("?").boolValue == nil)
+        #expect(
+            JSONValue.string("Yes").boolValue == true && JSONValue.string("n").boolValue == false
+                && JSONValue.string("off").boolValue == false && JSONValue.string("?").boolValue == nil)
     }
 }

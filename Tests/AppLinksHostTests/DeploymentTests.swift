@@ -4,8 +4,8 @@ import AppLinksStore
 import Foundation
 import GRDB
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Deployment")
 struct DeploymentTests {
@@ -37,18 +37,24 @@ struct DeploymentTests {
         let (after, response) = try await t.deployment.invokeAction(link.id, action: "rename", rawArgs: [("name", "After")])
         #expect(response.output?["version"] == 2)
         #expect(after.name == "After" && after.config["renamed"] == true && after.config["behaviour"] == "connected")
-        #expect(try await t.deployment.store.auditEvents(since: nil, limit: 20).contains { $0.actor == "plugin:fixture" && $0.action == "edit" })
+        #expect(
+            try await t.deployment.store.auditEvents(since: nil, limit: 20).contains { $0.actor == "plugin:fixture" && $0.action == "edit" }
+        )
     }
 
     @Test("handle_http reaches the plugin with the request and the public base URL")
     func handleHTTP() async throws {
         let t = try await TestDeployment.make()
         let plugin = try t.deployment.plugin(forType: "fixture")
-        let r = try await plugin.call(.handleHTTP, PluginHTTPRequest(method: "GET", path: "/plugins/fixture/hello", user: .init(name: "alice", admin: false),
-                                                                     baseURL: "https://applinks.example.com"), as: PluginHTTPResponse.self, timeout: .seconds(5))
+        let r = try await plugin.call(
+            .handleHTTP,
+            PluginHTTPRequest(
+                method: "GET", path: "/plugins/fixture/hello", user: .init(name: "alice", admin: false),
+                baseURL: "https://applinks.example.com"), as: PluginHTTPResponse.self, timeout: .seconds(5))
         #expect(r.status == 200 && String(decoding: r.body, as: UTF8.self) == "hello alice from https://applinks.example.com")
-        let missing = try await plugin.call(.handleHTTP, PluginHTTPRequest(method: "GET", path: "/plugins/fixture/nope", baseURL: "x"),
-                                            as: PluginHTTPResponse.self, timeout: .seconds(5))
+        let missing = try await plugin.call(
+            .handleHTTP, PluginHTTPRequest(method: "GET", path: "/plugins/fixture/nope", baseURL: "x"),
+            as: PluginHTTPResponse.self, timeout: .seconds(5))
         #expect(missing.status == 404)
     }
 
@@ -83,7 +89,9 @@ struct DeploymentTests {
         let b = try await t.createFixtureLink(name: "B")
         #expect(a.primary && !b.primary)
         let edited = try await d.editLink("A", sets: [("name", "A2"), ("rpc_url", "http://internal:8080"), ("config.extra", "1")])
-        #expect(edited.name == "A2" && edited.rpcURL == "http://internal:8080" && edited.config["extra"] == "1" && edited.version == a.version + 1)
+        #expect(
+            edited.name == "A2" && edited.rpcURL == "http://internal:8080" && edited.config["extra"] == "1"
+                && edited.version == a.version + 1)
         await #expect(throws: AppLinksError.self) { _ = try await d.editLink("A2", sets: [("display_url", "not a url")]) }
         await #expect(throws: AppLinksError.self) { _ = try await d.editLink("A2", sets: [("colour", "red")]) }
         await #expect(throws: AppLinksError.self) { _ = try await d.editLink("A2", sets: []) }
@@ -111,21 +119,28 @@ struct DeploymentTests {
     func typedArguments() async throws {
         let t = try await TestDeployment.make()
         _ = try await t.createFixtureLink(name: "Jira")
-        let (_, r) = try await t.deployment.invokeAction("Jira", action: "echo",
-                                                         rawArgs: [("text", "héllo wörld"), ("count", "-42"), ("ratio", "2.5"), ("loud", "yes")])
+        let (_, r) = try await t.deployment.invokeAction(
+            "Jira", action: "echo",
+            rawArgs: [("text", "héllo wörld"), ("count", "-42"), ("ratio", "2.5"), ("loud", "yes")])
         #expect(r.output == ["text": "héllo wörld", "count": -42, "ratio": 2.5, "loud": true])
         do {
-            _ = try await t.deployment.invokeAction("Jira", action: "echo",
-                                                    rawArgs: [("count", "many"), ("ratio", "nan"), ("loud", "perhaps"), ("target", "ftp://x"), ("bogus", "1")])
+            _ = try await t.deployment.invokeAction(
+                "Jira", action: "echo",
+                rawArgs: [("count", "many"), ("ratio", "nan"), ("loud", "perhaps"), ("target", "ftp://x"), ("bogus", "1")])
             Issue.record("wrong types must be refused")
         } catch let e as AppLinksError {
             #expect(e.code == .invalidInput)
-            for needle in ["count must be a whole number, not 'many'", "ratio must be a number", "loud must be true or false",
-                           "target must be an absolute http:// or https:// URL", "'bogus' is not a parameter of echo", "text is required"] {
+            for needle in [
+                "count must be a whole number, not 'many'", "ratio must be a number", "loud must be true or false",
+                "target must be an absolute http:// or https:// URL", "'bogus' is not a parameter of echo", "text is required",
+            ] {
                 #expect(e.message.contains(needle), "missing \(needle)")
             }
         }
-        #expect(try await !t.deployment.store.auditEvents(since: nil, limit: 100).contains { $0.action == "action" && $0.detail["args"]?["count"] == "many" })
+        #expect(
+            try await !t.deployment.store.auditEvents(since: nil, limit: 100).contains {
+                $0.action == "action" && $0.detail["args"]?["count"] == "many"
+            })
         await #expect(throws: AppLinksError.self) { _ = try await t.deployment.invokeAction("Jira", action: "launch", rawArgs: []) }
     }
 
@@ -170,7 +185,11 @@ struct DeploymentTests {
             #expect(e.code == .config && e.message.contains("is not ID=SHA256"))
         }
         do { _ = try await t.reopen(env: ["APPLINKS_STATUS_TIMEOUT_SECONDS": "ten"]) } catch let e as AppLinksError {
-            #expect(e.code == .config && e.message == "status.timeout_seconds (in config.yaml or APPLINKS_STATUS_TIMEOUT_SECONDS) must be a number of seconds.")
+            #expect(
+                e.code == .config
+                    && e.message
+                        == "status.timeout_seconds (in config.yaml or APPLINKS_STATUS_TIMEOUT_SECONDS) must be a number of seconds."
+            )
         }
         do { _ = try await t.reopen(env: ["APPLINKS_PLUGINS_REQUIRE_PINS": "perhaps"]) } catch let e as AppLinksError {
             #expect(e.code == .config && e.message.contains("plugins.require_pins") && e.message.contains("true or false"))
@@ -182,7 +201,9 @@ struct DeploymentTests {
             _ = try await t.reopen()
             Issue.record("a misspelt key must fail")
         } catch let e as AppLinksError {
-            #expect(e.code == .config && e.message.contains("unknown key(s): status.timout_seconds") && e.message.contains("status.timeout_seconds"))
+            #expect(
+                e.code == .config && e.message.contains("unknown key(s): status.timout_seconds")
+                    && e.message.contains("status.timeout_seconds"))
         }
         try "name: [unclosed".write(to: t.deployment.home.configFile, atomically: true, encoding: .utf8)
         do {

@@ -1,8 +1,8 @@
 import AppLinksCore
 import AppLinksHost
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The schema vendors read (sdk/schema/descriptor.schema.json) and the host's own validation must agree.
 /// A third-party validator (Python's jsonschema) judges the schema side.
@@ -40,19 +40,23 @@ struct DescriptorSchemaTests {
             hostVerdicts.append(ok ? "valid" : "invalid")
         }
         let script = """
-        import json, sys, jsonschema
-        schema = json.load(open(sys.argv[1]))
-        jsonschema.Draft202012Validator.check_schema(schema)
-        v = jsonschema.Draft202012Validator(schema)
-        for path in sys.argv[2:]:
-            print("valid" if v.is_valid(json.load(open(path))) else "invalid")
-        """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1]))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            v = jsonschema.Draft202012Validator(schema)
+            for path in sys.argv[2:]:
+                print("valid" if v.is_valid(json.load(open(path))) else "invalid")
+            """
         let schema = BuildProducts.repositoryRoot.appendingPathComponent("sdk/schema/descriptor.schema.json").path
-        let r = try runCommand(URL(fileURLWithPath: "/usr/bin/env"),
-                               ["python3", "-c", script, schema] + cases.indices.map { dir.path("\($0).json").path })
+        let r = try runCommand(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", "-c", script, schema] + cases.indices.map { dir.path("\($0).json").path })
         #expect(r.status == 0, "python jsonschema failed: \(r.stderr)")
         let pythonVerdicts = r.stdout.split(separator: "\n").map(String.init)
         #expect(pythonVerdicts == hostVerdicts, "cases: \(cases.map(\.0))")
-        #expect(hostVerdicts == ["valid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "valid", "valid"])
+        #expect(
+            hostVerdicts == [
+                "valid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "valid", "valid",
+            ])
     }
 }

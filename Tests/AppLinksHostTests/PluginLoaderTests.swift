@@ -2,8 +2,8 @@ import AppLinksCore
 import AppLinksHost
 import Foundation
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Plugin loader")
 struct PluginLoaderTests {
@@ -39,8 +39,9 @@ struct PluginLoaderTests {
         ("world-writable directory", "is world-writable, so anyone could replace the file"),
     ]
 
-    @Test("each kind of bad plugin file is refused with its own message, and the good one still loads",
-          arguments: badCases.map(\.name))
+    @Test(
+        "each kind of bad plugin file is refused with its own message, and the good one still loads",
+        arguments: badCases.map(\.name))
     func refusals(name: String) throws {
         let expected = try #require(Self.badCases.first { $0.name == name }?.expect)
         let dir = TemporaryDirectory("bad-plugin")
@@ -53,7 +54,8 @@ struct PluginLoaderTests {
         case "entry declines the host": o.entryReturnsNull = true
         case "invalid descriptor JSON": o.json = #"{"id": "cplugin", not json"#
         case "descriptor breaking the schema":
-            o.json = #"{"id":"cplugin","name":"C","version":"1","vendor":"v","directions":["outgoing"],"wizard":{"steps":[{"id":"a","title":"A"}]},"routes":[{"method":"GET","path":"/admin","auth":"none"}]}"#
+            o.json =
+                #"{"id":"cplugin","name":"C","version":"1","vendor":"v","directions":["outgoing"],"wizard":{"steps":[{"id":"a","title":"A"}]},"routes":[{"method":"GET","path":"/admin","auth":"none"}]}"#
         case "struct_size too small": o.structSize = "16"
         default: break
         }

@@ -1,8 +1,8 @@
 import AppLinksCore
 import AppLinksHost
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Status runner")
 struct StatusRunnerTests {
@@ -10,14 +10,16 @@ struct StatusRunnerTests {
     static func deployment(concurrency: Int = 8, timeout: String = "1") async throws -> (TestDeployment, TemporaryDirectory) {
         let cdir = TemporaryDirectory("cplugin")
         try compileCPlugin(CPluginSources.plugin(), to: cdir.path("libcplugin.so"))
-        let t = try await TestDeployment.make(pluginPaths: [BuildProducts.fixturePlugin, cdir.path("libcplugin.so")],
-                                              env: ["APPLINKS_STATUS_TIMEOUT_SECONDS": timeout, "APPLINKS_STATUS_CONCURRENCY": "\(concurrency)"])
+        let t = try await TestDeployment.make(
+            pluginPaths: [BuildProducts.fixturePlugin, cdir.path("libcplugin.so")],
+            env: ["APPLINKS_STATUS_TIMEOUT_SECONDS": timeout, "APPLINKS_STATUS_CONCURRENCY": "\(concurrency)"])
         return (t, cdir)
     }
 
     static func cLink(_ name: String) -> Link {
-        Link(type: "cplugin", name: name, application: ApplicationInfo(type: "generic"), displayURL: "https://\(name).example.com",
-             outgoingAuth: ["none"])
+        Link(
+            type: "cplugin", name: name, application: ApplicationInfo(type: "generic"), displayURL: "https://\(name).example.com",
+            outgoingAuth: ["none"])
     }
 
     @Test("a healthy link is CONNECTED, with its secrets handed to its plugin, and the result is stored with its time")
@@ -52,22 +54,35 @@ struct StatusRunnerTests {
         for name in ["garbage", "negative", "error", "badpair"] {
             links.append(try await d.store.createLink(Self.cLink(name), sealedSecrets: [:]))
         }
-        let orphan = try await d.store.createLink(Link(type: "not-installed", name: "orphan", application: ApplicationInfo(type: "generic"),
-                                                       displayURL: "https://orphan.example.com"), sealedSecrets: [:])
+        let orphan = try await d.store.createLink(
+            Link(
+                type: "not-installed", name: "orphan", application: ApplicationInfo(type: "generic"),
+                displayURL: "https://orphan.example.com"), sealedSecrets: [:])
         links.append(orphan)
         let start = ContinuousClock.now
         let results = Dictionary(uniqueKeysWithValues: try await d.checkStatus(of: links).map { ($0.name, $0.status) })
         #expect(ContinuousClock.now - start < .seconds(5), "a hanging plugin must cost only its own timeout")
         #expect(results["hang"]?.category == .unknown && results["hang"]?.errorType == .timeout)
         #expect(results["hang"]?.message.contains("did not finish within") == true)
-        #expect(results["fail"] == LinkStatus(.unknown, .unknown, message: "The Test fixture check failed: The fixture was told to fail.",
-                                              checkedAt: results["fail"]?.checkedAt))
+        #expect(
+            results["fail"]
+                == LinkStatus(
+                    .unknown, .unknown, message: "The Test fixture check failed: The fixture was told to fail.",
+                    checkedAt: results["fail"]?.checkedAt))
         #expect(results["pair"]?.category == .unknown && results["pair"]?.message.contains("CONNECTED takes no error type") == true)
-        #expect(results["garbage"]?.category == .unknown && results["garbage"]?.message.contains("returned an invalid check_status answer") == true)
-        #expect(results["negative"]?.category == .unknown && results["negative"]?.message.contains("failed unexpectedly in check_status (code -5)") == true)
+        #expect(
+            results["garbage"]?.category == .unknown
+                && results["garbage"]?.message.contains("returned an invalid check_status answer") == true)
+        #expect(
+            results["negative"]?.category == .unknown
+                && results["negative"]?.message.contains("failed unexpectedly in check_status (code -5)") == true)
         #expect(results["error"]?.message == "The C plugin check failed: C says the remote is down")
-        #expect(results["badpair"]?.category == .unknown && results["badpair"]?.message.contains("CONNECTED takes no error type, got TIMEOUT") == true)
-        #expect(results["orphan"]?.category == .unknown && results["orphan"]?.message.contains("No link type 'not-installed' is installed") == true)
+        #expect(
+            results["badpair"]?.category == .unknown
+                && results["badpair"]?.message.contains("CONNECTED takes no error type, got TIMEOUT") == true)
+        #expect(
+            results["orphan"]?.category == .unknown
+                && results["orphan"]?.message.contains("No link type 'not-installed' is installed") == true)
         // The host survived all of it and still answers.
         let healthy = try await t.createFixtureLink(name: "healthy")
         #expect(try await d.checkStatus(of: [healthy])[0].status.category == .connected)
@@ -119,9 +134,11 @@ struct StatusRunnerTests {
     func networkErrors() async throws {
         let (t, _) = try await Self.deployment(timeout: "5")
         var refused = try await t.createFixtureLink(name: "refused")
-        refused = try await t.deployment.editLink(refused.id, sets: [("config.behaviour", "http"), ("config.probe_url", "http://127.0.0.1:9/")])
+        refused = try await t.deployment.editLink(
+            refused.id, sets: [("config.behaviour", "http"), ("config.probe_url", "http://127.0.0.1:9/")])
         var unknown = try await t.createFixtureLink(name: "unknown")
-        unknown = try await t.deployment.editLink(unknown.id, sets: [("config.behaviour", "http"), ("config.probe_url", "http://no-such-host.invalid/")])
+        unknown = try await t.deployment.editLink(
+            unknown.id, sets: [("config.behaviour", "http"), ("config.probe_url", "http://no-such-host.invalid/")])
         let r = Dictionary(uniqueKeysWithValues: try await t.deployment.checkStatus(of: [refused, unknown]).map { ($0.name, $0.status) })
         #expect(r["refused"]?.category == .networkError && r["refused"]?.errorType == .connectionRefused)
         #expect(r["unknown"]?.category == .networkError && r["unknown"]?.errorType == .unknownHost)

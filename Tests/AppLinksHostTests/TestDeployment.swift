@@ -19,17 +19,20 @@ struct TestDeployment {
         env.merge(extra) { _, new in new }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let (d, created) = try await Deployment.initialize(home: DeploymentHome(url: dir.path("home")), name: "Test host",
-                                                           baseURL: "http://127.0.0.1:9999", listen: "127.0.0.1:9999",
-                                                           environment: env, logger: logger, actor: "test")
+        let (d, created) = try await Deployment.initialize(
+            home: DeploymentHome(url: dir.path("home")), name: "Test host",
+            baseURL: "http://127.0.0.1:9999", listen: "127.0.0.1:9999",
+            environment: env, logger: logger, actor: "test")
         precondition(created)
         return TestDeployment(dir: dir, deployment: d)
     }
 
     /// Opens the same home again, as a second command would.
     func reopen(env extra: [String: String] = [:]) async throws -> Deployment {
-        var env = ["APPLINKS_PLUGINS_PATHS": deployment.config.pluginPaths.joined(separator: ","),
-                   "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false"]
+        var env = [
+            "APPLINKS_PLUGINS_PATHS": deployment.config.pluginPaths.joined(separator: ","),
+            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false",
+        ]
         env.merge(extra) { _, new in new }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -37,7 +40,8 @@ struct TestDeployment {
     }
 
     /// Creates a fixture link through the wizard, without prompting.
-    func createFixtureLink(name: String, url: String = "https://remote.example.com", extra: [String: JSONValue] = [:]) async throws -> Link {
+    func createFixtureLink(name: String, url: String = "https://remote.example.com", extra: [String: JSONValue] = [:]) async throws -> Link
+    {
         var presets: [String: JSONValue] = ["name": .string(name), "url": .string(url), "token": "s3cret-token"]
         presets.merge(extra) { _, new in new }
         let engine = WizardEngine(host: deployment, interaction: ScriptedInteraction(interactive: false))

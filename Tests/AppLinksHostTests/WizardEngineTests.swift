@@ -3,18 +3,20 @@ import AppLinksHost
 import AppLinksStore
 import Foundation
 import GRDB
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Wizard engine")
 struct WizardEngineTests {
     @Test("interactive: defaults apply, a field error re-asks that field with the plugin's message, then the link is created")
     func interactive() async throws {
         let t = try await TestDeployment.make()
-        let ui = ScriptedInteraction(interactive: true, answers: [
-            "name": ["Jira"], "url": ["ftp://wrong", "https://jira.example.com"], "application": ["applinks"],
-            "token": ["abc", "long-enough"], "incoming": ["no"], "outgoing": ["yes"], "wait_seconds": ["0"],
-        ])
+        let ui = ScriptedInteraction(
+            interactive: true,
+            answers: [
+                "name": ["Jira"], "url": ["ftp://wrong", "https://jira.example.com"], "application": ["applinks"],
+                "token": ["abc", "long-enough"], "incoming": ["no"], "outgoing": ["yes"], "wait_seconds": ["0"],
+            ])
         let outcome = try await WizardEngine(host: t.deployment, interaction: ui).start(type: "fixture", presets: [:])
         guard case .created(let link, let messages) = outcome else { Issue.record("expected a link"); return }
         #expect(link.name == "Jira" && link.displayURL == "https://jira.example.com" && link.direction == .outgoing)
@@ -47,8 +49,12 @@ struct WizardEngineTests {
         let drafts = try await t.deployment.store.drafts()
         #expect(drafts.count == 1)
         // Resuming with the missing answers finishes the same draft.
-        let done = try await engine.resume(draftID: drafts[0].id, presets: ["name": "Later", "url": "https://later.example.com",
-                                                                            "application": "generic", "token": "abcd"])
+        let done = try await engine.resume(
+            draftID: drafts[0].id,
+            presets: [
+                "name": "Later", "url": "https://later.example.com",
+                "application": "generic", "token": "abcd",
+            ])
         guard case .created(let link, _) = done else { Issue.record("expected a link"); return }
         #expect(link.name == "Later" && link.direction == .twoWay)
         #expect(try await t.deployment.store.drafts().isEmpty)
@@ -66,18 +72,24 @@ struct WizardEngineTests {
         #expect(try await t.deployment.store.links().isEmpty)
         #expect(try await t.deployment.store.draft(id: draftID)?.step == "authorize")
         // A resume before approval, told not to wait, is still pending.
-        guard case .pending = try await WizardEngine(host: t.deployment, wait: false, interaction: ui).resume(draftID: draftID, presets: [:])
+        guard
+            case .pending = try await WizardEngine(host: t.deployment, wait: false, interaction: ui).resume(draftID: draftID, presets: [:])
         else { Issue.record("expected still pending"); return }
         // The browser's redirect arrives at the plugin's route (what `applinks serve` will pass through handle_http).
         let plugin = try t.deployment.plugin(forType: "fixture")
-        let response = try await plugin.call(.handleHTTP, PluginHTTPRequest(method: "GET", path: "/plugins/fixture/approve",
-                                                                            query: "draft=\(draftID)", baseURL: "http://127.0.0.1:9999"),
-                                             as: PluginHTTPResponse.self, timeout: .seconds(5))
+        let response = try await plugin.call(
+            .handleHTTP,
+            PluginHTTPRequest(
+                method: "GET", path: "/plugins/fixture/approve",
+                query: "draft=\(draftID)", baseURL: "http://127.0.0.1:9999"),
+            as: PluginHTTPResponse.self, timeout: .seconds(5))
         #expect(response.status == 200 && response.body == Data("approved".utf8))
         let second = try await WizardEngine(host: t.deployment, wait: true, interaction: ui).resume(draftID: draftID, presets: [:])
         guard case .created(let link, _) = second else { Issue.record("expected a link"); return }
         #expect(link.name == "W")
-        await #expect(throws: AppLinksError.self) { _ = try await WizardEngine(host: t.deployment, interaction: ui).resume(draftID: draftID, presets: [:]) }
+        await #expect(throws: AppLinksError.self) {
+            _ = try await WizardEngine(host: t.deployment, interaction: ui).resume(draftID: draftID, presets: [:])
+        }
     }
 
     @Test("a waiting wizard finishes by itself once the browser step completes")
@@ -103,7 +115,8 @@ struct WizardEngineTests {
         let t = try await TestDeployment.make(env: ["APPLINKS_WIZARD_TIMEOUT_SECONDS": "0.4"])
         let engine = WizardEngine(host: t.deployment, wait: true, interaction: ScriptedInteraction(interactive: false))
         do {
-            _ = try await engine.start(type: "fixture", presets: ["name": "W", "url": "https://w.example.com", "token": "abcd", "wait_seconds": "30"])
+            _ = try await engine.start(
+                type: "fixture", presets: ["name": "W", "url": "https://w.example.com", "token": "abcd", "wait_seconds": "30"])
             Issue.record("must time out")
         } catch let e as AppLinksError {
             #expect(e.code == .timeout && e.message.contains("Gave up waiting") && e.message.contains("--resume d-"))
@@ -115,8 +128,12 @@ struct WizardEngineTests {
     @Test("an interrupted wizard leaves a resumable draft whose answers, secrets included, are sealed at rest")
     func interruptedDraftIsSealed() async throws {
         let t = try await TestDeployment.make()
-        let ui = ScriptedInteraction(interactive: true, answers: ["name": ["Secretive"], "url": ["https://s.example.com"],
-                                                                  "application": ["generic"]], interruptAt: "incoming")
+        let ui = ScriptedInteraction(
+            interactive: true,
+            answers: [
+                "name": ["Secretive"], "url": ["https://s.example.com"],
+                "application": ["generic"],
+            ], interruptAt: "incoming")
         do {
             _ = try await WizardEngine(host: t.deployment, interaction: ui).start(type: "fixture", presets: ["token": "tok-PLAINTEXT-42"])
             Issue.record("must be interrupted")

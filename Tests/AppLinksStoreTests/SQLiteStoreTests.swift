@@ -2,8 +2,8 @@ import AppLinksCore
 import AppLinksStore
 import Foundation
 import GRDB
-import Testing
 import TestSupport
+import Testing
 
 @Suite("SQLite store")
 struct SQLiteStoreTests {

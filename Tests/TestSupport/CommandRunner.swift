@@ -12,8 +12,10 @@ public struct CommandResult: Sendable {
 }
 
 /// Runs a program to completion, with the given environment added to a minimal one.
-public func runCommand(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
-                       directory: URL? = nil) throws -> CommandResult {
+public func runCommand(
+    _ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+    directory: URL? = nil
+) throws -> CommandResult {
     let p = Process()
     p.executableURL = executable
     p.arguments = arguments
@@ -35,8 +37,9 @@ public func runCommand(_ executable: URL, _ arguments: [String], environment: [S
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     while !errData.isSet { usleep(1000) }
-    return CommandResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData.value, as: UTF8.self))
+    return CommandResult(
+        status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData.value, as: UTF8.self))
 }
 
 final class LockedData: @unchecked Sendable {
@@ -51,8 +54,9 @@ final class LockedData: @unchecked Sendable {
 public func compileCPlugin(_ source: String, to output: URL, extraFlags: [String] = []) throws {
     let src = output.deletingPathExtension().appendingPathExtension("c")
     try source.write(to: src, atomically: true, encoding: .utf8)
-    let r = try runCommand(URL(fileURLWithPath: "/usr/bin/cc"),
-                           ["-shared", "-fPIC", "-O1", "-I", BuildProducts.sdkInclude.path, "-o", output.path, src.path] + extraFlags)
+    let r = try runCommand(
+        URL(fileURLWithPath: "/usr/bin/cc"),
+        ["-shared", "-fPIC", "-O1", "-I", BuildProducts.sdkInclude.path, "-o", output.path, src.path] + extraFlags)
     guard r.status == 0 else { throw CompileError(message: r.stderr) }
 }
 

@@ -27,8 +27,9 @@ public struct StoreConformanceSuite: Sendable {
     ]
 
     public static func link(_ name: String, appType: String = "jira", type: String = "fixture") -> Link {
-        Link(type: type, name: name, application: ApplicationInfo(type: appType, name: "Jira", version: "9.0"),
-             displayURL: "https://\(name.lowercased()).example.com", incomingAuth: ["oauth"], config: ["k": "v"])
+        Link(
+            type: type, name: name, application: ApplicationInfo(type: appType, name: "Jira", version: "9.0"),
+            displayURL: "https://\(name.lowercased()).example.com", incomingAuth: ["oauth"], config: ["k": "v"])
     }
 
     func linkCRUD() async throws {
@@ -93,7 +94,8 @@ public struct StoreConformanceSuite: Sendable {
         let s = try await makeStore()
         let a = try await s.createLink(Self.link("A"), sealedSecrets: [:])
         let at = Date(timeIntervalSince1970: 1_800_000_000)
-        try await s.setStatus(linkID: a.id, LinkStatus(.networkError, .connectionRefused, message: "refused", checkedAt: at), applicationVersion: nil)
+        try await s.setStatus(
+            linkID: a.id, LinkStatus(.networkError, .connectionRefused, message: "refused", checkedAt: at), applicationVersion: nil)
         var l = try #require(try await s.link(id: a.id))
         #expect(l.status.category == .networkError && l.status.errorType == .connectionRefused && l.status.message == "refused")
         #expect(abs((l.status.checkedAt ?? .distantPast).timeIntervalSince(at)) < 0.01)
@@ -111,7 +113,9 @@ public struct StoreConformanceSuite: Sendable {
                 group.addTask {
                     var l = a
                     l.name = "writer \(i)"
-                    do { _ = try await s.updateLink(l, sealedSecrets: [:]); return true } catch let e as AppLinksError where e.code == .conflict { return false }
+                    do { _ = try await s.updateLink(l, sealedSecrets: [:]); return true } catch let e as AppLinksError
+                        where e.code == .conflict
+                    { return false }
                 }
             }
             return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
@@ -158,7 +162,9 @@ public struct StoreConformanceSuite: Sendable {
         #expect(try await s.compareAndSet(namespace: "n", key: "e", expected: nil, replacement: Data("new".utf8), ttl: nil))
         let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
             for i in 0..<20 {
-                group.addTask { try await s.compareAndSet(namespace: "n", key: "race", expected: nil, replacement: Data("\(i)".utf8), ttl: nil) }
+                group.addTask {
+                    try await s.compareAndSet(namespace: "n", key: "race", expected: nil, replacement: Data("\(i)".utf8), ttl: nil)
+                }
             }
             return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
@@ -216,8 +222,10 @@ public struct StoreConformanceSuite: Sendable {
         let s = try await makeStore()
         let base = Date(timeIntervalSince1970: 1_800_000_000)
         for i in 0..<5 {
-            try await s.appendAudit(AuditEvent(at: base.addingTimeInterval(Double(i) * 60), actor: "cli:root", action: "edit\(i)",
-                                               linkID: "l\(i)", linkType: "fixture", detail: ["i": .number(Double(i))]))
+            try await s.appendAudit(
+                AuditEvent(
+                    at: base.addingTimeInterval(Double(i) * 60), actor: "cli:root", action: "edit\(i)",
+                    linkID: "l\(i)", linkType: "fixture", detail: ["i": .number(Double(i))]))
         }
         let all = try await s.auditEvents(since: nil, limit: 100)
         #expect(all.map(\.action) == ["edit0", "edit1", "edit2", "edit3", "edit4"])
@@ -239,8 +247,10 @@ public struct StoreConformanceSuite: Sendable {
     func instanceIdentity() async throws {
         let s = try await makeStore()
         #expect(try await s.instanceIdentity() == nil)
-        let first = try await s.initializeInstanceIdentity(InstanceIdentity(applicationID: "one", publicKeyPEM: "pem1", sealedPrivateKey: Data([1])))
-        let second = try await s.initializeInstanceIdentity(InstanceIdentity(applicationID: "two", publicKeyPEM: "pem2", sealedPrivateKey: Data([2])))
+        let first = try await s.initializeInstanceIdentity(
+            InstanceIdentity(applicationID: "one", publicKeyPEM: "pem1", sealedPrivateKey: Data([1])))
+        let second = try await s.initializeInstanceIdentity(
+            InstanceIdentity(applicationID: "two", publicKeyPEM: "pem2", sealedPrivateKey: Data([2])))
         #expect(first.applicationID == "one" && second.applicationID == "one")
         #expect(try await s.instanceIdentity()?.publicKeyPEM == "pem1")
     }

@@ -9,23 +9,29 @@ struct FixtureLinkType: LinkTypePlugin {
         id: "fixture", name: "Test fixture", version: "1.2.3", vendor: "AppLinks tests",
         description: "Exercises the whole plugin ABI.",
         directions: [.incoming, .outgoing, .twoWay],
-        wizard: .init(steps: [.init(id: "remote", title: "Remote application"), .init(id: "auth", title: "Authentication"),
-                              .init(id: "authorize", title: "Authorize in a browser")]),
+        wizard: .init(steps: [
+            .init(id: "remote", title: "Remote application"), .init(id: "auth", title: "Authentication"),
+            .init(id: "authorize", title: "Authorize in a browser"),
+        ]),
         statusChecks: [.init(id: "fixture", title: "Behaviour chosen by config.behaviour")],
         actions: [
-            .init(id: "echo", title: "Echo typed arguments", params: [
-                .init(name: "text", type: .string, required: true, help: "Any text"),
-                .init(name: "count", type: .int, defaultValue: 1),
-                .init(name: "ratio", type: .double),
-                .init(name: "loud", type: .bool, defaultValue: false),
-                .init(name: "target", type: .url),
-            ]),
+            .init(
+                id: "echo", title: "Echo typed arguments",
+                params: [
+                    .init(name: "text", type: .string, required: true, help: "Any text"),
+                    .init(name: "count", type: .int, defaultValue: 1),
+                    .init(name: "ratio", type: .double),
+                    .init(name: "loud", type: .bool, defaultValue: false),
+                    .init(name: "target", type: .url),
+                ]),
             .init(id: "relocate", title: "Move the link", params: [.init(name: "url", type: .url, required: true)]),
             .init(id: "selftest", title: "Call every host API function"),
             .init(id: "rename", title: "Rename through the host API", params: [.init(name: "name", type: .string, required: true)]),
         ],
-        routes: [.init(method: "GET", path: "/plugins/fixture/hello", auth: .none),
-                 .init(method: "GET", path: "/plugins/fixture/approve", auth: .user)])
+        routes: [
+            .init(method: "GET", path: "/plugins/fixture/hello", auth: .none),
+            .init(method: "GET", path: "/plugins/fixture/approve", auth: .user),
+        ])
 
     let host: HostAPI
 
@@ -37,31 +43,39 @@ struct FixtureLinkType: LinkTypePlugin {
     func wizardStep(_ r: WizardRequest) async throws -> WizardResponse {
         switch r.step {
         case nil:
-            return .fields(step: "remote", title: "Remote application", fields: [
-                WizardField(name: "name", label: "Link name"),
-                WizardField(name: "url", label: "Remote URL", type: .url),
-                WizardField(name: "application", label: "Application type", type: .choice, defaultValue: "generic",
-                            choices: ["generic", "applinks"]),
-            ], messages: [])
+            return .fields(
+                step: "remote", title: "Remote application",
+                fields: [
+                    WizardField(name: "name", label: "Link name"),
+                    WizardField(name: "url", label: "Remote URL", type: .url),
+                    WizardField(
+                        name: "application", label: "Application type", type: .choice, defaultValue: "generic",
+                        choices: ["generic", "applinks"]),
+                ], messages: [])
         case "remote":
             var errors: [FieldError] = []
             let url = r.answers["url"]?.stringValue ?? ""
-            if let u = URL(string: url), ["http", "https"].contains(u.scheme ?? ""), u.host?.isEmpty == false {} else {
+            if let u = URL(string: url), ["http", "https"].contains(u.scheme ?? ""), u.host?.isEmpty == false {
+            } else {
                 errors.append(FieldError(field: "url", message: "'\(url)' is not an http(s) URL"))
             }
             if (r.answers["name"]?.stringValue ?? "").hasPrefix("!") {
                 errors.append(FieldError(field: "name", message: "names may not start with '!'"))
             }
             if !errors.isEmpty { return .errors(step: "remote", errors: errors, messages: []) }
-            return .fields(step: "auth", title: "Authentication", fields: [
-                WizardField(name: "token", label: "Shared token", type: .secret),
-                WizardField(name: "incoming", label: "Accept incoming requests", type: .bool, defaultValue: true),
-                WizardField(name: "outgoing", label: "Make outgoing requests", type: .bool, defaultValue: true),
-                WizardField(name: "wait_seconds", label: "Seconds the browser step takes", type: .int, required: false, defaultValue: 0),
-            ], messages: [WizardMessage(.info, "Found a remote at \(url).")])
+            return .fields(
+                step: "auth", title: "Authentication",
+                fields: [
+                    WizardField(name: "token", label: "Shared token", type: .secret),
+                    WizardField(name: "incoming", label: "Accept incoming requests", type: .bool, defaultValue: true),
+                    WizardField(name: "outgoing", label: "Make outgoing requests", type: .bool, defaultValue: true),
+                    WizardField(
+                        name: "wait_seconds", label: "Seconds the browser step takes", type: .int, required: false, defaultValue: 0),
+                ], messages: [WizardMessage(.info, "Found a remote at \(url).")])
         case "auth":
             if (r.answers["token"]?.stringValue ?? "").count < 4 {
-                return .errors(step: "auth", errors: [FieldError(field: "token", message: "the token needs at least 4 characters")], messages: [])
+                return .errors(
+                    step: "auth", errors: [FieldError(field: "token", message: "the token needs at least 4 characters")], messages: [])
             }
             return try await authorize(r)
         case "authorize":
@@ -75,8 +89,9 @@ struct FixtureLinkType: LinkTypePlugin {
     /// have passed since the step first ran. Both states live in the host's store.
     private func authorize(_ r: WizardRequest) async throws -> WizardResponse {
         if r.answers["require_approval"]?.boolValue == true, try await host.kvGet("approved:\(r.draftID)") == nil {
-            return .pending(step: "authorize", url: "http://127.0.0.1:1/plugins/fixture/approve?draft=\(r.draftID)",
-                            message: "Approve the link in your browser.", pollAfterMs: 50)
+            return .pending(
+                step: "authorize", url: "http://127.0.0.1:1/plugins/fixture/approve?draft=\(r.draftID)",
+                message: "Approve the link in your browser.", pollAfterMs: 50)
         }
         let wait = Double(r.answers["wait_seconds"]?.stringValue ?? "0") ?? 0
         if wait > 0 {
@@ -85,8 +100,9 @@ struct FixtureLinkType: LinkTypePlugin {
             _ = try await host.kvCompareAndSet(key, expected: nil, replacement: now, ttl: .seconds(3600))
             let started = Double(String(decoding: try await host.kvGet(key) ?? now, as: UTF8.self)) ?? 0
             if Date().timeIntervalSince1970 - started < wait {
-                return .pending(step: "authorize", url: "http://127.0.0.1:1/authorize?draft=\(r.draftID)",
-                                message: "Approve the link in your browser.", pollAfterMs: 100)
+                return .pending(
+                    step: "authorize", url: "http://127.0.0.1:1/authorize?draft=\(r.draftID)",
+                    message: "Approve the link in your browser.", pollAfterMs: 100)
             }
             try await host.kvDelete(key)
         }
@@ -94,8 +110,10 @@ struct FixtureLinkType: LinkTypePlugin {
         let outgoing = r.answers["outgoing"]?.boolValue ?? true
         let app = r.answers["application"]?.stringValue ?? "generic"
         return .done(
-            link: LinkSpec(name: r.answers["name"]?.stringValue ?? "fixture", application: ApplicationInfo(
-                type: app, name: app == "applinks" ? "AppLinks" : nil, version: app == "applinks" ? "0.1.0" : nil),
+            link: LinkSpec(
+                name: r.answers["name"]?.stringValue ?? "fixture",
+                application: ApplicationInfo(
+                    type: app, name: app == "applinks" ? "AppLinks" : nil, version: app == "applinks" ? "0.1.0" : nil),
                 displayURL: r.answers["url"]?.stringValue ?? "", incomingAuth: incoming ? ["fixture-token"] : [],
                 outgoingAuth: outgoing ? ["fixture-token"] : [], config: ["behaviour": "connected"]),
             secrets: ["token": r.answers["token"]?.stringValue ?? ""], messages: [WizardMessage(.info, "Linked.")])
@@ -104,7 +122,9 @@ struct FixtureLinkType: LinkTypePlugin {
     func checkStatus(_ r: StatusRequest) async throws -> StatusResponse {
         switch r.link.config["behaviour"]?.stringValue ?? "connected" {
         case "connected":
-            guard r.secrets["token"] != nil else { return .init(.accessError, .localAuthTokenRequired, message: "No token; run the wizard again.") }
+            guard r.secrets["token"] != nil else {
+                return .init(.accessError, .localAuthTokenRequired, message: "No token; run the wizard again.")
+            }
             return .init(.connected, message: "Connected.", applicationVersion: r.link.config["remote_version"]?.stringValue)
         case "generic": return .init(.nonAtlassian, .genericLink, message: "A generic application.")
         case "hang":
@@ -119,8 +139,9 @@ struct FixtureLinkType: LinkTypePlugin {
             let url = r.link.config["probe_url"]?.stringValue ?? r.link.rpcURL
             do {
                 let resp = try await host.http(HostHTTPRequest(url: url, timeoutMs: 2000))
-                return resp.status == 200 ? .init(.connected, message: "HTTP 200") :
-                    .init(.networkError, .unexpectedResponseStatus, message: "HTTP \(resp.status)")
+                return resp.status == 200
+                    ? .init(.connected, message: "HTTP 200")
+                    : .init(.networkError, .unexpectedResponseStatus, message: "HTTP \(resp.status)")
             } catch let e as AppLinksError {
                 let type = StatusErrorType.allCases.first { e.message.hasPrefix($0.rawValue + ":") } ?? .unexpectedResponse
                 return .init(.networkError, type, message: e.message)
@@ -140,8 +161,9 @@ struct FixtureLinkType: LinkTypePlugin {
             }
             return ActionResponse(message: "relocated", changes: LinkChanges(displayURL: url, rpcURL: url))
         case "rename":
-            let updated = try await host.updateLink(id: r.link.id, version: r.link.version,
-                                                    changes: LinkChanges(name: r.args["name"]?.stringValue, config: ["renamed": true]))
+            let updated = try await host.updateLink(
+                id: r.link.id, version: r.link.version,
+                changes: LinkChanges(name: r.args["name"]?.stringValue, config: ["renamed": true]))
             return ActionResponse(message: "renamed", output: .object(["version": .number(Double(updated.version))]))
         case "selftest":
             return ActionResponse(message: "selftest", output: .object(try await selftest(r)))
@@ -167,14 +189,17 @@ struct FixtureLinkType: LinkTypePlugin {
         out["opened"] = .string(String(decoding: try await host.open(sealed), as: UTF8.self))
         out["random_len"] = .number(Double(try await host.randomBytes(16).count))
         out["sha256_abc"] = .string(hex(try await host.digest(.sha256, Data("abc".utf8))))
-        out["hmac_sha1"] = .string(hex(try await host.hmac(.sha1, key: Data("key".utf8), Data("The quick brown fox jumps over the lazy dog".utf8))))
+        out["hmac_sha1"] = .string(
+            hex(try await host.hmac(.sha1, key: Data("key".utf8), Data("The quick brown fox jumps over the lazy dog".utf8))))
         let pair = try await host.rsaGenerate(bits: 2048)
         let sig = try await host.rsaSign(.sha256, privateKeyPEM: pair.privateKeyPEM, Data("msg".utf8))
         out["rsa_verify"] = .bool(try await host.rsaVerify(.sha256, publicKeyPEM: pair.publicKeyPEM, Data("msg".utf8), signature: sig))
-        out["rsa_verify_tampered"] = .bool(try await host.rsaVerify(.sha256, publicKeyPEM: pair.publicKeyPEM, Data("msG".utf8), signature: sig))
+        out["rsa_verify_tampered"] = .bool(
+            try await host.rsaVerify(.sha256, publicKeyPEM: pair.publicKeyPEM, Data("msG".utf8), signature: sig))
         let info = try await host.instanceInfo()
         let instanceSig = try await host.rsaSign(.sha1, privateKeyPEM: nil, Data("base".utf8))
-        out["instance_sign_verifies"] = .bool(try await host.rsaVerify(.sha1, publicKeyPEM: info.publicKeyPEM, Data("base".utf8), signature: instanceSig))
+        out["instance_sign_verifies"] = .bool(
+            try await host.rsaVerify(.sha1, publicKeyPEM: info.publicKeyPEM, Data("base".utf8), signature: instanceSig))
         out["instance_id"] = .string(info.id)
         out["instance_name"] = .string(info.name)
         out["links"] = .number(Double(try await host.links().count))
@@ -194,7 +219,8 @@ struct FixtureLinkType: LinkTypePlugin {
         }
         guard r.method == "GET", r.path == "/plugins/fixture/hello" else { return PluginHTTPResponse(status: 404) }
         let who = r.user?.name ?? "anonymous"
-        return PluginHTTPResponse(status: 200, headers: [["Content-Type", "text/plain"]], body: Data("hello \(who) from \(r.baseURL)".utf8))
+        return PluginHTTPResponse(
+            status: 200, headers: [["Content-Type", "text/plain"]], body: Data("hello \(who) from \(r.baseURL)".utf8))
     }
 }
 
