@@ -45,13 +45,15 @@ public struct ApplicationInfo: Codable, Sendable, Hashable {
         self.id = id
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(type, forKey: .type)
-        try c.encode(name, forKey: .name)
-        try c.encode(version, forKey: .version)
-        try c.encode(id, forKey: .id)
+    /// The JSON shape, in one place: `encode(to:)` and the fast list writer both use it.
+    public var jsonValue: JSONValue {
+        [
+            "type": .string(type), "name": .string(name), "version": version.map(JSONValue.string) ?? .null,
+            "id": id.map(JSONValue.string) ?? .null,
+        ]
     }
+
+    public func encode(to encoder: any Encoder) throws { try jsonValue.encode(to: encoder) }
 }
 
 /// One application link, as the store keeps it and as `applinks list --json` prints it.
@@ -100,7 +102,7 @@ public struct Link: Codable, Sendable, Hashable, Identifiable {
         self.updatedAt = updatedAt
     }
 
-    private struct URLs: Codable, Hashable {
+    private struct URLs: Decodable, Hashable {
         var display: String
         var rpc: String
     }
@@ -133,23 +135,18 @@ public struct Link: Codable, Sendable, Hashable, Identifiable {
         updatedAt = try c.decodeIfPresent(Date.self, forKey: .updatedAt) ?? Date()
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(type, forKey: .type)
-        try c.encode(name, forKey: .name)
-        try c.encode(application, forKey: .application)
-        try c.encode(direction, forKey: .direction)
-        try c.encode(status, forKey: .status)
-        try c.encode(URLs(display: displayURL, rpc: rpcURL), forKey: .urls)
-        try c.encode(incomingAuth, forKey: .incomingAuth)
-        try c.encode(outgoingAuth, forKey: .outgoingAuth)
-        try c.encode(primary, forKey: .primary)
-        try c.encode(enabled, forKey: .enabled)
-        try c.encode(config, forKey: .config)
-        try c.encode(version, forKey: .version)
-        // Formatted here rather than through the encoder's date strategy, which costs a nested encoder per date.
-        try c.encode(Timestamp.format(createdAt), forKey: .createdAt)
-        try c.encode(Timestamp.format(updatedAt), forKey: .updatedAt)
+    /// The JSON shape `applinks list --json` prints, in one place: `encode(to:)` and the fast list writer both
+    /// use it. Dates are formatted here rather than through an encoder's date strategy.
+    public var jsonValue: JSONValue {
+        [
+            "id": .string(id), "type": .string(type), "name": .string(name), "application": application.jsonValue,
+            "direction": .string(direction.rawValue), "status": status.jsonValue,
+            "urls": ["display": .string(displayURL), "rpc": .string(rpcURL)],
+            "incoming_auth": .array(incomingAuth.map(JSONValue.string)), "outgoing_auth": .array(outgoingAuth.map(JSONValue.string)),
+            "primary": .bool(primary), "enabled": .bool(enabled), "config": .object(config), "version": .number(Double(version)),
+            "created_at": .string(Timestamp.format(createdAt)), "updated_at": .string(Timestamp.format(updatedAt)),
+        ]
     }
+
+    public func encode(to encoder: any Encoder) throws { try jsonValue.encode(to: encoder) }
 }

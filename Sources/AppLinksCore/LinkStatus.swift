@@ -75,13 +75,15 @@ public struct LinkStatus: Codable, Sendable, Hashable {
         case checkedAt = "checked_at"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(category, forKey: .category)
-        try c.encode(errorType, forKey: .errorType)
-        try c.encode(message, forKey: .message)
-        try c.encode(checkedAt.map(Timestamp.format), forKey: .checkedAt)
+    /// The JSON shape, in one place: `encode(to:)` and the fast list writer both use it.
+    public var jsonValue: JSONValue {
+        [
+            "category": .string(category.rawValue), "error_type": errorType.map { .string($0.rawValue) } ?? .null,
+            "message": .string(message), "checked_at": checkedAt.map { .string(Timestamp.format($0)) } ?? .null,
+        ]
     }
+
+    public func encode(to encoder: any Encoder) throws { try jsonValue.encode(to: encoder) }
 
     /// A link that has never been checked.
     public static let unchecked = LinkStatus(.unknown, .unknown, message: "Not checked yet. Run `applinks status`.")
