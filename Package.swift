@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // MARK: C boundary
@@ -64,9 +67,20 @@ let package = Package(
             swiftSettings: swift6
         ),
         .target(
+            name: "AppLinksServer",
+            dependencies: [
+                "AppLinksHost",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swift6
+        ),
+        .target(
             name: "AppLinksCLI",
             dependencies: [
                 "AppLinksHost",
+                "AppLinksServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift6
@@ -92,6 +106,11 @@ let package = Package(
         .testTarget(
             name: "AppLinksHostTests",
             dependencies: ["AppLinksHost", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swift6
+        ),
+        .testTarget(
+            name: "AppLinksServerTests",
+            dependencies: ["AppLinksServer", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swift6
         ),
         .testTarget(

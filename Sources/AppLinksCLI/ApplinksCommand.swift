@@ -11,7 +11,8 @@ public struct ApplinksCommand: AsyncParsableCommand {
         abstract: "Link this deployment to other applications.",
         version: Deployment.version,
         subcommands: [
-            InitCommand.self, ListCommand.self, ShowCommand.self, CreateCommand.self, EditCommand.self, DeleteCommand.self,
+            InitCommand.self, ServeCommand.self, ListCommand.self, ShowCommand.self, CreateCommand.self, EditCommand.self,
+            DeleteCommand.self,
             StatusCommand.self, ActionsCommand.self, ActionCommand.self, MakePrimaryCommand.self, RelocateCommand.self,
             PluginsCommand.self, AuditCommand.self,
         ])

@@ -16,6 +16,18 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
     public var statusChecks: [StatusCheck]
     public var actions: [Action]
     public var routes: [Route]
+    /// Authentication types this link type offers, as the manifest names them (Atlassian uses Java class
+    /// names, such as `com.atlassian.applinks.api.auth.types.OAuthAuthenticationProvider`).
+    public var authentication: Authentication?
+
+    public struct Authentication: Codable, Sendable, Hashable {
+        public var incoming: [String]
+        public var outgoing: [String]
+        public init(incoming: [String] = [], outgoing: [String] = []) {
+            self.incoming = incoming
+            self.outgoing = outgoing
+        }
+    }
 
     public struct Wizard: Codable, Sendable, Hashable {
         public var steps: [Step]
@@ -115,7 +127,7 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
     public init(
         id: String, name: String, version: String, vendor: String, description: String? = nil,
         directions: [Direction], wizard: Wizard, statusChecks: [StatusCheck] = [], actions: [Action] = [],
-        routes: [Route] = []
+        routes: [Route] = [], authentication: Authentication? = nil
     ) {
         self.id = id
         self.name = name
@@ -127,10 +139,11 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         self.statusChecks = statusChecks
         self.actions = actions
         self.routes = routes
+        self.authentication = authentication
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, version, vendor, description, directions, wizard, actions, routes
+        case id, name, version, vendor, description, directions, wizard, actions, routes, authentication
         case statusChecks = "status_checks"
     }
 
@@ -146,6 +159,7 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         statusChecks = try c.decodeIfPresent([StatusCheck].self, forKey: .statusChecks) ?? []
         actions = try c.decodeIfPresent([Action].self, forKey: .actions) ?? []
         routes = try c.decodeIfPresent([Route].self, forKey: .routes) ?? []
+        authentication = try c.decodeIfPresent(Authentication.self, forKey: .authentication)
     }
 
     /// Path prefixes outside `/plugins/<id>/` that a plugin may claim, because remote products expect them there.

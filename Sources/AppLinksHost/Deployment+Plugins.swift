@@ -17,6 +17,7 @@ extension Deployment {
             try await store.setLinkTypeEnabled(id, enabled: enabled)
             try await audit(enabled ? "link-type-enable" : "link-type-disable", detail: ["link_type": .string(id)])
         }
+        try await refreshLinkTypeStates()
         record.enabled = enabled
         record.state = enabled ? .loaded : .disabled
         return record

@@ -18,16 +18,50 @@ public final class Deployment: Sendable {
     public let logger: Logger
     /// Who is acting, for the audit log: the OS user for the CLI, the logged-in user for the server.
     public let actor: String
+    /// Every valid link type found, enabled or not, by id.
+    let availablePlugins: [String: LoadedPlugin]
+    private let loadRecords: [PluginRecord]
+    /// Per-deployment enablement, refreshed from the store by ``refreshLinkTypeStates()``, so that a running
+    /// server follows `applinks plugins enable|disable` without a restart.
+    private let enabledStates: Mutex<[String: Bool]>
+
+    /// Every valid link type, enabled or not: the server declares all their routes at start and answers 404 for
+    /// a disabled one's.
+    public var availablePluginsForRouting: [LoadedPlugin] { availablePlugins.values.sorted { $0.id < $1.id } }
+
     /// Loaded and enabled link types, by id.
-    public let plugins: [String: LoadedPlugin]
-    /// Every plugin file the loader looked at.
-    public let pluginRecords: [PluginRecord]
+    public var plugins: [String: LoadedPlugin] {
+        let states = enabledStates.withLock { $0 }
+        return availablePlugins.filter { states[$0.key] ?? true }
+    }
+
+    /// Every plugin file the loader looked at, with its current enablement.
+    public var pluginRecords: [PluginRecord] {
+        let states = enabledStates.withLock { $0 }
+        return loadRecords.map { r in
+            guard let id = r.id, r.state != .refused else { return r }
+            var r = r
+            r.enabled = states[id] ?? true
+            r.state = r.enabled ? .loaded : .disabled
+            return r
+        }
+    }
+
+    /// Re-reads which link types are enabled. Returns true if anything changed.
+    @discardableResult
+    public func refreshLinkTypeStates() async throws -> Bool {
+        let states = try await store.linkTypeStates()
+        return enabledStates.withLock { current in
+            defer { current = states }
+            return current != states
+        }
+    }
     let http = HTTPService()
     private let privateKey = Mutex<RSAKey?>(nil)
 
     private init(
         home: DeploymentHome, config: DeploymentConfig, store: SQLiteStore, sealer: SecretSealer, identity: InstanceIdentity,
-        logger: Logger, actor: String, plugins: [String: LoadedPlugin], records: [PluginRecord]
+        logger: Logger, actor: String, plugins: [String: LoadedPlugin], records: [PluginRecord], states: [String: Bool]
     ) {
         self.home = home
         self.config = config
@@ -36,8 +70,9 @@ public final class Deployment: Sendable {
         self.identity = identity
         self.logger = logger
         self.actor = actor
-        self.plugins = plugins
-        self.pluginRecords = records
+        self.availablePlugins = plugins
+        self.loadRecords = records
+        self.enabledStates = Mutex(states)
     }
 
     public static var defaultActor: String {
@@ -67,10 +102,11 @@ public final class Deployment: Sendable {
             searchPaths: paths,
             executableDirectory: config.searchExecutableDirectory ? PluginLoader.currentExecutableDirectory : nil,
             pins: config.pluginPins, requirePins: config.requirePins, logger: logger)
-        let (loaded, records) = loader.loadAll(enabled: try await store.linkTypeStates())
+        let states = try await store.linkTypeStates()
+        let (loaded, records) = loader.loadAll(enabled: states)
         let host = Deployment(
             home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
-            plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records)
+            plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records, states: states)
         for p in loaded { p.attach(HostServices(pluginID: p.id, host: host)) }
         return host
     }
@@ -127,7 +163,7 @@ public final class Deployment: Sendable {
     /// Stops every started plugin. Call once, when the process is about to exit.
     public func shutdown() async {
         // A plugin's shutdown may block like any other call into it, so it runs on the blocking pool.
-        for p in plugins.values { _ = try? await BlockingThreadPool.shared.run { p.shutdown() } }
+        for p in availablePlugins.values { _ = try? await BlockingThreadPool.shared.run { p.shutdown() } }
     }
 
     func audit(_ action: String, link: Link? = nil, detail: [String: JSONValue] = [:]) async throws {
@@ -139,6 +175,11 @@ public final class Deployment: Sendable {
 public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
 
     public init(_ text: String) throws {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),

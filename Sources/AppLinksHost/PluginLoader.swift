@@ -61,7 +61,8 @@ public struct PluginLoader: Sendable {
         return out
     }
 
-    /// Loads every candidate. `enabled` says, per link-type id, whether this deployment enabled it (default yes).
+    /// Loads every candidate. `enabled` says, per link-type id, whether this deployment enabled it (default yes);
+    /// a disabled plugin is opened and validated (so its id is known) but returned for the caller never to start.
     public func loadAll(enabled: [String: Bool]) -> (plugins: [LoadedPlugin], records: [PluginRecord]) {
         var loaded: [LoadedPlugin] = []
         var records: [PluginRecord] = []
@@ -80,7 +81,7 @@ public struct PluginLoader: Sendable {
                 record.sha256 = hash
                 record.enabled = enabled[plugin.id] ?? true
                 record.state = record.enabled ? .loaded : .disabled
-                if record.enabled { loaded.append(plugin) }
+                loaded.append(plugin)
             } catch let e as AppLinksError {
                 record.state = .refused
                 record.reason = e.message

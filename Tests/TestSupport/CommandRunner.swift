@@ -62,5 +62,6 @@ public func compileCPlugin(_ source: String, to output: URL, extraFlags: [String
 
 public struct CompileError: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { "cc failed: \(message)" }
 }

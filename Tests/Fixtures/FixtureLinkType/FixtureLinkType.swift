@@ -31,7 +31,11 @@ struct FixtureLinkType: LinkTypePlugin {
         routes: [
             .init(method: "GET", path: "/plugins/fixture/hello", auth: .none),
             .init(method: "GET", path: "/plugins/fixture/approve", auth: .user),
-        ])
+            .init(method: "GET", path: "/plugins/fixture/slow", auth: .none),
+        ],
+        authentication: .init(
+            incoming: ["com.example.applinks.FixtureTokenAuthenticationProvider"],
+            outgoing: ["com.example.applinks.FixtureTokenAuthenticationProvider"]))
 
     let host: HostAPI
 
@@ -216,6 +220,10 @@ struct FixtureLinkType: LinkTypePlugin {
         if r.method == "GET", r.path == "/plugins/fixture/approve", r.query.hasPrefix("draft=") {
             try await host.kvPut("approved:\(r.query.dropFirst(6))", Data("yes".utf8), ttl: .seconds(600))
             return PluginHTTPResponse(status: 200, body: Data("approved".utf8))
+        }
+        if r.path == "/plugins/fixture/slow" {
+            try await Task.sleep(for: .milliseconds(1500))
+            return PluginHTTPResponse(status: 200, body: Data("finally".utf8))
         }
         guard r.method == "GET", r.path == "/plugins/fixture/hello" else { return PluginHTTPResponse(status: 404) }
         let who = r.user?.name ?? "anonymous"

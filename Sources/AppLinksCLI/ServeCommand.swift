@@ -1,0 +1,44 @@
+import AppLinksCore
+import AppLinksHost
+import AppLinksServer
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+
+struct ServeCommand: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the HTTP server: manifest, status API and the link types' routes.",
+        discussion:
+            "Creates the deployment first if the home does not exist. Stops gracefully on SIGTERM or SIGINT, letting requests in flight finish."
+    )
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Listen on HOST:PORT instead of the configured address (port 0 picks a free port).") var listen: String?
+
+    func execute() async throws {
+        let home = common.deploymentHome
+        var logger = Logger(label: "applinks") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = ProcessInfo.processInfo.environment["APPLINKS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let deployment: Deployment
+        if home.exists {
+            deployment = try await Deployment.open(home: home, logger: logger, actor: "server")
+        } else {
+            (deployment, _) = try await Deployment.initialize(
+                home: home, name: "AppLinks", baseURL: "http://127.0.0.1:8080",
+                listen: "127.0.0.1:8080", logger: logger, actor: "server")
+            Output.note("Created a deployment at \(home.url.path).")
+        }
+        let address = try ListenAddress(listen ?? deployment.config.listen)
+        let app = try buildApplication(deployment: deployment, listen: address, logger: logger) { bound in
+            // One line on stdout, so that scripts (and tests) can learn a port picked with :0.
+            FileHandle.standardOutput.write(Data("AppLinks listening on http://\(bound) (base URL \(deployment.config.baseURL))\n".utf8))
+        }
+        do {
+            try await app.runService()
+        } catch {
+            throw AppLinksError(
+                .config, "The server stopped: \(error). If the address is in use, pick another with --listen HOST:PORT.", cause: error)
+        }
+        await deployment.shutdown()
+    }
+}

@@ -1,0 +1,109 @@
+import AppLinksCore
+import AppLinksHost
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Builds the HTTP application of a deployment. `applinks serve` and the tests call this same function.
+///
+/// ```swift
+/// let app = try buildApplication(deployment: deployment, listen: ListenAddress("127.0.0.1:8080"))
+/// try await app.runService()   // until SIGTERM or SIGINT, letting in-flight requests finish
+/// ```
+public func buildApplication(
+    deployment: Deployment, listen: ListenAddress, logger: Logger = Logger(label: "applinks.server"),
+    onRunning: @escaping @Sendable (ListenAddress) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: LogRequestsMiddleware(.info))
+
+    router.get("/healthz") { _, _ in HTTPReply.json(["status": "ok"]) }
+
+    router.get("/rest/applinks/1.0/manifest") { request, _ -> Response in
+        let manifest = Manifest(deployment: deployment)
+        let accept = request.headers[.accept] ?? ""
+        if accept.contains("xml") && !accept.contains("json") {
+            return HTTPReply.text(manifest.xml, type: "application/xml; charset=utf-8")
+        }
+        return HTTPReply.json(manifest)
+    }
+
+    // Every route a valid plugin declares; enablement is checked per request.
+    var claimed: [String: String] = [:]
+    for plugin in deployment.availablePluginsForRouting {
+        for route in plugin.descriptor.routes {
+            let key = "\(route.method) \(route.path)"
+            if let owner = claimed[key] {
+                logger.error(
+                    "route claimed twice; the first plugin keeps it",
+                    metadata: ["route": "\(key)", "kept": "\(owner)", "refused": "\(plugin.id)"])
+                continue
+            }
+            claimed[key] = plugin.id
+            let responder = PluginRouteResponder(deployment: deployment, pluginID: plugin.id, route: route)
+            router.on(RouterPath(route.path), method: HTTPRequest.Method(route.method)!) { request, context in
+                try await responder.respond(request, context)
+            }
+        }
+    }
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "AppLinks"),
+        services: [LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger)],
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? listen.port
+            await onRunning(ListenAddress(host: listen.host, port: port))
+        },
+        logger: logger)
+}
+
+/// Follows `applinks plugins enable|disable` run against the same home while the server runs.
+struct LinkTypeWatcher: Service {
+    let deployment: Deployment
+    let logger: Logger
+    static let interval: Duration = .milliseconds(400)
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    if try await deployment.refreshLinkTypeStates() {
+                        logger.info("link type states changed", metadata: ["enabled": "\(deployment.plugins.keys.sorted())"])
+                    }
+                } catch {
+                    logger.error("cannot read link type states", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: Self.interval)
+            }
+        }
+    }
+}
+
+/// Refreshes every link's status each `status.interval_seconds`.
+struct StatusSweeper: Service {
+    let deployment: Deployment
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let links = try await deployment.store.links()
+                    let checked = try await deployment.checkStatus(of: links)
+                    logger.info(
+                        "status sweep",
+                        metadata: [
+                            "links": "\(checked.count)",
+                            "connected": "\(checked.filter { $0.status.category == .connected }.count)",
+                        ])
+                } catch {
+                    logger.error("status sweep failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: deployment.config.statusInterval)
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import AppLinksCore
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TestSupport
+import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+/// A real `applinks serve` process on a free loopback port, with the fixture link type.
+final class RunningServer: @unchecked Sendable {
+    // Set once in init; `process` is only read afterwards.
+    let dir = TemporaryDirectory("server")
+    let process = Process()
+    let port: Int
+    let stderr = Pipe()
+    var home: URL { dir.path("home") }
+    var env: [String: String] { Self.environment(home: home) }
+
+    static func environment(home: URL) -> [String: String] {
+        [
+            "APPLINKS_HOME": home.path, "APPLINKS_PLUGINS_PATHS": BuildProducts.fixturePlugin.path,
+            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false", "NO_COLOR": "1",
+        ]
+    }
+
+    init(extraEnv: [String: String] = [:], initialise: Bool = true) throws {
+        let env = Self.environment(home: dir.path("home"))
+        if initialise {
+            let r = try runCommand(BuildProducts.applinks, ["init", "--name", "Server test"], environment: env)
+            precondition(r.status == 0, r.stderr)
+        }
+        process.executableURL = BuildProducts.applinks
+        process.arguments = ["serve", "--listen", "127.0.0.1:0"]
+        var e = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        e.merge(env) { _, n in n }
+        e.merge(extraEnv) { _, n in n }
+        process.environment = e
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = stderr
+        try process.run()
+        // The first line names the bound port.
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let match = text.firstMatch(of: /127\.0\.0\.1:(\d+)/), let p = Int(match.1) else {
+            throw CompileError(message: "the server did not start: \(text)")
+        }
+        port = p
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    func cli(_ args: String...) throws -> CommandResult { try runCommand(BuildProducts.applinks, args, environment: env) }
+
+    func get(_ path: String, headers: [(String, String)] = []) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), response.headers, String(decoding: body.readableBytesView, as: UTF8.self))
+    }
+
+    /// Polls until `check` holds, for at most `within`; returns how long it took, or nil.
+    func eventually(within: Duration, _ check: () async throws -> Bool) async rethrows -> Duration? {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < within {
+            if try await check() { return ContinuousClock.now - start }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+}
+
+@Suite("applinks serve", .serialized)
+struct ServerTests {
+    @Test("the manifest answers in JSON, and in Atlassian's XML when asked")
+    func manifest() async throws {
+        let server = try RunningServer()
+        let json = try await server.get("/rest/applinks/1.0/manifest")
+        #expect(json.status == 200 && json.headers["Content-Type"].first?.hasPrefix("application/json") == true)
+        let m = try #require(try JSONSerialization.jsonObject(with: Data(json.body.utf8)) as? [String: Any])
+        #expect(m["name"] as? String == "Server test" && m["typeId"] as? String == "applinks" && m["publicSignup"] as? Bool == false)
+        #expect(UUID(uuidString: m["id"] as? String ?? "") != nil && m["url"] as? String == "http://127.0.0.1:8080")
+        #expect(m["version"] as? String == "0.1.0" && m["applinksVersion"] is String)
+        #expect(m["incomingAuthenticationTypes"] as? [String] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
+        let xml = try await server.get("/rest/applinks/1.0/manifest", headers: [("Accept", "application/xml")])
+        #expect(xml.status == 200 && xml.headers["Content-Type"].first?.hasPrefix("application/xml") == true)
+        let parsed = try #require(XMLElements.parse(xml.body))
+        #expect(parsed.root == "manifest")
+        #expect(
+            parsed.values["id"] == [m["id"] as! String] && parsed.values["typeId"] == ["applinks"]
+                && parsed.values["publicSignup"] == ["false"])
+        #expect(parsed.values["incomingAuthenticationType"] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
+        #expect(parsed.values["outgoingAuthenticationType"]?.count == 1)
+        #expect(try await server.get("/healthz").body == #"{"status":"ok"}"#)
+    }
+
+    @Test("plugin routes reach the plugin; a type disabled with the CLI answers 404 within a second, and comes back")
+    func pluginRoutes() async throws {
+        let server = try RunningServer()
+        let hello = try await server.get("/plugins/fixture/hello")
+        #expect(hello.status == 200 && hello.body == "hello anonymous from http://127.0.0.1:8080")
+        #expect(try await server.get("/plugins/fixture/approve").status == 401)
+        #expect(try await server.get("/plugins/fixture/undeclared").status == 404)
+        #expect(try server.cli("plugins", "disable", "fixture").status == 0)
+        let off = await server.eventually(within: .seconds(1)) { () async -> Bool in
+            (try? await server.get("/plugins/fixture/hello").status) == 404
+        }
+        #expect(off != nil, "the running server must refuse a disabled type within 1 s")
+        #expect(try server.cli("plugins", "enable", "fixture").status == 0)
+        let on = await server.eventually(within: .seconds(1)) { () async -> Bool in
+            (try? await server.get("/plugins/fixture/hello").status) == 200
+        }
+        #expect(on != nil)
+    }
+
+    @Test("SIGTERM lets a request in flight finish, then the server exits 0")
+    func gracefulShutdown() async throws {
+        let server = try RunningServer()
+        async let slow = server.get("/plugins/fixture/slow")
+        try await Task.sleep(for: .milliseconds(400))
+        kill(server.process.processIdentifier, SIGTERM)
+        let answer = try await slow
+        #expect(answer.status == 200 && answer.body == "finally")
+        let exited = await server.eventually(within: .seconds(10)) { () async -> Bool in !server.process.isRunning }
+        #expect(exited != nil && server.process.terminationStatus == 0)
+    }
+
+    @Test("serve on a home that does not exist creates it first")
+    func initialisesHome() async throws {
+        let server = try RunningServer(initialise: false)
+        #expect(FileManager.default.fileExists(atPath: server.home.appendingPathComponent("config.yaml").path))
+        #expect(try await server.get("/healthz").status == 200)
+    }
+
+    @Test("the background sweep refreshes statuses without anyone running `applinks status`")
+    func statusSweep() async throws {
+        let server = try RunningServer(extraEnv: ["APPLINKS_STATUS_INTERVAL_SECONDS": "0.3"])
+        let created = try server.cli(
+            "create", "fixture", "--set", "name=Swept", "--set", "url=https://s.example.com", "--set", "token=abcd", "--json")
+        #expect(created.status == 0)
+        let connected = try await server.eventually(within: .seconds(5)) {
+            let list = try server.cli("list", "--json").jsonArray ?? []
+            return (list.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED"
+        }
+        #expect(connected != nil, "a link created by the CLI is swept by the running server")
+    }
+}
+
+/// Element names and their text, from a flat XML document.
+struct XMLElements {
+    var root: String?
+    var values: [String: [String]] = [:]
+
+    static func parse(_ text: String) -> XMLElements? {
+        final class Delegate: NSObject, XMLParserDelegate {
+            var result = XMLElements()
+            var text = ""
+            func parser(
+                _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]
+            ) {
+                if result.root == nil { result.root = name }
+                text = ""
+            }
+            func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+                if name != result.root { result.values[name, default: []].append(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+        }
+        let parser = XMLParser(data: Data(text.utf8))
+        let delegate = Delegate()
+        parser.delegate = delegate
+        return parser.parse() ? delegate.result : nil
+    }
+}
