@@ -67,6 +67,13 @@ struct TerminalInteraction: WizardInteraction {
         return .string(text)
     }
 
+    /// Asks for a secret with echo off.
+    func readSecret(_ field: WizardField) throws -> String {
+        err(field.label + ": ")
+        guard let line = readHidden() else { throw AppLinksError(.interrupted, "Input ended before the password was given.") }
+        return line
+    }
+
     private func readHidden() -> String? {
         var old = termios()
         guard tcgetattr(STDIN_FILENO, &old) == 0 else { return readLine(strippingNewline: true) }

@@ -23,7 +23,7 @@ public final class Deployment: Sendable {
     private let loadRecords: [PluginRecord]
     /// Per-deployment enablement, refreshed from the store by ``refreshLinkTypeStates()``, so that a running
     /// server follows `applinks plugins enable|disable` without a restart.
-    private let enabledStates: Mutex<[String: Bool]>
+    private let runtime: RuntimeState
 
     /// Every valid link type, enabled or not: the server declares all their routes at start and answers 404 for
     /// a disabled one's.
@@ -31,13 +31,13 @@ public final class Deployment: Sendable {
 
     /// Loaded and enabled link types, by id.
     public var plugins: [String: LoadedPlugin] {
-        let states = enabledStates.withLock { $0 }
+        let states = runtime.enabledStates.withLock { $0 }
         return availablePlugins.filter { states[$0.key] ?? true }
     }
 
     /// Every plugin file the loader looked at, with its current enablement.
     public var pluginRecords: [PluginRecord] {
-        let states = enabledStates.withLock { $0 }
+        let states = runtime.enabledStates.withLock { $0 }
         return loadRecords.map { r in
             guard let id = r.id, r.state != .refused else { return r }
             var r = r
@@ -51,17 +51,23 @@ public final class Deployment: Sendable {
     @discardableResult
     public func refreshLinkTypeStates() async throws -> Bool {
         let states = try await store.linkTypeStates()
-        return enabledStates.withLock { current in
+        return runtime.enabledStates.withLock { current in
             defer { current = states }
             return current != states
         }
     }
     let http = HTTPService()
-    private let privateKey = Mutex<RSAKey?>(nil)
+
+    /// State every view of one deployment shares (see ``acting(as:)``).
+    final class RuntimeState: Sendable {
+        let enabledStates: Mutex<[String: Bool]>
+        let privateKey = Mutex<RSAKey?>(nil)
+        init(states: [String: Bool]) { enabledStates = Mutex(states) }
+    }
 
     private init(
         home: DeploymentHome, config: DeploymentConfig, store: SQLiteStore, sealer: SecretSealer, identity: InstanceIdentity,
-        logger: Logger, actor: String, plugins: [String: LoadedPlugin], records: [PluginRecord], states: [String: Bool]
+        logger: Logger, actor: String, plugins: [String: LoadedPlugin], records: [PluginRecord], runtime: RuntimeState
     ) {
         self.home = home
         self.config = config
@@ -72,7 +78,15 @@ public final class Deployment: Sendable {
         self.actor = actor
         self.availablePlugins = plugins
         self.loadRecords = records
-        self.enabledStates = Mutex(states)
+        self.runtime = runtime
+    }
+
+    /// The same deployment, recording `actor` in the audit log: the server gives each request the identity of
+    /// its authenticated user.
+    public func acting(as actor: String) -> Deployment {
+        Deployment(
+            home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
+            plugins: availablePlugins, records: loadRecords, runtime: runtime)
     }
 
     public static var defaultActor: String {
@@ -106,7 +120,7 @@ public final class Deployment: Sendable {
         let (loaded, records) = loader.loadAll(enabled: states)
         let host = Deployment(
             home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
-            plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records, states: states)
+            plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records, runtime: RuntimeState(states: states))
         for p in loaded { p.attach(HostServices(pluginID: p.id, host: host)) }
         return host
     }
@@ -146,7 +160,7 @@ public final class Deployment: Sendable {
 
     /// The instance's private key, opened on first use.
     func instanceKey() throws -> RSAKey {
-        try privateKey.withLock { k in
+        try runtime.privateKey.withLock { k in
             if let k { return k }
             let key = try RSAKey(privateKeyPEM: try sealer.openString(identity.sealedPrivateKey, context: "instance:private_key"))
             k = key

@@ -23,6 +23,15 @@ public enum WizardOutcome: Sendable {
     case pending(draftID: String, message: String, url: String?)
 }
 
+/// The cause of a `.wizardFields` error: which draft and step need which answers, for clients (such as the
+/// REST API) that supply them without a terminal.
+public struct WizardInputNeeded: Error, Sendable {
+    public var draftID: String
+    public var step: String
+    public var fields: [WizardField]
+    public var errors: [FieldError]
+}
+
 /// Drives a link type's wizard steps, keeping a sealed draft after every step so that nothing is lost and no
 /// half-made link is ever stored.
 public struct WizardEngine: Sendable {
@@ -126,14 +135,18 @@ public struct WizardEngine: Sendable {
                 step = s
                 try await save()
                 if !missing.isEmpty {
-                    throw AppLinksError(.wizardFields, Self.describe(missing) + "\n" + resumeHint)
+                    throw AppLinksError(
+                        .wizardFields, Self.describe(missing) + "\n" + resumeHint,
+                        cause: WizardInputNeeded(draftID: draft.id, step: s, fields: fields, errors: missing))
                 }
             case let .errors(s, errors, messages):
                 messages.forEach(interaction.show)
                 step = s
                 guard interaction.isInteractive, let fields = fieldsByStep[s] else {
                     try await save()
-                    throw AppLinksError(.wizardFields, Self.describe(errors) + "\n" + resumeHint)
+                    throw AppLinksError(
+                        .wizardFields, Self.describe(errors) + "\n" + resumeHint,
+                        cause: WizardInputNeeded(draftID: draft.id, step: s, fields: fieldsByStep[s] ?? [], errors: errors))
                 }
                 for e in errors {
                     guard let field = fields.first(where: { $0.name == e.field }) else {

@@ -30,6 +30,8 @@ public func buildApplication(
         return HTTPReply.json(manifest)
     }
 
+    AdminAPI.register(on: router, deployment: deployment)
+
     // Every route a valid plugin declares; enablement is checked per request.
     var claimed: [String: String] = [:]
     for plugin in deployment.availablePluginsForRouting {

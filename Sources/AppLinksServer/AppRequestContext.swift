@@ -6,12 +6,22 @@ import NIOCore
 public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// Set by the authentication middleware: the user a token or session belongs to.
+    public var user: AuthenticatedUser?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        user = nil
     }
 
     /// The peer's IP address as text, without the port.
     public var clientAddress: String? { remoteAddress?.ipAddress }
+}
+
+public struct AuthenticatedUser: Sendable, Hashable {
+    public var name: String
+    public var admin: Bool
+    /// How the user authenticated: "token tok-1234" or "session".
+    public var via: String
 }

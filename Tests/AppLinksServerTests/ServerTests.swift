@@ -61,11 +61,33 @@ final class RunningServer: @unchecked Sendable {
         if process.isRunning { process.terminate() }
     }
 
-    func cli(_ args: String...) throws -> CommandResult { try runCommand(BuildProducts.applinks, args, environment: env) }
+    func cli(_ args: String..., stdin: String? = nil) throws -> CommandResult {
+        try runCommand(BuildProducts.applinks, args, environment: env, stdin: stdin)
+    }
+
+    /// Adds a user and returns a fresh token for them.
+    func token(user: String, admin: Bool) throws -> String {
+        var args = ["users", "add", user, "--password-stdin"]
+        if admin { args.append("--admin") }
+        let added = try runCommand(BuildProducts.applinks, args, environment: env, stdin: "correct horse battery\n")
+        precondition(added.status == 0, added.stderr)
+        let t = try runCommand(BuildProducts.applinks, ["tokens", "create", "--user", user, "--json"], environment: env)
+        return t.jsonObject!["token"] as! String
+    }
 
     func get(_ path: String, headers: [(String, String)] = []) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
+        try await send("GET", path, headers: headers)
+    }
+
+    func send(
+        _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil
+    ) async throws
+        -> (status: Int, headers: HTTPHeaders, body: String)
+    {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = HTTPMethod(rawValue: method)
         for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), response.headers, String(decoding: body.readableBytesView, as: UTF8.self))
@@ -155,6 +177,93 @@ struct ServerTests {
             return (list.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED"
         }
         #expect(connected != nil, "a link created by the CLI is swept by the running server")
+    }
+}
+
+@Suite("admin REST API", .serialized)
+struct AdminAPITests {
+    @Test("no token is 401 with WWW-Authenticate, a bad or revoked one 401, a non-admin 403, an admin 200")
+    func authentication() async throws {
+        let server = try RunningServer()
+        let admin = try server.token(user: "alice", admin: true)
+        let plain = try server.token(user: "bob", admin: false)
+        let none = try await server.get("/rest/applinks/3.0/links")
+        #expect(none.status == 401 && none.headers["WWW-Authenticate"].first == #"Bearer realm="applinks""#)
+        #expect(none.body.contains("applinks tokens create"))
+        let bad = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_not-a-real-token")])
+        #expect(bad.status == 401 && bad.headers["WWW-Authenticate"].first?.contains(#"error="invalid_token""#) == true)
+        let basic = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Basic YWxpY2U6cHc=")])
+        #expect(basic.status == 401)
+        let forbidden = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(plain)")])
+        #expect(forbidden.status == 403 && forbidden.body.contains("'bob' is not an administrator"))
+        #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 200)
+        let id = try #require(try server.cli("tokens", "list", "--user", "alice", "--json").jsonArray?.first?["id"] as? String)
+        #expect(try server.cli("tokens", "list", "--json").stdout.contains("alpat_") == false, "token values are never listed")
+        #expect(try server.cli("tokens", "revoke", id).status == 0)
+        #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 401)
+    }
+
+    @Test("links, status, link types, the wizard step by step, and the audit log, in the CLI's JSON")
+    func endpoints() async throws {
+        let server = try RunningServer()
+        let auth = [("Authorization", "Bearer \(try server.token(user: "alice", admin: true))")]
+        // The wizard, driven over HTTP: first the missing fields, then the answers for the same draft.
+        let first = try await server.send(
+            "POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: #"{"answers": {"name": "API link"}}"#)
+        #expect(first.status == 422)
+        let needs = try #require(try JSONSerialization.jsonObject(with: Data(first.body.utf8)) as? [String: Any])
+        #expect(needs["state"] as? String == "fields" && (needs["errors"] as? [[String: Any]])?.first?["field"] as? String == "url")
+        let draft = try #require(needs["draft_id"] as? String)
+        let done = try await server.send(
+            "POST", "/rest/applinks/3.0/wizard/drafts/\(draft)", headers: auth,
+            body: #"{"answers": {"url": "https://api.example.com", "token": "abcd"}}"#)
+        #expect(done.status == 201)
+        let created = try #require(
+            (try JSONSerialization.jsonObject(with: Data(done.body.utf8)) as? [String: Any])?["link"] as? [String: Any])
+        let id = try #require(created["id"] as? String)
+        let list = try await server.get("/rest/applinks/3.0/links", headers: auth)
+        let cliList = try server.cli("list", "--json")
+        #expect((try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.map { $0["id"] as? String } == [id])
+        #expect(
+            cliList.jsonArray?.first?.keys.sorted()
+                == (try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.first?.keys.sorted())
+        #expect(try await server.get("/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
+        #expect(try await server.get("/rest/applinks/3.0/links/nope", headers: auth).status == 404)
+        let status = try await server.send("POST", "/rest/applinks/3.0/links/\(id)/status", headers: auth)
+        #expect(status.status == 200 && status.body.contains(#""category":"CONNECTED""#))
+        let types = try await server.get("/rest/applinks/3.0/link-types", headers: auth)
+        #expect(types.status == 200 && types.body.contains(#""id":"fixture""#))
+        #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/disable", headers: auth).status == 200)
+        #expect(try server.cli("plugins", "list", "--json").jsonArray?.first?["state"] as? String == "disabled")
+        #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/enable", headers: auth).status == 200)
+        #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/explode", headers: auth).status == 404)
+        #expect(try await server.send("DELETE", "/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
+        #expect(try server.cli("list", "--json").jsonArray?.isEmpty == true)
+        let audit = try await server.get("/rest/applinks/3.0/audit", headers: auth)
+        let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.body.utf8)) as? [[String: Any]])
+        #expect(events.contains { $0["action"] as? String == "delete" && $0["actor"] as? String == "api:alice" })
+        #expect(events.contains { $0["action"] as? String == "create" && $0["actor"] as? String == "api:alice" })
+        let badBody = try await server.send("POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: "not json")
+        #expect(badBody.status == 400 && badBody.body.contains("answers"))
+    }
+
+    @Test("users: scrypt hashes, no duplicates, short passwords refused, and tokens die with their user")
+    func users() throws {
+        let server = try RunningServer()
+        let add = try server.cli("users", "add", "carol", "--admin", "--password-stdin", stdin: "long enough pw\n")
+        #expect(add.status == 0)
+        #expect(try server.cli("users", "add", "carol", "--password-stdin", stdin: "another pw!\n").status == 5)
+        let short = try server.cli("users", "add", "dave", "--password-stdin", stdin: "short\n")
+        #expect(short.status == 2 && short.stderr.contains("at least 8 characters"))
+        let badName = try server.cli("users", "add", "no spaces", "--password-stdin", stdin: "long enough pw\n")
+        #expect(badName.status == 2)
+        let noTTY = try server.cli("users", "add", "erin")
+        #expect(noTTY.status == 2 && noTTY.stderr.contains("--password-stdin"))
+        #expect(try server.cli("users", "list", "--json").jsonArray?.map { $0["name"] as? String } == ["carol"])
+        #expect(try server.cli("tokens", "create", "--user", "carol").status == 0)
+        #expect(try server.cli("users", "delete", "carol").status == 0)
+        #expect(try server.cli("tokens", "list", "--json").jsonArray?.isEmpty == true)
+        #expect(try server.cli("tokens", "create", "--user", "nobody").status == 4)
     }
 }
 

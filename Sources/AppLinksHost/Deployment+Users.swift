@@ -1,0 +1,105 @@
+import AppLinksCore
+import AppLinksCrypto
+import AppLinksStore
+import Foundation
+
+/// Local users and the personal access tokens that authenticate them to the admin REST API.
+extension Deployment {
+    /// scrypt parameters for new password hashes: N=2^15, r=8, p=1 (32 MiB), as OWASP recommends at least.
+    static let scryptN: UInt64 = 1 << 15
+
+    static func validUserName(_ name: String) throws -> String {
+        guard name.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._@-]{0,63}/) != nil else {
+            throw AppLinksError(
+                .invalidInput,
+                "'\(name)' is not a valid user name: use 1 to 64 letters, digits, '.', '_', '@' or '-', "
+                    + "starting with a letter or digit.")
+        }
+        return name
+    }
+
+    static func validPassword(_ password: String) throws -> String {
+        guard password.count >= 8 else { throw AppLinksError(.invalidInput, "The password must have at least 8 characters.") }
+        return password
+    }
+
+    /// `scrypt$N$r$p$salt$hash`, the salt and hash in base64.
+    static func hashPassword(_ password: String) throws -> String {
+        let salt = SecureRandom.bytes(16)
+        let hash = try Scrypt.derive(password: Data(password.utf8), salt: salt, n: scryptN, r: 8, p: 1, length: 32)
+        return "scrypt$\(scryptN)$8$1$\(salt.base64EncodedString())$\(hash.base64EncodedString())"
+    }
+
+    static func verifyPassword(_ password: String, hash stored: String) -> Bool {
+        let parts = stored.split(separator: "$").map(String.init)
+        guard parts.count == 6, parts[0] == "scrypt", let n = UInt64(parts[1]), let r = UInt64(parts[2]), let p = UInt64(parts[3]),
+            let salt = Data(base64Encoded: parts[4]), let expected = Data(base64Encoded: parts[5]),
+            let actual = try? Scrypt.derive(password: Data(password.utf8), salt: salt, n: n, r: r, p: p, length: expected.count)
+        else { return false }
+        return ConstantTime.equals(actual, expected)
+    }
+
+    public func addUser(_ name: String, password: String, admin: Bool) async throws -> UserRecord {
+        let user = UserRecord(
+            name: try Self.validUserName(name), passwordHash: try Self.hashPassword(try Self.validPassword(password)), admin: admin)
+        try await store.addUser(user)
+        try await audit("user-add", detail: ["user": .string(name), "admin": .bool(admin)])
+        return user
+    }
+
+    public func setPassword(_ name: String, password: String) async throws {
+        try await store.setPassword(name: name, passwordHash: try Self.hashPassword(try Self.validPassword(password)))
+        try await audit("user-passwd", detail: ["user": .string(name)])
+    }
+
+    public func deleteUser(_ name: String) async throws {
+        guard try await store.deleteUser(name: name) else {
+            throw AppLinksError(.notFound, "No user named '\(name)'. Run `applinks users list`.")
+        }
+        try await audit("user-delete", detail: ["user": .string(name)])
+    }
+
+    /// The user, if the password is right. Takes as long for an unknown user as for a wrong password.
+    public func authenticate(user name: String, password: String) async throws -> UserRecord? {
+        guard let user = try await store.user(name: name) else {
+            _ = Self.verifyPassword(password, hash: Self.dummyHash)
+            return nil
+        }
+        return Self.verifyPassword(password, hash: user.passwordHash) ? user : nil
+    }
+
+    private static let dummyHash = (try? hashPassword("timing-equaliser")) ?? ""
+
+    /// Token text: a prefix that secret scanners can match, then 256 random bits.
+    public static let tokenPrefix = "alpat_"
+
+    /// Creates a personal access token. The token is returned once; only its SHA-256 is stored.
+    public func createToken(user: String, name: String, scopes: [String] = ["SYSTEM_ADMIN"]) async throws -> (TokenRecord, String) {
+        guard try await store.user(name: user) != nil else {
+            throw AppLinksError(.notFound, "No user named '\(user)'. Add one with `applinks users add \(user)`.")
+        }
+        let secret = Self.tokenPrefix + SecureRandom.token(bits: 256)
+        let record = TokenRecord(
+            id: "tok-" + String(UUID().uuidString.lowercased().prefix(8)), user: user, name: name,
+            hash: Digest.sha256(Data(secret.utf8)), scopes: scopes)
+        try await store.addToken(record)
+        try await audit("token-create", detail: ["user": .string(user), "token": .string(record.id), "name": .string(name)])
+        return (record, secret)
+    }
+
+    public func revokeToken(_ id: String) async throws {
+        guard try await store.revokeToken(id: id) else {
+            throw AppLinksError(.notFound, "No active token '\(id)'. Run `applinks tokens list`.")
+        }
+        try await audit("token-revoke", detail: ["token": .string(id)])
+    }
+
+    /// The user a bearer token belongs to, if the token is valid (known, not revoked, not expired).
+    public func authenticate(bearer token: String) async throws -> (UserRecord, TokenRecord)? {
+        guard token.hasPrefix(Self.tokenPrefix), let record = try await store.token(hash: Digest.sha256(Data(token.utf8))),
+            !record.revoked, record.expiresAt.map({ $0 > Date() }) ?? true,
+            let user = try await store.user(name: record.user)
+        else { return nil }
+        return (user, record)
+    }
+}

@@ -1,0 +1,168 @@
+import AppLinksCore
+import AppLinksHost
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Checks `Authorization: Bearer <personal access token>` on the admin REST API: 401 with `WWW-Authenticate`
+/// for a missing or bad token, 403 for a user who is not an administrator.
+struct BearerAdminMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let deployment: Deployment
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            return HTTPReply.error(
+                .unauthorized, code: "unauthorized",
+                "This API needs `Authorization: Bearer TOKEN`; create a token with "
+                    + "`applinks tokens create --user NAME`.", headers: [.wwwAuthenticate: #"Bearer realm="applinks""#])
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer",
+            let (user, token) = try await deployment.authenticate(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
+        else {
+            return HTTPReply.error(
+                .unauthorized, code: "invalid_token", "The token is unknown, revoked or expired.",
+                headers: [.wwwAuthenticate: #"Bearer realm="applinks", error="invalid_token""#])
+        }
+        guard user.admin else {
+            return HTTPReply.error(.forbidden, code: "forbidden", "The user '\(user.name)' is not an administrator.")
+        }
+        var context = context
+        context.user = AuthenticatedUser(name: user.name, admin: true, via: "token \(token.id)")
+        return try await next(request, context)
+    }
+}
+
+/// The admin REST API under `/rest/applinks/3.0/`, in the CLI's JSON.
+enum AdminAPI {
+    static func register(on router: Router<AppRequestContext>, deployment base: Deployment) {
+        let api = router.group("rest/applinks/3.0").add(middleware: BearerAdminMiddleware(deployment: base))
+        @Sendable func acting(_ context: AppRequestContext) -> Deployment { base.acting(as: "api:\(context.user?.name ?? "unknown")") }
+
+        api.get("links") { _, _ in
+            try await respond { HTTPReply.json(try await base.store.links()) }
+        }
+        api.get("links/:id") { _, context in
+            try await respond { HTTPReply.json(try await base.resolveLink(try context.parameters.require("id"))) }
+        }
+        api.delete("links/:id") { _, context in
+            try await respond { HTTPReply.json(try await acting(context).deleteLink(try context.parameters.require("id"))) }
+        }
+        api.post("links/:id/status") { _, context in
+            try await respond {
+                let d = acting(context)
+                let link = try await d.resolveLink(try context.parameters.require("id"))
+                return HTTPReply.json(try await d.checkStatus(of: [link])[0])
+            }
+        }
+        api.get("link-types") { _, _ in HTTPReply.json(base.pluginRecords) }
+        api.post("link-types/:id/:change") { _, context in
+            try await respond {
+                let change = try context.parameters.require("change")
+                guard change == "enable" || change == "disable" else {
+                    throw AppLinksError(.notFound, "Use …/link-types/ID/enable or …/link-types/ID/disable.")
+                }
+                return HTTPReply.json(
+                    try await acting(context).setLinkTypeEnabled(try context.parameters.require("id"), enabled: change == "enable"))
+            }
+        }
+        api.post("wizard/drafts/:draft") { request, context in
+            try await respond {
+                let answers = try await Self.answers(request)
+                let engine = WizardEngine(host: acting(context), wait: false, interaction: SilentInteraction())
+                return try await wizardReply { try await engine.resume(draftID: try context.parameters.require("draft"), presets: answers) }
+            }
+        }
+        api.post("wizard/:type") { request, context in
+            try await respond {
+                let answers = try await Self.answers(request)
+                let engine = WizardEngine(host: acting(context), wait: false, interaction: SilentInteraction())
+                return try await wizardReply { try await engine.start(type: try context.parameters.require("type"), presets: answers) }
+            }
+        }
+        api.get("audit") { request, _ in
+            try await respond {
+                let limit = request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 200
+                let since = try request.uri.queryParameters["since"].map { s -> Date in
+                    guard let d = Timestamp.parse(String(s)) else {
+                        throw AppLinksError(.invalidInput, "since must be an ISO 8601 time such as 2026-11-29T10:00:00Z.")
+                    }
+                    return d
+                }
+                return HTTPReply.json(try await base.store.auditEvents(since: since, limit: max(1, min(limit, 10_000))))
+            }
+        }
+    }
+
+    /// `{"answers": {...}}`, or an empty body for none.
+    static func answers(_ request: Request) async throws -> [String: JSONValue] {
+        let body = try await request.body.collect(upTo: 1 << 20)
+        if body.readableBytes == 0 { return [:] }
+        struct Body: Decodable { var answers: [String: JSONValue]? }
+        guard let decoded = try? JSONCoding.decode(Body.self, from: Data(body.readableBytesView)) else {
+            throw AppLinksError(.invalidInput, #"The body must be JSON such as {"answers": {"url": "https://…"}}."#)
+        }
+        return decoded.answers ?? [:]
+    }
+
+    static func wizardReply(_ run: () async throws -> WizardOutcome) async throws -> Response {
+        struct Reply: Encodable {
+            var state: String
+            var link: Link?
+            var draft_id: String?
+            var step: String?
+            var message: String?
+            var url: String?
+            var fields: [WizardField]?
+            var errors: [FieldError]?
+        }
+        do {
+            switch try await run() {
+            case .created(let link, _):
+                return HTTPReply.json(Reply(state: "created", link: link), status: .created)
+            case let .pending(draftID, message, url):
+                return HTTPReply.json(Reply(state: "pending", draft_id: draftID, message: message, url: url), status: .accepted)
+            }
+        } catch let e as AppLinksError where e.code == .wizardFields {
+            let needed = e.cause as? WizardInputNeeded
+            return HTTPReply.json(
+                Reply(
+                    state: "fields", draft_id: needed?.draftID, step: needed?.step, message: e.message,
+                    fields: needed?.fields, errors: needed?.errors), status: .unprocessableContent)
+        }
+    }
+
+    /// Maps an AppLinksError to its HTTP status, with the message that names the fix.
+    static func respond(_ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let e as AppLinksError {
+            let status: HTTPResponse.Status
+            switch e.code {
+            case .notFound: status = .notFound
+            case .invalidInput, .ambiguous: status = .badRequest
+            case .conflict: status = .conflict
+            case .pluginDisabled, .pluginRefused: status = .conflict
+            case .timeout: status = .gatewayTimeout
+            case .pluginFailed: status = .badGateway
+            default: status = .internalServerError
+            }
+            return HTTPReply.error(status, code: e.code.description, e.message)
+        } catch let e as PluginCallError {
+            return HTTPReply.error(.badGateway, code: e.code, "\(e.plugin): \(e.message)")
+        }
+    }
+}
+
+/// The wizard without a terminal: nothing to show, nothing to ask.
+struct SilentInteraction: WizardInteraction {
+    var isInteractive: Bool { false }
+    func started(draftID: String) {}
+    func title(_ text: String) {}
+    func show(_ message: WizardMessage) {}
+    func ask(_ field: WizardField, error: String?) async throws -> JSONValue {
+        throw AppLinksError(.wizardFields, "\(field.name) is needed")
+    }
+    func waiting(url: String?, message: String) {}
+}
