@@ -31,6 +31,7 @@ public func buildApplication(
     }
 
     AdminAPI.register(on: router, deployment: deployment)
+    LoginRoutes.register(on: router, deployment: deployment)
 
     // Every route a valid plugin declares; enablement is checked per request.
     var claimed: [String: String] = [:]
@@ -66,7 +67,7 @@ public func buildApplication(
 struct LinkTypeWatcher: Service {
     let deployment: Deployment
     let logger: Logger
-    static let interval: Duration = .milliseconds(400)
+    static let interval: Duration = .milliseconds(200)
 
     func run() async throws {
         await cancelWhenGracefulShutdown {

@@ -20,9 +20,20 @@ struct PluginRouteResponder: Sendable {
         guard let plugin = deployment.plugins[pluginID] else {
             return HTTPReply.error(.notFound, code: "not_found", "No such page.")
         }
+        let sessions = Sessions(deployment: deployment)
+        let session = try await sessions.find(request)
         if route.auth != .none {
-            // Sessions and logins arrive with the login pages; until then no user can be authenticated.
-            return HTTPReply.error(.unauthorized, code: "login_required", "This page needs a logged-in user.")
+            guard let session else {
+                let target = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
+                if request.method == .get || request.method == .head {
+                    let next = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"
+                    return Response(status: .seeOther, headers: [.location: "/login?next=\(next)", .cacheControl: "no-store"])
+                }
+                return HTTPReply.error(.unauthorized, code: "login_required", "This page needs a logged-in user; log in at /login.")
+            }
+            if route.auth == .admin && !session.record.admin {
+                return HTTPReply.error(.forbidden, code: "forbidden", "This page is for administrators.")
+            }
         }
         let body: ByteBuffer
         do {
@@ -30,16 +41,34 @@ struct PluginRouteResponder: Sendable {
         } catch {
             return HTTPReply.error(.contentTooLarge, code: "too_large", "The request body is larger than \(Self.maxBody) bytes.")
         }
+        // A request that rides on the session cookie and changes something must prove it came from our own form.
+        if let session, ![.get, .head, .options].contains(request.method) {
+            let sent = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? FormBody.parse(body)["csrf_token"]
+            guard let sent, sent == session.record.csrf else {
+                return HTMLPage.render(
+                    title: "Request refused",
+                    body: "<p class=\"error\">The form did not come from this site "
+                        + "(missing or wrong CSRF token). Go back, reload the page and try again.</p>", status: .forbidden)
+            }
+        }
         let pluginRequest = PluginHTTPRequest(
             method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
             headers: request.headers.map { [$0.name.canonicalName, $0.value] }, body: Data(body.readableBytesView),
-            remoteAddress: context.clientAddress, user: nil, baseURL: deployment.config.baseURL)
+            remoteAddress: context.clientAddress, user: session.map { .init(name: $0.record.user, admin: $0.record.admin) },
+            baseURL: deployment.config.baseURL)
         do {
             let answer = try await plugin.call(.handleHTTP, pluginRequest, as: PluginHTTPResponse.self, timeout: Self.timeout)
             guard (100...599).contains(answer.status) else {
                 throw AppLinksError(.pluginFailed, "status \(answer.status) is not an HTTP status")
             }
             let status = HTTPResponse.Status(code: answer.status)
+            // A page the plugin describes is rendered in the host's frame: escaped, with the CSRF token in its form.
+            if answer.headers.contains(where: {
+                $0.count == 2 && $0[0].lowercased() == "content-type" && $0[1].hasPrefix(HTMLPage.pluginPageType)
+            }) {
+                let page = try JSONCoding.decode(HTMLPage.PluginPage.self, from: answer.body)
+                return HTMLPage.render(page, csrf: session?.record.csrf, status: status)
+            }
             var headers = HTTPFields()
             for h in answer.headers where h.count == 2 {
                 if let name = HTTPField.Name(h[0]) { headers.append(HTTPField(name: name, value: h[1])) }

@@ -61,6 +61,11 @@ final class RunningServer: @unchecked Sendable {
         if process.isRunning { process.terminate() }
     }
 
+    /// A client that shows redirects instead of following them, as the tests need to see each 303.
+    static let client = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: .init(redirectConfiguration: .disallow))
+
     func cli(_ args: String..., stdin: String? = nil) throws -> CommandResult {
         try runCommand(BuildProducts.applinks, args, environment: env, stdin: stdin)
     }
@@ -88,7 +93,7 @@ final class RunningServer: @unchecked Sendable {
         request.method = HTTPMethod(rawValue: method)
         for (k, v) in headers { request.headers.add(name: k, value: v) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await Self.client.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), response.headers, String(decoding: body.readableBytesView, as: UTF8.self))
     }
@@ -133,7 +138,7 @@ struct ServerTests {
         let server = try RunningServer()
         let hello = try await server.get("/plugins/fixture/hello")
         #expect(hello.status == 200 && hello.body == "hello anonymous from http://127.0.0.1:8080")
-        #expect(try await server.get("/plugins/fixture/approve").status == 401)
+        #expect(try await server.get("/plugins/fixture/approve").status == 303, "a page that needs a user sends the browser to log in")
         #expect(try await server.get("/plugins/fixture/undeclared").status == 404)
         #expect(try server.cli("plugins", "disable", "fixture").status == 0)
         let off = await server.eventually(within: .seconds(1)) { () async -> Bool in

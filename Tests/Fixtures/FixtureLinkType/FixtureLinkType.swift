@@ -32,6 +32,9 @@ struct FixtureLinkType: LinkTypePlugin {
             .init(method: "GET", path: "/plugins/fixture/hello", auth: .none),
             .init(method: "GET", path: "/plugins/fixture/approve", auth: .user),
             .init(method: "GET", path: "/plugins/fixture/slow", auth: .none),
+            .init(method: "GET", path: "/plugins/fixture/consent", auth: .user),
+            .init(method: "POST", path: "/plugins/fixture/consent", auth: .user),
+            .init(method: "GET", path: "/plugins/fixture/admin-only", auth: .admin),
         ],
         authentication: .init(
             incoming: ["com.example.applinks.FixtureTokenAuthenticationProvider"],
@@ -220,6 +223,31 @@ struct FixtureLinkType: LinkTypePlugin {
         if r.method == "GET", r.path == "/plugins/fixture/approve", r.query.hasPrefix("draft=") {
             try await host.kvPut("approved:\(r.query.dropFirst(6))", Data("yes".utf8), ttl: .seconds(600))
             return PluginHTTPResponse(status: 200, body: Data("approved".utf8))
+        }
+        if r.path == "/plugins/fixture/consent" {
+            let who = r.user?.name ?? "nobody"
+            if r.method == "GET" {
+                // Described, not written as HTML: the host renders it, escapes it, and adds the CSRF token.
+                let page: JSONValue = [
+                    "title": .string("Allow <Remote> to act as \(who)?"),
+                    "paragraphs": ["The application at \"https://remote.example.com\" asks for access."],
+                    "form": [
+                        "action": "/plugins/fixture/consent", "hidden": ["request": "r-1"],
+                        "buttons": [
+                            ["name": "decision", "value": "allow", "label": "Allow"],
+                            ["name": "decision", "value": "deny", "label": "Deny"],
+                        ],
+                    ],
+                ]
+                return PluginHTTPResponse(
+                    status: 200, headers: [["Content-Type", "application/vnd.applinks.page+json"]],
+                    body: try JSONCoding.encode(page))
+            }
+            let form = String(decoding: r.body, as: UTF8.self)
+            return PluginHTTPResponse(status: 200, body: Data("\(form.contains("decision=allow") ? "allowed" : "denied") by \(who)".utf8))
+        }
+        if r.path == "/plugins/fixture/admin-only" {
+            return PluginHTTPResponse(status: 200, body: Data("admin \(r.user?.name ?? "?")".utf8))
         }
         if r.path == "/plugins/fixture/slow" {
             try await Task.sleep(for: .milliseconds(1500))
