@@ -14,13 +14,19 @@ import ServiceLifecycle
 /// ```
 public func buildApplication(
     deployment: Deployment, listen: ListenAddress, logger: Logger = Logger(label: "applinks.server"),
-    onRunning: @escaping @Sendable (ListenAddress) async -> Void = { _ in }
+    metrics: ServerMetrics = ServerMetrics(), onRunning: @escaping @Sendable (ListenAddress) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: AccessLogMiddleware(metrics: metrics))
 
     router.get("/healthz") { _, _ in HTTPReply.json(["status": "ok"]) }
 
+    router.get("/metrics") { _, _ -> Response in
+        metrics.linkStatuses(try await deployment.store.links())
+        return HTTPReply.text(metrics.registry.emitToString(), type: "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    StatusAPI.register(on: router, deployment: deployment)
     router.get("/rest/applinks/1.0/manifest") { request, _ -> Response in
         let manifest = Manifest(deployment: deployment)
         let accept = request.headers[.accept] ?? ""

@@ -16,7 +16,7 @@ final class RunningServer: @unchecked Sendable {
     let dir = TemporaryDirectory("server")
     let process = Process()
     let port: Int
-    let stderr = Pipe()
+    var logFile: URL { dir.path("server.log") }
     var home: URL { dir.path("home") }
     var env: [String: String] { Self.environment(home: home) }
 
@@ -41,7 +41,8 @@ final class RunningServer: @unchecked Sendable {
         process.environment = e
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = stderr
+        _ = FileManager.default.createFile(atPath: dir.path("server.log").path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: dir.path("server.log"))
         try process.run()
         // The first line names the bound port.
         var line = Data()
@@ -60,6 +61,9 @@ final class RunningServer: @unchecked Sendable {
     deinit {
         if process.isRunning { process.terminate() }
     }
+
+    /// Everything the server has logged so far.
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     /// A client that shows redirects instead of following them, as the tests need to see each 303.
     static let client = HTTPClient(
@@ -182,6 +186,60 @@ struct ServerTests {
             return (list.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED"
         }
         #expect(connected != nil, "a link created by the CLI is swept by the running server")
+    }
+}
+
+@Suite("status API, metrics and logs", .serialized)
+struct OperationsTests {
+    @Test("the status API hands the caller to the link's type, which authenticates it")
+    func statusAPI() async throws {
+        let server = try RunningServer()
+        let created = try server.cli(
+            "create", "fixture", "--set", "name=S", "--set", "url=https://s.example.com", "--set", "token=abcd", "--json")
+        let id = try #require(created.jsonObject?["id"] as? String)
+        let refused = try await server.get("/rest/applinks/3.0/status/\(id)")
+        #expect(refused.status == 401 && refused.headers["WWW-Authenticate"].first == "Fixture" && refused.body == #"{"working":false}"#)
+        let ok = try await server.get("/rest/applinks/3.0/status/\(id)", headers: [("X-Fixture-Auth", "let-me-in")])
+        #expect(ok.status == 200 && ok.body == #"{"link_id":"\#(id)","working":true}"#)
+        #expect(try await server.get("/rest/applinks/3.0/status/00000000-0000-0000-0000-000000000000").status == 404)
+    }
+
+    @Test("/metrics counts requests by route and status, times them, and gives links by status category")
+    func metrics() async throws {
+        let server = try RunningServer()
+        _ = try server.cli("create", "fixture", "--set", "name=M", "--set", "url=https://m.example.com", "--set", "token=abcd")
+        _ = try server.cli("status", "--all")
+        for _ in 0..<3 { _ = try await server.get("/rest/applinks/1.0/manifest") }
+        _ = try await server.get("/no/such/page")
+        let text = try await server.get("/metrics").body
+        #expect(text.contains(#"applinks_http_requests_total{method="GET",route="/rest/applinks/1.0/manifest",status="200"} 3"#))
+        #expect(text.contains(#"status="404""#))
+        #expect(text.contains("applinks_http_request_duration_seconds_bucket"))
+        #expect(text.contains(#"applinks_links{category="CONNECTED"} 1"#) && text.contains(#"applinks_links{category="NETWORK_ERROR"} 0"#))
+    }
+
+    @Test("after a full flow the log holds no password, token, cookie, CSRF token or secret")
+    func noSecretsInLogs() async throws {
+        let server = try RunningServer(extraEnv: ["APPLINKS_LOG_LEVEL": "trace"])
+        let password = "correct horse battery"
+        let token = try server.token(user: "root", admin: true)
+        let browser = Browser(server)
+        _ = try await browser.logIn("root", password, next: "/plugins/fixture/consent?code=SECRET-CODE-123")
+        let page = try await browser.request("GET", "/plugins/fixture/consent?code=SECRET-CODE-123")
+        let csrf = try #require(Browser.hidden("csrf_token", in: page.body))
+        _ = try await browser.request("POST", "/plugins/fixture/consent", form: ["decision": "allow", "csrf_token": csrf])
+        let wizard = try await server.send(
+            "POST", "/rest/applinks/3.0/wizard/fixture", headers: [("Authorization", "Bearer \(token)")],
+            body: #"{"answers": {"name": "L", "url": "https://l.example.com", "token": "LINK-SECRET-456"}}"#)
+        #expect(wizard.status == 201)
+        _ = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(token)")])
+        _ = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_wrong-token-789")])
+        let log = server.log
+        #expect(log.contains("GET /plugins/fixture/consent 200"), "the access log has one line per request")
+        let session = try #require(browser.cookies["applinks_session"])
+        for secret in [password, "correct+horse", token, "alpat_wrong-token-789", session, csrf, "SECRET-CODE-123", "LINK-SECRET-456"] {
+            #expect(!log.contains(secret), "the log leaks \(secret.prefix(12))…")
+        }
     }
 }
 

@@ -224,6 +224,17 @@ struct FixtureLinkType: LinkTypePlugin {
             try await host.kvPut("approved:\(r.query.dropFirst(6))", Data("yes".utf8), ttl: .seconds(600))
             return PluginHTTPResponse(status: 200, body: Data("approved".utf8))
         }
+        if r.path.hasPrefix("/rest/applinks/3.0/status/") {
+            // The status API: the host hands the caller's request to the link's type, which authenticates it.
+            guard r.headers.contains(where: { $0.count == 2 && $0[0].lowercased() == "x-fixture-auth" && $0[1] == "let-me-in" }) else {
+                return PluginHTTPResponse(status: 401, headers: [["WWW-Authenticate", "Fixture"]], body: Data(#"{"working":false}"#.utf8))
+            }
+            let id = String(r.path.split(separator: "/").last ?? "")
+            let link = try await host.link(id: id)
+            return PluginHTTPResponse(
+                status: 200, headers: [["Content-Type", "application/json"]],
+                body: try JSONCoding.encode(["working": JSONValue.bool(link != nil), "link_id": .string(id)]))
+        }
         if r.path == "/plugins/fixture/consent" {
             let who = r.user?.name ?? "nobody"
             if r.method == "GET" {

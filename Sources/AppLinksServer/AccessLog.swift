@@ -1,0 +1,65 @@
+import AppLinksCore
+import AppLinksHost
+import Foundation
+import Hummingbird
+import Metrics
+import Prometheus
+
+/// The server's metrics: swift-metrics instruments on a Prometheus registry that this server owns, so that
+/// several servers can share a process (as tests do) without a global bootstrap.
+public struct ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        factory = PrometheusMetricsFactory(registry: registry)
+    }
+
+    func request(method: String, route: String, status: Int, duration: Duration) {
+        let dimensions = [("method", method), ("route", route), ("status", String(status))]
+        Counter(label: "applinks_http_requests_total", dimensions: dimensions, factory: factory).increment()
+        Metrics.Timer(
+            label: "applinks_http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory
+        )
+        .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// Links by status category, read when scraped so the figures are never stale.
+    func linkStatuses(_ links: [Link]) {
+        for category in StatusCategory.allCases {
+            Gauge(label: "applinks_links", dimensions: [("category", category.rawValue)], factory: factory)
+                .record(links.filter { $0.status.category == category }.count)
+        }
+    }
+}
+
+/// One line per request: method, path (never the query, which may carry codes or tokens), status, duration
+/// and client address. Headers, cookies and bodies are never logged.
+struct AccessLogMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let route = context.endpointPath ?? "unmatched"
+        do {
+            let response = try await next(request, context)
+            record(request, context, route: route, status: Int(response.status.code), since: start)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError).map { Int($0.status.code) } ?? 500
+            record(request, context, route: route, status: status, since: start)
+            throw error
+        }
+    }
+
+    private func record(_ request: Request, _ context: Context, route: String, status: Int, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        metrics.request(method: request.method.rawValue, route: route, status: status, duration: elapsed)
+        let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        context.logger.info(
+            "\(request.method.rawValue) \(request.uri.path) \(status) \(String(format: "%.1f", ms))ms",
+            metadata: ["client": "\(context.clientAddress ?? "-")"])
+    }
+}

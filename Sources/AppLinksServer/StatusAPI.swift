@@ -1,0 +1,42 @@
+import AppLinksCore
+import AppLinksHost
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `GET /rest/applinks/3.0/status/{id}`: how a linked remote checks this side of a link. The link's own type
+/// authenticates the caller (an OAuth-signed request, for the Atlassian link type), so the request goes to
+/// that plugin's `handle_http` as it came.
+enum StatusAPI {
+    static func register(on router: Router<AppRequestContext>, deployment: Deployment) {
+        router.get("/rest/applinks/3.0/status/:id") { request, context in
+            let id = try context.parameters.require("id")
+            guard let link = try await deployment.store.link(id: id.lowercased()) else {
+                return HTTPReply.error(.notFound, code: "not_found", "No application link \(id) here.")
+            }
+            guard let plugin = deployment.plugins[link.type] else {
+                return HTTPReply.error(.notFound, code: "not_found", "The link's type is not available on this instance.")
+            }
+            let pluginRequest = PluginHTTPRequest(
+                method: "GET", path: request.uri.path, query: request.uri.query ?? "",
+                headers: request.headers.map { [$0.name.canonicalName, $0.value] }, remoteAddress: context.clientAddress,
+                baseURL: deployment.config.baseURL)
+            do {
+                let answer = try await plugin.call(.handleHTTP, pluginRequest, as: PluginHTTPResponse.self, timeout: .seconds(30))
+                if answer.status == 404 {
+                    return HTTPReply.error(
+                        .notFound, code: "not_supported", "The \(plugin.descriptor.name) link type offers no status API.")
+                }
+                var headers = HTTPFields()
+                for h in answer.headers where h.count == 2 {
+                    if let name = HTTPField.Name(h[0]) { headers.append(HTTPField(name: name, value: h[1])) }
+                }
+                return Response(
+                    status: .init(code: min(599, max(100, answer.status))), headers: headers,
+                    body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+            } catch {
+                return HTTPReply.error(.badGateway, code: "plugin_failed", "The \(plugin.descriptor.name) link type could not answer.")
+            }
+        }
+    }
+}
