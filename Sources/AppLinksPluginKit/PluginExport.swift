@@ -133,20 +133,61 @@ public enum PluginExport {
     }
 }
 
-/// Runs async work to completion from a synchronous C call. The host calls plugins only from threads outside
-/// Swift's cooperative pool, so blocking here never starves it.
+/// Runs async work to completion from a synchronous C call, on the calling thread.
+///
+/// The task runs with an executor preference for an ``InlineExecutor`` that this thread drains, so a handler
+/// that never waits on anything else runs without a single thread switch. A handler that awaits work done
+/// elsewhere (a host call, a timer) is resumed on this same thread when that work completes. The host calls
+/// plugins only from threads it reserves for them, so blocking here never starves Swift's cooperative pool.
 func blocking<T: Sendable>(_ operation: @escaping @Sendable () async -> T) -> T {
+    let executor = InlineExecutor()
     let slot = Slot<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
+    Task(executorPreference: executor) {
         slot.value = await operation()
-        done.signal()
+        executor.finish()
     }
-    done.wait()
+    executor.drain()
     return slot.value!
 }
 
-/// Written once by the task, read once after the semaphore: the semaphore orders the two.
+/// A task executor whose jobs run on the one thread that calls ``drain()``, until ``finish()``.
+final class InlineExecutor: TaskExecutor, @unchecked Sendable {
+    // `jobs` and `finished` are guarded by `condition`.
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var finished = false
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        condition.lock()
+        jobs.append(unowned)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func drain() {
+        condition.lock()
+        while true {
+            while jobs.isEmpty && !finished { condition.wait() }
+            if jobs.isEmpty { break }
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            condition.unlock()
+            for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
+            condition.lock()
+        }
+        condition.unlock()
+    }
+}
+
+/// Written once by the task, read once after the task finished: the executor's lock orders the two.
 private final class Slot<T>: @unchecked Sendable { var value: T? }
 
 /// malloc-backed buffers, freed by the side that allocated them.

@@ -50,108 +50,111 @@ final class Browser: @unchecked Sendable {
     }
 }
 
-@Suite("login, sessions and protected plugin routes", .serialized)
-struct LoginTests {
-    static func server(env: [String: String] = [:]) throws -> RunningServer {
-        let s = try RunningServer(extraEnv: env)
-        _ = try s.token(user: "alice", admin: false)
-        _ = try s.token(user: "root", admin: true)
-        return s
-    }
-
-    @Test("a login sets an HttpOnly, SameSite=Lax session cookie and returns to a local next; a forged form is refused")
-    func login() async throws {
-        let server = try Self.server()
-        let browser = Browser(server)
-        let ok = try await browser.logIn("alice", "correct horse battery", next: "/plugins/fixture/consent?x=1")
-        #expect(ok.status == 303 && ok.headers["Location"].first == "/plugins/fixture/consent?x=1")
-        let cookie = try #require(ok.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session=") })
-        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"))
-        // The same form without its CSRF token, or with another, is refused even with the right password.
-        let forger = Browser(server)
-        _ = try await forger.request("GET", "/login")
-        let forged = try await forger.request(
-            "POST", "/login", form: ["username": "alice", "password": "correct horse battery", "csrf_token": "guess"])
-        #expect(forged.status == 403 && forged.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session=") } == nil)
-        let noCookie = Browser(server)
-        let page = try await noCookie.request("GET", "/login")
-        noCookie.cookies = [:]
-        let blind = try await noCookie.request(
-            "POST", "/login",
-            form: [
-                "username": "alice", "password": "correct horse battery",
-                "csrf_token": Browser.hidden("csrf_token", in: page.body)!,
-            ])
-        #expect(blind.status == 403)
-    }
-
-    @Test(
-        "next= only ever leads to a path on this host",
-        arguments: ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "evil"])
-    func openRedirect(next: String) async throws {
-        let server = try Self.server()
-        let r = try await Browser(server).logIn("alice", "correct horse battery", next: next)
-        #expect(r.status == 303 && r.headers["Location"].first == "/")
-    }
-
-    @Test("wrong passwords get 401, then 429 with Retry-After for that user, even with the right one")
-    func throttle() async throws {
-        let server = try Self.server()
-        for _ in 0..<5 {
-            let r = try await Browser(server).logIn("alice", "wrong password")
-            #expect(r.status == 401 && r.body.contains("Wrong user name or password."))
+extension ServerProcessTests {
+    @Suite("login, sessions and protected plugin routes")
+    struct LoginTests {
+        static func server(env: [String: String] = [:]) throws -> RunningServer {
+            let s = try RunningServer(extraEnv: env)
+            _ = try s.token(user: "alice", admin: false)
+            _ = try s.token(user: "root", admin: true)
+            return s
         }
-        let blocked = try await Browser(server).logIn("alice", "correct horse battery")
-        #expect(blocked.status == 429 && blocked.headers["Retry-After"].first == "300")
-        #expect(try await Browser(server).logIn("root", "correct horse battery").status == 303, "other users are not locked out")
-    }
 
-    @Test("protected routes send a browser to log in, render the plugin's page escaped with a CSRF token, and refuse a forged post")
-    func protectedRoutes() async throws {
-        let server = try Self.server()
-        let anonymous = Browser(server)
-        let redirect = try await anonymous.request("GET", "/plugins/fixture/consent?request=r-1")
-        #expect(
-            redirect.status == 303 && redirect.headers["Location"].first == "/login?next=%2Fplugins%2Ffixture%2Fconsent%3Frequest%3Dr%2D1")
-        #expect(try await anonymous.request("POST", "/plugins/fixture/consent", form: ["decision": "allow"]).status == 401)
+        @Test("a login sets an HttpOnly, SameSite=Lax session cookie and returns to a local next; a forged form is refused")
+        func login() async throws {
+            let server = try Self.server()
+            let browser = Browser(server)
+            let ok = try await browser.logIn("alice", "correct horse battery", next: "/plugins/fixture/consent?x=1")
+            #expect(ok.status == 303 && ok.headers["Location"].first == "/plugins/fixture/consent?x=1")
+            let cookie = try #require(ok.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session=") })
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"))
+            // The same form without its CSRF token, or with another, is refused even with the right password.
+            let forger = Browser(server)
+            _ = try await forger.request("GET", "/login")
+            let forged = try await forger.request(
+                "POST", "/login", form: ["username": "alice", "password": "correct horse battery", "csrf_token": "guess"])
+            #expect(forged.status == 403 && forged.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session=") } == nil)
+            let noCookie = Browser(server)
+            let page = try await noCookie.request("GET", "/login")
+            noCookie.cookies = [:]
+            let blind = try await noCookie.request(
+                "POST", "/login",
+                form: [
+                    "username": "alice", "password": "correct horse battery",
+                    "csrf_token": Browser.hidden("csrf_token", in: page.body)!,
+                ])
+            #expect(blind.status == 403)
+        }
 
-        let alice = Browser(server)
-        _ = try await alice.logIn("alice", "correct horse battery")
-        let page = try await alice.request("GET", "/plugins/fixture/consent")
-        #expect(page.status == 200 && page.headers["Content-Type"].first?.hasPrefix("text/html") == true)
-        #expect(page.body.contains("Allow &lt;Remote&gt; to act as alice?") && !page.body.contains("<Remote>"))
-        #expect(page.body.contains("&quot;https://remote.example.com&quot;"))
-        #expect(page.headers["X-Frame-Options"].first == "DENY")
-        let csrf = try #require(Browser.hidden("csrf_token", in: page.body))
-        let forged = try await alice.request("POST", "/plugins/fixture/consent", form: ["decision": "allow", "request": "r-1"])
-        #expect(forged.status == 403 && forged.body.contains("CSRF"))
-        let allowed = try await alice.request(
-            "POST", "/plugins/fixture/consent", form: ["decision": "allow", "request": "r-1", "csrf_token": csrf])
-        #expect(allowed.status == 200 && allowed.body == "allowed by alice")
-        #expect(try await alice.request("GET", "/plugins/fixture/admin-only").status == 403)
-        let root = Browser(server)
-        _ = try await root.logIn("root", "correct horse battery")
-        let admin = try await root.request("GET", "/plugins/fixture/admin-only")
-        #expect(admin.status == 200 && admin.body == "admin root")
-    }
+        @Test(
+            "next= only ever leads to a path on this host",
+            arguments: ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "evil"])
+        func openRedirect(next: String) async throws {
+            let server = try Self.server()
+            let r = try await Browser(server).logIn("alice", "correct horse battery", next: next)
+            #expect(r.status == 303 && r.headers["Location"].first == "/")
+        }
 
-    @Test("logout needs the session's CSRF token and ends the session")
-    func logout() async throws {
-        let server = try Self.server()
-        let alice = Browser(server)
-        _ = try await alice.logIn("alice", "correct horse battery")
-        let confirm = try await alice.request("GET", "/logout")
-        let csrf = try #require(Browser.hidden("csrf_token", in: confirm.body))
-        #expect(try await alice.request("POST", "/logout", form: [:]).status == 403)
-        let out = try await alice.request("POST", "/logout", form: ["csrf_token": csrf])
-        #expect(out.status == 303 && out.headers["Location"].first == "/login")
-        #expect(try await alice.request("GET", "/plugins/fixture/consent").status == 303, "the session is gone")
-    }
+        @Test("wrong passwords get 401, then 429 with Retry-After for that user, even with the right one")
+        func throttle() async throws {
+            let server = try Self.server()
+            for _ in 0..<5 {
+                let r = try await Browser(server).logIn("alice", "wrong password")
+                #expect(r.status == 401 && r.body.contains("Wrong user name or password."))
+            }
+            let blocked = try await Browser(server).logIn("alice", "correct horse battery")
+            #expect(blocked.status == 429 && blocked.headers["Retry-After"].first == "300")
+            #expect(try await Browser(server).logIn("root", "correct horse battery").status == 303, "other users are not locked out")
+        }
 
-    @Test("the session cookie is Secure when the public base URL is https")
-    func secureCookie() async throws {
-        let server = try Self.server(env: ["APPLINKS_BASE_URL": "https://applinks.example.com"])
-        let r = try await Browser(server).logIn("alice", "correct horse battery")
-        #expect(r.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session=") }?.contains("Secure") == true)
+        @Test("protected routes send a browser to log in, render the plugin's page escaped with a CSRF token, and refuse a forged post")
+        func protectedRoutes() async throws {
+            let server = try Self.server()
+            let anonymous = Browser(server)
+            let redirect = try await anonymous.request("GET", "/plugins/fixture/consent?request=r-1")
+            #expect(
+                redirect.status == 303
+                    && redirect.headers["Location"].first == "/login?next=%2Fplugins%2Ffixture%2Fconsent%3Frequest%3Dr%2D1")
+            #expect(try await anonymous.request("POST", "/plugins/fixture/consent", form: ["decision": "allow"]).status == 401)
+
+            let alice = Browser(server)
+            _ = try await alice.logIn("alice", "correct horse battery")
+            let page = try await alice.request("GET", "/plugins/fixture/consent")
+            #expect(page.status == 200 && page.headers["Content-Type"].first?.hasPrefix("text/html") == true)
+            #expect(page.body.contains("Allow &lt;Remote&gt; to act as alice?") && !page.body.contains("<Remote>"))
+            #expect(page.body.contains("&quot;https://remote.example.com&quot;"))
+            #expect(page.headers["X-Frame-Options"].first == "DENY")
+            let csrf = try #require(Browser.hidden("csrf_token", in: page.body))
+            let forged = try await alice.request("POST", "/plugins/fixture/consent", form: ["decision": "allow", "request": "r-1"])
+            #expect(forged.status == 403 && forged.body.contains("CSRF"))
+            let allowed = try await alice.request(
+                "POST", "/plugins/fixture/consent", form: ["decision": "allow", "request": "r-1", "csrf_token": csrf])
+            #expect(allowed.status == 200 && allowed.body == "allowed by alice")
+            #expect(try await alice.request("GET", "/plugins/fixture/admin-only").status == 403)
+            let root = Browser(server)
+            _ = try await root.logIn("root", "correct horse battery")
+            let admin = try await root.request("GET", "/plugins/fixture/admin-only")
+            #expect(admin.status == 200 && admin.body == "admin root")
+        }
+
+        @Test("logout needs the session's CSRF token and ends the session")
+        func logout() async throws {
+            let server = try Self.server()
+            let alice = Browser(server)
+            _ = try await alice.logIn("alice", "correct horse battery")
+            let confirm = try await alice.request("GET", "/logout")
+            let csrf = try #require(Browser.hidden("csrf_token", in: confirm.body))
+            #expect(try await alice.request("POST", "/logout", form: [:]).status == 403)
+            let out = try await alice.request("POST", "/logout", form: ["csrf_token": csrf])
+            #expect(out.status == 303 && out.headers["Location"].first == "/login")
+            #expect(try await alice.request("GET", "/plugins/fixture/consent").status == 303, "the session is gone")
+        }
+
+        @Test("the session cookie is Secure when the public base URL is https")
+        func secureCookie() async throws {
+            let server = try Self.server(env: ["APPLINKS_BASE_URL": "https://applinks.example.com"])
+            let r = try await Browser(server).logIn("alice", "correct horse battery")
+            #expect(r.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session=") }?.contains("Secure") == true)
+        }
     }
 }

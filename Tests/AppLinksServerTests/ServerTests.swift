@@ -10,6 +10,10 @@ import Testing
     import FoundationXML
 #endif
 
+/// Every suite that starts server processes, one test at a time: the one-second bounds the tests assert hold
+/// on two cores, but not with a dozen servers and CLI processes competing for them.
+@Suite(.serialized) enum ServerProcessTests {}
+
 /// A real `applinks serve` process on a free loopback port, with the fixture link type.
 final class RunningServer: @unchecked Sendable {
     // Set once in init; `process` is only read afterwards.
@@ -113,220 +117,246 @@ final class RunningServer: @unchecked Sendable {
     }
 }
 
-@Suite("applinks serve", .serialized)
-struct ServerTests {
-    @Test("the manifest answers in JSON, and in Atlassian's XML when asked")
-    func manifest() async throws {
-        let server = try RunningServer()
-        let json = try await server.get("/rest/applinks/1.0/manifest")
-        #expect(json.status == 200 && json.headers["Content-Type"].first?.hasPrefix("application/json") == true)
-        let m = try #require(try JSONSerialization.jsonObject(with: Data(json.body.utf8)) as? [String: Any])
-        #expect(m["name"] as? String == "Server test" && m["typeId"] as? String == "applinks" && m["publicSignup"] as? Bool == false)
-        #expect(UUID(uuidString: m["id"] as? String ?? "") != nil && m["url"] as? String == "http://127.0.0.1:8080")
-        #expect(m["version"] as? String == "0.1.0" && m["applinksVersion"] is String)
-        #expect(m["incomingAuthenticationTypes"] as? [String] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
-        let xml = try await server.get("/rest/applinks/1.0/manifest", headers: [("Accept", "application/xml")])
-        #expect(xml.status == 200 && xml.headers["Content-Type"].first?.hasPrefix("application/xml") == true)
-        let parsed = try #require(XMLElements.parse(xml.body))
-        #expect(parsed.root == "manifest")
-        #expect(
-            parsed.values["id"] == [m["id"] as! String] && parsed.values["typeId"] == ["applinks"]
-                && parsed.values["publicSignup"] == ["false"])
-        #expect(parsed.values["incomingAuthenticationType"] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
-        #expect(parsed.values["outgoingAuthenticationType"]?.count == 1)
-        #expect(try await server.get("/healthz").body == #"{"status":"ok"}"#)
-    }
-
-    @Test("plugin routes reach the plugin; a type disabled with the CLI answers 404 within a second, and comes back")
-    func pluginRoutes() async throws {
-        let server = try RunningServer()
-        let hello = try await server.get("/plugins/fixture/hello")
-        #expect(hello.status == 200 && hello.body == "hello anonymous from http://127.0.0.1:8080")
-        #expect(try await server.get("/plugins/fixture/approve").status == 303, "a page that needs a user sends the browser to log in")
-        #expect(try await server.get("/plugins/fixture/undeclared").status == 404)
-        #expect(try server.cli("plugins", "disable", "fixture").status == 0)
-        let off = await server.eventually(within: .seconds(1)) { () async -> Bool in
-            (try? await server.get("/plugins/fixture/hello").status) == 404
+extension ServerProcessTests {
+    @Suite("applinks serve")
+    struct ServerTests {
+        @Test("the manifest answers in JSON, and in Atlassian's XML when asked")
+        func manifest() async throws {
+            let server = try RunningServer()
+            let json = try await server.get("/rest/applinks/1.0/manifest")
+            #expect(json.status == 200 && json.headers["Content-Type"].first?.hasPrefix("application/json") == true)
+            let m = try #require(try JSONSerialization.jsonObject(with: Data(json.body.utf8)) as? [String: Any])
+            #expect(m["name"] as? String == "Server test" && m["typeId"] as? String == "applinks" && m["publicSignup"] as? Bool == false)
+            #expect(UUID(uuidString: m["id"] as? String ?? "") != nil && m["url"] as? String == "http://127.0.0.1:8080")
+            #expect(m["version"] as? String == "0.1.0" && m["applinksVersion"] is String)
+            #expect(m["incomingAuthenticationTypes"] as? [String] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
+            let xml = try await server.get("/rest/applinks/1.0/manifest", headers: [("Accept", "application/xml")])
+            #expect(xml.status == 200 && xml.headers["Content-Type"].first?.hasPrefix("application/xml") == true)
+            let parsed = try #require(XMLElements.parse(xml.body))
+            #expect(parsed.root == "manifest")
+            #expect(
+                parsed.values["id"] == [m["id"] as! String] && parsed.values["typeId"] == ["applinks"]
+                    && parsed.values["publicSignup"] == ["false"])
+            #expect(parsed.values["incomingAuthenticationType"] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
+            #expect(parsed.values["outgoingAuthenticationType"]?.count == 1)
+            #expect(try await server.get("/healthz").body == #"{"status":"ok"}"#)
         }
-        #expect(off != nil, "the running server must refuse a disabled type within 1 s")
-        #expect(try server.cli("plugins", "enable", "fixture").status == 0)
-        let on = await server.eventually(within: .seconds(1)) { () async -> Bool in
-            (try? await server.get("/plugins/fixture/hello").status) == 200
+
+        @Test("plugin routes reach the plugin; a type disabled with the CLI answers 404 within a second, and comes back")
+        func pluginRoutes() async throws {
+            let server = try RunningServer()
+            let hello = try await server.get("/plugins/fixture/hello")
+            #expect(hello.status == 200 && hello.body == "hello anonymous from http://127.0.0.1:8080")
+            #expect(try await server.get("/plugins/fixture/approve").status == 303, "a page that needs a user sends the browser to log in")
+            #expect(try await server.get("/plugins/fixture/undeclared").status == 404)
+            #expect(try server.cli("plugins", "disable", "fixture").status == 0)
+            let off = await server.eventually(within: .seconds(1)) { () async -> Bool in
+                (try? await server.get("/plugins/fixture/hello").status) == 404
+            }
+            #expect(off != nil, "the running server must refuse a disabled type within 1 s")
+            #expect(try server.cli("plugins", "enable", "fixture").status == 0)
+            let on = await server.eventually(within: .seconds(1)) { () async -> Bool in
+                (try? await server.get("/plugins/fixture/hello").status) == 200
+            }
+            #expect(on != nil)
         }
-        #expect(on != nil)
-    }
 
-    @Test("SIGTERM lets a request in flight finish, then the server exits 0")
-    func gracefulShutdown() async throws {
-        let server = try RunningServer()
-        async let slow = server.get("/plugins/fixture/slow")
-        try await Task.sleep(for: .milliseconds(400))
-        kill(server.process.processIdentifier, SIGTERM)
-        let answer = try await slow
-        #expect(answer.status == 200 && answer.body == "finally")
-        let exited = await server.eventually(within: .seconds(10)) { () async -> Bool in !server.process.isRunning }
-        #expect(exited != nil && server.process.terminationStatus == 0)
-    }
-
-    @Test("serve on a home that does not exist creates it first")
-    func initialisesHome() async throws {
-        let server = try RunningServer(initialise: false)
-        #expect(FileManager.default.fileExists(atPath: server.home.appendingPathComponent("config.yaml").path))
-        #expect(try await server.get("/healthz").status == 200)
-    }
-
-    @Test("the background sweep refreshes statuses without anyone running `applinks status`")
-    func statusSweep() async throws {
-        let server = try RunningServer(extraEnv: ["APPLINKS_STATUS_INTERVAL_SECONDS": "0.3"])
-        let created = try server.cli(
-            "create", "fixture", "--set", "name=Swept", "--set", "url=https://s.example.com", "--set", "token=abcd", "--json")
-        #expect(created.status == 0)
-        let connected = try await server.eventually(within: .seconds(5)) {
-            let list = try server.cli("list", "--json").jsonArray ?? []
-            return (list.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED"
+        @Test("a link created or deleted with the CLI is seen by the running server within a second")
+        func cliLinksSeen() async throws {
+            let server = try RunningServer()
+            let auth = [("Authorization", "Bearer \(try server.token(user: "root", admin: true))")]
+            let created = try server.cli(
+                "create", "fixture", "--set", "name=FromCLI", "--set", "url=https://c.example.com", "--set", "token=abcd", "--json")
+            let id = try #require(created.jsonObject?["id"] as? String)
+            let seen = await server.eventually(within: .seconds(1)) { () async -> Bool in
+                (try? await server.get("/rest/applinks/3.0/links/\(id)", headers: auth).status) == 200
+            }
+            #expect(seen != nil)
+            #expect(try server.cli("delete", id, "--yes").status == 0)
+            let gone = await server.eventually(within: .seconds(1)) { () async -> Bool in
+                (try? await server.get("/rest/applinks/3.0/links/\(id)", headers: auth).status) == 404
+            }
+            #expect(gone != nil)
         }
-        #expect(connected != nil, "a link created by the CLI is swept by the running server")
-    }
-}
 
-@Suite("status API, metrics and logs", .serialized)
-struct OperationsTests {
-    @Test("the status API hands the caller to the link's type, which authenticates it")
-    func statusAPI() async throws {
-        let server = try RunningServer()
-        let created = try server.cli(
-            "create", "fixture", "--set", "name=S", "--set", "url=https://s.example.com", "--set", "token=abcd", "--json")
-        let id = try #require(created.jsonObject?["id"] as? String)
-        let refused = try await server.get("/rest/applinks/3.0/status/\(id)")
-        #expect(refused.status == 401 && refused.headers["WWW-Authenticate"].first == "Fixture" && refused.body == #"{"working":false}"#)
-        let ok = try await server.get("/rest/applinks/3.0/status/\(id)", headers: [("X-Fixture-Auth", "let-me-in")])
-        #expect(ok.status == 200 && ok.body == #"{"link_id":"\#(id)","working":true}"#)
-        #expect(try await server.get("/rest/applinks/3.0/status/00000000-0000-0000-0000-000000000000").status == 404)
-    }
+        @Test("SIGTERM lets a request in flight finish, then the server exits 0")
+        func gracefulShutdown() async throws {
+            let server = try RunningServer()
+            async let slow = server.get("/plugins/fixture/slow")
+            try await Task.sleep(for: .milliseconds(400))
+            kill(server.process.processIdentifier, SIGTERM)
+            let answer = try await slow
+            #expect(answer.status == 200 && answer.body == "finally")
+            let exited = await server.eventually(within: .seconds(10)) { () async -> Bool in !server.process.isRunning }
+            #expect(exited != nil && server.process.terminationStatus == 0)
+        }
 
-    @Test("/metrics counts requests by route and status, times them, and gives links by status category")
-    func metrics() async throws {
-        let server = try RunningServer()
-        _ = try server.cli("create", "fixture", "--set", "name=M", "--set", "url=https://m.example.com", "--set", "token=abcd")
-        _ = try server.cli("status", "--all")
-        for _ in 0..<3 { _ = try await server.get("/rest/applinks/1.0/manifest") }
-        _ = try await server.get("/no/such/page")
-        let text = try await server.get("/metrics").body
-        #expect(text.contains(#"applinks_http_requests_total{method="GET",route="/rest/applinks/1.0/manifest",status="200"} 3"#))
-        #expect(text.contains(#"status="404""#))
-        #expect(text.contains("applinks_http_request_duration_seconds_bucket"))
-        #expect(text.contains(#"applinks_links{category="CONNECTED"} 1"#) && text.contains(#"applinks_links{category="NETWORK_ERROR"} 0"#))
-    }
+        @Test("serve on a home that does not exist creates it first")
+        func initialisesHome() async throws {
+            let server = try RunningServer(initialise: false)
+            #expect(FileManager.default.fileExists(atPath: server.home.appendingPathComponent("config.yaml").path))
+            #expect(try await server.get("/healthz").status == 200)
+        }
 
-    @Test("after a full flow the log holds no password, token, cookie, CSRF token or secret")
-    func noSecretsInLogs() async throws {
-        let server = try RunningServer(extraEnv: ["APPLINKS_LOG_LEVEL": "trace"])
-        let password = "correct horse battery"
-        let token = try server.token(user: "root", admin: true)
-        let browser = Browser(server)
-        _ = try await browser.logIn("root", password, next: "/plugins/fixture/consent?code=SECRET-CODE-123")
-        let page = try await browser.request("GET", "/plugins/fixture/consent?code=SECRET-CODE-123")
-        let csrf = try #require(Browser.hidden("csrf_token", in: page.body))
-        _ = try await browser.request("POST", "/plugins/fixture/consent", form: ["decision": "allow", "csrf_token": csrf])
-        let wizard = try await server.send(
-            "POST", "/rest/applinks/3.0/wizard/fixture", headers: [("Authorization", "Bearer \(token)")],
-            body: #"{"answers": {"name": "L", "url": "https://l.example.com", "token": "LINK-SECRET-456"}}"#)
-        #expect(wizard.status == 201)
-        _ = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(token)")])
-        _ = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_wrong-token-789")])
-        let log = server.log
-        #expect(log.contains("GET /plugins/fixture/consent 200"), "the access log has one line per request")
-        let session = try #require(browser.cookies["applinks_session"])
-        for secret in [password, "correct+horse", token, "alpat_wrong-token-789", session, csrf, "SECRET-CODE-123", "LINK-SECRET-456"] {
-            #expect(!log.contains(secret), "the log leaks \(secret.prefix(12))…")
+        @Test("the background sweep refreshes statuses without anyone running `applinks status`")
+        func statusSweep() async throws {
+            let server = try RunningServer(extraEnv: ["APPLINKS_STATUS_INTERVAL_SECONDS": "0.3"])
+            let created = try server.cli(
+                "create", "fixture", "--set", "name=Swept", "--set", "url=https://s.example.com", "--set", "token=abcd", "--json")
+            #expect(created.status == 0)
+            let connected = try await server.eventually(within: .seconds(5)) {
+                let list = try server.cli("list", "--json").jsonArray ?? []
+                return (list.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED"
+            }
+            #expect(connected != nil, "a link created by the CLI is swept by the running server")
         }
     }
 }
 
-@Suite("admin REST API", .serialized)
-struct AdminAPITests {
-    @Test("no token is 401 with WWW-Authenticate, a bad or revoked one 401, a non-admin 403, an admin 200")
-    func authentication() async throws {
-        let server = try RunningServer()
-        let admin = try server.token(user: "alice", admin: true)
-        let plain = try server.token(user: "bob", admin: false)
-        let none = try await server.get("/rest/applinks/3.0/links")
-        #expect(none.status == 401 && none.headers["WWW-Authenticate"].first == #"Bearer realm="applinks""#)
-        #expect(none.body.contains("applinks tokens create"))
-        let bad = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_not-a-real-token")])
-        #expect(bad.status == 401 && bad.headers["WWW-Authenticate"].first?.contains(#"error="invalid_token""#) == true)
-        let basic = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Basic YWxpY2U6cHc=")])
-        #expect(basic.status == 401)
-        let forbidden = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(plain)")])
-        #expect(forbidden.status == 403 && forbidden.body.contains("'bob' is not an administrator"))
-        #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 200)
-        let id = try #require(try server.cli("tokens", "list", "--user", "alice", "--json").jsonArray?.first?["id"] as? String)
-        #expect(try server.cli("tokens", "list", "--json").stdout.contains("alpat_") == false, "token values are never listed")
-        #expect(try server.cli("tokens", "revoke", id).status == 0)
-        #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 401)
-    }
+extension ServerProcessTests {
+    @Suite("status API, metrics and logs")
+    struct OperationsTests {
+        @Test("the status API hands the caller to the link's type, which authenticates it")
+        func statusAPI() async throws {
+            let server = try RunningServer()
+            let created = try server.cli(
+                "create", "fixture", "--set", "name=S", "--set", "url=https://s.example.com", "--set", "token=abcd", "--json")
+            let id = try #require(created.jsonObject?["id"] as? String)
+            let refused = try await server.get("/rest/applinks/3.0/status/\(id)")
+            #expect(
+                refused.status == 401 && refused.headers["WWW-Authenticate"].first == "Fixture" && refused.body == #"{"working":false}"#)
+            let ok = try await server.get("/rest/applinks/3.0/status/\(id)", headers: [("X-Fixture-Auth", "let-me-in")])
+            #expect(ok.status == 200 && ok.body == #"{"link_id":"\#(id)","working":true}"#)
+            #expect(try await server.get("/rest/applinks/3.0/status/00000000-0000-0000-0000-000000000000").status == 404)
+        }
 
-    @Test("links, status, link types, the wizard step by step, and the audit log, in the CLI's JSON")
-    func endpoints() async throws {
-        let server = try RunningServer()
-        let auth = [("Authorization", "Bearer \(try server.token(user: "alice", admin: true))")]
-        // The wizard, driven over HTTP: first the missing fields, then the answers for the same draft.
-        let first = try await server.send(
-            "POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: #"{"answers": {"name": "API link"}}"#)
-        #expect(first.status == 422)
-        let needs = try #require(try JSONSerialization.jsonObject(with: Data(first.body.utf8)) as? [String: Any])
-        #expect(needs["state"] as? String == "fields" && (needs["errors"] as? [[String: Any]])?.first?["field"] as? String == "url")
-        let draft = try #require(needs["draft_id"] as? String)
-        let done = try await server.send(
-            "POST", "/rest/applinks/3.0/wizard/drafts/\(draft)", headers: auth,
-            body: #"{"answers": {"url": "https://api.example.com", "token": "abcd"}}"#)
-        #expect(done.status == 201)
-        let created = try #require(
-            (try JSONSerialization.jsonObject(with: Data(done.body.utf8)) as? [String: Any])?["link"] as? [String: Any])
-        let id = try #require(created["id"] as? String)
-        let list = try await server.get("/rest/applinks/3.0/links", headers: auth)
-        let cliList = try server.cli("list", "--json")
-        #expect((try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.map { $0["id"] as? String } == [id])
-        #expect(
-            cliList.jsonArray?.first?.keys.sorted()
-                == (try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.first?.keys.sorted())
-        #expect(try await server.get("/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
-        #expect(try await server.get("/rest/applinks/3.0/links/nope", headers: auth).status == 404)
-        let status = try await server.send("POST", "/rest/applinks/3.0/links/\(id)/status", headers: auth)
-        #expect(status.status == 200 && status.body.contains(#""category":"CONNECTED""#))
-        let types = try await server.get("/rest/applinks/3.0/link-types", headers: auth)
-        #expect(types.status == 200 && types.body.contains(#""id":"fixture""#))
-        #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/disable", headers: auth).status == 200)
-        #expect(try server.cli("plugins", "list", "--json").jsonArray?.first?["state"] as? String == "disabled")
-        #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/enable", headers: auth).status == 200)
-        #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/explode", headers: auth).status == 404)
-        #expect(try await server.send("DELETE", "/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
-        #expect(try server.cli("list", "--json").jsonArray?.isEmpty == true)
-        let audit = try await server.get("/rest/applinks/3.0/audit", headers: auth)
-        let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.body.utf8)) as? [[String: Any]])
-        #expect(events.contains { $0["action"] as? String == "delete" && $0["actor"] as? String == "api:alice" })
-        #expect(events.contains { $0["action"] as? String == "create" && $0["actor"] as? String == "api:alice" })
-        let badBody = try await server.send("POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: "not json")
-        #expect(badBody.status == 400 && badBody.body.contains("answers"))
-    }
+        @Test("/metrics counts requests by route and status, times them, and gives links by status category")
+        func metrics() async throws {
+            let server = try RunningServer()
+            _ = try server.cli("create", "fixture", "--set", "name=M", "--set", "url=https://m.example.com", "--set", "token=abcd")
+            _ = try server.cli("status", "--all")
+            for _ in 0..<3 { _ = try await server.get("/rest/applinks/1.0/manifest") }
+            _ = try await server.get("/no/such/page")
+            let text = try await server.get("/metrics").body
+            #expect(text.contains(#"applinks_http_requests_total{method="GET",route="/rest/applinks/1.0/manifest",status="200"} 3"#))
+            #expect(text.contains(#"status="404""#))
+            #expect(text.contains("applinks_http_request_duration_seconds_bucket"))
+            #expect(
+                text.contains(#"applinks_links{category="CONNECTED"} 1"#) && text.contains(#"applinks_links{category="NETWORK_ERROR"} 0"#))
+        }
 
-    @Test("users: scrypt hashes, no duplicates, short passwords refused, and tokens die with their user")
-    func users() throws {
-        let server = try RunningServer()
-        let add = try server.cli("users", "add", "carol", "--admin", "--password-stdin", stdin: "long enough pw\n")
-        #expect(add.status == 0)
-        #expect(try server.cli("users", "add", "carol", "--password-stdin", stdin: "another pw!\n").status == 5)
-        let short = try server.cli("users", "add", "dave", "--password-stdin", stdin: "short\n")
-        #expect(short.status == 2 && short.stderr.contains("at least 8 characters"))
-        let badName = try server.cli("users", "add", "no spaces", "--password-stdin", stdin: "long enough pw\n")
-        #expect(badName.status == 2)
-        let noTTY = try server.cli("users", "add", "erin")
-        #expect(noTTY.status == 2 && noTTY.stderr.contains("--password-stdin"))
-        #expect(try server.cli("users", "list", "--json").jsonArray?.map { $0["name"] as? String } == ["carol"])
-        #expect(try server.cli("tokens", "create", "--user", "carol").status == 0)
-        #expect(try server.cli("users", "delete", "carol").status == 0)
-        #expect(try server.cli("tokens", "list", "--json").jsonArray?.isEmpty == true)
-        #expect(try server.cli("tokens", "create", "--user", "nobody").status == 4)
+        @Test("after a full flow the log holds no password, token, cookie, CSRF token or secret")
+        func noSecretsInLogs() async throws {
+            let server = try RunningServer(extraEnv: ["APPLINKS_LOG_LEVEL": "trace"])
+            let password = "correct horse battery"
+            let token = try server.token(user: "root", admin: true)
+            let browser = Browser(server)
+            _ = try await browser.logIn("root", password, next: "/plugins/fixture/consent?code=SECRET-CODE-123")
+            let page = try await browser.request("GET", "/plugins/fixture/consent?code=SECRET-CODE-123")
+            let csrf = try #require(Browser.hidden("csrf_token", in: page.body))
+            _ = try await browser.request("POST", "/plugins/fixture/consent", form: ["decision": "allow", "csrf_token": csrf])
+            let wizard = try await server.send(
+                "POST", "/rest/applinks/3.0/wizard/fixture", headers: [("Authorization", "Bearer \(token)")],
+                body: #"{"answers": {"name": "L", "url": "https://l.example.com", "token": "LINK-SECRET-456"}}"#)
+            #expect(wizard.status == 201)
+            _ = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(token)")])
+            _ = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_wrong-token-789")])
+            let log = server.log
+            #expect(log.contains("GET /plugins/fixture/consent 200"), "the access log has one line per request")
+            let session = try #require(browser.cookies["applinks_session"])
+            for secret in [password, "correct+horse", token, "alpat_wrong-token-789", session, csrf, "SECRET-CODE-123", "LINK-SECRET-456"] {
+                #expect(!log.contains(secret), "the log leaks \(secret.prefix(12))…")
+            }
+        }
+    }
+}
+
+extension ServerProcessTests {
+    @Suite("admin REST API")
+    struct AdminAPITests {
+        @Test("no token is 401 with WWW-Authenticate, a bad or revoked one 401, a non-admin 403, an admin 200")
+        func authentication() async throws {
+            let server = try RunningServer()
+            let admin = try server.token(user: "alice", admin: true)
+            let plain = try server.token(user: "bob", admin: false)
+            let none = try await server.get("/rest/applinks/3.0/links")
+            #expect(none.status == 401 && none.headers["WWW-Authenticate"].first == #"Bearer realm="applinks""#)
+            #expect(none.body.contains("applinks tokens create"))
+            let bad = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_not-a-real-token")])
+            #expect(bad.status == 401 && bad.headers["WWW-Authenticate"].first?.contains(#"error="invalid_token""#) == true)
+            let basic = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Basic YWxpY2U6cHc=")])
+            #expect(basic.status == 401)
+            let forbidden = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(plain)")])
+            #expect(forbidden.status == 403 && forbidden.body.contains("'bob' is not an administrator"))
+            #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 200)
+            let id = try #require(try server.cli("tokens", "list", "--user", "alice", "--json").jsonArray?.first?["id"] as? String)
+            #expect(try server.cli("tokens", "list", "--json").stdout.contains("alpat_") == false, "token values are never listed")
+            #expect(try server.cli("tokens", "revoke", id).status == 0)
+            #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 401)
+        }
+
+        @Test("links, status, link types, the wizard step by step, and the audit log, in the CLI's JSON")
+        func endpoints() async throws {
+            let server = try RunningServer()
+            let auth = [("Authorization", "Bearer \(try server.token(user: "alice", admin: true))")]
+            // The wizard, driven over HTTP: first the missing fields, then the answers for the same draft.
+            let first = try await server.send(
+                "POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: #"{"answers": {"name": "API link"}}"#)
+            #expect(first.status == 422)
+            let needs = try #require(try JSONSerialization.jsonObject(with: Data(first.body.utf8)) as? [String: Any])
+            #expect(needs["state"] as? String == "fields" && (needs["errors"] as? [[String: Any]])?.first?["field"] as? String == "url")
+            let draft = try #require(needs["draft_id"] as? String)
+            let done = try await server.send(
+                "POST", "/rest/applinks/3.0/wizard/drafts/\(draft)", headers: auth,
+                body: #"{"answers": {"url": "https://api.example.com", "token": "abcd"}}"#)
+            #expect(done.status == 201)
+            let created = try #require(
+                (try JSONSerialization.jsonObject(with: Data(done.body.utf8)) as? [String: Any])?["link"] as? [String: Any])
+            let id = try #require(created["id"] as? String)
+            let list = try await server.get("/rest/applinks/3.0/links", headers: auth)
+            let cliList = try server.cli("list", "--json")
+            #expect((try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.map { $0["id"] as? String } == [id])
+            #expect(
+                cliList.jsonArray?.first?.keys.sorted()
+                    == (try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.first?.keys.sorted())
+            #expect(try await server.get("/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
+            #expect(try await server.get("/rest/applinks/3.0/links/nope", headers: auth).status == 404)
+            let status = try await server.send("POST", "/rest/applinks/3.0/links/\(id)/status", headers: auth)
+            #expect(status.status == 200 && status.body.contains(#""category":"CONNECTED""#))
+            let types = try await server.get("/rest/applinks/3.0/link-types", headers: auth)
+            #expect(types.status == 200 && types.body.contains(#""id":"fixture""#))
+            #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/disable", headers: auth).status == 200)
+            #expect(try server.cli("plugins", "list", "--json").jsonArray?.first?["state"] as? String == "disabled")
+            #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/enable", headers: auth).status == 200)
+            #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/explode", headers: auth).status == 404)
+            #expect(try await server.send("DELETE", "/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
+            #expect(try server.cli("list", "--json").jsonArray?.isEmpty == true)
+            let audit = try await server.get("/rest/applinks/3.0/audit", headers: auth)
+            let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.body.utf8)) as? [[String: Any]])
+            #expect(events.contains { $0["action"] as? String == "delete" && $0["actor"] as? String == "api:alice" })
+            #expect(events.contains { $0["action"] as? String == "create" && $0["actor"] as? String == "api:alice" })
+            let badBody = try await server.send("POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: "not json")
+            #expect(badBody.status == 400 && badBody.body.contains("answers"))
+        }
+
+        @Test("users: scrypt hashes, no duplicates, short passwords refused, and tokens die with their user")
+        func users() throws {
+            let server = try RunningServer()
+            let add = try server.cli("users", "add", "carol", "--admin", "--password-stdin", stdin: "long enough pw\n")
+            #expect(add.status == 0)
+            #expect(try server.cli("users", "add", "carol", "--password-stdin", stdin: "another pw!\n").status == 5)
+            let short = try server.cli("users", "add", "dave", "--password-stdin", stdin: "short\n")
+            #expect(short.status == 2 && short.stderr.contains("at least 8 characters"))
+            let badName = try server.cli("users", "add", "no spaces", "--password-stdin", stdin: "long enough pw\n")
+            #expect(badName.status == 2)
+            let noTTY = try server.cli("users", "add", "erin")
+            #expect(noTTY.status == 2 && noTTY.stderr.contains("--password-stdin"))
+            #expect(try server.cli("users", "list", "--json").jsonArray?.map { $0["name"] as? String } == ["carol"])
+            #expect(try server.cli("tokens", "create", "--user", "carol").status == 0)
+            #expect(try server.cli("users", "delete", "carol").status == 0)
+            #expect(try server.cli("tokens", "list", "--json").jsonArray?.isEmpty == true)
+            #expect(try server.cli("tokens", "create", "--user", "nobody").status == 4)
+        }
     }
 }
 

@@ -140,9 +140,9 @@ public struct StoreConformanceSuite: Sendable {
         try await s.delete(namespace: "p1", key: "b")
         try await s.delete(namespace: "p1", key: "never-there")
         #expect(try await s.value(namespace: "p1", key: "b") == nil)
-        try await s.put(namespace: "p1", key: "short", value: Data("t".utf8), ttl: .milliseconds(300))
+        try await s.put(namespace: "p1", key: "short", value: Data("t".utf8), ttl: .seconds(2))
         #expect(try await s.value(namespace: "p1", key: "short") == Data("t".utf8))
-        try await Task.sleep(for: .milliseconds(450))
+        try await Task.sleep(for: .milliseconds(2200))
         #expect(try await s.value(namespace: "p1", key: "short") == nil)
         #expect(try await !s.keys(namespace: "p1", prefix: "").contains("short"))
     }
@@ -157,8 +157,8 @@ public struct StoreConformanceSuite: Sendable {
         #expect(try await s.compareAndSet(namespace: "n", key: "k", expected: Data("2".utf8), replacement: nil, ttl: nil))
         #expect(try await s.value(namespace: "n", key: "k") == nil)
         // An expired value counts as absent.
-        try await s.put(namespace: "n", key: "e", value: Data("old".utf8), ttl: .milliseconds(200))
-        try await Task.sleep(for: .milliseconds(350))
+        try await s.put(namespace: "n", key: "e", value: Data("old".utf8), ttl: .seconds(1))
+        try await Task.sleep(for: .milliseconds(1200))
         #expect(try await s.compareAndSet(namespace: "n", key: "e", expected: nil, replacement: Data("new".utf8), ttl: nil))
         let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
             for i in 0..<20 {
