@@ -44,6 +44,7 @@ let package = Package(
         // MARK: Libraries
         .target(name: "AppLinksCore", swiftSettings: swift6),
         .target(name: "AppLinksCrypto", dependencies: ["COpenSSL"], swiftSettings: swift6),
+        .target(name: "AppLinksOAuth1", dependencies: ["AppLinksCore", "AppLinksCrypto"], swiftSettings: swift6),
         .target(
             name: "AppLinksStore",
             dependencies: [
@@ -102,6 +103,9 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "AppLinksCoreTests", dependencies: ["AppLinksCore"], swiftSettings: swift6),
         .testTarget(name: "AppLinksCryptoTests", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
+        .testTarget(
+            name: "AppLinksOAuth1Tests", dependencies: ["AppLinksOAuth1", "TestSupport"], exclude: ["oauthlib_sign.py"],
+            swiftSettings: swift6),
         .testTarget(
             name: "AppLinksStoreTests",
             dependencies: ["AppLinksStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
