@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // MARK: C boundary
@@ -104,7 +105,9 @@ let package = Package(
         .testTarget(name: "AppLinksCoreTests", dependencies: ["AppLinksCore"], swiftSettings: swift6),
         .testTarget(name: "AppLinksCryptoTests", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
         .testTarget(
-            name: "AppLinksOAuth1Tests", dependencies: ["AppLinksOAuth1", "TestSupport"], exclude: ["oauthlib_sign.py"],
+            name: "AppLinksOAuth1Tests",
+            dependencies: ["AppLinksOAuth1", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["oauthlib_sign.py"],
             swiftSettings: swift6),
         .testTarget(
             name: "AppLinksStoreTests",

@@ -74,32 +74,56 @@ public struct OAuth1Request: Sendable {
 
 /// `Authorization: OAuth realm="…", oauth_consumer_key="…", …` (§3.5.1).
 public enum OAuth1AuthorizationHeader {
+    /// Reads `name="value"` pairs separated by commas. Values are quoted-strings (RFC 9110 §5.6.4): a
+    /// backslash escapes the next character, so a realm may hold commas and quotes.
     public static func parse(_ header: String) throws -> (realm: String?, parameters: [(String, String)]) {
         let trimmed = header.trimmingCharacters(in: .whitespaces)
         guard trimmed.lowercased().hasPrefix("oauth ") else {
             throw OAuth1Problem(.parameterAbsent, "the Authorization header is not OAuth")
         }
+        let chars = Array(trimmed.dropFirst(6))
+        var i = 0
         var realm: String?
         var params: [(String, String)] = []
-        for part in trimmed.dropFirst(6).split(separator: ",") {
-            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, kv[1].count >= 2, kv[1].hasPrefix("\""), kv[1].hasSuffix("\"") else {
-                if part.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-                throw OAuth1Problem(.parameterRejected, "malformed Authorization parameter '\(part.trimmingCharacters(in: .whitespaces))'")
+        func skip() { while i < chars.count && (chars[i] == " " || chars[i] == "," || chars[i] == "\t") { i += 1 } }
+        skip()
+        while i < chars.count {
+            var name = ""
+            while i < chars.count && chars[i] != "=" && chars[i] != "," { name.append(chars[i]); i += 1 }
+            name = name.trimmingCharacters(in: .whitespaces)
+            guard i < chars.count, chars[i] == "=", i + 1 < chars.count, chars[i + 1] == "\"", !name.isEmpty else {
+                throw OAuth1Problem(.parameterRejected, "malformed Authorization parameter '\(name)': expected name=\"value\"")
             }
-            let value = String(kv[1].dropFirst().dropLast())
-            if kv[0] == "realm" {
+            i += 2
+            var value = ""
+            var closed = false
+            while i < chars.count {
+                if chars[i] == "\\" && i + 1 < chars.count { value.append(chars[i + 1]); i += 2; continue }
+                if chars[i] == "\"" { closed = true; i += 1; break }
+                value.append(chars[i])
+                i += 1
+            }
+            guard closed else { throw OAuth1Problem(.parameterRejected, "the value of '\(name)' has no closing quote") }
+            if name == "realm" {
                 realm = value
             } else {
-                params.append((OAuth1Encoding.decode(kv[0], plusIsSpace: false), OAuth1Encoding.decode(value, plusIsSpace: false)))
+                params.append((OAuth1Encoding.decode(name, plusIsSpace: false), OAuth1Encoding.decode(value, plusIsSpace: false)))
             }
+            skip()
         }
         return (realm, params)
     }
 
     public static func serialize(realm: String?, parameters: [(String, String)]) -> String {
         var parts: [String] = []
-        if let realm { parts.append("realm=\"\(realm.replacingOccurrences(of: "\"", with: ""))\"") }
+        if let realm {
+            // A quoted-string: escape quotes and backslashes; line breaks can never be part of a header.
+            let quoted = String(String.UnicodeScalarView(realm.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })).replacingOccurrences(
+                of: "\\", with: "\\\\"
+            )
+            .replacingOccurrences(of: "\"", with: "\\\"")
+            parts.append("realm=\"\(quoted)\"")
+        }
         for (k, v) in parameters { parts.append("\(OAuth1Encoding.encode(k))=\"\(OAuth1Encoding.encode(v))\"") }
         return "OAuth " + parts.joined(separator: ", ")
     }
