@@ -52,7 +52,9 @@ public struct OAuth1Verifier: Sendable {
         }
         let consumerKey = oauth["oauth_consumer_key"]!
         let token = oauth["oauth_token"]
-        if method != .plaintext {
+        // PLAINTEXT may omit timestamp and nonce (§3.4.4), but when a client sends them they are checked too.
+        let replayChecked = method != .plaintext || (oauth["oauth_timestamp"] != nil && oauth["oauth_nonce"] != nil)
+        if replayChecked {
             guard let ts = oauth["oauth_timestamp"], let nonce = oauth["oauth_nonce"] else {
                 throw OAuth1Problem(.parameterAbsent, "oauth_timestamp and oauth_nonce are required with \(method.rawValue)")
             }
@@ -80,7 +82,7 @@ public struct OAuth1Verifier: Sendable {
             throw OAuth1Problem(.signatureInvalid, "oauth_body_hash does not match the body")
         }
         // The nonce is recorded only for a request that verified, so forgeries cannot burn nonces.
-        if method != .plaintext, try await !nonceIsFresh(consumerKey, token, oauth["oauth_timestamp"]!, oauth["oauth_nonce"]!) {
+        if replayChecked, try await !nonceIsFresh(consumerKey, token, oauth["oauth_timestamp"]!, oauth["oauth_nonce"]!) {
             throw OAuth1Problem(.nonceUsed, "this nonce was already used with this timestamp")
         }
         return Verified(consumerKey: consumerKey, token: token, method: method, parameters: oauth)
