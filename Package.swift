@@ -96,7 +96,7 @@ let package = Package(
         // MARK: Test fixtures
         .target(
             name: "FixtureLinkType",
-            dependencies: ["AppLinksPluginKit"],
+            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1"],
             path: "Tests/Fixtures/FixtureLinkType",
             swiftSettings: swift6
         ),
@@ -122,6 +122,7 @@ let package = Package(
         .testTarget(
             name: "AppLinksServerTests",
             dependencies: ["AppLinksServer", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            exclude: ["oauth1_consumer.py"],
             swiftSettings: swift6
         ),
         .testTarget(

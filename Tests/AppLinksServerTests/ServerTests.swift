@@ -14,6 +14,54 @@ import Testing
 /// on two cores, but not with a dozen servers and CLI processes competing for them.
 @Suite(.serialized) enum ServerProcessTests {}
 
+extension ServerProcessTests {
+    @Suite("OAuth 1.0a interop: requests-oauthlib against our provider")
+    struct OAuth1InteropTests {
+        @Test(
+            "three legs with a browser's login and consent, signed requests, and a denial, with every signature method",
+            arguments: ["HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "RSA-SHA256", "PLAINTEXT"])
+        func requestsOAuthlib(method: String) async throws {
+            let port = try freeLoopbackPort()
+            let server = try RunningServer(extraEnv: ["APPLINKS_BASE_URL": "http://127.0.0.1:\(port)"], listen: "127.0.0.1:\(port)")
+            _ = try server.token(user: "alice", admin: false)
+            let link = try server.cli(
+                "create", "fixture", "--set", "name=Provider", "--set", "url=https://p.example.com", "--set", "token=abcd", "--json")
+            let linkID = try #require(link.jsonObject?["id"] as? String)
+            var keyFile = "-", secret = "-"
+            var register = ["action", linkID, "register-consumer", "--arg", "key=consumer-\(method)", "--arg", "name=Python consumer"]
+            if method.hasPrefix("RSA") {
+                keyFile = server.dir.path("consumer.pem").path
+                let gen = try runCommand(
+                    URL(fileURLWithPath: "/usr/bin/openssl"),
+                    ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyFile])
+                #expect(gen.status == 0)
+                let pub = try runCommand(URL(fileURLWithPath: "/usr/bin/openssl"), ["pkey", "-in", keyFile, "-pubout"])
+                register += ["--arg", "public_key=\(pub.stdout)"]
+            } else {
+                secret = "shared & secret"
+                register += ["--arg", "secret=\(secret)"]
+            }
+            let registered = try runCommand(BuildProducts.applinks, register, environment: server.env)
+            #expect(registered.status == 0, "\(registered.stderr)")
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("oauth1_consumer.py")
+            let r = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                [
+                    "python3", script.path, "http://127.0.0.1:\(port)", "consumer-\(method)", method, secret, keyFile, "alice",
+                    "correct horse battery",
+                ])
+            #expect(r.status == 0, "the python consumer failed: \(r.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let expected = "user=alice consumer=consumer-\(method) two_legged=false"
+            #expect((report["whoami_0"] as? [Any])?.last as? String == expected)
+            #expect((report["whoami_1"] as? [Any])?.first as? Int == 200, "a second signed request, with a fresh nonce, also passes")
+            #expect((report["denied_redirect"] as? String)?.contains("oauth_problem=permission_denied") == true)
+            let denied = try #require(report["denied_exchange"] as? [Any])
+            #expect(denied.first as? Int == 401 && (denied.last as? String)?.contains("oauth_problem=token_used") == true)
+        }
+    }
+}
+
 /// A real `applinks serve` process on a free loopback port, with the fixture link type.
 final class RunningServer: @unchecked Sendable {
     // Set once in init; `process` is only read afterwards.
@@ -31,14 +79,14 @@ final class RunningServer: @unchecked Sendable {
         ]
     }
 
-    init(extraEnv: [String: String] = [:], initialise: Bool = true) throws {
+    init(extraEnv: [String: String] = [:], initialise: Bool = true, listen: String = "127.0.0.1:0") throws {
         let env = Self.environment(home: dir.path("home"))
         if initialise {
             let r = try runCommand(BuildProducts.applinks, ["init", "--name", "Server test"], environment: env)
             precondition(r.status == 0, r.stderr)
         }
         process.executableURL = BuildProducts.applinks
-        process.arguments = ["serve", "--listen", "127.0.0.1:0"]
+        process.arguments = ["serve", "--listen", listen]
         var e = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         e.merge(env) { _, n in n }
         e.merge(extraEnv) { _, n in n }

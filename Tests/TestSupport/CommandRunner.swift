@@ -65,3 +65,20 @@ public struct CompileError: Error, CustomStringConvertible {
     public init(message: String) { self.message = message }
     public var description: String { "cc failed: \(message)" }
 }
+
+/// A loopback port that was free a moment ago, for a server whose public base URL must name its port.
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw CompileError(message: "socket failed") }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard bound else { throw CompileError(message: "bind failed") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}

@@ -1,6 +1,7 @@
 // A link type used only by the tests. It exercises every ABI function and every host API call, and can be
 // told (through its link's config) to misbehave: hang, fail, or report any status.
 import AppLinksCore
+import AppLinksOAuth1
 import AppLinksPluginKit
 import Foundation
 
@@ -27,6 +28,13 @@ struct FixtureLinkType: LinkTypePlugin {
             .init(id: "relocate", title: "Move the link", params: [.init(name: "url", type: .url, required: true)]),
             .init(id: "selftest", title: "Call every host API function"),
             .init(id: "rename", title: "Rename through the host API", params: [.init(name: "name", type: .string, required: true)]),
+            .init(
+                id: "register-consumer", title: "Register an OAuth 1.0 consumer with the fixture's provider",
+                params: [
+                    .init(name: "key", type: .string, required: true), .init(name: "name", type: .string, defaultValue: "Consumer"),
+                    .init(name: "public_key", type: .string), .init(name: "secret", type: .secret),
+                    .init(name: "impersonation", type: .bool, defaultValue: false),
+                ]),
         ],
         routes: [
             .init(method: "GET", path: "/plugins/fixture/hello", auth: .none),
@@ -35,6 +43,11 @@ struct FixtureLinkType: LinkTypePlugin {
             .init(method: "GET", path: "/plugins/fixture/consent", auth: .user),
             .init(method: "POST", path: "/plugins/fixture/consent", auth: .user),
             .init(method: "GET", path: "/plugins/fixture/admin-only", auth: .admin),
+            .init(method: "POST", path: "/plugins/servlet/oauth/request-token", auth: .none),
+            .init(method: "GET", path: "/plugins/servlet/oauth/authorize", auth: .user),
+            .init(method: "POST", path: "/plugins/servlet/oauth/authorize", auth: .user),
+            .init(method: "POST", path: "/plugins/servlet/oauth/access-token", auth: .none),
+            .init(method: "GET", path: "/plugins/fixture/whoami", auth: .none),
         ],
         authentication: .init(
             incoming: ["com.example.applinks.FixtureTokenAuthenticationProvider"],
@@ -172,6 +185,14 @@ struct FixtureLinkType: LinkTypePlugin {
                 id: r.link.id, version: r.link.version,
                 changes: LinkChanges(name: r.args["name"]?.stringValue, config: ["renamed": true]))
             return ActionResponse(message: "renamed", output: .object(["version": .number(Double(updated.version))]))
+        case "register-consumer":
+            let args = r.args
+            try await KVProviderStore(host: host).saveConsumer(
+                OAuth1ConsumerRecord(
+                    key: args["key"]?.stringValue ?? "", name: args["name"]?.stringValue ?? "Consumer",
+                    publicKeyPEM: args["public_key"]?.stringValue,
+                    secret: args["secret"]?.stringValue, allowImpersonation: args["impersonation"]?.boolValue ?? false))
+            return ActionResponse(message: "registered")
         case "selftest":
             return ActionResponse(message: "selftest", output: .object(try await selftest(r)))
         default:
@@ -217,12 +238,64 @@ struct FixtureLinkType: LinkTypePlugin {
         return out
     }
 
+    /// The OAuth 1.0 provider, mounted on Atlassian's paths, verifying against the public base URL.
+    private func oauthProvider(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+        let base = r.baseURL.hasSuffix("/") ? String(r.baseURL.dropLast()) : r.baseURL
+        let provider = OAuth1Provider(store: KVProviderStore(host: host), realm: base)
+        let request = OAuth1Request(
+            method: r.method, url: base + r.path + (r.query.isEmpty ? "" : "?" + r.query),
+            headers: r.headers.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: r.body)
+        func reply(_ o: OAuth1Response) -> PluginHTTPResponse {
+            PluginHTTPResponse(status: o.status, headers: o.headers, body: Data(o.body.utf8))
+        }
+        do {
+            switch (r.method, r.path) {
+            case ("POST", "/plugins/servlet/oauth/request-token"): return reply(await provider.requestToken(request))
+            case ("POST", "/plugins/servlet/oauth/access-token"): return reply(await provider.accessToken(request))
+            case ("GET", "/plugins/servlet/oauth/authorize"):
+                let token = OAuth1Encoding.pairs(r.query).first { $0.0 == "oauth_token" }?.1 ?? ""
+                let (_, consumer) = try await provider.pendingAuthorization(token: token)
+                let page: JSONValue = [
+                    "title": .string("Allow \(consumer.name) to access your account?"),
+                    "paragraphs": .array([.string("\(consumer.name) will act as \(r.user?.name ?? "you").")]),
+                    "form": [
+                        "action": "/plugins/servlet/oauth/authorize", "hidden": ["oauth_token": .string(token)],
+                        "buttons": [
+                            ["name": "decision", "value": "allow", "label": "Allow"],
+                            ["name": "decision", "value": "deny", "label": "Deny"],
+                        ],
+                    ],
+                ]
+                return PluginHTTPResponse(
+                    status: 200, headers: [["Content-Type", "application/vnd.applinks.page+json"]], body: try JSONCoding.encode(page))
+            case ("POST", "/plugins/servlet/oauth/authorize"):
+                let form = Dictionary(OAuth1Encoding.pairs(String(decoding: r.body, as: UTF8.self)), uniquingKeysWith: { a, _ in a })
+                let (redirect, verifier) = try await provider.decide(
+                    token: form["oauth_token"] ?? "", user: r.user?.name ?? "",
+                    allow: form["decision"] == "allow")
+                if let redirect { return PluginHTTPResponse(status: 303, headers: [["Location", redirect]]) }
+                return PluginHTTPResponse(status: 200, body: Data("verifier=\(verifier ?? "denied")".utf8))
+            case ("GET", "/plugins/fixture/whoami"):
+                let caller = try await provider.authenticate(request)
+                return PluginHTTPResponse(
+                    status: 200,
+                    body: Data("user=\(caller.user ?? "-") consumer=\(caller.consumer.key) two_legged=\(caller.twoLegged)".utf8))
+            default: return PluginHTTPResponse(status: 404)
+            }
+        } catch let p as OAuth1Problem {
+            return reply(provider.problem(p))
+        }
+    }
+
     private func hex(_ d: Data) -> String { d.map { String(format: "%02x", $0) }.joined() }
 
     func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
         if r.method == "GET", r.path == "/plugins/fixture/approve", r.query.hasPrefix("draft=") {
             try await host.kvPut("approved:\(r.query.dropFirst(6))", Data("yes".utf8), ttl: .seconds(600))
             return PluginHTTPResponse(status: 200, body: Data("approved".utf8))
+        }
+        if r.path.hasPrefix("/plugins/servlet/oauth/") || r.path == "/plugins/fixture/whoami" {
+            return try await oauthProvider(r)
         }
         if r.path.hasPrefix("/rest/applinks/3.0/status/") {
             // The status API: the host hands the caller's request to the link's type, which authenticates it.

@@ -1,0 +1,57 @@
+"""A third-party OAuth 1.0a consumer (requests-oauthlib) against an AppLinks server's provider endpoints,
+with python `requests` playing the user's browser at the login and consent pages. Prints a JSON report.
+
+usage: oauth1_consumer.py BASE_URL CONSUMER_KEY METHOD SECRET|- RSA_KEY_FILE|- USER PASSWORD"""
+import html
+import json
+import re
+import sys
+
+import requests
+from requests_oauthlib import OAuth1Session
+
+base, key, method, secret, keyfile, user, password = sys.argv[1:8]
+kwargs = dict(client_secret=None if secret == "-" else secret, signature_method=method,
+              rsa_key=None if keyfile == "-" else open(keyfile).read(), callback_uri="https://consumer.example.com/callback")
+
+
+def hidden(name, text):
+    return html.unescape(re.search(r'name="%s" value="([^"]*)"' % name, text).group(1))
+
+
+def browser(authorize_url, decision):
+    """Logs in through the form and answers the consent page; returns where it redirects."""
+    b = requests.Session()
+    page = b.get(base + "/login", params={"next": authorize_url[len(base):]})
+    r = b.post(base + "/login", allow_redirects=False, data={
+        "username": user, "password": password, "csrf_token": hidden("csrf_token", page.text), "next": hidden("next", page.text)})
+    assert r.status_code == 303, ("login", r.status_code, r.text)
+    consent = b.get(base + r.headers["Location"], allow_redirects=False)
+    assert consent.status_code == 200, ("consent", consent.status_code, consent.text)
+    r = b.post(base + "/plugins/servlet/oauth/authorize", allow_redirects=False, data={
+        "csrf_token": hidden("csrf_token", consent.text), "oauth_token": hidden("oauth_token", consent.text), "decision": decision})
+    return r.headers.get("Location")
+
+
+report = {}
+oauth = OAuth1Session(key, **kwargs)
+oauth.fetch_request_token(base + "/plugins/servlet/oauth/request-token")
+location = browser(oauth.authorization_url(base + "/plugins/servlet/oauth/authorize"), "allow")
+oauth.parse_authorization_response(location)
+oauth.fetch_access_token(base + "/plugins/servlet/oauth/access-token")
+for i in range(2):
+    r = oauth.get(base + "/plugins/fixture/whoami", params={"x": "1", "y": "a b+c"})
+    report["whoami_%d" % i] = [r.status_code, r.text]
+
+denied = OAuth1Session(key, **kwargs)
+denied_token = denied.fetch_request_token(base + "/plugins/servlet/oauth/request-token")
+report["denied_redirect"] = browser(denied.authorization_url(base + "/plugins/servlet/oauth/authorize"), "deny")
+late = OAuth1Session(key, resource_owner_key=denied_token["oauth_token"], resource_owner_secret=denied_token["oauth_token_secret"],
+                     verifier="guess", **kwargs)
+try:
+    late.fetch_access_token(base + "/plugins/servlet/oauth/access-token")
+    report["denied_exchange"] = "accepted"
+except Exception as e:
+    response = getattr(e, "response", None)
+    report["denied_exchange"] = [getattr(response, "status_code", None), getattr(response, "text", str(e))]
+print(json.dumps(report))
