@@ -1,4 +1,5 @@
 // swift-tools-version: 6.2
+import Foundation
 import PackageDescription
 
 let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
@@ -9,6 +10,8 @@ let package = Package(
     products: [
         .executable(name: "applinks", targets: ["applinks"]),
         .library(name: "AppLinksPluginKit", targets: ["AppLinksPluginKit"]),
+        .library(name: "AppLinksCrypto", targets: ["AppLinksCrypto"]),
+        .library(name: "AppLinksOAuth1", targets: ["AppLinksOAuth1"]),
         // Link-type plugins are dynamic libraries named `libAppLinksLinkType*.so`; the host finds them next to
         // its own executable. The test fixture deliberately uses another prefix so that it is never picked up
         // by a real deployment.
@@ -142,3 +145,17 @@ let package = Package(
         ),
     ]
 )
+
+// The package-benchmark suites in Benchmarks/ join the package only when APPLINKS_BENCHMARKS is set (the
+// Benchmarks/*.sh scripts set it), so that normal builds and tests never compile them or their dependencies.
+if ProcessInfo.processInfo.environment["APPLINKS_BENCHMARKS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "OAuth1Benchmarks",
+            dependencies: ["AppLinksOAuth1", "AppLinksCrypto", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/OAuth1",
+            swiftSettings: swift6,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+}

@@ -40,21 +40,23 @@ public enum Digest {
 /// let mac = HMAC.authenticate(.sha1, key: Data("key".utf8), data: Data("text".utf8))
 /// ```
 public enum HMAC {
+    /// Fetched once: fetching per call is what makes OpenSSL 3's one-shot HMAC() slow.
+    nonisolated(unsafe) private static let mac: OpaquePointer? = EVP_MAC_fetch(nil, "HMAC", nil)
+    // EVP_MAC objects are reference-counted and safe to share between threads once fetched.
+
     public static func authenticate(_ algorithm: DigestAlgorithm, key: some DataProtocol, data: some DataProtocol) -> Data {
-        // A zero-length key still needs a valid pointer, so the key buffer always holds at least one byte.
-        let k = Array(key) + [0]
-        let keyLength = k.count - 1
+        let k = Array(key)
         let d = Array(data)
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var len: UInt32 = 0
-        k.withUnsafeBytes { kp in
-            d.withUnsafeBytes { dp in
-                _ = COpenSSL.HMAC(
-                    algorithm.md, kp.baseAddress, Int32(keyLength),
-                    dp.baseAddress?.assumingMemoryBound(to: UInt8.self), dp.count, &out, &len)
+        var len = 0
+        let ok = k.withUnsafeBufferPointer { kp in
+            d.withUnsafeBufferPointer { dp in
+                applinks_hmac(
+                    mac, algorithm == .sha1 ? "SHA1" : "SHA256", kp.baseAddress, kp.count, dp.baseAddress, dp.count, &out, &len, out.count)
             }
         }
-        return Data(out.prefix(Int(len)))
+        precondition(ok == 1 && mac != nil, "HMAC failed inside OpenSSL: \(CryptoError("EVP_MAC"))")
+        return Data(out.prefix(len))
     }
 }
 

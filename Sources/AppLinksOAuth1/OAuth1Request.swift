@@ -26,19 +26,65 @@ public struct OAuth1Request: Sendable {
         return type.lowercased().split(separator: ";").first?.trimmingCharacters(in: .whitespaces) == "application/x-www-form-urlencoded"
     }
 
-    var query: String { URLComponents(string: url)?.percentEncodedQuery ?? "" }
+    /// The URL's parts, split once: scheme, host, port, path, query. Byte-level, because this runs for every
+    /// request a provider verifies.
+    struct URLParts {
+        var scheme: String
+        var host: String
+        var port: Int?
+        var path: String
+        var query: String
+    }
+
+    static func split(_ url: String) -> URLParts? {
+        let b = Array(url.utf8)
+        guard let colon = b.firstIndex(of: UInt8(ascii: ":")), colon > 0, colon + 2 < b.count,
+            b[colon + 1] == UInt8(ascii: "/"), b[colon + 2] == UInt8(ascii: "/")
+        else { return nil }
+        let scheme = String(decoding: b[0..<colon], as: UTF8.self).lowercased()
+        var i = colon + 3
+        let authorityStart = i
+        while i < b.count && b[i] != UInt8(ascii: "/") && b[i] != UInt8(ascii: "?") && b[i] != UInt8(ascii: "#") { i += 1 }
+        var authority = b[authorityStart..<i]
+        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }  // userinfo is not signed
+        var host = authority
+        var port: Int?
+        // An IPv6 literal's colons are inside brackets; a port follows the closing bracket.
+        let hostEnd: Int
+        if authority.first == UInt8(ascii: "["), let close = authority.firstIndex(of: UInt8(ascii: "]")) {
+            hostEnd = close + 1
+        } else {
+            hostEnd = authority.startIndex
+        }
+        if let c = authority[hostEnd...].lastIndex(of: UInt8(ascii: ":")) {
+            host = authority[..<c]
+            guard let p = Int(String(decoding: authority[(c + 1)...], as: UTF8.self)), (0...65535).contains(p) else { return nil }
+            port = p
+        }
+        guard !host.isEmpty else { return nil }
+        let pathStart = i
+        while i < b.count && b[i] != UInt8(ascii: "?") && b[i] != UInt8(ascii: "#") { i += 1 }
+        let path = String(decoding: b[pathStart..<i], as: UTF8.self)
+        var query = ""
+        if i < b.count && b[i] == UInt8(ascii: "?") {
+            let q = i + 1
+            i = q
+            while i < b.count && b[i] != UInt8(ascii: "#") { i += 1 }
+            query = String(decoding: b[q..<i], as: UTF8.self)
+        }
+        return URLParts(scheme: scheme, host: String(decoding: host, as: UTF8.self).lowercased(), port: port, path: path, query: query)
+    }
+
+    var query: String { Self.split(url)?.query ?? "" }
 
     /// The base string URI (§3.4.1.2): scheme and host in lower case, the default port dropped, no query.
     public func baseStringURI() throws -> String {
-        guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), let host = c.percentEncodedHost?.lowercased(),
-            !host.isEmpty
-        else {
-            throw OAuth1Problem(.parameterRejected, "'\(url)' is not an absolute URL")
+        guard let p = Self.split(url), ["http", "https"].contains(p.scheme) else {
+            throw OAuth1Problem(.parameterRejected, "'\(url)' is not an absolute http(s) URL")
         }
-        var authority = host
-        if let port = c.port, !(scheme == "http" && port == 80) && !(scheme == "https" && port == 443) { authority += ":\(port)" }
-        let path = c.percentEncodedPath.isEmpty ? "/" : c.percentEncodedPath
-        return "\(scheme)://\(authority)\(path)"
+        var authority = p.host
+        if let port = p.port, !(p.scheme == "http" && port == 80) && !(p.scheme == "https" && port == 443) { authority += ":\(port)" }
+        return "\(p.scheme)://\(authority)\(p.path.isEmpty ? "/" : p.path)"
     }
 
     /// Every parameter from the query, the form body and the `Authorization: OAuth` header, in that order.
@@ -77,37 +123,46 @@ public enum OAuth1AuthorizationHeader {
     /// Reads `name="value"` pairs separated by commas. Values are quoted-strings (RFC 9110 §5.6.4): a
     /// backslash escapes the next character, so a realm may hold commas and quotes.
     public static func parse(_ header: String) throws -> (realm: String?, parameters: [(String, String)]) {
-        let trimmed = header.trimmingCharacters(in: .whitespaces)
-        guard trimmed.lowercased().hasPrefix("oauth ") else {
+        let all = Array(header.utf8)
+        var i = 0
+        while i < all.count && all[i] == UInt8(ascii: " ") { i += 1 }
+        guard all.count >= i + 6, String(decoding: all[i..<(i + 6)], as: UTF8.self).lowercased() == "oauth " else {
             throw OAuth1Problem(.parameterAbsent, "the Authorization header is not OAuth")
         }
-        let chars = Array(trimmed.dropFirst(6))
-        var i = 0
+        i += 6
+        let space = UInt8(ascii: " "), comma = UInt8(ascii: ","), tab = UInt8(ascii: "\t"), quote = UInt8(ascii: "\""),
+            backslash = UInt8(ascii: "\\")
         var realm: String?
         var params: [(String, String)] = []
-        func skip() { while i < chars.count && (chars[i] == " " || chars[i] == "," || chars[i] == "\t") { i += 1 } }
+        func skip() { while i < all.count && (all[i] == space || all[i] == comma || all[i] == tab) { i += 1 } }
         skip()
-        while i < chars.count {
-            var name = ""
-            while i < chars.count && chars[i] != "=" && chars[i] != "," { name.append(chars[i]); i += 1 }
-            name = name.trimmingCharacters(in: .whitespaces)
-            guard i < chars.count, chars[i] == "=", i + 1 < chars.count, chars[i + 1] == "\"", !name.isEmpty else {
-                throw OAuth1Problem(.parameterRejected, "malformed Authorization parameter '\(name)': expected name=\"value\"")
+        while i < all.count {
+            let nameStart = i
+            while i < all.count && all[i] != UInt8(ascii: "=") && all[i] != comma { i += 1 }
+            var nameEnd = i
+            while nameEnd > nameStart && all[nameEnd - 1] == space { nameEnd -= 1 }
+            let name = all[nameStart..<nameEnd]
+            guard i + 1 < all.count, all[i] == UInt8(ascii: "="), all[i + 1] == quote, !name.isEmpty else {
+                throw OAuth1Problem(
+                    .parameterRejected,
+                    "malformed Authorization parameter '\(String(decoding: name, as: UTF8.self))': expected name=\"value\"")
             }
             i += 2
-            var value = ""
+            var value: [UInt8] = []
             var closed = false
-            while i < chars.count {
-                if chars[i] == "\\" && i + 1 < chars.count { value.append(chars[i + 1]); i += 2; continue }
-                if chars[i] == "\"" { closed = true; i += 1; break }
-                value.append(chars[i])
+            while i < all.count {
+                if all[i] == backslash && i + 1 < all.count { value.append(all[i + 1]); i += 2; continue }
+                if all[i] == quote { closed = true; i += 1; break }
+                value.append(all[i])
                 i += 1
             }
-            guard closed else { throw OAuth1Problem(.parameterRejected, "the value of '\(name)' has no closing quote") }
-            if name == "realm" {
-                realm = value
+            guard closed else {
+                throw OAuth1Problem(.parameterRejected, "the value of '\(String(decoding: name, as: UTF8.self))' has no closing quote")
+            }
+            if name.elementsEqual("realm".utf8) {
+                realm = String(decoding: value, as: UTF8.self)
             } else {
-                params.append((OAuth1Encoding.decode(name, plusIsSpace: false), OAuth1Encoding.decode(value, plusIsSpace: false)))
+                params.append((OAuth1Encoding.decode(name, plusIsSpace: false), OAuth1Encoding.decode(value[...], plusIsSpace: false)))
             }
             skip()
         }
