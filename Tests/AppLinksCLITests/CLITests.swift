@@ -254,7 +254,7 @@ struct CLITests {
         #expect(
             actions.stdout.contains("--arg count=<int>  default 1") && actions.stdout.contains("--arg text=<string>  required; Any text"))
         let json = try #require(try cli.run("actions", "Jira", "--json").jsonArray)
-        #expect(json.map { $0["id"] as? String } == ["echo", "relocate", "selftest", "rename"])
+        #expect(json.map { $0["id"] as? String } == ["echo", "relocate", "selftest", "rename", "register-consumer"])
         let ok = try cli.run("action", "Jira", "echo", "--arg", "text=a=b", "--arg", "count=7", "--json")
         #expect(ok.status == 0 && (ok.jsonObject?["output"] as? [String: Any])?["text"] as? String == "a=b")
         #expect((ok.jsonObject?["output"] as? [String: Any])?["count"] as? Int == 7)
