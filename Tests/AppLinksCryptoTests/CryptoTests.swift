@@ -113,6 +113,11 @@ struct CryptoTests {
         -----END PUBLIC KEY-----
         """
 
+    static let katSignatureSHA1 = Data(
+        base64Encoded:
+            "pIO9xxiO+y0Y+QrylGQqPawdes9OpJJBAHHSKtcTlkW5DXfjmzzFNcoUYNJS+FlxVbPgpg8ltl5M8SRiOjVhY/XBZOHmA3TPp5W2Qu7aLi3kXIWKBSkeRwNle3eWWCHxlM/8RX2Nc1J6RCIyA7xJORDILi691B9ER3nisBjQzLYfklnibpFMzudQjvcuDudzQLkO8k/5hsrPZbRoNRTmcPeUrtvWfHRNpEq6pMFTFgNx/FkbNP6f0l+GBVgETSL2zpUpPEhtdCwo8QJEpyRR4JUWf9WmzoIntGrXdn8n4BjgQ/n9JnMWqSNtOtAQEZpJQcCG7efORayVKZA15pTq9A=="
+    )!
+
     @Test("RSA PKCS#1 v1.5 signatures match the openssl CLI's, and verify")
     func rsaKnownAnswer() throws {
         let key = try RSAKey(privateKeyPEM: Self.katPrivate)
@@ -129,24 +134,15 @@ struct CryptoTests {
         #expect(
             pub.verify(
                 .sha1, message,
-                signature: Data(
-                    base64Encoded:
-                        "pIO9xxiO+y0Y+QrylGQqPawdes9OpJJBAHHSKtcTlkW5DXfjmzzFNcoUYNJS+FlxVbPgpg8ltl5M8SRiOjVhY/XBZOHmA3TPp5W2Qu7aLi3kXIWKBSkeRwNle3eWWCHxlM/8RX2Nc1J6RCIyA7xJORDILi691B9ER3nisBjQzLYfklnibpFMzudQjvcuDudzQLkO8k/5hsrPZbRoNRTmcPeUrtvWfHRNpEq6pMFTFgNx/FkbNP6f0l+GBVgETSL2zpUpPEhtdCwo8QJEpyRR4JUWf9WmzoIntGrXdn8n4BjgQ/n9JnMWqSNtOtAQEZpJQcCG7efORayVKZA15pTq9A=="
-                )!))
+                signature: Self.katSignatureSHA1))
         #expect(
             !pub.verify(
                 .sha256, message,
-                signature: Data(
-                    base64Encoded:
-                        "pIO9xxiO+y0Y+QrylGQqPawdes9OpJJBAHHSKtcTlkW5DXfjmzzFNcoUYNJS+FlxVbPgpg8ltl5M8SRiOjVhY/XBZOHmA3TPp5W2Qu7aLi3kXIWKBSkeRwNle3eWWCHxlM/8RX2Nc1J6RCIyA7xJORDILi691B9ER3nisBjQzLYfklnibpFMzudQjvcuDudzQLkO8k/5hsrPZbRoNRTmcPeUrtvWfHRNpEq6pMFTFgNx/FkbNP6f0l+GBVgETSL2zpUpPEhtdCwo8QJEpyRR4JUWf9WmzoIntGrXdn8n4BjgQ/n9JnMWqSNtOtAQEZpJQcCG7efORayVKZA15pTq9A=="
-                )!))
+                signature: Self.katSignatureSHA1))
         #expect(
             !pub.verify(
                 .sha1, Data("AppLinks known answeR".utf8),
-                signature: Data(
-                    base64Encoded:
-                        "pIO9xxiO+y0Y+QrylGQqPawdes9OpJJBAHHSKtcTlkW5DXfjmzzFNcoUYNJS+FlxVbPgpg8ltl5M8SRiOjVhY/XBZOHmA3TPp5W2Qu7aLi3kXIWKBSkeRwNle3eWWCHxlM/8RX2Nc1J6RCIyA7xJORDILi691B9ER3nisBjQzLYfklnibpFMzudQjvcuDudzQLkO8k/5hsrPZbRoNRTmcPeUrtvWfHRNpEq6pMFTFgNx/FkbNP6f0l+GBVgETSL2zpUpPEhtdCwo8QJEpyRR4JUWf9WmzoIntGrXdn8n4BjgQ/n9JnMWqSNtOtAQEZpJQcCG7efORayVKZA15pTq9A=="
-                )!))
+                signature: Self.katSignatureSHA1))
         #expect(try key.publicKeyPEM().trimmingCharacters(in: .whitespacesAndNewlines) == Self.katPublic)
         #expect(throws: CryptoError.self) { try pub.sign(.sha1, message) }
     }
