@@ -1,5 +1,6 @@
 import AppLinksCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// Small constructors for the responses the server sends.
@@ -21,5 +22,16 @@ enum HTTPReply {
         var r = json(Body(error: PluginErrorBody(code: code, message: message)), status: status)
         for field in headers { r.headers.append(field) }
         return r
+    }
+
+    /// A plugin's answer as a response: its status (clamped to a valid code) and the headers whose names are valid.
+    static func plugin(_ answer: PluginHTTPResponse) -> Response {
+        var headers = HTTPFields()
+        for h in answer.headers where h.count == 2 {
+            if let name = HTTPField.Name(h[0]) { headers.append(HTTPField(name: name, value: h[1])) }
+        }
+        return Response(
+            status: .init(code: min(599, max(100, answer.status))), headers: headers,
+            body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 }

@@ -69,11 +69,7 @@ struct PluginRouteResponder: Sendable {
                 let page = try JSONCoding.decode(HTMLPage.PluginPage.self, from: answer.body)
                 return HTMLPage.render(page, csrf: session?.record.csrf, status: status)
             }
-            var headers = HTTPFields()
-            for h in answer.headers where h.count == 2 {
-                if let name = HTTPField.Name(h[0]) { headers.append(HTTPField(name: name, value: h[1])) }
-            }
-            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+            return HTTPReply.plugin(answer)
         } catch {
             context.logger.error("plugin route failed", metadata: ["plugin": "\(pluginID)", "path": "\(route.path)", "error": "\(error)"])
             return HTTPReply.error(

@@ -27,13 +27,7 @@ enum StatusAPI {
                     return HTTPReply.error(
                         .notFound, code: "not_supported", "The \(plugin.descriptor.name) link type offers no status API.")
                 }
-                var headers = HTTPFields()
-                for h in answer.headers where h.count == 2 {
-                    if let name = HTTPField.Name(h[0]) { headers.append(HTTPField(name: name, value: h[1])) }
-                }
-                return Response(
-                    status: .init(code: min(599, max(100, answer.status))), headers: headers,
-                    body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+                return HTTPReply.plugin(answer)
             } catch {
                 return HTTPReply.error(.badGateway, code: "plugin_failed", "The \(plugin.descriptor.name) link type could not answer.")
             }
