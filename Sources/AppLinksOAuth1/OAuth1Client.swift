@@ -54,7 +54,7 @@ public struct OAuth1Client: Sendable {
             }
         }
         let header = try signer(token: token?.token, tokenSecret: token?.secret).authorizationHeader(for: request, extra: extra)
-        request.headers.removeAll { $0.0.caseInsensitiveCompare("Authorization") == .orderedSame }
+        request.headers.removeAll { OAuth1Request.sameHeaderName($0.0, "Authorization") }
         request.headers.append(("Authorization", header))
         return request
     }

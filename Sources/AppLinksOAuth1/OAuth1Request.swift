@@ -17,7 +17,14 @@ public struct OAuth1Request: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        headers.first { Self.sameHeaderName($0.0, name) }?.1
+    }
+
+    /// Header names compare case-insensitively, in ASCII; Foundation's caseInsensitiveCompare bridges to
+    /// NSString on Linux and costs microseconds on every lookup.
+    static func sameHeaderName(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        return zip(a.utf8, b.utf8).allSatisfy { x, y in x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A) }
     }
 
     /// The body takes part in the signature only as a single-part form (§3.4.1.3.1).
