@@ -62,7 +62,6 @@ public protocol OAuth1ProviderStore: Sendable {
     func takeRequestToken(_ token: String) async throws -> OAuth1RequestToken?
     func saveAccessToken(_ token: OAuth1AccessToken) async throws
     func accessToken(_ token: String) async throws -> OAuth1AccessToken?
-    func accessToken(sessionHandle: String) async throws -> OAuth1AccessToken?
     func deleteAccessToken(_ token: String) async throws
     /// Records the nonce; false if this consumer, token and timestamp used it already.
     func nonceIsFresh(consumerKey: String, token: String?, timestamp: String, nonce: String) async throws -> Bool

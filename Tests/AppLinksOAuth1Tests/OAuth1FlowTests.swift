@@ -24,7 +24,6 @@ actor MemoryProviderStore: OAuth1ProviderStore {
     }
     func saveAccessToken(_ token: OAuth1AccessToken) { accessTokens[token.token] = token }
     func accessToken(_ token: String) -> OAuth1AccessToken? { accessTokens[token] }
-    func accessToken(sessionHandle: String) -> OAuth1AccessToken? { accessTokens.values.first { $0.sessionHandle == sessionHandle } }
     func deleteAccessToken(_ token: String) { accessTokens[token] = nil }
     func nonceIsFresh(consumerKey: String, token: String?, timestamp: String, nonce: String) -> Bool {
         nonces.insert("\(consumerKey)|\(token ?? "")|\(timestamp)|\(nonce)").inserted

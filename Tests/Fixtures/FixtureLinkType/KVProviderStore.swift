@@ -36,15 +36,9 @@ struct KVProviderStore: OAuth1ProviderStore {
 
     func saveAccessToken(_ token: OAuth1AccessToken) async throws {
         try await host.kvPut("oauth1/at/\(token.token)", try JSONCoding.encode(token))
-        try await host.kvPut("oauth1/session/\(token.sessionHandle)", Data(token.token.utf8))
     }
 
     func accessToken(_ token: String) async throws -> OAuth1AccessToken? { try await load(OAuth1AccessToken.self, "oauth1/at/\(token)") }
-
-    func accessToken(sessionHandle: String) async throws -> OAuth1AccessToken? {
-        guard let token = try await host.kvGet("oauth1/session/\(sessionHandle)") else { return nil }
-        return try await accessToken(String(decoding: token, as: UTF8.self))
-    }
 
     func deleteAccessToken(_ token: String) async throws { try await host.kvDelete("oauth1/at/\(token)") }
 
