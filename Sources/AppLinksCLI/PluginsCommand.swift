@@ -41,7 +41,7 @@ struct PluginsInfo: HostCommand {
             var plugin: PluginRecord
             var descriptor: LinkTypeDescriptor?
         }
-        let descriptor = host.plugins[id]?.descriptor
+        let descriptor = host.enabledPlugin(id)?.descriptor
         if common.json { return try Output.json(Info(plugin: record, descriptor: descriptor)) }
         print("\(record.name ?? id) \(record.version ?? "") by \(record.vendor ?? "?")")
         print("  id       \(id)\n  state    \(record.state.rawValue)\n  path     \(record.path)\n  sha256   \(record.sha256 ?? "-")")

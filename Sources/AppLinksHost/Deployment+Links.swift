@@ -5,7 +5,7 @@ import Foundation
 extension Deployment {
     /// The loaded, enabled plugin of a link type, or an error that says how to get it.
     public func plugin(forType type: String) throws -> LoadedPlugin {
-        if let p = plugins[type] { return p }
+        if let p = enabledPlugin(type) { return p }
         if let r = pluginRecords.first(where: { $0.id == type }) {
             switch r.state {
             case .disabled:

@@ -35,6 +35,12 @@ public final class Deployment: Sendable {
         return availablePlugins.filter { states[$0.key] ?? true }
     }
 
+    /// The loaded plugin of a link type if it is enabled: one lookup, without building ``plugins``.
+    public func enabledPlugin(_ id: String) -> LoadedPlugin? {
+        guard let plugin = availablePlugins[id], runtime.enabledStates.withLock({ $0[id] ?? true }) else { return nil }
+        return plugin
+    }
+
     /// Every plugin file the loader looked at, with its current enablement.
     public var pluginRecords: [PluginRecord] {
         let states = runtime.enabledStates.withLock { $0 }

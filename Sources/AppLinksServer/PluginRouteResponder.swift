@@ -17,7 +17,7 @@ struct PluginRouteResponder: Sendable {
     static let timeout: Duration = .seconds(30)
 
     func respond(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        guard let plugin = deployment.plugins[pluginID] else {
+        guard let plugin = deployment.enabledPlugin(pluginID) else {
             return HTTPReply.error(.notFound, code: "not_found", "No such page.")
         }
         let sessions = Sessions(deployment: deployment)

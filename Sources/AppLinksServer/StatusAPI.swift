@@ -14,7 +14,7 @@ enum StatusAPI {
             guard let link = try await deployment.store.link(id: id.lowercased()) else {
                 return HTTPReply.error(.notFound, code: "not_found", "No application link \(id) here.")
             }
-            guard let plugin = deployment.plugins[link.type] else {
+            guard let plugin = deployment.enabledPlugin(link.type) else {
                 return HTTPReply.error(.notFound, code: "not_found", "The link's type is not available on this instance.")
             }
             let pluginRequest = PluginHTTPRequest(
