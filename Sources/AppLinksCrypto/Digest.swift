@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import Synchronization
 
 /// Digest algorithms supported for hashing, HMAC and RSA signatures.
 public enum DigestAlgorithm: Sendable, Hashable {
@@ -40,31 +41,61 @@ public enum Digest {
 /// let mac = HMAC.authenticate(.sha1, key: Data("key".utf8), data: Data("text".utf8))
 /// ```
 public enum HMAC {
-    /// Fetched once: fetching per call is what makes OpenSSL 3's one-shot HMAC() slow.
-    nonisolated(unsafe) private static let mac: OpaquePointer? = EVP_MAC_fetch(nil, "HMAC", nil)
-    // EVP_MAC objects are reference-counted and safe to share between threads once fetched.
+    /// An OpenSSL HMAC context; a pool hands it to one thread at a time.
+    private struct Context: @unchecked Sendable { let pointer: OpaquePointer }
+
+    /// Idle contexts, one pool per algorithm. A context is re-keyed per message, which halves the cost of an
+    /// HMAC against making a context each time; a provider computes one per request it verifies.
+    private static let idleSHA1 = Mutex<[Context]>([])
+    private static let idleSHA256 = Mutex<[Context]>([])
+    private static let maxIdle = 64
 
     public static func authenticate(_ algorithm: DigestAlgorithm, key: some DataProtocol, data: some DataProtocol) -> Data {
-        let k = Array(key)
-        let d = Array(data)
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        Data(authenticateBytes(algorithm, key: Array(key), data: Array(data)))
+    }
+
+    /// The same, over byte arrays, for callers that verify many requests and avoid `Data` conversions.
+    public static func authenticateBytes(_ algorithm: DigestAlgorithm, key: [UInt8], data: [UInt8]) -> [UInt8] {
+        func idle<R>(_ body: (inout [Context]) -> R) -> R {
+            algorithm == .sha1 ? idleSHA1.withLock { body(&$0) } : idleSHA256.withLock { body(&$0) }
+        }
+        guard let ctx = idle({ $0.popLast() })?.pointer ?? applinks_hmac_context(algorithm == .sha1 ? "SHA1" : "SHA256")
+        else { preconditionFailure("OpenSSL has no HMAC: \(CryptoError("EVP_MAC"))") }
+        var out = [UInt8](repeating: 0, count: algorithm.outputSize)
         var len = 0
-        let ok = k.withUnsafeBufferPointer { kp in
-            d.withUnsafeBufferPointer { dp in
-                applinks_hmac(
-                    mac, algorithm == .sha1 ? "SHA1" : "SHA256", kp.baseAddress, kp.count, dp.baseAddress, dp.count, &out, &len, out.count)
+        let ok = key.withUnsafeBufferPointer { kp in
+            data.withUnsafeBufferPointer { dp in
+                out.withUnsafeMutableBufferPointer { op in
+                    applinks_hmac(ctx, kp.baseAddress, kp.count, dp.baseAddress, dp.count, op.baseAddress, &len, op.count)
+                }
             }
         }
-        precondition(ok == 1 && mac != nil, "HMAC failed inside OpenSSL: \(CryptoError("EVP_MAC"))")
-        return Data(out.prefix(len))
+        precondition(ok == 1 && len == out.count, "HMAC failed inside OpenSSL: \(CryptoError("EVP_MAC"))")
+        let kept = idle { pool in
+            guard pool.count < maxIdle else { return false }
+            pool.append(Context(pointer: ctx))
+            return true
+        }
+        if !kept { EVP_MAC_CTX_free(ctx) }
+        return out
     }
 }
 
 /// Comparison whose time does not depend on where the inputs differ.
 public enum ConstantTime {
     public static func equals(_ a: some DataProtocol, _ b: some DataProtocol) -> Bool {
-        let x = Array(a)
-        let y = Array(b)
+        bytesEqual(Array(a), Array(b))
+    }
+
+    /// Compares the UTF-8 of two strings, such as an expected and a given signature, without copying them.
+    public static func equals(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in x.count == y.count && (x.isEmpty || CRYPTO_memcmp(x.baseAddress, y.baseAddress, x.count) == 0) }
+        }
+    }
+
+    public static func bytesEqual(_ x: [UInt8], _ y: [UInt8]) -> Bool {
         guard x.count == y.count else { return false }
         if x.isEmpty { return true }
         return x.withUnsafeBytes { xp in y.withUnsafeBytes { yp in CRYPTO_memcmp(xp.baseAddress, yp.baseAddress, x.count) == 0 } }

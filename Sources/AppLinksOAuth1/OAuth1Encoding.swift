@@ -2,27 +2,37 @@ import Foundation
 
 /// RFC 5849 §3.6 percent-encoding: every byte but the RFC 3986 unreserved characters, upper-case hex.
 public enum OAuth1Encoding {
-    /// Whether each byte is an RFC 3986 unreserved character, by table lookup.
-    private static let unreserved: [Bool] = (0..<256).map { b in
-        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
+    @inline(__always) static func isUnreserved(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x2E, 0x5F, 0x7E: return true
+        default: return false
+        }
     }
-    private static let hex = Array("0123456789ABCDEF".utf8)
+
+    @inline(__always) static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? 0x30 + n : 0x37 + n }
 
     public static func encode(_ s: String) -> String {
         // Most names and values need no escape: return them as they are.
-        if s.utf8.allSatisfy({ unreserved[Int($0)] }) { return s }
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count * 3)
-        for b in s.utf8 {
-            if unreserved[Int(b)] {
-                out.append(b)
+        if s.utf8.allSatisfy(isUnreserved) { return s }
+        var s = s
+        return s.withUTF8 { src in String(unsafeUninitializedCapacity: src.count * 3) { encode(src, into: $0) } }
+    }
+
+    /// Writes the encoding of `src` to `dst`, which holds at least three bytes per source byte; returns the count.
+    @inline(__always) static func encode(_ src: UnsafeBufferPointer<UInt8>, into dst: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var n = 0
+        for b in src {
+            if isUnreserved(b) {
+                dst[n] = b
+                n += 1
             } else {
-                out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0x0F)])
+                dst[n] = UInt8(ascii: "%")
+                dst[n + 1] = hexDigit(b >> 4)
+                dst[n + 2] = hexDigit(b & 0x0F)
+                n += 3
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return n
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {
@@ -37,50 +47,71 @@ public enum OAuth1Encoding {
     /// Decodes `%XX` escapes; with `plusIsSpace`, as in query strings and form bodies, `+` is a space.
     /// Malformed escapes are kept as they are, as browsers and oauthlib do.
     public static func decode(_ s: String, plusIsSpace: Bool = true) -> String {
-        decode(Array(s.utf8)[...], plusIsSpace: plusIsSpace)
+        var s = s
+        return s.withUTF8 { decode($0[...], plusIsSpace: plusIsSpace) }
     }
 
-    static func decode(_ bytes: ArraySlice<UInt8>, plusIsSpace: Bool) -> String {
+    static func decode(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, plusIsSpace: Bool) -> String {
         if !bytes.contains(where: { $0 == UInt8(ascii: "%") || ($0 == UInt8(ascii: "+") && plusIsSpace) }) {
             return String(decoding: bytes, as: UTF8.self)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            let b = bytes[i]
-            if b == UInt8(ascii: "%"), i + 2 < bytes.endIndex, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
-                out.append(h << 4 | l)
-                i += 3
-            } else if b == UInt8(ascii: "+") && plusIsSpace {
-                out.append(UInt8(ascii: " "))
-                i += 1
-            } else {
-                out.append(b)
-                i += 1
+        return String(unsafeUninitializedCapacity: bytes.count) { out in
+            var n = 0
+            var i = bytes.startIndex
+            while i < bytes.endIndex {
+                let b = bytes[i]
+                if b == UInt8(ascii: "%"), i + 2 < bytes.endIndex, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
+                    out[n] = h << 4 | l
+                    i += 3
+                } else if b == UInt8(ascii: "+") && plusIsSpace {
+                    out[n] = UInt8(ascii: " ")
+                    i += 1
+                } else {
+                    out[n] = b
+                    i += 1
+                }
+                n += 1
             }
+            return n
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Name/value pairs of a query string or `application/x-www-form-urlencoded` body, in order, duplicates kept.
     /// A name without `=` has an empty value.
     public static func pairs(_ s: String) -> [(String, String)] {
-        let bytes = Array(s.utf8)
         var out: [(String, String)] = []
-        var start = 0
-        while start <= bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != UInt8(ascii: "&") { end += 1 }
-            if end > start {
-                var eq = start
-                while eq < end && bytes[eq] != UInt8(ascii: "=") { eq += 1 }
-                let name = decode(bytes[start..<eq], plusIsSpace: true)
-                let value = eq < end ? decode(bytes[(eq + 1)..<end], plusIsSpace: true) : ""
-                out.append((name, value))
-            }
-            start = end + 1
-        }
+        appendPairs(s, to: &out)
         return out
+    }
+
+    static func appendPairs(_ s: String, to out: inout [(String, String)]) {
+        if s.isEmpty { return }
+        var s = s
+        s.withUTF8 { bytes in
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != UInt8(ascii: "&") { end += 1 }
+                if end > start {
+                    var eq = start
+                    while eq < end && bytes[eq] != UInt8(ascii: "=") { eq += 1 }
+                    let name = decode(bytes[start..<eq], plusIsSpace: true)
+                    let value = eq < end ? decode(bytes[(eq + 1)..<end], plusIsSpace: true) : ""
+                    out.append((name, value))
+                }
+                start = end + 1
+            }
+        }
+    }
+
+    static func hasOAuthPrefix(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { $0.count >= 6 && memcmp($0.baseAddress!, "oauth_", 6) == 0 }
+    }
+
+    /// A parameter name: the protocol's own names come back as the shared literal, which allocates nothing.
+    static func decodeName(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+        if let known = OAuth1Verifier.Fields.index(of: bytes) { return OAuth1Verifier.Fields.names[known] }
+        return decode(bytes, plusIsSpace: false)
     }
 }

@@ -151,7 +151,7 @@ public struct OAuth1Provider: Sendable {
                 if token != nil { throw OAuth1Problem(.tokenRejected, "a request-token request carries no token") }
                 return nil
             }
-            guard let callback = v.parameters["oauth_callback"] ?? consumer.callback else {
+            guard let callback = v.parameter("oauth_callback") ?? consumer.callback else {
                 throw OAuth1Problem(.parameterAbsent, "oauth_callback is missing (use \"oob\" without a callback)")
             }
             if callback != "oob" {
@@ -225,7 +225,7 @@ public struct OAuth1Provider: Sendable {
                 throw OAuth1Problem(.tokenRejected, "the token is unknown, or was already exchanged")
             }
             if let old = renewing {
-                guard old.consumerKey == consumer.key, v.parameters["oauth_session_handle"] == old.sessionHandle else {
+                guard old.consumerKey == consumer.key, v.parameter("oauth_session_handle") == old.sessionHandle else {
                     throw OAuth1Problem(.tokenRejected, "oauth_session_handle does not belong to this token")
                 }
                 guard old.authorizationExpiresAt > now else {
@@ -244,7 +244,7 @@ public struct OAuth1Provider: Sendable {
             guard let user = t.user, let expected = t.verifier else {
                 throw OAuth1Problem(.permissionDenied, "the request token was not authorized by a user")
             }
-            guard let given = v.parameters["oauth_verifier"], ConstantTime.equals(Data(given.utf8), Data(expected.utf8)) else {
+            guard let given = v.parameter("oauth_verifier"), ConstantTime.equals(Data(given.utf8), Data(expected.utf8)) else {
                 throw OAuth1Problem(.parameterRejected, "oauth_verifier is missing or wrong")
             }
             // Single use: whoever takes it first gets the access token; a replay finds nothing.

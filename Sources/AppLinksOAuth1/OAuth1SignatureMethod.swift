@@ -43,13 +43,22 @@ extension OAuth1SignatureMethod {
 
     /// Compares in constant time for the shared-secret methods.
     public func verify(baseString: String, signature: String, with credential: OAuth1Credential) -> Bool {
+        verify(baseString: Array(baseString.utf8), signature: signature, with: credential)
+    }
+
+    /// The same over the base string's bytes, as the verifier builds them.
+    func verify(baseString: [UInt8], signature: String, with credential: OAuth1Credential) -> Bool {
         switch (self, credential) {
         case (.rsaSHA1, .rsa(let key)), (.rsaSHA256, .rsa(let key)):
             guard let sig = Data(base64Encoded: signature) else { return false }
-            return key.verify(self == .rsaSHA1 ? .sha1 : .sha256, Data(baseString.utf8), signature: sig)
-        case (.hmacSHA1, .secrets), (.hmacSHA256, .secrets), (.plaintext, .secrets):
-            guard let expected = try? sign(baseString: baseString, with: credential) else { return false }
-            return ConstantTime.equals(Data(expected.utf8), Data(signature.utf8))
+            return key.verify(self == .rsaSHA1 ? .sha1 : .sha256, baseString, signature: sig)
+        case let (.hmacSHA1, .secrets(c, t)), let (.hmacSHA256, .secrets(c, t)):
+            let key = Array(Self.key(consumerSecret: c, tokenSecret: t).utf8)
+            let mac = HMAC.authenticateBytes(self == .hmacSHA1 ? .sha1 : .sha256, key: key, data: baseString)
+            // The encoded forms are compared, so only the canonical base64 of the MAC verifies.
+            return ConstantTime.equals(Data(mac).base64EncodedString(), signature)
+        case let (.plaintext, .secrets(c, t)):
+            return ConstantTime.equals(Self.key(consumerSecret: c, tokenSecret: t), signature)
         default:
             return false
         }

@@ -65,6 +65,19 @@ struct OAuth1SignatureTests {
         #expect(throws: OAuth1Problem.self) { try OAuth1AuthorizationHeader.parse("Bearer abc") }
     }
 
+    @Test("header parsing: any case of the scheme, escaped quotes, realm kept apart, names decoded")
+    func headerEdgeCases() throws {
+        let (realm, params) = try OAuth1AuthorizationHeader.parse(
+            #"  oAuTh realm="a \"quoted\" realm, with a comma",oauth_consumer_key="k\"1", oauth_nonce="n%20n",x%5Fy="1""#)
+        #expect(realm == #"a "quoted" realm, with a comma"#)
+        #expect(params.map(\.0) == ["oauth_consumer_key", "oauth_nonce", "x_y"])
+        #expect(params.map(\.1) == [#"k"1"#, "n n", "1"])
+        #expect(throws: OAuth1Problem.self) { try OAuth1AuthorizationHeader.parse(#"OAuth oauth_nonce="open"#) }
+        #expect(throws: OAuth1Problem.self) { try OAuth1AuthorizationHeader.parse("OAuthx") }
+        let request = OAuth1Request(method: "GET", url: "https://a.example/", headers: [("AUTHORIZATION", #"OAUTH oauth_nonce="z""#)])
+        #expect(try request.parameters().all.map(\.1) == ["z"])
+    }
+
     /// Deterministic generated requests: duplicates, empty values, '+' and %20, reserved and non-ASCII characters,
     /// ports, host case, form bodies, JSON bodies, tokens or none, every signature method.
     static func cases(rsaPEM: String) -> [[String: String]] {

@@ -87,6 +87,20 @@ struct OAuth1VerifierTests {
         #expect(await Self.problem { _ = try await Self.verify(json) } == .signatureInvalid)
     }
 
+    @Test("extension parameters come back verified; one given twice is refused; accepted methods round-trip")
+    func extensionParameters() async throws {
+        let request = try Self.signed(url: Self.url + "&oauth_callback=https%3A%2F%2Fc.example%2Fcb")
+        let v = try await Self.verify(request)
+        #expect(v.parameter("oauth_callback") == "https://c.example/cb")
+        #expect(v.parameter("oauth_nonce") == "n1" && v.parameter("oauth_missing") == nil)
+        let twice = OAuth1Request(method: "GET", url: request.url + "&oauth_callback=oob", headers: request.headers)
+        #expect(await Self.problem { _ = try await Self.verify(twice) } == .parameterRejected)
+        var verifier = OAuth1Verifier(acceptedMethods: [.rsaSHA256, .plaintext])
+        #expect(verifier.acceptedMethods == [.rsaSHA256, .plaintext] && verifier.accepts(.plaintext) && !verifier.accepts(.hmacSHA1))
+        verifier.acceptedMethods = [.hmacSHA1]
+        #expect(verifier.acceptedMethods == [.hmacSHA1])
+    }
+
     @Test("a forged request does not use up the nonce of the real one")
     func forgeriesDoNotBurnNonces() async throws {
         let nonces = Nonces()
