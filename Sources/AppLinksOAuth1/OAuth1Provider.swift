@@ -1,5 +1,6 @@
 import AppLinksCrypto
 import Foundation
+import Synchronization
 
 /// A registered consumer: how its signatures are checked, and where its user is sent back after authorizing.
 public struct OAuth1ConsumerRecord: Sendable, Codable, Hashable {
@@ -86,6 +87,8 @@ public struct OAuth1Provider: Sendable {
     public var requestTokenLifetime: TimeInterval = 600
     public var accessTokenLifetime: TimeInterval = 5 * 365 * 86_400
     public var authorizationLifetime: TimeInterval = 5 * 365 * 86_400
+    /// Parsed consumer keys by PEM: parsing a PEM costs more than verifying the signature it checks.
+    private let publicKeys = PublicKeyCache()
 
     public init(store: any OAuth1ProviderStore, realm: String, verifier: OAuth1Verifier = OAuth1Verifier()) {
         self.store = store
@@ -103,7 +106,7 @@ public struct OAuth1Provider: Sendable {
 
     func credential(_ consumer: OAuth1ConsumerRecord, method: OAuth1SignatureMethod, tokenSecret: String?) throws -> OAuth1Credential {
         if method.isRSA {
-            guard let pem = consumer.publicKeyPEM, let key = try? RSAKey(publicKeyPEM: pem) else {
+            guard let pem = consumer.publicKeyPEM, let key = publicKeys.key(pem: pem) else {
                 throw OAuth1Problem(.signatureMethodRejected, "consumer \(consumer.key) has no RSA public key; sign with HMAC-SHA1")
             }
             return .rsa(key)
@@ -304,5 +307,22 @@ public struct OAuth1Provider: Sendable {
         }
         _ = v
         return Caller(consumer: consumer, user: nil, twoLegged: true)
+    }
+}
+
+/// Public keys parsed once per PEM, shared by the copies of a provider. A consumer whose key is replaced gets a
+/// new entry; the cache forgets everything when it fills, which a deployment with a few links never sees.
+final class PublicKeyCache: Sendable {
+    private let keys = Mutex<[String: RSAKey]>([:])
+    private let capacity = 256
+
+    func key(pem: String) -> RSAKey? {
+        if let key = keys.withLock({ $0[pem] }) { return key }
+        guard let key = try? RSAKey(publicKeyPEM: pem) else { return nil }
+        keys.withLock { cache in
+            if cache.count >= capacity { cache.removeAll() }
+            cache[pem] = key
+        }
+        return key
     }
 }
