@@ -105,7 +105,9 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "AppLinksCoreTests", dependencies: ["AppLinksCore"], swiftSettings: swift6),
+        .testTarget(
+            name: "AppLinksCoreTests", dependencies: ["AppLinksCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swift6),
         .testTarget(name: "AppLinksCryptoTests", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
         .testTarget(
             name: "AppLinksOAuth1Tests",

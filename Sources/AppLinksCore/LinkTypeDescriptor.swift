@@ -116,11 +116,34 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         public var method: String
         public var path: String
         public var auth: Auth
+        /// The plugin answers this route at once, from memory: without host calls that wait (the store, HTTP,
+        /// links, audit) and without sleeping. The host then calls `handle_http` on the request's own thread,
+        /// skipping the hand-off to a plugin thread that costs more than a small answer itself.
+        public var inline: Bool
 
-        public init(method: String, path: String, auth: Auth = .none) {
+        public init(method: String, path: String, auth: Auth = .none, inline: Bool = false) {
             self.method = method
             self.path = path
             self.auth = auth
+            self.inline = inline
+        }
+
+        enum CodingKeys: String, CodingKey { case method, path, auth, inline }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            method = try c.decode(String.self, forKey: .method)
+            path = try c.decode(String.self, forKey: .path)
+            auth = try c.decodeIfPresent(Auth.self, forKey: .auth) ?? .none
+            inline = try c.decodeIfPresent(Bool.self, forKey: .inline) ?? false
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(method, forKey: .method)
+            try c.encode(path, forKey: .path)
+            try c.encode(auth, forKey: .auth)
+            if inline { try c.encode(true, forKey: .inline) }
         }
     }
 

@@ -77,7 +77,6 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// A plugin-reported error becomes `.pluginFailed` with the plugin's message. If `timeout` passes first, this
     /// throws `.timeout`; the plugin's thread is left to finish on its own (an in-process call cannot be stopped).
     public func call(_ function: Function, _ request: Data, timeout: Duration?) async throws -> Data {
-        let name = descriptor.name
         let pluginID = id
         return try await PluginThreads.run(
             timeout: timeout,
@@ -85,32 +84,61 @@ public final class LoadedPlugin: @unchecked Sendable {
                 AppLinksError(
                     .timeout, "The link type '\(pluginID)' did not answer \(function.rawValue) within \(timeout.map { "\($0)" } ?? "")")
             }
-        ) { [self] in
-            let ctx = try contextForCall()
-            let fn:
-                (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32)?
-            switch function {
-            case .wizardStep: fn = raw.pointee.wizard_step
-            case .checkStatus: fn = raw.pointee.check_status
-            case .invokeAction: fn = raw.pointee.invoke_action
-            case .handleHTTP: fn = raw.pointee.handle_http
+        ) { [self] in try invoke(function, request) }
+    }
+
+    /// Answers an HTTP request with the plugin's `handle_http`. A route the plugin declared `inline` is called
+    /// right here, on the request's thread, where a host call that would wait is refused (see ``InlineCall``);
+    /// any other goes to a plugin thread, like every other call.
+    public func handleHTTP(_ request: PluginHTTPRequest, inline: Bool, timeout: Duration?) async throws -> PluginHTTPResponse {
+        let data: Data
+        if inline {
+            let started = ContinuousClock.now
+            data = try InlineCall.run { try invoke(.handleHTTP, request.jsonData()) }
+            let took = ContinuousClock.now - started
+            if took > InlineCall.slow {
+                logger.warning(
+                    "an inline route answered slowly; declare it without \"inline\" so that it runs on a plugin thread",
+                    metadata: ["plugin": "\(id)", "path": "\(request.path)", "took": "\(took)"])
             }
-            guard let fn else { throw AppLinksError(.pluginFailed, "The link type '\(pluginID)' has no \(function.rawValue).") }
-            var out = applinks_buffer(data: nil, len: 0)
-            let rc = request.withUnsafeBytes { fn(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out) }
-            let data = out.data.map { Data(bytes: $0, count: out.len) } ?? Data()
-            if out.data != nil { raw.pointee.free_buffer(ctx, &out) }
-            switch rc {
-            case Int32(APPLINKS_OK):
-                return data
-            case Int32(APPLINKS_ERROR):
-                if let body = try? JSONCoding.decode(PluginErrorBody.self, from: data) {
-                    throw PluginCallError(code: body.code, message: body.message, plugin: name)
-                }
-                throw AppLinksError(.pluginFailed, "\(name) reported an error without a readable message.")
-            default:
-                throw AppLinksError(.pluginFailed, "\(name) failed unexpectedly in \(function.rawValue) (code \(rc)).")
+        } else {
+            data = try await call(.handleHTTP, request.jsonData(), timeout: timeout)
+        }
+        do {
+            return try PluginHTTPResponse(jsonData: data)
+        } catch {
+            throw AppLinksError(
+                .pluginFailed, "\(descriptor.name) returned an invalid handle_http answer: \(PluginLoader.describe(error))", cause: error)
+        }
+    }
+
+    /// One synchronous call through the C function table, on the current thread.
+    private func invoke(_ function: Function, _ request: Data) throws -> Data {
+        let name = descriptor.name
+        let pluginID = id
+        let ctx = try contextForCall()
+        let fn: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32)?
+        switch function {
+        case .wizardStep: fn = raw.pointee.wizard_step
+        case .checkStatus: fn = raw.pointee.check_status
+        case .invokeAction: fn = raw.pointee.invoke_action
+        case .handleHTTP: fn = raw.pointee.handle_http
+        }
+        guard let fn else { throw AppLinksError(.pluginFailed, "The link type '\(pluginID)' has no \(function.rawValue).") }
+        var out = applinks_buffer(data: nil, len: 0)
+        let rc = request.withUnsafeBytes { fn(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out) }
+        let data = out.data.map { Data(bytes: $0, count: out.len) } ?? Data()
+        if out.data != nil { raw.pointee.free_buffer(ctx, &out) }
+        switch rc {
+        case Int32(APPLINKS_OK):
+            return data
+        case Int32(APPLINKS_ERROR):
+            if let body = try? JSONCoding.decode(PluginErrorBody.self, from: data) {
+                throw PluginCallError(code: body.code, message: body.message, plugin: name)
             }
+            throw AppLinksError(.pluginFailed, "\(name) reported an error without a readable message.")
+        default:
+            throw AppLinksError(.pluginFailed, "\(name) failed unexpectedly in \(function.rawValue) (code \(rc)).")
         }
     }
 
@@ -226,8 +254,37 @@ final class OnceResume<T: Sendable>: Sendable {
     }
 }
 
-/// Waits for async work from a synchronous C callback. Only ever called on plugin threads (see ``PluginThreads``).
+/// Marks the threads that are inside a plugin's inline route, where the plugin must not wait for the host.
+///
+/// An inline call runs on one of Swift's cooperative threads. A host call that waits for async work there would
+/// hold that thread, and with every such thread holding one, the work it waits for could never run.
+enum InlineCall {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+    /// Longer than this, an inline answer is logged as misdeclared.
+    static let slow: Duration = .milliseconds(50)
+
+    static var isActive: Bool { pthread_getspecific(key) != nil }
+
+    static func run<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(key, nil) }
+        return try body()
+    }
+}
+
+/// Waits for async work from a synchronous C callback. Only ever called on plugin threads (see ``PluginThreads``);
+/// inside an inline route it refuses instead (see ``InlineCall``).
 func waitFor<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+    if InlineCall.isActive {
+        throw AppLinksError(
+            .pluginFailed,
+            "This host call waits for the store or the network, which a route declared \"inline\" may not do; "
+                + "remove \"inline\": true from the route in the link type's descriptor.")
+    }
     let slot = Mutex<Result<T, any Error>?>(nil)
     let done = DispatchSemaphore(value: 0)
     Task {

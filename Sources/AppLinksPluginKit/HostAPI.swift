@@ -242,8 +242,13 @@ public struct HostAPI: @unchecked Sendable {
 
     // MARK: Plumbing
 
+    /// Set while an inline route's handler runs: its host calls stay on the host's request thread, where the host
+    /// can tell that they would wait and refuses them with a message naming the fix.
+    @TaskLocal static var callsOnCurrentThread = false
+
     private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await BlockingThreadPool.shared.run(body)
+        if Self.callsOnCurrentThread { return try body() }
+        return try await BlockingThreadPool.shared.run(body)
     }
 
     private func freeHost(_ buffer: inout applinks_buffer) {

@@ -10,9 +10,12 @@ public enum PluginExport {
         // The descriptor is written once, read-only afterwards, and lives until the process exits.
         var descriptor: UnsafeMutablePointer<applinks_plugin_descriptor>
         var factory: @Sendable (HostAPI) throws -> any LinkTypePlugin
+        /// "METHOD path" of each route declared inline, whose handler the host calls on its request thread.
+        var inlineRoutes: Set<String>
     }
 
     private static let registration = Mutex<Registration?>(nil)
+    private static var inlineRoutes: Set<String> { registration.withLock { $0?.inlineRoutes ?? [] } }
 
     /// The body of a plugin's `applinks_plugin_entry`. Returns nil for a host of another major ABI version.
     public static func entry<P: LinkTypePlugin>(_ type: P.Type, hostABIVersion: UInt32) -> UnsafeRawPointer? {
@@ -32,7 +35,9 @@ public enum PluginExport {
                     init: cInit, shutdown: cShutdown,
                     wizard_step: cWizardStep, check_status: cCheckStatus, invoke_action: cInvokeAction, handle_http: cHandleHTTP,
                     free_buffer: cFreeBuffer))
-            reg = Registration(descriptor: d, factory: { try P(host: $0) })
+            reg = Registration(
+                descriptor: d, factory: { try P(host: $0) },
+                inlineRoutes: Set(meta.routes.filter(\.inline).map { "\($0.method) \($0.path)" }))
             return UnsafeRawPointer(d)
         }
     }
@@ -94,7 +99,11 @@ public enum PluginExport {
         @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = {
             ctx, req, len, out in
             dispatch(ctx, req, len, out) { plugin, data in
-                try JSONCoding.encode(try await plugin.handleHTTP(JSONCoding.decode(PluginHTTPRequest.self, from: data)))
+                let request = try PluginHTTPRequest(jsonData: data)
+                // A route declared inline runs on the host's request thread, where the host refuses calls that
+                // wait; HostAPI then makes its calls on this thread too, so that a mistake is refused, not hung.
+                let inline = inlineRoutes.contains("\(request.method) \(request.path)")
+                return try await HostAPI.$callsOnCurrentThread.withValue(inline) { try await plugin.handleHTTP(request).jsonData() }
             }
         }
 

@@ -197,6 +197,10 @@ extension ServerProcessTests {
             #expect(hello.status == 200 && hello.body == "hello anonymous from http://127.0.0.1:8080")
             #expect(try await server.get("/plugins/fixture/approve").status == 303, "a page that needs a user sends the browser to log in")
             #expect(try await server.get("/plugins/fixture/undeclared").status == 404)
+            // An inline route that waits for the host is refused at once, and the log says how to fix the route.
+            #expect(try await server.get("/plugins/fixture/inline-store").status == 502)
+            let log = String(decoding: try Data(contentsOf: server.logFile), as: UTF8.self)
+            #expect(log.contains(#"remove "inline": true"#) || log.contains(#"remove "inline": true"#), "\(log.suffix(2000))")
             #expect(try server.cli("plugins", "disable", "fixture").status == 0)
             let off = await server.eventually(within: .seconds(1)) { () async -> Bool in
                 (try? await server.get("/plugins/fixture/hello").status) == 404

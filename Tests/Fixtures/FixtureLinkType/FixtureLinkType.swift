@@ -37,7 +37,9 @@ struct FixtureLinkType: LinkTypePlugin {
                 ]),
         ],
         routes: [
-            .init(method: "GET", path: "/plugins/fixture/hello", auth: .none),
+            .init(method: "GET", path: "/plugins/fixture/hello", auth: .none, inline: true),
+            // Declared inline by mistake: it reads the store, which an inline route may not.
+            .init(method: "GET", path: "/plugins/fixture/inline-store", auth: .none, inline: true),
             .init(method: "GET", path: "/plugins/fixture/approve", auth: .user),
             .init(method: "GET", path: "/plugins/fixture/slow", auth: .none),
             .init(method: "GET", path: "/plugins/fixture/consent", auth: .user),
@@ -332,6 +334,9 @@ struct FixtureLinkType: LinkTypePlugin {
         }
         if r.path == "/plugins/fixture/admin-only" {
             return PluginHTTPResponse(status: 200, body: Data("admin \(r.user?.name ?? "?")".utf8))
+        }
+        if r.path == "/plugins/fixture/inline-store" {
+            return PluginHTTPResponse(status: 200, body: try await host.kvGet("anything") ?? Data("none".utf8))
         }
         if r.path == "/plugins/fixture/slow" {
             try await Task.sleep(for: .milliseconds(1500))

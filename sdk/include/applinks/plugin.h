@@ -34,6 +34,10 @@
  *   - `wizard_step`, `check_status`, `invoke_action` and `handle_http` MAY BE CALLED CONCURRENTLY from
  *     several host threads. A plugin must make them thread-safe. They may block (for example on a host
  *     HTTP call); the host calls them from threads it reserves for plugins.
+ *   - Except: `handle_http` for a route the descriptor declares `"inline": true` is called on the host's
+ *     request thread, to save the hand-off to a plugin thread. It must answer at once, from memory. On
+ *     that thread, host functions that wait (kv_*, http_request, link_*, links_list, audit) return
+ *     APPLINKS_ERROR with a message naming the route's fix; log, secrets, crypto and identity work.
  *   - `free_buffer` may be called from any thread.
  *   - Every host API function may be called from any thread, at any time between the return of `init`
  *     and the call to `shutdown`, including from threads the plugin creates.
