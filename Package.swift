@@ -73,6 +73,12 @@ let package = Package(
             dependencies: ["AppLinksCore", "AppLinksPluginABI"],
             swiftSettings: swift6
         ),
+        // What the OAuth 1.0 link types share: their provider state in the host's store, consumer info.
+        .target(
+            name: "AppLinksPluginOAuth1",
+            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1"],
+            swiftSettings: swift6
+        ),
         .target(
             name: "AppLinksServer",
             dependencies: [
@@ -99,7 +105,7 @@ let package = Package(
         // MARK: Test fixtures
         .target(
             name: "FixtureLinkType",
-            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1"],
+            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1", "AppLinksPluginOAuth1"],
             path: "Tests/Fixtures/FixtureLinkType",
             swiftSettings: swift6
         ),
@@ -112,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "AppLinksOAuth1Tests",
             dependencies: [
-                "AppLinksOAuth1", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+                "AppLinksOAuth1", "AppLinksPluginOAuth1", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             exclude: ["oauthlib_sign.py", "oauthlib_provider.py"],
@@ -129,7 +135,9 @@ let package = Package(
         ),
         .testTarget(
             name: "AppLinksServerTests",
-            dependencies: ["AppLinksServer", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "AppLinksServer", "AppLinksPluginOAuth1", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             exclude: ["oauth1_consumer.py"],
             swiftSettings: swift6
         ),

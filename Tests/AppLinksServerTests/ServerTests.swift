@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksPluginOAuth1
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -180,7 +181,7 @@ extension ServerProcessTests {
             #expect(m["incomingAuthenticationTypes"] as? [String] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
             let xml = try await server.get("/rest/applinks/1.0/manifest", headers: [("Accept", "application/xml")])
             #expect(xml.status == 200 && xml.headers["Content-Type"].first?.hasPrefix("application/xml") == true)
-            let parsed = try #require(XMLElements.parse(xml.body))
+            let parsed = try #require(LeafXML.parse(Data(xml.body.utf8)))
             #expect(parsed.root == "manifest")
             #expect(
                 parsed.values["id"] == [m["id"] as! String] && parsed.values["typeId"] == ["applinks"]
@@ -413,29 +414,3 @@ extension ServerProcessTests {
 }
 
 /// Element names and their text, from a flat XML document.
-struct XMLElements {
-    var root: String?
-    var values: [String: [String]] = [:]
-
-    static func parse(_ text: String) -> XMLElements? {
-        final class Delegate: NSObject, XMLParserDelegate {
-            var result = XMLElements()
-            var text = ""
-            func parser(
-                _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]
-            ) {
-                if result.root == nil { result.root = name }
-                text = ""
-            }
-            func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-                if name != result.root { result.values[name, default: []].append(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            }
-        }
-        let parser = XMLParser(data: Data(text.utf8))
-        let delegate = Delegate()
-        parser.delegate = delegate
-        return parser.parse() ? delegate.result : nil
-    }
-}

@@ -3,6 +3,7 @@
 import AppLinksCore
 import AppLinksOAuth1
 import AppLinksPluginKit
+import AppLinksPluginOAuth1
 import Foundation
 
 struct FixtureLinkType: LinkTypePlugin {
@@ -242,50 +243,16 @@ struct FixtureLinkType: LinkTypePlugin {
 
     /// The OAuth 1.0 provider, mounted on Atlassian's paths, verifying against the public base URL.
     private func oauthProvider(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
-        let base = r.baseURL.hasSuffix("/") ? String(r.baseURL.dropLast()) : r.baseURL
-        let provider = OAuth1Provider(store: KVProviderStore(host: host), realm: base)
-        let request = OAuth1Request(
-            method: r.method, url: base + r.path + (r.query.isEmpty ? "" : "?" + r.query),
-            headers: r.headers.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: r.body)
-        func reply(_ o: OAuth1Response) -> PluginHTTPResponse {
-            PluginHTTPResponse(status: o.status, headers: o.headers, body: Data(o.body.utf8))
-        }
-        do {
-            switch (r.method, r.path) {
-            case ("POST", "/plugins/servlet/oauth/request-token"): return reply(await provider.requestToken(request))
-            case ("POST", "/plugins/servlet/oauth/access-token"): return reply(await provider.accessToken(request))
-            case ("GET", "/plugins/servlet/oauth/authorize"):
-                let token = OAuth1Encoding.pairs(r.query).first { $0.0 == "oauth_token" }?.1 ?? ""
-                let (_, consumer) = try await provider.pendingAuthorization(token: token)
-                let page: JSONValue = [
-                    "title": .string("Allow \(consumer.name) to access your account?"),
-                    "paragraphs": .array([.string("\(consumer.name) will act as \(r.user?.name ?? "you").")]),
-                    "form": [
-                        "action": "/plugins/servlet/oauth/authorize", "hidden": ["oauth_token": .string(token)],
-                        "buttons": [
-                            ["name": "decision", "value": "allow", "label": "Allow"],
-                            ["name": "decision", "value": "deny", "label": "Deny"],
-                        ],
-                    ],
-                ]
-                return PluginHTTPResponse(
-                    status: 200, headers: [["Content-Type", "application/vnd.applinks.page+json"]], body: try JSONCoding.encode(page))
-            case ("POST", "/plugins/servlet/oauth/authorize"):
-                let form = Dictionary(OAuth1Encoding.pairs(String(decoding: r.body, as: UTF8.self)), uniquingKeysWith: { a, _ in a })
-                let (redirect, verifier) = try await provider.decide(
-                    token: form["oauth_token"] ?? "", user: r.user?.name ?? "",
-                    allow: form["decision"] == "allow")
-                if let redirect { return PluginHTTPResponse(status: 303, headers: [["Location", redirect]]) }
-                return PluginHTTPResponse(status: 200, body: Data("verifier=\(verifier ?? "denied")".utf8))
-            case ("GET", "/plugins/fixture/whoami"):
-                let caller = try await provider.authenticate(request)
-                return PluginHTTPResponse(
-                    status: 200,
-                    body: Data("user=\(caller.user ?? "-") consumer=\(caller.consumer.key) two_legged=\(caller.twoLegged)".utf8))
-            default: return PluginHTTPResponse(status: 404)
-            }
-        } catch let p as OAuth1Problem {
-            return reply(provider.problem(p))
+        let routes = OAuth1ProviderRoutes(host: host, baseURL: r.baseURL)
+        if let answer = try await routes.handle(r) { return answer }
+        guard r.method == "GET", r.path == "/plugins/fixture/whoami" else { return PluginHTTPResponse(status: 404) }
+        switch await routes.authenticate(r) {
+        case .success(let caller):
+            return PluginHTTPResponse(
+                status: 200,
+                body: Data("user=\(caller.user ?? "-") consumer=\(caller.consumer.key) two_legged=\(caller.twoLegged)".utf8))
+        case .failure(let refusal):
+            return refusal.response
         }
     }
 
