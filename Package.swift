@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "AppLinksServer",
             dependencies: [
-                "AppLinksHost",
+                "AppLinksHost", "AppLinksStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

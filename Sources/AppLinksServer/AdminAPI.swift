@@ -1,35 +1,68 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksStore
 import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Checks `Authorization: Bearer <personal access token>` on the admin REST API: 401 with `WWW-Authenticate`
-/// for a missing or bad token, 403 for a user who is not an administrator.
+/// Checks the admin REST API's caller: `Authorization: Bearer <personal access token>`, or `Basic` with an
+/// administrator's user name and password, which a remote instance's wizard uses once to create the
+/// reciprocal link. 401 with `WWW-Authenticate` for missing or bad credentials, 403 for a user who is not an
+/// administrator, 429 after repeated password failures (the login page's throttle).
 struct BearerAdminMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let deployment: Deployment
+    static let challenge = #"Bearer realm="applinks", Basic realm="applinks""#
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
             return HTTPReply.error(
                 .unauthorized, code: "unauthorized",
                 "This API needs `Authorization: Bearer TOKEN`; create a token with "
-                    + "`applinks tokens create --user NAME`.", headers: [.wwwAuthenticate: #"Bearer realm="applinks""#])
+                    + "`applinks tokens create --user NAME`.", headers: [.wwwAuthenticate: Self.challenge])
         }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let (user, token) = try await deployment.authenticate(bearer: String(parts[1]).trimmingCharacters(in: .whitespaces))
-        else {
-            return HTTPReply.error(
-                .unauthorized, code: "invalid_token", "The token is unknown, revoked or expired.",
-                headers: [.wwwAuthenticate: #"Bearer realm="applinks", error="invalid_token""#])
+        let scheme = parts.first?.lowercased() ?? ""
+        let credentials = parts.count == 2 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : ""
+        let user: UserRecord
+        let via: String
+        if scheme == "basic" {
+            guard let decoded = Data(base64Encoded: credentials).map({ String(decoding: $0, as: UTF8.self) }),
+                let colon = decoded.firstIndex(of: ":")
+            else {
+                return HTTPReply.error(
+                    .unauthorized, code: "invalid_credentials", "Basic credentials must be base64 of NAME:PASSWORD.",
+                    headers: [.wwwAuthenticate: Self.challenge])
+            }
+            let name = String(decoded[..<colon])
+            let throttle = LoginThrottle(deployment: deployment)
+            if try await throttle.blocked(user: name, address: context.clientAddress) {
+                return HTTPReply.error(
+                    .tooManyRequests, code: "too_many_attempts", "Too many failed attempts. Wait five minutes and try again.",
+                    headers: [.retryAfter: "300"])
+            }
+            guard let found = try await deployment.authenticate(user: name, password: String(decoded[decoded.index(after: colon)...]))
+            else {
+                try await throttle.failed(user: name, address: context.clientAddress)
+                context.logger.notice("API login failed", metadata: ["user": "\(name)"])
+                return HTTPReply.error(
+                    .unauthorized, code: "invalid_credentials", "Wrong user name or password.", headers: [.wwwAuthenticate: Self.challenge])
+            }
+            try await throttle.succeeded(user: name)
+            (user, via) = (found, "password")
+        } else {
+            guard scheme == "bearer", let (found, token) = try await deployment.authenticate(bearer: credentials) else {
+                return HTTPReply.error(
+                    .unauthorized, code: "invalid_token", "The token is unknown, revoked or expired.",
+                    headers: [.wwwAuthenticate: #"Bearer realm="applinks", error="invalid_token""#])
+            }
+            (user, via) = (found, "token \(token.id)")
         }
         guard user.admin else {
             return HTTPReply.error(.forbidden, code: "forbidden", "The user '\(user.name)' is not an administrator.")
         }
         var context = context
-        context.user = AuthenticatedUser(name: user.name, admin: true, via: "token \(token.id)")
+        context.user = AuthenticatedUser(name: user.name, admin: true, via: via)
         return try await next(request, context)
     }
 }

@@ -333,12 +333,21 @@ extension ServerProcessTests {
             let admin = try server.token(user: "alice", admin: true)
             let plain = try server.token(user: "bob", admin: false)
             let none = try await server.get("/rest/applinks/3.0/links")
-            #expect(none.status == 401 && none.headers["WWW-Authenticate"].first == #"Bearer realm="applinks""#)
+            #expect(none.status == 401 && none.headers["WWW-Authenticate"].first == #"Bearer realm="applinks", Basic realm="applinks""#)
             #expect(none.body.contains("applinks tokens create"))
             let bad = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_not-a-real-token")])
             #expect(bad.status == 401 && bad.headers["WWW-Authenticate"].first?.contains(#"error="invalid_token""#) == true)
-            let basic = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Basic YWxpY2U6cHc=")])
-            #expect(basic.status == 401)
+            func basic(_ user: String, _ password: String) -> [(String, String)] {
+                [("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())]
+            }
+            // An admin's password works too (a remote's wizard uses it once); a wrong one is 401, and a burst of
+            // wrong ones locks the name out with 429, as the login page does.
+            #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("alice", "correct horse battery")).status == 200)
+            #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("bob", "correct horse battery")).status == 403)
+            #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Basic !!")]).status == 401)
+            for _ in 0..<5 { #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("alice", "pw")).status == 401) }
+            let locked = try await server.get("/rest/applinks/3.0/links", headers: basic("alice", "correct horse battery"))
+            #expect(locked.status == 429 && locked.headers["Retry-After"].first == "300")
             let forbidden = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(plain)")])
             #expect(forbidden.status == 403 && forbidden.body.contains("'bob' is not an administrator"))
             #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 200)
