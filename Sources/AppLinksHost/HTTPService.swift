@@ -12,10 +12,17 @@ public struct HTTPService: Sendable {
     public static let maxBodyBytes = 16 * 1024 * 1024
 
     private static let following = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: .init(redirectConfiguration: .follow(max: 5, allowCycles: false)))
-    private static let notFollowing = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(.follow(max: 5, allowCycles: false)))
+    private static let notFollowing = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(.disallow))
+
+    /// A refused connection is reported at once. AsyncHTTPClient would otherwise retry connecting until the
+    /// request's deadline, so a stopped remote would cost every status check and wizard step its whole timeout
+    /// and be reported as a timeout, not as the refusal it is.
+    private static func configuration(_ redirects: HTTPClient.Configuration.RedirectConfiguration) -> HTTPClient.Configuration {
+        var c = HTTPClient.Configuration(redirectConfiguration: redirects)
+        c.connectionPool.retryConnectionEstablishment = false
+        return c
+    }
 
     public init() {}
 

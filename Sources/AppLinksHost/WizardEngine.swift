@@ -30,6 +30,8 @@ public struct WizardInputNeeded: Error, Sendable {
     public var step: String
     public var fields: [WizardField]
     public var errors: [FieldError]
+    /// What the plugin said with the step, such as a warning that the remote redirected.
+    public var messages: [WizardMessage] = []
 }
 
 /// Drives a link type's wizard steps, keeping a sealed draft after every step so that nothing is lost and no
@@ -137,7 +139,7 @@ public struct WizardEngine: Sendable {
                 if !missing.isEmpty {
                     throw AppLinksError(
                         .wizardFields, Self.describe(missing) + "\n" + resumeHint,
-                        cause: WizardInputNeeded(draftID: draft.id, step: s, fields: fields, errors: missing))
+                        cause: WizardInputNeeded(draftID: draft.id, step: s, fields: fields, errors: missing, messages: messages))
                 }
             case let .errors(s, errors, messages):
                 messages.forEach(interaction.show)
@@ -146,7 +148,8 @@ public struct WizardEngine: Sendable {
                     try await save()
                     throw AppLinksError(
                         .wizardFields, Self.describe(errors) + "\n" + resumeHint,
-                        cause: WizardInputNeeded(draftID: draft.id, step: s, fields: fieldsByStep[s] ?? [], errors: errors))
+                        cause: WizardInputNeeded(
+                            draftID: draft.id, step: s, fields: fieldsByStep[s] ?? [], errors: errors, messages: messages))
                 }
                 for e in errors {
                     guard let field = fields.first(where: { $0.name == e.field }) else {

@@ -149,11 +149,12 @@ enum AdminAPI {
             var url: String?
             var fields: [WizardField]?
             var errors: [FieldError]?
+            var messages: [WizardMessage]?
         }
         do {
             switch try await run() {
-            case .created(let link, _):
-                return HTTPReply.json(Reply(state: "created", link: link), status: .created)
+            case .created(let link, let messages):
+                return HTTPReply.json(Reply(state: "created", link: link, messages: messages), status: .created)
             case let .pending(draftID, message, url):
                 return HTTPReply.json(Reply(state: "pending", draft_id: draftID, message: message, url: url), status: .accepted)
             }
@@ -162,7 +163,7 @@ enum AdminAPI {
             return HTTPReply.json(
                 Reply(
                     state: "fields", draft_id: needed?.draftID, step: needed?.step, message: e.message,
-                    fields: needed?.fields, errors: needed?.errors), status: .unprocessableContent)
+                    fields: needed?.fields, errors: needed?.errors, messages: needed?.messages), status: .unprocessableContent)
         }
     }
 
