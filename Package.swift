@@ -15,6 +15,7 @@ let package = Package(
         // Link-type plugins are dynamic libraries named `libAppLinksLinkType*.so`; the host finds them next to
         // its own executable. The test fixture deliberately uses another prefix so that it is never picked up
         // by a real deployment.
+        .library(name: "AppLinksLinkTypeAtlassianOAuth1", type: .dynamic, targets: ["AtlassianOAuth1LinkType"]),
         .library(name: "AppLinksTestFixture", type: .dynamic, targets: ["FixtureLinkType"]),
     ],
     dependencies: [
@@ -101,6 +102,14 @@ let package = Package(
             swiftSettings: swift6
         ),
         .executableTarget(name: "applinks", dependencies: ["AppLinksCLI"], swiftSettings: swift6),
+
+        // MARK: Link types
+        .target(
+            name: "AtlassianOAuth1LinkType",
+            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1", "AppLinksPluginOAuth1", "AppLinksCrypto"],
+            path: "Plugins/AtlassianOAuth1",
+            swiftSettings: swift6
+        ),
 
         // MARK: Test fixtures
         .target(

@@ -46,9 +46,19 @@ public struct OAuth1Signer: Sendable {
         var all = OAuth1Encoding.pairs(request.query)
         if request.hasFormBody { all += OAuth1Encoding.pairs(String(decoding: request.body, as: UTF8.self)) }
         let base = OAuth1Request.baseString(method: request.method, uri: try request.baseStringURI(), parameters: all + oauth)
-        oauth.append(("oauth_signature", try method.sign(baseString: base, with: credential)))
+        oauth.append(("oauth_signature", try signature(base)))
         return oauth
     }
+
+    /// The signature of a base string: from ``credential``, or from ``externalSigner`` when the private key
+    /// lives elsewhere (a plugin signs with the instance key through the host).
+    private func signature(_ base: String) throws -> String {
+        if let externalSigner { return try externalSigner(Data(base.utf8)).base64EncodedString() }
+        return try method.sign(baseString: base, with: credential)
+    }
+
+    /// Signs RSA-SHA1 or RSA-SHA256 bases with a key this process cannot read, such as the host's instance key.
+    public var externalSigner: (@Sendable (Data) throws -> Data)?
 
     public func authorizationHeader(
         for request: OAuth1Request, extra: [(String, String)] = [], timestamp: Int = Int(Date().timeIntervalSince1970),

@@ -157,10 +157,14 @@ public struct HostAPI: @unchecked Sendable {
 
     /// Signs with `privateKeyPEM`, or with this instance's own key when it is nil.
     public func rsaSign(_ algorithm: DigestAlgorithm, privateKeyPEM: String?, _ data: Data) async throws -> Data {
-        try await offPool {
-            try withOptionalString(privateKeyPEM) { pem, pemLen in
-                try bytesCall(data, "rsa_sign") { api.pointee.rsa_sign(context, algorithm.rawValue, pem, pemLen, $0, $1, $2) }
-            }
+        try await offPool { try rsaSignHere(algorithm, privateKeyPEM: privateKeyPEM, data) }
+    }
+
+    /// Signs on the calling thread. RSA signing waits for nothing, so a synchronous caller, such as an OAuth 1.0
+    /// signer using the instance key (`privateKeyPEM: nil`), may call it directly.
+    public func rsaSignHere(_ algorithm: DigestAlgorithm, privateKeyPEM: String?, _ data: Data) throws -> Data {
+        try withOptionalString(privateKeyPEM) { pem, pemLen in
+            try bytesCall(data, "rsa_sign") { api.pointee.rsa_sign(context, algorithm.rawValue, pem, pemLen, $0, $1, $2) }
         }
     }
 

@@ -4,14 +4,19 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `GET /rest/applinks/3.0/status/{id}`: how a linked remote checks this side of a link. The link's own type
+/// `GET /rest/applinks/3.0/status/{id}`: how a linked remote checks this side of a link; `id` is the link's id
+/// or the linked application's id. The link's own type
 /// authenticates the caller (an OAuth-signed request, for the Atlassian link type), so the request goes to
 /// that plugin's `handle_http` as it came.
 enum StatusAPI {
     static func register(on router: Router<AppRequestContext>, deployment: Deployment) {
         router.get("/rest/applinks/3.0/status/:id") { request, context in
-            let id = try context.parameters.require("id")
-            guard let link = try await deployment.store.link(id: id.lowercased()) else {
+            let id = try context.parameters.require("id").lowercased()
+            // As in Atlassian's applinks, a remote may name the link by the id of the application it links to:
+            // its own application id, which it knows without asking.
+            var found = try await deployment.store.link(id: id)
+            if found == nil { found = try await deployment.store.links().first { $0.application.id?.lowercased() == id } }
+            guard let link = found else {
                 return HTTPReply.error(.notFound, code: "not_found", "No application link \(id) here.")
             }
             guard let plugin = deployment.enabledPlugin(link.type) else {

@@ -66,12 +66,13 @@ extension ServerProcessTests {
 /// A real `applinks serve` process on a free loopback port, with the fixture link type.
 final class RunningServer: @unchecked Sendable {
     // Set once in init; `process` is only read afterwards.
-    let dir = TemporaryDirectory("server")
+    let dir: TemporaryDirectory
     let process = Process()
     let port: Int
+    let extraEnv: [String: String]
     var logFile: URL { dir.path("server.log") }
     var home: URL { dir.path("home") }
-    var env: [String: String] { Self.environment(home: home) }
+    var env: [String: String] { Self.environment(home: home).merging(extraEnv) { _, n in n } }
 
     static func environment(home: URL) -> [String: String] {
         [
@@ -80,7 +81,13 @@ final class RunningServer: @unchecked Sendable {
         ]
     }
 
-    init(extraEnv: [String: String] = [:], initialise: Bool = true, listen: String = "127.0.0.1:0") throws {
+    /// Starts a server on `dir`'s home; pass the `dir` of a stopped server to start it again on the same home.
+    init(
+        dir: TemporaryDirectory = TemporaryDirectory("server"), extraEnv: [String: String] = [:], initialise: Bool = true,
+        listen: String = "127.0.0.1:0"
+    ) throws {
+        self.dir = dir
+        self.extraEnv = extraEnv
         let env = Self.environment(home: dir.path("home"))
         if initialise {
             let r = try runCommand(BuildProducts.applinks, ["init", "--name", "Server test"], environment: env)
@@ -113,6 +120,11 @@ final class RunningServer: @unchecked Sendable {
 
     deinit {
         if process.isRunning { process.terminate() }
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
     }
 
     /// Everything the server has logged so far.

@@ -1,7 +1,7 @@
 """A third-party OAuth 1.0a consumer (requests-oauthlib) against an AppLinks server's provider endpoints,
 with python `requests` playing the user's browser at the login and consent pages. Prints a JSON report.
 
-usage: oauth1_consumer.py BASE_URL CONSUMER_KEY METHOD SECRET|- RSA_KEY_FILE|- USER PASSWORD"""
+usage: oauth1_consumer.py BASE_URL CONSUMER_KEY METHOD SECRET|- RSA_KEY_FILE|- USER PASSWORD [RESOURCE_PATH]"""
 import html
 import json
 import re
@@ -11,6 +11,7 @@ import requests
 from requests_oauthlib import OAuth1Session
 
 base, key, method, secret, keyfile, user, password = sys.argv[1:8]
+resource = sys.argv[8] if len(sys.argv) > 8 else "/plugins/fixture/whoami"
 kwargs = dict(client_secret=None if secret == "-" else secret, signature_method=method,
               rsa_key=None if keyfile == "-" else open(keyfile).read(), callback_uri="https://consumer.example.com/callback")
 
@@ -40,7 +41,7 @@ location = browser(oauth.authorization_url(base + "/plugins/servlet/oauth/author
 oauth.parse_authorization_response(location)
 oauth.fetch_access_token(base + "/plugins/servlet/oauth/access-token")
 for i in range(2):
-    r = oauth.get(base + "/plugins/fixture/whoami", params={"x": "1", "y": "a b+c"})
+    r = oauth.get(base + resource, params={"x": "1", "y": "a b+c"})
     report["whoami_%d" % i] = [r.status_code, r.text]
 
 denied = OAuth1Session(key, **kwargs)

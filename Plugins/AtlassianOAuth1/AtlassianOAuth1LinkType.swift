@@ -1,0 +1,439 @@
+import AppLinksCore
+import AppLinksCrypto
+import AppLinksOAuth1
+import AppLinksPluginKit
+import AppLinksPluginOAuth1
+import Foundation
+
+/// The original application-links mechanism: enter a URL, the wizard finds out what answers there, and two
+/// application-links hosts (or an Atlassian product) authorize each other with OAuth 1.0 and RSA-SHA1. Anything
+/// else is a Generic application, linked with the OAuth 1.0 details the admin gives.
+struct AtlassianOAuth1LinkType: LinkTypePlugin {
+    static let oauth = "com.atlassian.applinks.api.auth.types.OAuthAuthenticationProvider"
+    static let twoLegged = "com.atlassian.applinks.api.auth.types.TwoLeggedOAuthAuthenticationProvider"
+    static let impersonating = "com.atlassian.applinks.api.auth.types.TwoLeggedOAuthWithImpersonationAuthenticationProvider"
+
+    static let levels = ["3LO and 2LO", "3LO, 2LO and 2LO with impersonation"]
+
+    static let descriptor = LinkTypeDescriptor(
+        id: "atlassian-oauth1", name: "Atlassian product / OAuth 1.0", version: "1.0.0", vendor: "AppLinks",
+        description: "Two-way links with other application-links hosts and Atlassian products, and OAuth 1.0 applications.",
+        directions: [.incoming, .outgoing, .twoWay],
+        wizard: .init(steps: [
+            .init(id: "url", title: "Application URL"), .init(id: "remote", title: "Remote administrator"),
+            .init(id: "generic", title: "Generic application"),
+        ]),
+        statusChecks: [.init(id: "remote", title: "The remote answers signed requests")],
+        routes: [
+            .init(method: "GET", path: "/plugins/servlet/oauth/consumer-info", auth: .none),
+            .init(method: "POST", path: "/plugins/servlet/oauth/request-token", auth: .none),
+            .init(method: "GET", path: "/plugins/servlet/oauth/authorize", auth: .user),
+            .init(method: "POST", path: "/plugins/servlet/oauth/authorize", auth: .user),
+            .init(method: "POST", path: "/plugins/servlet/oauth/access-token", auth: .none),
+        ],
+        authentication: .init(incoming: [oauth, twoLegged, impersonating], outgoing: [oauth, twoLegged, impersonating]))
+
+    let host: HostAPI
+
+    init(host: HostAPI) throws { self.host = host }
+
+    // MARK: Wizard
+
+    func wizardStep(_ r: WizardRequest) async throws -> WizardResponse {
+        switch r.step {
+        case nil:
+            return .fields(
+                step: "url", title: "Application URL",
+                fields: [
+                    WizardField(
+                        name: "url", label: "Application URL", type: .url,
+                        help: "The base URL of the application, such as https://jira.example.com")
+                ], messages: [])
+        case "url": return try await urlStep(r)
+        case "remote": return try await remoteStep(r)
+        case "generic": return try await genericStep(r)
+        default: throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
+        }
+    }
+
+    private func urlStep(_ r: WizardRequest) async throws -> WizardResponse {
+        let given = r.answers["url"]?.stringValue ?? ""
+        guard let base = RemoteApplication.normalized(given) else {
+            return .errors(
+                step: "url",
+                errors: [
+                    FieldError(
+                        field: "url",
+                        message:
+                            "'\(given)' is not an http:// or https:// URL; give the application's base URL, such as https://jira.example.com"
+                    )
+                ],
+                messages: [])
+        }
+        switch await RemoteApplication.detect(base, host: host) {
+        case .unreachable(let type, let message):
+            return genericFields([
+                WizardMessage(
+                    .warning,
+                    "No application answered at \(base) (\(type.rawValue): \(message)). You may go on and link it as a Generic application, or go back and check the URL."
+                )
+            ])
+        case .noManifest(let why):
+            return genericFields([WizardMessage(.info, "\(why); it will be linked as a Generic application.")])
+        case .found(let manifest, let found, let redirectedFrom):
+            if let refusal = try await refusal(manifest) {
+                return .errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: [])
+            }
+            var messages = [WizardMessage(.info, "Found \(manifest.typeId) '\(manifest.name)' (\(manifest.id)) at \(found).")]
+            if let redirectedFrom {
+                messages.append(
+                    WizardMessage(
+                        .warning,
+                        "\(redirectedFrom) redirected to \(found); the link uses \(found). If that is not the application's own base URL, go back and give the right one."
+                    ))
+            }
+            if r.answers["reciprocal"]?.boolValue == true {
+                // A remote host's wizard asked for this side of its link: it holds our consumer already.
+                return try await linkRemote(
+                    manifest, base: found, impersonation: Self.impersonation(r), reciprocalLinkID: nil, messages: messages)
+            }
+            return .fields(
+                step: "remote", title: "Link to \(manifest.name)",
+                fields: [
+                    WizardField(name: "remote_user", label: "Remote administrator's user name", required: false),
+                    WizardField(name: "remote_password", label: "Remote administrator's password", type: .secret, required: false),
+                    WizardField(name: "remote_token", label: "Or a remote administrator's token", type: .secret, required: false),
+                    WizardField(
+                        name: "auth", label: "Authentication", type: .choice, required: false, defaultValue: .string(Self.levels[0]),
+                        choices: Self.levels,
+                        help:
+                            "2LO with impersonation lets the remote act as any user here: choose it only when both sides share one user base."
+                    ),
+                ], messages: messages)
+        }
+    }
+
+    /// Why a found application may not be linked: this very instance, or one already linked.
+    private func refusal(_ manifest: RemoteManifest) async throws -> String? {
+        let me = try await host.instanceInfo()
+        if manifest.id == me.id { return "That URL is this instance itself (\(me.baseURL)); give the other application's URL." }
+        if let existing = try await host.links().first(where: { $0.application.id == manifest.id }) {
+            return "\(manifest.name) (\(manifest.id)) is already linked as '\(existing.name)'; edit that link instead."
+        }
+        return nil
+    }
+
+    static func impersonation(_ r: WizardRequest) -> Bool { r.answers["auth"]?.stringValue == levels[1] }
+
+    private func remoteStep(_ r: WizardRequest) async throws -> WizardResponse {
+        guard let base = RemoteApplication.normalized(r.answers["url"]?.stringValue ?? ""),
+            case .found(let manifest, let found, _) = await RemoteApplication.detect(base, host: host)
+        else {
+            return .errors(
+                step: "url", errors: [FieldError(field: "url", message: "The application no longer answers; check the URL.")], messages: [])
+        }
+        if let refusal = try await refusal(manifest) {
+            return .errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: [])
+        }
+        let impersonation = Self.impersonation(r)
+        let user = r.answers["remote_user"]?.stringValue ?? "", password = r.answers["remote_password"]?.stringValue ?? ""
+        let token = r.answers["remote_token"]?.stringValue ?? ""
+        let authorization: String
+        if !token.isEmpty {
+            authorization = "Bearer " + token
+        } else if !user.isEmpty && !password.isEmpty {
+            authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        } else {
+            return outgoingOnly(manifest, base: found, why: "no remote administrator's credentials were given")
+        }
+        // The remote creates its side first, through its admin API, and fetches our consumer info itself.
+        let me = try await host.instanceInfo()
+        let body = try JSONCoding.encode([
+            "answers": ["url": JSONValue.string(me.baseURL), "reciprocal": true, "auth": .string(Self.levels[impersonation ? 1 : 0])]
+        ])
+        let reply: HostHTTPResponse
+        do {
+            reply = try await host.http(
+                HostHTTPRequest(
+                    method: "POST", url: found + "/rest/applinks/3.0/wizard/atlassian-oauth1",
+                    headers: [["Authorization", authorization], ["Content-Type", "application/json"], ["Accept", "application/json"]],
+                    body: body, timeoutMs: 30_000))
+        } catch {
+            return .errors(
+                step: "remote",
+                errors: [FieldError(field: "remote_user", message: "Could not reach \(found) to create its side of the link: \(error)")],
+                messages: [])
+        }
+        switch reply.status {
+        case 200, 201:
+            let created = try? JSONValue.parse(reply.body)
+            let remoteLinkID = created?["link"]?["id"]?.stringValue
+            return try await linkRemote(
+                manifest, base: found, impersonation: impersonation, reciprocalLinkID: remoteLinkID,
+                messages: [
+                    WizardMessage(.info, "\(manifest.name) created its side of the link.")
+                ])
+        case 401:
+            let field = token.isEmpty ? "remote_password" : "remote_token"
+            return .errors(
+                step: "remote",
+                errors: [
+                    FieldError(
+                        field: field,
+                        message:
+                            "\(manifest.name) refused these credentials; check them, or leave them empty for an outgoing link without authentication."
+                    )
+                ], messages: [])
+        case 403:
+            return outgoingOnly(manifest, base: found, why: "the credentials are not an administrator's on \(manifest.name)")
+        default:
+            let detail =
+                (try? JSONValue.parse(reply.body))?["error"]?["message"]?.stringValue
+                ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
+            return .errors(
+                step: "remote",
+                errors: [
+                    FieldError(
+                        field: "remote_user",
+                        message: "\(manifest.name) could not create its side of the link (HTTP \(reply.status)): \(detail)")
+                ], messages: [])
+        }
+    }
+
+    /// Registers the remote as a consumer here and finishes with a two-way link.
+    private func linkRemote(
+        _ manifest: RemoteManifest, base: String, impersonation: Bool, reciprocalLinkID: String?, messages: [WizardMessage]
+    ) async throws -> WizardResponse {
+        let info = try await RemoteApplication.consumerInfo(base, host: host)
+        try await KVProviderStore(host: host).saveConsumer(
+            OAuth1ConsumerRecord(key: info.key, name: manifest.name, publicKeyPEM: info.publicKeyPEM, allowImpersonation: impersonation))
+        let levels = impersonation ? [Self.oauth, Self.twoLegged, Self.impersonating] : [Self.oauth, Self.twoLegged]
+        var config: [String: JSONValue] = ["consumer_key": .string(info.key), "impersonation": .bool(impersonation)]
+        if let reciprocalLinkID { config["remote_link_id"] = .string(reciprocalLinkID) }
+        return .done(
+            link: LinkSpec(
+                name: manifest.name,
+                application: ApplicationInfo(type: manifest.typeId, name: manifest.name, version: manifest.version, id: manifest.id),
+                displayURL: manifest.url.isEmpty ? base : manifest.url, rpcURL: base, incomingAuth: levels, outgoingAuth: levels,
+                config: config),
+            secrets: [:], messages: messages)
+    }
+
+    private func outgoingOnly(_ manifest: RemoteManifest, base: String, why: String) -> WizardResponse {
+        .done(
+            link: LinkSpec(
+                name: manifest.name,
+                application: ApplicationInfo(type: manifest.typeId, name: manifest.name, version: manifest.version, id: manifest.id),
+                displayURL: manifest.url.isEmpty ? base : manifest.url, rpcURL: base),
+            secrets: [:],
+            messages: [
+                WizardMessage(
+                    .warning,
+                    "An outgoing link without authentication was created, because \(why). Give an administrator's credentials to link both ways."
+                )
+            ])
+    }
+
+    // MARK: Generic application
+
+    private func genericFields(_ messages: [WizardMessage]) -> WizardResponse {
+        .fields(
+            step: "generic", title: "Generic application",
+            fields: [
+                WizardField(name: "name", label: "Application name"),
+                WizardField(name: "incoming_consumer_key", label: "Incoming: consumer key", required: false),
+                WizardField(name: "incoming_public_key", label: "Incoming: RSA public key (PEM)", required: false),
+                WizardField(name: "incoming_callback", label: "Incoming: callback URL", type: .url, required: false),
+                WizardField(name: "outgoing_consumer_key", label: "Outgoing: consumer key", required: false),
+                WizardField(name: "outgoing_secret", label: "Outgoing: shared secret", type: .secret, required: false),
+                WizardField(name: "outgoing_request_token_url", label: "Outgoing: request-token URL", type: .url, required: false),
+                WizardField(name: "outgoing_authorize_url", label: "Outgoing: authorize URL", type: .url, required: false),
+                WizardField(name: "outgoing_access_token_url", label: "Outgoing: access-token URL", type: .url, required: false),
+            ], messages: messages)
+    }
+
+    private func genericStep(_ r: WizardRequest) async throws -> WizardResponse {
+        func answer(_ name: String) -> String { (r.answers[name]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard let base = RemoteApplication.normalized(answer("url")) else {
+            return .errors(step: "url", errors: [FieldError(field: "url", message: "give the application's base URL")], messages: [])
+        }
+        var errors: [FieldError] = []
+        let incomingKey = answer("incoming_consumer_key"), publicKey = answer("incoming_public_key")
+        let outgoingKey = answer("outgoing_consumer_key")
+        if incomingKey.isEmpty && outgoingKey.isEmpty {
+            errors.append(FieldError(field: "incoming_consumer_key", message: "give an incoming or an outgoing consumer key (or both)"))
+        }
+        if !incomingKey.isEmpty {
+            if (try? RSAKeyCheck.publicKey(publicKey)) == nil {
+                errors.append(
+                    FieldError(
+                        field: "incoming_public_key", message: "give the consumer's RSA public key as PEM (-----BEGIN PUBLIC KEY-----)"))
+            }
+            let callback = answer("incoming_callback")
+            if !callback.isEmpty && RemoteApplication.normalized(callback) == nil {
+                errors.append(FieldError(field: "incoming_callback", message: "'\(callback)' is not an http(s) URL"))
+            }
+        }
+        if !outgoingKey.isEmpty {
+            if answer("outgoing_secret").isEmpty {
+                errors.append(
+                    FieldError(field: "outgoing_secret", message: "give the shared secret the application issued with the consumer key"))
+            }
+            for field in ["outgoing_request_token_url", "outgoing_authorize_url", "outgoing_access_token_url"]
+            where URL(string: answer(field))?.scheme.map({ ["http", "https"].contains($0) }) != true {
+                errors.append(FieldError(field: field, message: "give the application's http(s) URL for this step"))
+            }
+        }
+        if answer("name").isEmpty { errors.append(FieldError(field: "name", message: "give the application a name")) }
+        if !errors.isEmpty { return .errors(step: "generic", errors: errors, messages: []) }
+        var config: [String: JSONValue] = [:]
+        var incoming: [String] = [], outgoing: [String] = []
+        if !incomingKey.isEmpty {
+            let callback = answer("incoming_callback")
+            try await KVProviderStore(host: host).saveConsumer(
+                OAuth1ConsumerRecord(
+                    key: incomingKey, name: answer("name"), publicKeyPEM: publicKey, callback: callback.isEmpty ? nil : callback))
+            config["consumer_key"] = .string(incomingKey)
+            incoming = [Self.oauth]
+        }
+        var secrets: [String: String] = [:]
+        if !outgoingKey.isEmpty {
+            config["outgoing_consumer_key"] = .string(outgoingKey)
+            for field in ["outgoing_request_token_url", "outgoing_authorize_url", "outgoing_access_token_url"] {
+                config[field] = .string(answer(field))
+            }
+            secrets["outgoing_secret"] = answer("outgoing_secret")
+            outgoing = [Self.oauth]
+        }
+        return .done(
+            link: LinkSpec(
+                name: answer("name"), application: ApplicationInfo(type: "generic", name: ApplicationInfo.genericName),
+                displayURL: base, rpcURL: base, incomingAuth: incoming, outgoingAuth: outgoing, config: config),
+            secrets: secrets, messages: [])
+    }
+
+    // MARK: Status
+
+    func checkStatus(_ r: StatusRequest) async throws -> StatusResponse {
+        let link = r.link
+        if link.application.type == "generic" {
+            return StatusResponse(.nonAtlassian, .genericLink, message: "A Generic application: its status cannot be checked from here.")
+        }
+        let base = link.rpcURL
+        let manifest: RemoteManifest
+        switch await RemoteApplication.detect(base, host: host) {
+        case .unreachable(let type, let message):
+            return StatusResponse(
+                .networkError, type, message: "\(base) does not answer (\(message)); check that it is running and reachable from here.")
+        case .noManifest(let why):
+            return StatusResponse(.networkError, .unexpectedResponse, message: "\(why); check the link's URL.")
+        case .found(let m, _, _):
+            manifest = m
+        }
+        guard manifest.id == link.application.id else {
+            return StatusResponse(
+                .configError, .invalidConfig,
+                message: "\(base) is now application \(manifest.id), not the linked \(link.application.id ?? "?"); relocate the link.")
+        }
+        if link.outgoingAuth.isEmpty {
+            return StatusResponse(
+                .connected, message: "\(manifest.name) answers; this side makes no authenticated requests.",
+                applicationVersion: manifest.version)
+        }
+        // A signed 2LO call to the remote's status API, as Atlassian's own check makes it. The remote finds its
+        // link by our application id.
+        let me = try await host.instanceInfo()
+        let url = base + "/rest/applinks/3.0/status/" + me.id
+        var signer = OAuth1Signer(consumerKey: me.id, method: .rsaSHA1, credential: .secrets(consumer: "", token: nil))
+        let host = self.host
+        signer.externalSigner = { try host.rsaSignHere(.sha1, privateKeyPEM: nil, $0) }
+        let authorization = try signer.authorizationHeader(for: OAuth1Request(method: "GET", url: url))
+        let reply: HostHTTPResponse
+        do {
+            reply = try await host.http(
+                HostHTTPRequest(url: url, headers: [["Authorization", authorization], ["Accept", "application/json"]]))
+        } catch {
+            return StatusResponse(.networkError, RemoteApplication.networkErrorType(error), message: "\(error)")
+        }
+        switch reply.status {
+        case 200:
+            guard (try? JSONValue.parse(reply.body))?["working"] == .bool(true) else {
+                return StatusResponse(
+                    .networkError, .unexpectedResponse, message: "\(manifest.name) says its side of the link is not working.")
+            }
+            return StatusResponse(.connected, message: "Connected to \(manifest.name).", applicationVersion: manifest.version)
+        case 404:
+            return StatusResponse(
+                .configError, .noRemoteApplink,
+                message: "\(manifest.name) has no link back to this instance; delete this link and create it again.")
+        case 401:
+            let problem =
+                OAuth1Encoding.pairs(String(decoding: reply.body, as: UTF8.self)).first { $0.0 == "oauth_problem" }?.1
+                ?? reply.header("WWW-Authenticate").flatMap { h in
+                    h.range(of: "oauth_problem=\"").map { String(h[$0.upperBound...].prefix { $0 != "\"" }) }
+                }
+            let type: StatusErrorType =
+                switch problem {
+                case "timestamp_refused": .oauthTimestampRefused
+                case "signature_invalid": .oauthSignatureInvalid
+                default: .oauthProblem
+                }
+            return StatusResponse(
+                .networkError, type,
+                message:
+                    "\(manifest.name) refused this instance's signed request (\(problem ?? "no oauth_problem")); check the clocks and the consumer registration."
+            )
+        default:
+            return StatusResponse(
+                .networkError, .unexpectedResponseStatus, message: "\(manifest.name)'s status API answered HTTP \(reply.status).")
+        }
+    }
+
+    // MARK: HTTP
+
+    func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+        if r.method == "GET", r.path == "/plugins/servlet/oauth/consumer-info" {
+            let me = try await host.instanceInfo()
+            let info = ConsumerInfo(key: me.id, name: me.name, publicKeyPEM: me.publicKeyPEM, description: "\(me.name) at \(me.baseURL)")
+            return PluginHTTPResponse(
+                status: 200, headers: [["Content-Type", "application/xml; charset=utf-8"]], body: Data(info.xml.utf8))
+        }
+        let routes = OAuth1ProviderRoutes(host: host, baseURL: r.baseURL)
+        if let answer = try await routes.handle(r) { return answer }
+        if r.method == "GET", r.path.hasPrefix("/rest/applinks/3.0/status/") {
+            return try await statusAPI(r, routes)
+        }
+        return PluginHTTPResponse(status: 404)
+    }
+
+    /// The remote's check of our side: a request signed by the consumer this link registered.
+    private func statusAPI(_ r: PluginHTTPRequest, _ routes: OAuth1ProviderRoutes) async throws -> PluginHTTPResponse {
+        let id = String(r.path.split(separator: "/").last ?? "").lowercased()
+        var found = try await host.link(id: id)
+        if found == nil { found = try await host.links().first { $0.application.id?.lowercased() == id } }
+        guard let link = found else { return PluginHTTPResponse(status: 404) }
+        switch await routes.authenticate(r) {
+        case .failure(let refusal): return refusal.response
+        case .success(let caller):
+            guard caller.consumer.key == link.config["consumer_key"]?.stringValue else {
+                return PluginHTTPResponse(
+                    status: 403, headers: [["Content-Type", "application/json"]], body: Data(#"{"working":false}"#.utf8))
+            }
+            return PluginHTTPResponse(
+                status: 200, headers: [["Content-Type", "application/json"]],
+                body: try JSONCoding.encode(["working": JSONValue.bool(true), "link_id": .string(link.id)]))
+        }
+    }
+}
+
+enum RSAKeyCheck {
+    static func publicKey(_ pem: String) throws -> Bool {
+        _ = try RSAKey(publicKeyPEM: pem)
+        return true
+    }
+}
+
+@_cdecl("applinks_plugin_entry")
+public func applinksPluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
+    PluginExport.entry(AtlassianOAuth1LinkType.self, hostABIVersion: hostABIVersion)
+}

@@ -1,0 +1,139 @@
+import AppLinksCore
+import Foundation
+import TestSupport
+import Testing
+
+extension ServerProcessTests {
+    /// The `atlassian-oauth1` link type between two real `applinks serve` processes, each with its own home and port.
+    @Suite("Atlassian product / OAuth 1.0 link type")
+    struct AtlassianOAuth1Tests {
+        static let password = "correct horse battery"
+
+        /// A server that loads the link types built next to the executable, with its base URL on its own port.
+        static func server(
+            _ port: Int, dir: TemporaryDirectory = TemporaryDirectory("server"), initialise: Bool = true
+        ) throws -> RunningServer {
+            try RunningServer(
+                dir: dir,
+                extraEnv: ["APPLINKS_BASE_URL": "http://127.0.0.1:\(port)", "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "true"],
+                initialise: initialise, listen: "127.0.0.1:\(port)")
+        }
+
+        static func onlyLink(_ server: RunningServer) throws -> [String: Any] {
+            _ = try server.cli("status", "--all")
+            let links = try #require(try server.cli("list", "--json").jsonArray)
+            try #require(links.count == 1, "\(links)")
+            return links[0]
+        }
+
+        static func status(_ link: [String: Any]) -> String {
+            let s = link["status"] as? [String: Any]
+            return [s?["category"] as? String, s?["error_type"] as? String].compactMap { $0 }.joined(separator: "/")
+        }
+
+        @Test("two hosts link two-way and are CONNECTED; a stopped remote is CONNECTION_REFUSED, a deleted reciprocal NO_REMOTE_APPLINK")
+        func twoWay() async throws {
+            let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())
+            let a = try Self.server(pa)
+            var b = try Self.server(pb)
+            _ = try b.token(user: "root", admin: true)
+            let created = try a.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
+                "--set", "remote_password=\(Self.password)", "--json")
+            #expect(created.status == 0, "\(created.stderr)")
+            for side in [a, b] {
+                let link = try Self.onlyLink(side)
+                #expect(link["direction"] as? String == "two_way")
+                #expect(Self.status(link) == "CONNECTED", "\(link)")
+            }
+            b.stop()
+            #expect(Self.status(try Self.onlyLink(a)) == "NETWORK_ERROR/CONNECTION_REFUSED")
+            b = try Self.server(pb, dir: b.dir, initialise: false)
+            #expect(Self.status(try Self.onlyLink(a)) == "CONNECTED")
+            let onB = try #require(try Self.onlyLink(b)["id"] as? String)
+            #expect(try b.cli("delete", onB, "--yes").status == 0)
+            #expect(Self.status(try Self.onlyLink(a)) == "CONFIG_ERROR/NO_REMOTE_APPLINK")
+        }
+
+        @Test("the wizard refuses this instance, an application already linked, and URLs that are not http(s)")
+        func refusals() async throws {
+            let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())
+            let a = try Self.server(pa)
+            let b = try Self.server(pb)
+            _ = try b.token(user: "root", admin: true)
+            _ = try b.token(user: "viewer", admin: false)
+            let me = try a.cli("create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pa)")
+            #expect(me.status != 0 && me.stderr.contains("this instance itself"))
+            for bad in ["ftp://files.example.com", "not a url", "http://", "https://h.example.com/?q=1"] {
+                let r = try a.cli("create", "atlassian-oauth1", "--set", "url=\(bad)")
+                #expect(r.status != 0 && r.stderr.contains("is not an http:// or https:// URL"), "\(bad): \(r.stderr)")
+            }
+            // Wrong remote credentials are asked for again; a user who is not an administrator there gets the
+            // outgoing link without authentication that Atlassian creates in that case.
+            let wrong = try a.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root", "--set",
+                "remote_password=nope")
+            #expect(wrong.status != 0 && wrong.stderr.contains("refused these credentials"))
+            let viewer = try a.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=viewer",
+                "--set", "remote_password=\(Self.password)", "--json")
+            #expect(viewer.status == 0, "\(viewer.stderr)")
+            #expect(
+                viewer.jsonObject?["direction"] as? String == "outgoing" && (viewer.jsonObject?["incoming_auth"] as? [Any])?.isEmpty == true
+            )
+            #expect(try b.cli("list", "--json").jsonArray?.isEmpty == true, "nothing was created on the remote")
+            let again = try a.cli("create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)")
+            #expect(again.status != 0 && again.stderr.contains("is already linked as"))
+        }
+
+        @Test("an unreachable URL is offered as a Generic application, with a warning")
+        func unreachable() async throws {
+            let port = try freeLoopbackPort()
+            let a = try Self.server(port)
+            let auth = [("Authorization", "Bearer \(try a.token(user: "root", admin: true))")]
+            let answer = try await a.send(
+                "POST", "/rest/applinks/3.0/wizard/atlassian-oauth1", headers: auth,
+                body: #"{"answers": {"url": "http://127.0.0.1:\#(try freeLoopbackPort())"}}"#)
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])
+            #expect(body["step"] as? String == "generic", "\(body)")
+            let messages = (body["messages"] as? [[String: Any]]) ?? []
+            #expect(
+                messages.contains { $0["level"] as? String == "warning" && ($0["text"] as? String)?.contains("CONNECTION_REFUSED") == true }
+            )
+        }
+
+        @Test("a Generic application signs in with requests-oauthlib and RSA-SHA1: three legs, then signed requests")
+        func genericApplication() async throws {
+            let port = try freeLoopbackPort()
+            let b = try Self.server(port)
+            _ = try b.token(user: "alice", admin: false)
+            let keyFile = b.dir.path("consumer.pem").path
+            #expect(
+                try runCommand(
+                    URL(fileURLWithPath: "/usr/bin/openssl"),
+                    ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyFile]
+                ).status == 0)
+            let pub = try runCommand(URL(fileURLWithPath: "/usr/bin/openssl"), ["pkey", "-in", keyFile, "-pubout"]).stdout
+            let created = try b.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(try freeLoopbackPort())", "--set", "name=Python app",
+                "--set", "incoming_consumer_key=python-app", "--set", "incoming_public_key=\(pub)", "--json")
+            #expect(created.status == 0, "\(created.stderr)")
+            let id = try #require(created.jsonObject?["id"] as? String)
+            #expect(Self.status(try Self.onlyLink(b)) == "NON_ATLASSIAN/GENERIC_LINK")
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("oauth1_consumer.py")
+            let r = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                [
+                    "python3", script.path, "http://127.0.0.1:\(port)", "python-app", "RSA-SHA1", "-", keyFile, "alice", Self.password,
+                    "/rest/applinks/3.0/status/\(id)",
+                ])
+            #expect(r.status == 0, "the python consumer failed: \(r.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            for i in 0..<2 {
+                let reply = report["whoami_\(i)"] as? [Any]
+                #expect(reply?.first as? Int == 200 && (reply?.last as? String)?.contains(#""working":true"#) == true, "\(report)")
+            }
+            #expect((report["denied_redirect"] as? String)?.contains("oauth_problem=permission_denied") == true)
+        }
+    }
+}
