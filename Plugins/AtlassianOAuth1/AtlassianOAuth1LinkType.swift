@@ -24,12 +24,22 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             .init(id: "generic", title: "Generic application"),
         ]),
         statusChecks: [.init(id: "remote", title: "The remote answers signed requests")],
+        actions: [
+            .init(
+                id: "whoami", title: "Ask the remote who a user is there, signed with the user's 3LO token",
+                params: [.init(name: "user", type: .string, required: true, help: "A user here who authorized this instance on the remote")]
+            ),
+            .init(id: "consumer-info", title: "Show the consumer key and public key this side signs with"),
+        ],
         routes: [
             .init(method: "GET", path: "/plugins/servlet/oauth/consumer-info", auth: .none),
             .init(method: "POST", path: "/plugins/servlet/oauth/request-token", auth: .none),
             .init(method: "GET", path: "/plugins/servlet/oauth/authorize", auth: .user),
             .init(method: "POST", path: "/plugins/servlet/oauth/authorize", auth: .user),
             .init(method: "POST", path: "/plugins/servlet/oauth/access-token", auth: .none),
+            .init(method: "GET", path: Authorization.startPath, auth: .user),
+            .init(method: "GET", path: Authorization.callbackPath, auth: .user),
+            .init(method: "GET", path: "/plugins/atlassian-oauth1/whoami", auth: .none),
         ],
         authentication: .init(incoming: [oauth, twoLegged, impersonating], outgoing: [oauth, twoLegged, impersonating]))
 
@@ -389,6 +399,29 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         }
     }
 
+    // MARK: Actions
+
+    func invokeAction(_ r: ActionRequest) async throws -> ActionResponse {
+        switch r.action {
+        case "whoami":
+            let user = r.args["user"]?.stringValue ?? ""
+            let reply = try await Authorization(host: host).signedGet(r.link, user: user, path: "/plugins/atlassian-oauth1/whoami")
+            let body = (try? JSONValue.parse(reply.body)) ?? .string(String(decoding: reply.body, as: UTF8.self))
+            guard reply.status == 200 else {
+                throw PluginError(
+                    code: "remote_refused", message: "\(r.link.name) refused the signed request (HTTP \(reply.status)): \(body)")
+            }
+            return ActionResponse(message: "\(r.link.name) knows this request as \(body["user"]?.stringValue ?? "nobody").", output: body)
+        case "consumer-info":
+            let me = try await host.instanceInfo()
+            return ActionResponse(
+                message: "Consumer key \(me.id); RSA-SHA1 with the instance key.",
+                output: ["consumer_key": .string(me.id), "name": .string(me.name), "public_key": .string(me.publicKeyPEM)])
+        default:
+            throw PluginError(code: "unknown_action", message: "The action '\(r.action)' is not one of this link type's.")
+        }
+    }
+
     // MARK: HTTP
 
     func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
@@ -402,6 +435,22 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         if let answer = try await routes.handle(r) { return answer }
         if r.method == "GET", r.path.hasPrefix("/rest/applinks/3.0/status/") {
             return try await statusAPI(r, routes)
+        }
+        switch (r.method, r.path) {
+        case ("GET", Authorization.startPath): return try await Authorization(host: host).start(r)
+        case ("GET", Authorization.callbackPath): return try await Authorization(host: host).callback(r)
+        case ("GET", "/plugins/atlassian-oauth1/whoami"):
+            switch await routes.authenticate(r) {
+            case .failure(let refusal): return refusal.response
+            case .success(let caller):
+                return PluginHTTPResponse(
+                    status: 200, headers: [["Content-Type", "application/json"]],
+                    body: try JSONCoding.encode([
+                        "user": caller.user.map(JSONValue.string) ?? .null, "consumer": .string(caller.consumer.key),
+                        "two_legged": .bool(caller.twoLegged),
+                    ]))
+            }
+        default: break
         }
         return PluginHTTPResponse(status: 404)
     }

@@ -16,6 +16,8 @@ public struct OAuth1Client: Sendable {
     /// For HMAC and PLAINTEXT, the consumer secret (the token secret is added per request); for RSA, the key.
     public var credential: OAuth1Credential
     public var transport: Transport
+    /// Signs with a key this process cannot read, such as the host's instance key (see ``OAuth1Signer``).
+    public var externalSigner: (@Sendable (Data) throws -> Data)?
 
     public init(consumerKey: String, method: OAuth1SignatureMethod, credential: OAuth1Credential, transport: @escaping Transport) {
         self.consumerKey = consumerKey
@@ -30,6 +32,15 @@ public struct OAuth1Client: Sendable {
         public var sessionHandle: String?
         public var expiresIn: Int?
         public var authorizationExpiresIn: Int?
+
+        public init(token: String, secret: String, sessionHandle: String? = nil, expiresIn: Int? = nil, authorizationExpiresIn: Int? = nil)
+        {
+            self.token = token
+            self.secret = secret
+            self.sessionHandle = sessionHandle
+            self.expiresIn = expiresIn
+            self.authorizationExpiresIn = authorizationExpiresIn
+        }
     }
 
     func signer(token: String?, tokenSecret: String?) -> OAuth1Signer {
@@ -38,7 +49,9 @@ public struct OAuth1Client: Sendable {
         case .secrets(let consumer, _): cred = .secrets(consumer: consumer, token: tokenSecret)
         case .rsa: cred = credential
         }
-        return OAuth1Signer(consumerKey: consumerKey, method: method, credential: cred, token: token)
+        var signer = OAuth1Signer(consumerKey: consumerKey, method: method, credential: cred, token: token)
+        signer.externalSigner = externalSigner
+        return signer
     }
 
     /// Signs `request` (3-legged with `token`, 2-legged without, impersonating with `requestor`).

@@ -55,6 +55,44 @@ extension ServerProcessTests {
             #expect(Self.status(try Self.onlyLink(a)) == "CONFIG_ERROR/NO_REMOTE_APPLINK")
         }
 
+        @Test("a user of A authorizes A on B's consent page (3LO); A then signs requests as that user; a denial stores nothing")
+        func threeLegged() async throws {
+            let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())
+            let a = try Self.server(pa)
+            let b = try Self.server(pb)
+            _ = try b.token(user: "root", admin: true)
+            _ = try a.token(user: "alice", admin: false)
+            _ = try a.token(user: "carol", admin: false)
+            _ = try b.token(user: "bob", admin: false)
+            let created = try a.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
+                "--set", "remote_password=\(Self.password)", "--json")
+            let link = try #require(created.jsonObject?["id"] as? String, "\(created.stderr)")
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("atlassian_3lo_browser.py")
+            func browse(_ user: String, _ decision: String) throws -> [String: Any] {
+                let r = try runCommand(
+                    URL(fileURLWithPath: "/usr/bin/env"),
+                    [
+                        "python3", script.path, "http://127.0.0.1:\(pa)", "http://127.0.0.1:\(pb)", link, user, Self.password, "bob",
+                        Self.password,
+                        decision,
+                    ])
+                try #require(r.status == 0, "the browser failed: \(r.stderr)")
+                return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            }
+            let allowed = try browse("alice", "allow")
+            let landed = allowed["callback"] as? [Any]
+            #expect(landed?.first as? Int == 200 && (landed?.last as? String)?.contains("Authorized") == true, "\(allowed)")
+            let asAlice = try a.cli("action", link, "whoami", "--arg", "user=alice", "--json")
+            #expect(asAlice.status == 0, "\(asAlice.stderr)")
+            #expect(asAlice.stdout.contains(#""user" : "bob""#) && asAlice.stdout.contains(#""two_legged" : false"#), "\(asAlice.stdout)")
+            let denied = try browse("carol", "deny")
+            #expect((denied["back"] as? String)?.contains("oauth_problem=permission_denied") == true, "\(denied)")
+            #expect(((denied["callback"] as? [Any])?.last as? String)?.contains("denied") == true)
+            let asCarol = try a.cli("action", link, "whoami", "--arg", "user=carol")
+            #expect(asCarol.status != 0 && asCarol.stderr.contains("has not authorized"), "\(asCarol.stderr)")
+        }
+
         @Test("the wizard refuses this instance, an application already linked, and URLs that are not http(s)")
         func refusals() async throws {
             let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())

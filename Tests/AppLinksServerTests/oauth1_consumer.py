@@ -2,13 +2,12 @@
 with python `requests` playing the user's browser at the login and consent pages. Prints a JSON report.
 
 usage: oauth1_consumer.py BASE_URL CONSUMER_KEY METHOD SECRET|- RSA_KEY_FILE|- USER PASSWORD [RESOURCE_PATH]"""
-import html
 import json
-import re
 import sys
 
-import requests
 from requests_oauthlib import OAuth1Session
+
+from applinks_browser import consent
 
 base, key, method, secret, keyfile, user, password = sys.argv[1:8]
 resource = sys.argv[8] if len(sys.argv) > 8 else "/plugins/fixture/whoami"
@@ -16,22 +15,8 @@ kwargs = dict(client_secret=None if secret == "-" else secret, signature_method=
               rsa_key=None if keyfile == "-" else open(keyfile).read(), callback_uri="https://consumer.example.com/callback")
 
 
-def hidden(name, text):
-    return html.unescape(re.search(r'name="%s" value="([^"]*)"' % name, text).group(1))
-
-
 def browser(authorize_url, decision):
-    """Logs in through the form and answers the consent page; returns where it redirects."""
-    b = requests.Session()
-    page = b.get(base + "/login", params={"next": authorize_url[len(base):]})
-    r = b.post(base + "/login", allow_redirects=False, data={
-        "username": user, "password": password, "csrf_token": hidden("csrf_token", page.text), "next": hidden("next", page.text)})
-    assert r.status_code == 303, ("login", r.status_code, r.text)
-    consent = b.get(base + r.headers["Location"], allow_redirects=False)
-    assert consent.status_code == 200, ("consent", consent.status_code, consent.text)
-    r = b.post(base + "/plugins/servlet/oauth/authorize", allow_redirects=False, data={
-        "csrf_token": hidden("csrf_token", consent.text), "oauth_token": hidden("oauth_token", consent.text), "decision": decision})
-    return r.headers.get("Location")
+    return consent(base, authorize_url, user, password, decision)
 
 
 report = {}
