@@ -354,14 +354,11 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         // link by our application id.
         let me = try await host.instanceInfo()
         let url = base + "/rest/applinks/3.0/status/" + me.id
-        var signer = OAuth1Signer(consumerKey: me.id, method: .rsaSHA1, credential: .secrets(consumer: "", token: nil))
-        let host = self.host
-        signer.externalSigner = { try host.rsaSignHere(.sha1, privateKeyPEM: nil, $0) }
-        let authorization = try signer.authorizationHeader(for: OAuth1Request(method: "GET", url: url))
+        let signed = try await Authorization(host: host).client().sign(OAuth1Request(method: "GET", url: url))
         let reply: HostHTTPResponse
         do {
             reply = try await host.http(
-                HostHTTPRequest(url: url, headers: [["Authorization", authorization], ["Accept", "application/json"]]))
+                HostHTTPRequest(url: url, headers: signed.headers.map { [$0.0, $0.1] } + [["Accept", "application/json"]]))
         } catch {
             return StatusResponse(.networkError, RemoteApplication.networkErrorType(error), message: "\(error)")
         }

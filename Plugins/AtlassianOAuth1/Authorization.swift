@@ -41,6 +41,7 @@ struct Authorization: Sendable {
                 return (reply.status, reply.body)
             })
         client.externalSigner = { try host.rsaSignHere(.sha1, privateKeyPEM: nil, $0) }
+        client.clockOffset = me.now?.timeIntervalSinceNow ?? 0
         return client
     }
 

@@ -275,18 +275,23 @@ public struct InstanceInfo: Codable, Sendable, Hashable {
     public var version: String
     public var baseURL: String
     public var publicKeyPEM: String
+    /// The host's clock, for the timestamps of signed requests: a test may set it off the real one.
+    public var now: Date?
 
-    public init(id: String, name: String, type: String = "applinks", version: String, baseURL: String, publicKeyPEM: String) {
+    public init(
+        id: String, name: String, type: String = "applinks", version: String, baseURL: String, publicKeyPEM: String, now: Date? = nil
+    ) {
         self.id = id
         self.name = name
         self.type = type
         self.version = version
         self.baseURL = baseURL
         self.publicKeyPEM = publicKeyPEM
+        self.now = now
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, type, version
+        case id, name, type, version, now
         case baseURL = "base_url"
         case publicKeyPEM = "public_key_pem"
     }

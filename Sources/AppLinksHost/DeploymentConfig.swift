@@ -24,6 +24,8 @@ public struct DeploymentConfig: Sendable {
     public var statusConcurrency: Int
     public var statusInterval: Duration
     public var wizardTimeout: Duration
+    /// For tests only: how far this instance's clock, as link types see it, is from the real one.
+    public var clockOffset: TimeInterval
     /// The master key, base64, when it comes from the environment rather than the home's `master.key`.
     public var masterKeyBase64: String?
 
@@ -55,6 +57,7 @@ public struct DeploymentConfig: Sendable {
         "name", "base_url", "listen", "database", "master_key",
         "plugins.paths", "plugins.search_executable_directory", "plugins.pins", "plugins.require_pins",
         "status.timeout_seconds", "status.concurrency", "status.interval_seconds", "wizard.timeout_seconds",
+        "testing.clock_offset_seconds",
     ]
 
     static func checkKeys(_ path: String) throws {
@@ -117,6 +120,7 @@ public struct DeploymentConfig: Sendable {
         statusConcurrency = concurrency
         statusInterval = .milliseconds(Int64(interval * 1000))
         wizardTimeout = .milliseconds(Int64(wizard * 1000))
+        clockOffset = try Self.typed("testing.clock_offset_seconds", "a number of seconds", default: 0) { try r.requiredDouble(forKey: $0) }
         masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
         guard URL(string: baseURL)?.scheme.map({ ["http", "https"].contains($0) }) == true else {
             throw AppLinksError(.config, "base_url '\(baseURL)' must be an http:// or https:// URL, such as https://applinks.example.com.")

@@ -18,6 +18,8 @@ public struct OAuth1Client: Sendable {
     public var transport: Transport
     /// Signs with a key this process cannot read, such as the host's instance key (see ``OAuth1Signer``).
     public var externalSigner: (@Sendable (Data) throws -> Data)?
+    /// Seconds added to this machine's clock for `oauth_timestamp`, when the host keeps its own time.
+    public var clockOffset: TimeInterval = 0
 
     public init(consumerKey: String, method: OAuth1SignatureMethod, credential: OAuth1Credential, transport: @escaping Transport) {
         self.consumerKey = consumerKey
@@ -66,7 +68,8 @@ public struct OAuth1Client: Sendable {
                 request.url = c.string ?? request.url
             }
         }
-        let header = try signer(token: token?.token, tokenSecret: token?.secret).authorizationHeader(for: request, extra: extra)
+        let header = try signer(token: token?.token, tokenSecret: token?.secret).authorizationHeader(
+            for: request, extra: extra, timestamp: Int(Date().timeIntervalSince1970 + clockOffset))
         request.headers.removeAll { OAuth1Request.sameHeaderName($0.0, "Authorization") }
         request.headers.append(("Authorization", header))
         return request

@@ -11,12 +11,27 @@ extension ServerProcessTests {
 
         /// A server that loads the link types built next to the executable, with its base URL on its own port.
         static func server(
-            _ port: Int, dir: TemporaryDirectory = TemporaryDirectory("server"), initialise: Bool = true
+            _ port: Int, dir: TemporaryDirectory = TemporaryDirectory("server"), initialise: Bool = true, env: [String: String] = [:]
         ) throws -> RunningServer {
             try RunningServer(
                 dir: dir,
-                extraEnv: ["APPLINKS_BASE_URL": "http://127.0.0.1:\(port)", "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "true"],
+                extraEnv: ["APPLINKS_BASE_URL": "http://127.0.0.1:\(port)", "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "true"]
+                    .merging(env) { _, n in n },
                 initialise: initialise, listen: "127.0.0.1:\(port)")
+        }
+
+        @Test("a clock more than five minutes off makes the remote refuse the timestamp: OAUTH_TIMESTAMP_REFUSED on that side only")
+        func clockOffset() async throws {
+            let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())
+            let a = try Self.server(pa, env: ["APPLINKS_TESTING_CLOCK_OFFSET_SECONDS": "360"])
+            let b = try Self.server(pb)
+            _ = try b.token(user: "root", admin: true)
+            let created = try a.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
+                "--set", "remote_password=\(Self.password)")
+            #expect(created.status == 0, "\(created.stderr)")
+            #expect(Self.status(try Self.onlyLink(a)) == "NETWORK_ERROR/OAUTH_TIMESTAMP_REFUSED")
+            #expect(Self.status(try Self.onlyLink(b)) == "CONNECTED", "B's clock is right, and A accepts its requests")
         }
 
         static func onlyLink(_ server: RunningServer) throws -> [String: Any] {
