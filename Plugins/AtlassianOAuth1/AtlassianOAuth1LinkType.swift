@@ -30,6 +30,9 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 params: [.init(name: "user", type: .string, required: true, help: "A user here who authorized this instance on the remote")]
             ),
             .init(id: "consumer-info", title: "Show the consumer key and public key this side signs with"),
+            .init(
+                id: "relocate", title: "Point the link at the application's new URL",
+                params: [.init(name: "url", type: .url, required: true)]),
         ],
         routes: [
             .init(method: "GET", path: "/plugins/servlet/oauth/consumer-info", auth: .none),
@@ -409,6 +412,8 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                     code: "remote_refused", message: "\(r.link.name) refused the signed request (HTTP \(reply.status)): \(body)")
             }
             return ActionResponse(message: "\(r.link.name) knows this request as \(body["user"]?.stringValue ?? "nobody").", output: body)
+        case "relocate":
+            return try await relocate(r.link, to: r.args["url"]?.stringValue ?? "")
         case "consumer-info":
             let me = try await host.instanceInfo()
             return ActionResponse(
@@ -416,6 +421,41 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 output: ["consumer_key": .string(me.id), "name": .string(me.name), "public_key": .string(me.publicKeyPEM)])
         default:
             throw PluginError(code: "unknown_action", message: "The action '\(r.action)' is not one of this link type's.")
+        }
+    }
+
+    /// A new URL must serve the same application: another application, or another type, is refused. A URL
+    /// that does not answer is accepted with a warning, as an application may move before it is up again.
+    private func relocate(_ link: Link, to given: String) async throws -> ActionResponse {
+        guard let base = RemoteApplication.normalized(given) else {
+            throw PluginError(code: "invalid_input", message: "'\(given)' is not an http:// or https:// base URL.")
+        }
+        if link.application.type == "generic" { return ActionResponse(message: "Moved to \(base).") }
+        switch await RemoteApplication.detect(base, host: host) {
+        case .found(let manifest, let found, _):
+            guard manifest.typeId == link.application.type else {
+                throw PluginError(
+                    code: "invalid_input",
+                    message:
+                        "\(found) serves a \(manifest.typeId) application, not \(link.application.type); a link cannot change its application's type. Create a new link instead."
+                )
+            }
+            guard manifest.id == link.application.id else {
+                throw PluginError(
+                    code: "invalid_input",
+                    message:
+                        "\(found) is another application (\(manifest.name), \(manifest.id)), not the linked \(link.application.id ?? "?"). Create a new link instead."
+                )
+            }
+            return ActionResponse(
+                message: "Moved to \(found).",
+                changes: LinkChanges(displayURL: manifest.url.isEmpty ? found : manifest.url, rpcURL: found))
+        case .noManifest(let why):
+            throw PluginError(
+                code: "invalid_input", message: "\(why); a link to \(link.application.name) can only move to where it answers.")
+        case .unreachable(let type, _):
+            return ActionResponse(
+                message: "Moved to \(base), which does not answer yet (\(type.rawValue)); check its status once it is up.")
         }
     }
 

@@ -108,6 +108,38 @@ extension ServerProcessTests {
             #expect(asCarol.status != 0 && asCarol.stderr.contains("has not authorized"), "\(asCarol.stderr)")
         }
 
+        @Test("relocate follows the application to a new URL and refuses another application; make-primary moves the star")
+        func relocateAndPrimary() async throws {
+            let (pa, pb, pc) = (try freeLoopbackPort(), try freeLoopbackPort(), try freeLoopbackPort())
+            let a = try Self.server(pa)
+            var b = try Self.server(pb)
+            let c = try Self.server(pc)
+            _ = try b.token(user: "root", admin: true)
+            let toB = try #require(
+                try a.cli(
+                    "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
+                    "--set", "remote_password=\(Self.password)", "--json"
+                ).jsonObject?["id"] as? String)
+            let other = try a.cli("relocate", toB, "http://127.0.0.1:\(pc)")
+            #expect(other.status == 2 && other.stderr.contains("is another application"), "\(other.stderr)")
+            // B moves to a new port; the link follows it there and is CONNECTED again.
+            b.stop()
+            let pb2 = try freeLoopbackPort()
+            b = try Self.server(pb2, dir: b.dir, initialise: false)
+            let moved = try a.cli("relocate", toB, "http://127.0.0.1:\(pb2)")
+            #expect(moved.status == 0, "\(moved.stderr)")
+            let link = try Self.onlyLink(a)
+            #expect((link["urls"] as? [String: Any])?["rpc"] as? String == "http://127.0.0.1:\(pb2)" && Self.status(link) == "CONNECTED")
+            // A second link of the same application type is not primary until it is made so.
+            let toC = try #require(try a.cli("create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pc)", "--json").jsonObject)
+            #expect(toC["primary"] as? Bool == false && toC["direction"] as? String == "outgoing")
+            #expect(try a.cli("make-primary", toC["id"] as! String).status == 0)
+            let links = try #require(try a.cli("list", "--json").jsonArray)
+            let primary = Dictionary(uniqueKeysWithValues: links.map { ($0["id"] as! String, $0["primary"] as! Bool) })
+            #expect(primary == [toB: false, toC["id"] as! String: true])
+            _ = c
+        }
+
         @Test("the wizard refuses this instance, an application already linked, and URLs that are not http(s)")
         func refusals() async throws {
             let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())
