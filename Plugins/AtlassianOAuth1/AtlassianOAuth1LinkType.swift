@@ -33,6 +33,20 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             .init(
                 id: "relocate", title: "Point the link at the application's new URL",
                 params: [.init(name: "url", type: .url, required: true)]),
+            .init(
+                id: "delete", title: "Delete the reciprocal link on the remote (run by `applinks delete LINK --arg …`)",
+                destructive: true,
+                params: [
+                    .init(name: "remote_user", type: .string), .init(name: "remote_password", type: .secret),
+                    .init(name: "remote_token", type: .secret),
+                ]),
+            .init(
+                id: "edit-auth", title: "Change this side's authentication",
+                params: [
+                    .init(
+                        name: "level", type: .string, required: true,
+                        help: "'3LO and 2LO', '3LO, 2LO and 2LO with impersonation', or 'none'")
+                ]),
         ],
         routes: [
             .init(method: "GET", path: "/plugins/servlet/oauth/consumer-info", auth: .none),
@@ -367,9 +381,23 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         }
         switch reply.status {
         case 200:
-            guard (try? JSONValue.parse(reply.body))?["working"] == .bool(true) else {
+            let answer = try? JSONValue.parse(reply.body)
+            guard answer?["working"] == .bool(true) else {
                 return StatusResponse(
                     .networkError, .unexpectedResponse, message: "\(manifest.name) says its side of the link is not working.")
+            }
+            func levels(_ key: String) -> Set<String>? {
+                guard case .array(let a)? = answer?[key] else { return nil }
+                return Set(a.compactMap(\.stringValue))
+            }
+            if let theirIncoming = levels("incoming_auth"), let theirOutgoing = levels("outgoing_auth"),
+                theirIncoming != Set(link.outgoingAuth) || theirOutgoing != Set(link.incomingAuth)
+            {
+                return StatusResponse(
+                    .configError, .authLevelMismatch,
+                    message:
+                        "This side and \(manifest.name) disagree on authentication; edit the link on either side so that both use the same levels."
+                )
             }
             return StatusResponse(.connected, message: "Connected to \(manifest.name).", applicationVersion: manifest.version)
         case 404:
@@ -412,6 +440,10 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                     code: "remote_refused", message: "\(r.link.name) refused the signed request (HTTP \(reply.status)): \(body)")
             }
             return ActionResponse(message: "\(r.link.name) knows this request as \(body["user"]?.stringValue ?? "nobody").", output: body)
+        case "delete":
+            return try await deleteRemote(r)
+        case "edit-auth":
+            return try await editAuth(r)
         case "relocate":
             return try await relocate(r.link, to: r.args["url"]?.stringValue ?? "")
         case "consumer-info":
@@ -422,6 +454,78 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         default:
             throw PluginError(code: "unknown_action", message: "The action '\(r.action)' is not one of this link type's.")
         }
+    }
+
+    /// Deletes the remote's reciprocal link through its admin API, before the host deletes this side.
+    private func deleteRemote(_ r: ActionRequest) async throws -> ActionResponse {
+        let link = r.link
+        let user = r.args["remote_user"]?.stringValue ?? "", password = r.args["remote_password"]?.stringValue ?? ""
+        let token = r.args["remote_token"]?.stringValue ?? ""
+        let authorization: String
+        if !token.isEmpty {
+            authorization = "Bearer " + token
+        } else if !user.isEmpty && !password.isEmpty {
+            authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        } else {
+            throw PluginError(
+                code: "invalid_input", message: "Give remote_user and remote_password, or remote_token, to delete the remote's side too.")
+        }
+        guard let remoteID = link.config["remote_link_id"]?.stringValue else {
+            throw PluginError(
+                code: "invalid_input",
+                message: "This side does not know its link's id on \(link.name); delete it there by hand, then here without --arg.")
+        }
+        let reply: HostHTTPResponse
+        do {
+            reply = try await host.http(
+                HostHTTPRequest(
+                    method: "DELETE", url: link.rpcURL + "/rest/applinks/3.0/links/" + remoteID,
+                    headers: [["Authorization", authorization]]))
+        } catch {
+            throw PluginError(
+                code: "remote_unreachable", message: "\(link.name) could not be reached to delete its side (\(error)); nothing was deleted."
+            )
+        }
+        switch reply.status {
+        case 200, 204, 404:
+            if let consumer = link.config["consumer_key"]?.stringValue {
+                try await KVProviderStore(host: host).deleteConsumer(key: consumer)
+            }
+            return ActionResponse(
+                message: reply.status == 404 ? "\(link.name) had no reciprocal link." : "Deleted \(link.name)'s side of the link.")
+        case 401, 403:
+            throw PluginError(
+                code: "invalid_input", message: "\(link.name) refused these credentials (HTTP \(reply.status)); nothing was deleted.")
+        default:
+            throw PluginError(
+                code: "remote_refused", message: "\(link.name) did not delete its side (HTTP \(reply.status)); nothing was deleted.")
+        }
+    }
+
+    /// This side's authentication: incoming and outgoing alike, with the consumer record's impersonation to match.
+    private func editAuth(_ r: ActionRequest) async throws -> ActionResponse {
+        let level = r.args["level"]?.stringValue ?? ""
+        let levels: [String]
+        switch level {
+        case Self.levels[0]: levels = [Self.oauth, Self.twoLegged]
+        case Self.levels[1]: levels = [Self.oauth, Self.twoLegged, Self.impersonating]
+        case "none": levels = []
+        default:
+            throw PluginError(
+                code: "invalid_input", message: "level must be '\(Self.levels[0])', '\(Self.levels[1])' or 'none', not '\(level)'.")
+        }
+        if let key = r.link.config["consumer_key"]?.stringValue, let store = Optional(KVProviderStore(host: host)),
+            var consumer = try await store.consumer(key: key)
+        {
+            consumer.allowImpersonation = level == Self.levels[1]
+            try await store.saveConsumer(consumer)
+        }
+        var config = r.link.config
+        config["impersonation"] = .bool(level == Self.levels[1])
+        return ActionResponse(
+            message:
+                "Authentication is now \(level) on this side; make the same change on \(r.link.name), or its status shows AUTH_LEVEL_MISMATCH.",
+            changes: LinkChanges(incomingAuth: levels, outgoingAuth: levels, config: config))
     }
 
     /// A new URL must serve the same application: another application, or another type, is refused. A URL
@@ -505,9 +609,14 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 return PluginHTTPResponse(
                     status: 403, headers: [["Content-Type", "application/json"]], body: Data(#"{"working":false}"#.utf8))
             }
+            // This side's levels too, so that the caller can tell when the two sides disagree.
             return PluginHTTPResponse(
                 status: 200, headers: [["Content-Type", "application/json"]],
-                body: try JSONCoding.encode(["working": JSONValue.bool(true), "link_id": .string(link.id)]))
+                body: try JSONCoding.encode([
+                    "working": JSONValue.bool(true), "link_id": .string(link.id),
+                    "incoming_auth": .array(link.incomingAuth.map(JSONValue.string)),
+                    "outgoing_auth": .array(link.outgoingAuth.map(JSONValue.string)),
+                ]))
         }
     }
 }

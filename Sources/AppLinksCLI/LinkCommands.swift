@@ -134,8 +134,13 @@ struct DeleteCommand: HostCommand {
     @OptionGroup var common: CommonOptions
     @Argument(help: "The link.") var link: String
     @Flag(help: "Do not ask for confirmation.") var yes = false
+    @Option(
+        name: .customLong("arg"),
+        help: "An argument for the link type's delete action, name=value, such as the remote admin's credentials (repeatable).")
+    var args: [String] = []
 
     func execute() async throws {
+        let pairs = try keyValues(args, option: "--arg")
         let host = try await common.openHost()
         let l = try await host.resolveLink(link)
         if !yes {
@@ -148,7 +153,7 @@ struct DeleteCommand: HostCommand {
                 return
             }
         }
-        let deleted = try await host.deleteLink(l.id)
+        let deleted = try await host.deleteLink(l.id, rawArgs: pairs)
         if common.json { return try Output.json(deleted) }
         print("Deleted '\(deleted.name)'.")
     }

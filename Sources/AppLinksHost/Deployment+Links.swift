@@ -160,8 +160,19 @@ extension Deployment {
         return updated
     }
 
-    public func deleteLink(_ reference: String) async throws -> Link {
+    /// Deletes a link. Given `rawArgs`, the link type's `delete` action runs first with them (the Atlassian type
+    /// deletes the remote's reciprocal link with the remote admin's credentials); if it fails, nothing is deleted.
+    public func deleteLink(_ reference: String, rawArgs: [(String, String)] = []) async throws -> Link {
         let link = try await resolveLink(reference)
+        if !rawArgs.isEmpty {
+            let plugin = try plugin(forType: link.type)
+            guard let action = plugin.descriptor.actions.first(where: { $0.id == "delete" }) else {
+                throw AppLinksError(
+                    .invalidInput,
+                    "The link type '\(link.type)' takes no arguments when a link is deleted; run `applinks delete \(link.id)` alone.")
+            }
+            _ = try await runAction(plugin, link: link, action: "delete", args: try Self.convertArguments(rawArgs, for: action))
+        }
         guard try await store.deleteLink(id: link.id) else { throw AppLinksError(.notFound, "The link \(link.id) was already deleted.") }
         try await audit("delete", link: link, detail: ["name": .string(link.name)])
         return link

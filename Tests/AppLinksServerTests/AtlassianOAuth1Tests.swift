@@ -140,6 +140,32 @@ extension ServerProcessTests {
             _ = c
         }
 
+        @Test("editing one side's authentication shows AUTH_LEVEL_MISMATCH; deleting with remote credentials deletes both sides")
+        func editAndDelete() async throws {
+            let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())
+            let a = try Self.server(pa)
+            let b = try Self.server(pb)
+            _ = try b.token(user: "root", admin: true)
+            let id = try #require(
+                try a.cli(
+                    "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
+                    "--set", "remote_password=\(Self.password)", "--json"
+                ).jsonObject?["id"] as? String)
+            let edited = try a.cli("action", id, "edit-auth", "--arg", "level=3LO, 2LO and 2LO with impersonation")
+            #expect(edited.status == 0, "\(edited.stderr)")
+            #expect(Self.status(try Self.onlyLink(a)) == "CONFIG_ERROR/AUTH_LEVEL_MISMATCH")
+            #expect(try a.cli("action", id, "edit-auth", "--arg", "level=3LO and 2LO").status == 0)
+            #expect(Self.status(try Self.onlyLink(a)) == "CONNECTED")
+            #expect(try a.cli("action", id, "edit-auth", "--arg", "level=all of them").status == 2)
+            // Wrong remote credentials delete nothing on either side; the right ones delete both.
+            let wrong = try a.cli("delete", id, "--yes", "--arg", "remote_user=root", "--arg", "remote_password=nope")
+            #expect(wrong.status != 0 && wrong.stderr.contains("refused these credentials"), "\(wrong.stderr)")
+            #expect(try a.cli("list", "--json").jsonArray?.count == 1 && b.cli("list", "--json").jsonArray?.count == 1)
+            let both = try a.cli("delete", id, "--yes", "--arg", "remote_user=root", "--arg", "remote_password=\(Self.password)")
+            #expect(both.status == 0, "\(both.stderr)")
+            #expect(try a.cli("list", "--json").jsonArray?.isEmpty == true && b.cli("list", "--json").jsonArray?.isEmpty == true)
+        }
+
         @Test("the wizard refuses this instance, an application already linked, and URLs that are not http(s)")
         func refusals() async throws {
             let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())
