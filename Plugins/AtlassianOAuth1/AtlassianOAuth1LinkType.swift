@@ -163,14 +163,8 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             return .errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: [])
         }
         let impersonation = Self.impersonation(r)
-        let user = r.answers["remote_user"]?.stringValue ?? "", password = r.answers["remote_password"]?.stringValue ?? ""
         let token = r.answers["remote_token"]?.stringValue ?? ""
-        let authorization: String
-        if !token.isEmpty {
-            authorization = "Bearer " + token
-        } else if !user.isEmpty && !password.isEmpty {
-            authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
-        } else {
+        guard let authorization = Self.remoteAuthorization(r.answers) else {
             return outgoingOnly(manifest, base: found, why: "no remote administrator's credentials were given")
         }
         // The remote creates its side first, through its admin API, and fetches our consumer info itself.
@@ -456,17 +450,18 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         }
     }
 
+    /// The remote admin API's `Authorization` from `remote_token`, or `remote_user` and `remote_password`.
+    static func remoteAuthorization(_ answers: [String: JSONValue]) -> String? {
+        let user = answers["remote_user"]?.stringValue ?? "", password = answers["remote_password"]?.stringValue ?? ""
+        if let token = answers["remote_token"]?.stringValue, !token.isEmpty { return "Bearer " + token }
+        if !user.isEmpty && !password.isEmpty { return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString() }
+        return nil
+    }
+
     /// Deletes the remote's reciprocal link through its admin API, before the host deletes this side.
     private func deleteRemote(_ r: ActionRequest) async throws -> ActionResponse {
         let link = r.link
-        let user = r.args["remote_user"]?.stringValue ?? "", password = r.args["remote_password"]?.stringValue ?? ""
-        let token = r.args["remote_token"]?.stringValue ?? ""
-        let authorization: String
-        if !token.isEmpty {
-            authorization = "Bearer " + token
-        } else if !user.isEmpty && !password.isEmpty {
-            authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
-        } else {
+        guard let authorization = Self.remoteAuthorization(r.args) else {
             throw PluginError(
                 code: "invalid_input", message: "Give remote_user and remote_password, or remote_token, to delete the remote's side too.")
         }

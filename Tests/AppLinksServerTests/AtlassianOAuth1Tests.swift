@@ -26,12 +26,17 @@ extension ServerProcessTests {
             let a = try Self.server(pa, env: ["APPLINKS_TESTING_CLOCK_OFFSET_SECONDS": "360"])
             let b = try Self.server(pb)
             _ = try b.token(user: "root", admin: true)
-            let created = try a.cli(
-                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
-                "--set", "remote_password=\(Self.password)")
-            #expect(created.status == 0, "\(created.stderr)")
+            _ = try Self.link(a, to: pb)
             #expect(Self.status(try Self.onlyLink(a)) == "NETWORK_ERROR/OAUTH_TIMESTAMP_REFUSED")
             #expect(Self.status(try Self.onlyLink(b)) == "CONNECTED", "B's clock is right, and A accepts its requests")
+        }
+
+        /// Links `a` two-way to the server on `port`, whose admin is root; returns the link's id on `a`.
+        static func link(_ a: RunningServer, to port: Int) throws -> String {
+            let created = try a.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(port)", "--set", "remote_user=root",
+                "--set", "remote_password=\(Self.password)", "--json")
+            return try #require(created.jsonObject?["id"] as? String, "\(created.stderr)")
         }
 
         static func onlyLink(_ server: RunningServer) throws -> [String: Any] {
@@ -52,10 +57,7 @@ extension ServerProcessTests {
             let a = try Self.server(pa)
             var b = try Self.server(pb)
             _ = try b.token(user: "root", admin: true)
-            let created = try a.cli(
-                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
-                "--set", "remote_password=\(Self.password)", "--json")
-            #expect(created.status == 0, "\(created.stderr)")
+            _ = try Self.link(a, to: pb)
             for side in [a, b] {
                 let link = try Self.onlyLink(side)
                 #expect(link["direction"] as? String == "two_way")
@@ -79,10 +81,7 @@ extension ServerProcessTests {
             _ = try a.token(user: "alice", admin: false)
             _ = try a.token(user: "carol", admin: false)
             _ = try b.token(user: "bob", admin: false)
-            let created = try a.cli(
-                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
-                "--set", "remote_password=\(Self.password)", "--json")
-            let link = try #require(created.jsonObject?["id"] as? String, "\(created.stderr)")
+            let link = try Self.link(a, to: pb)
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("atlassian_3lo_browser.py")
             func browse(_ user: String, _ decision: String) throws -> [String: Any] {
                 let r = try runCommand(
@@ -115,11 +114,7 @@ extension ServerProcessTests {
             var b = try Self.server(pb)
             let c = try Self.server(pc)
             _ = try b.token(user: "root", admin: true)
-            let toB = try #require(
-                try a.cli(
-                    "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
-                    "--set", "remote_password=\(Self.password)", "--json"
-                ).jsonObject?["id"] as? String)
+            let toB = try Self.link(a, to: pb)
             let other = try a.cli("relocate", toB, "http://127.0.0.1:\(pc)")
             #expect(other.status == 2 && other.stderr.contains("is another application"), "\(other.stderr)")
             // B moves to a new port; the link follows it there and is CONNECTED again.
@@ -146,11 +141,7 @@ extension ServerProcessTests {
             let a = try Self.server(pa)
             let b = try Self.server(pb)
             _ = try b.token(user: "root", admin: true)
-            let id = try #require(
-                try a.cli(
-                    "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root",
-                    "--set", "remote_password=\(Self.password)", "--json"
-                ).jsonObject?["id"] as? String)
+            let id = try Self.link(a, to: pb)
             let edited = try a.cli("action", id, "edit-auth", "--arg", "level=3LO, 2LO and 2LO with impersonation")
             #expect(edited.status == 0, "\(edited.stderr)")
             #expect(Self.status(try Self.onlyLink(a)) == "CONFIG_ERROR/AUTH_LEVEL_MISMATCH")
