@@ -98,6 +98,8 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 messages: [])
         }
         switch await RemoteApplication.detect(base, host: host) {
+        case .refused(let why):
+            return .errors(step: "url", errors: [FieldError(field: "url", message: why)], messages: [])
         case .unreachable(let type, let message):
             return genericFields([
                 WizardMessage(
@@ -348,6 +350,8 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 .networkError, type, message: "\(base) does not answer (\(message)); check that it is running and reachable from here.")
         case .noManifest(let why):
             return StatusResponse(.networkError, .unexpectedResponse, message: "\(why); check the link's URL.")
+        case .refused(let why):
+            return StatusResponse(.configError, .invalidConfig, message: why)
         case .found(let m, _, _):
             manifest = m
         }
@@ -552,6 +556,8 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         case .noManifest(let why):
             throw PluginError(
                 code: "invalid_input", message: "\(why); a link to \(link.application.name) can only move to where it answers.")
+        case .refused(let why):
+            throw PluginError(code: "invalid_input", message: why)
         case .unreachable(let type, _):
             return ActionResponse(
                 message: "Moved to \(base), which does not answer yet (\(type.rawValue)); check its status once it is up.")

@@ -49,6 +49,8 @@ enum Detection: Sendable {
     case noManifest(String)
     /// Nothing answered; `errorType` is the status vocabulary's name for why.
     case unreachable(errorType: StatusErrorType, message: String)
+    /// The host would not send the request: the address is loopback or private, and the deployment refuses those.
+    case refused(String)
 }
 
 enum RemoteApplication {
@@ -74,7 +76,9 @@ enum RemoteApplication {
                     HostHTTPRequest(
                         url: base + manifestPath, headers: [["Accept", "application/json, application/xml;q=0.9"]], timeoutMs: 10_000))
             } catch {
-                return .unreachable(errorType: networkErrorType(error), message: "\(error)")
+                let text = "\(error)"
+                if let r = text.range(of: "invalid_input: ") { return .refused(String(text[r.upperBound...])) }
+                return .unreachable(errorType: networkErrorType(error), message: text)
             }
             if (300..<400).contains(response.status), let location = response.header("Location") {
                 let target = location.hasSuffix(manifestPath) ? String(location.dropLast(manifestPath.count)) : location

@@ -62,7 +62,7 @@ public final class Deployment: Sendable {
             return current != states
         }
     }
-    let http = HTTPService()
+    var http: HTTPService { HTTPService(allowPrivateAddresses: config.allowPrivateAddresses) }
 
     /// State every view of one deployment shares (see ``acting(as:)``).
     final class RuntimeState: Sendable {

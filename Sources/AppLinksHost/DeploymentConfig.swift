@@ -26,6 +26,9 @@ public struct DeploymentConfig: Sendable {
     public var wizardTimeout: Duration
     /// For tests only: how far this instance's clock, as link types see it, is from the real one.
     public var clockOffset: TimeInterval
+    /// Whether link types may reach loopback, private and link-local addresses (off: a URL an admin types, or a
+    /// remote sends, cannot make this host probe its own network).
+    public var allowPrivateAddresses: Bool
     /// The master key, base64, when it comes from the environment rather than the home's `master.key`.
     public var masterKeyBase64: String?
 
@@ -57,7 +60,7 @@ public struct DeploymentConfig: Sendable {
         "name", "base_url", "listen", "database", "master_key",
         "plugins.paths", "plugins.search_executable_directory", "plugins.pins", "plugins.require_pins",
         "status.timeout_seconds", "status.concurrency", "status.interval_seconds", "wizard.timeout_seconds",
-        "testing.clock_offset_seconds",
+        "http.allow_private_addresses", "testing.clock_offset_seconds",
     ]
 
     static func checkKeys(_ path: String) throws {
@@ -120,6 +123,9 @@ public struct DeploymentConfig: Sendable {
         statusConcurrency = concurrency
         statusInterval = .milliseconds(Int64(interval * 1000))
         wizardTimeout = .milliseconds(Int64(wizard * 1000))
+        allowPrivateAddresses = try Self.typed("http.allow_private_addresses", "true or false", default: false) {
+            try r.requiredBool(forKey: $0)
+        }
         clockOffset = try Self.typed("testing.clock_offset_seconds", "a number of seconds", default: 0) { try r.requiredDouble(forKey: $0) }
         masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
         guard URL(string: baseURL)?.scheme.map({ ["http", "https"].contains($0) }) == true else {
@@ -185,6 +191,11 @@ public struct DeploymentConfig: Sendable {
             wizard:
               # How long a wizard step that waits for a browser (an OAuth redirect) waits before leaving a draft.
               timeout_seconds: 300
+
+            http:
+              # Whether link types may reach loopback, private and link-local addresses. Off, a URL that an admin
+              # types or a remote sends cannot make this host probe its own machine or network.
+              allow_private_addresses: false
 
             """
     }

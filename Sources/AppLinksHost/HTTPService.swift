@@ -24,13 +24,21 @@ public struct HTTPService: Sendable {
         return c
     }
 
-    public init() {}
+    public var allowPrivateAddresses: Bool
+
+    public init(allowPrivateAddresses: Bool = false) { self.allowPrivateAddresses = allowPrivateAddresses }
 
     public func execute(_ request: HostHTTPRequest) async throws -> HostHTTPResponse {
         guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
             url.host?.isEmpty == false
         else {
             throw HTTPServiceError(.unexpectedResponse, "'\(request.url)' is not an absolute http:// or https:// URL")
+        }
+        if !allowPrivateAddresses, let host = url.host, let refused = try await AddressPolicy.nonPublicAddress(of: host) {
+            throw AppLinksError(
+                .invalidInput,
+                "\(host) is \(refused); this deployment does not reach loopback or private addresses. To allow them, "
+                    + "set http.allow_private_addresses: true in config.yaml (or APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES=true).")
         }
         var req = HTTPClientRequest(url: request.url)
         req.method = HTTPMethod(rawValue: request.method.uppercased())

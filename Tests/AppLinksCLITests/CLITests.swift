@@ -10,7 +10,7 @@ struct CLI {
     var env: [String: String] {
         [
             "APPLINKS_HOME": home.path, "APPLINKS_PLUGINS_PATHS": BuildProducts.fixturePlugin.path,
-            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false",
+            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false", "APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "true",
         ]
     }
 

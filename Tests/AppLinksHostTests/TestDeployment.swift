@@ -14,7 +14,7 @@ struct TestDeployment {
         let dir = TemporaryDirectory("host")
         var env = [
             "APPLINKS_PLUGINS_PATHS": pluginPaths.map(\.path).joined(separator: ","),
-            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false",
+            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false", "APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "true",
         ]
         env.merge(extra) { _, new in new }
         var logger = Logger(label: "test")
@@ -31,7 +31,7 @@ struct TestDeployment {
     func reopen(env extra: [String: String] = [:]) async throws -> Deployment {
         var env = [
             "APPLINKS_PLUGINS_PATHS": deployment.config.pluginPaths.joined(separator: ","),
-            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false",
+            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false", "APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "true",
         ]
         env.merge(extra) { _, new in new }
         var logger = Logger(label: "test")

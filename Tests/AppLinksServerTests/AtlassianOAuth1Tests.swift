@@ -188,6 +188,17 @@ extension ServerProcessTests {
             #expect(again.status != 0 && again.stderr.contains("is already linked as"))
         }
 
+        @Test("without http.allow_private_addresses, a loopback URL is refused with the setting that allows it")
+        func privateAddresses() async throws {
+            let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())
+            let a = try Self.server(pa, env: ["APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "false"])
+            let b = try Self.server(pb)
+            let r = try a.cli("create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)")
+            #expect(
+                r.status != 0 && r.stderr.contains("loopback address") && r.stderr.contains("http.allow_private_addresses"), "\(r.stderr)")
+            #expect(try b.cli("list", "--json").jsonArray?.isEmpty == true)
+        }
+
         @Test("an unreachable URL is offered as a Generic application, with a warning")
         func unreachable() async throws {
             let port = try freeLoopbackPort()

@@ -78,6 +78,8 @@ final class RunningServer: @unchecked Sendable {
         [
             "APPLINKS_HOME": home.path, "APPLINKS_PLUGINS_PATHS": BuildProducts.fixturePlugin.path,
             "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false", "NO_COLOR": "1",
+            // Every test server and remote here is on loopback.
+            "APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "true",
         ]
     }
 
