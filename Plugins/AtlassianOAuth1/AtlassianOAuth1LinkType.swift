@@ -268,7 +268,9 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 WizardField(name: "incoming_public_key", label: "Incoming: RSA public key (PEM)", required: false),
                 WizardField(name: "incoming_callback", label: "Incoming: callback URL", type: .url, required: false),
                 WizardField(name: "outgoing_consumer_key", label: "Outgoing: consumer key", required: false),
-                WizardField(name: "outgoing_secret", label: "Outgoing: shared secret", type: .secret, required: false),
+                WizardField(name: "outgoing_secret", label: "Outgoing: shared secret (HMAC-SHA1)", type: .secret, required: false),
+                WizardField(
+                    name: "outgoing_private_key", label: "Outgoing: or an RSA private key (PEM, RSA-SHA1)", type: .secret, required: false),
                 WizardField(name: "outgoing_request_token_url", label: "Outgoing: request-token URL", type: .url, required: false),
                 WizardField(name: "outgoing_authorize_url", label: "Outgoing: authorize URL", type: .url, required: false),
                 WizardField(name: "outgoing_access_token_url", label: "Outgoing: access-token URL", type: .url, required: false),
@@ -298,9 +300,15 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             }
         }
         if !outgoingKey.isEmpty {
-            if answer("outgoing_secret").isEmpty {
+            let secret = answer("outgoing_secret"), privateKey = answer("outgoing_private_key")
+            if secret.isEmpty == privateKey.isEmpty {
                 errors.append(
-                    FieldError(field: "outgoing_secret", message: "give the shared secret the application issued with the consumer key"))
+                    FieldError(
+                        field: "outgoing_secret",
+                        message: "give either the shared secret the application issued with the consumer key, or an RSA private key"))
+            } else if !privateKey.isEmpty && (try? RSAKey(privateKeyPEM: privateKey)) == nil {
+                errors.append(
+                    FieldError(field: "outgoing_private_key", message: "give the RSA private key as PEM (-----BEGIN PRIVATE KEY-----)"))
             }
             for field in ["outgoing_request_token_url", "outgoing_authorize_url", "outgoing_access_token_url"]
             where URL(string: answer(field))?.scheme.map({ ["http", "https"].contains($0) }) != true {
@@ -325,7 +333,13 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             for field in ["outgoing_request_token_url", "outgoing_authorize_url", "outgoing_access_token_url"] {
                 config[field] = .string(answer(field))
             }
-            secrets["outgoing_secret"] = answer("outgoing_secret")
+            if answer("outgoing_private_key").isEmpty {
+                secrets["outgoing_secret"] = answer("outgoing_secret")
+                config["outgoing_signature_method"] = .string(OAuth1SignatureMethod.hmacSHA1.rawValue)
+            } else {
+                secrets["outgoing_private_key"] = answer("outgoing_private_key")
+                config["outgoing_signature_method"] = .string(OAuth1SignatureMethod.rsaSHA1.rawValue)
+            }
             outgoing = [Self.oauth]
         }
         return .done(

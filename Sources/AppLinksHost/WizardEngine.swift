@@ -89,6 +89,8 @@ public struct WizardEngine: Sendable {
         var step = draft.step
         var fieldsByStep: [String: [WizardField]] = [:]
         var waitingSince: ContinuousClock.Instant?
+        // Every message of this run, for clients that read the outcome rather than watch the steps.
+        var shown: [WizardMessage] = []
         let resumeHint = "Resume with `applinks create --resume \(draft.id)`."
         interaction.started(draftID: draft.id)
 
@@ -112,6 +114,7 @@ public struct WizardEngine: Sendable {
             switch response {
             case let .fields(s, title, fields, messages):
                 messages.forEach(interaction.show)
+                shown += messages
                 fieldsByStep[s] = fields
                 if !title.isEmpty { interaction.title(title) }
                 var missing: [FieldError] = []
@@ -139,17 +142,18 @@ public struct WizardEngine: Sendable {
                 if !missing.isEmpty {
                     throw AppLinksError(
                         .wizardFields, Self.describe(missing) + "\n" + resumeHint,
-                        cause: WizardInputNeeded(draftID: draft.id, step: s, fields: fields, errors: missing, messages: messages))
+                        cause: WizardInputNeeded(draftID: draft.id, step: s, fields: fields, errors: missing, messages: shown))
                 }
             case let .errors(s, errors, messages):
                 messages.forEach(interaction.show)
+                shown += messages
                 step = s
                 guard interaction.isInteractive, let fields = fieldsByStep[s] else {
                     try await save()
                     throw AppLinksError(
                         .wizardFields, Self.describe(errors) + "\n" + resumeHint,
                         cause: WizardInputNeeded(
-                            draftID: draft.id, step: s, fields: fieldsByStep[s] ?? [], errors: errors, messages: messages))
+                            draftID: draft.id, step: s, fields: fieldsByStep[s] ?? [], errors: errors, messages: shown))
                 }
                 for e in errors {
                     guard let field = fields.first(where: { $0.name == e.field }) else {
@@ -172,9 +176,10 @@ public struct WizardEngine: Sendable {
                 try await Task.sleep(for: .milliseconds(max(50, min(poll, 10_000))))
             case let .done(spec, secrets, messages):
                 messages.forEach(interaction.show)
+                shown += messages
                 let link = try await create(spec, secrets: secrets, plugin: plugin)
                 try await host.store.deleteDraft(id: draft.id)
-                return .created(link, messages: messages)
+                return .created(link, messages: shown)
             }
         }
     }

@@ -21,7 +21,8 @@ struct WizardEngineTests {
         guard case .created(let link, let messages) = outcome else { Issue.record("expected a link"); return }
         #expect(link.name == "Jira" && link.displayURL == "https://jira.example.com" && link.direction == .outgoing)
         #expect(link.application.name == "AppLinks" && link.application.type == "applinks" && link.config["behaviour"] == "connected")
-        #expect(messages.map(\.text) == ["Linked."])
+        // The outcome carries every message of the run, so a client that reads only the outcome misses none.
+        #expect(messages.map(\.text) == ["Found a remote at https://jira.example.com.", "Linked."])
         let asked = ui.state.withLock { $0.asked }
         #expect(asked.map(\.field) == ["name", "url", "application", "url", "token", "incoming", "outgoing", "wait_seconds", "token"])
         #expect(asked[3].error == "'ftp://wrong' is not an http(s) URL")
