@@ -6,6 +6,7 @@ Endpoints: POST /request-token, GET /authorize?oauth_token=..., POST /access-tok
 import http.server
 import json
 import secrets
+import signal
 import sys
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -122,6 +123,10 @@ def reorder(result):
     return status, headers, body
 
 
+# The test runner starts this process with SIGTERM blocked (a signal mask survives exec): unblock it, so that
+# the test's terminate() ends this server instead of leaving it behind.
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
