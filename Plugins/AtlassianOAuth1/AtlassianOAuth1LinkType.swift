@@ -289,7 +289,7 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             errors.append(FieldError(field: "incoming_consumer_key", message: "give an incoming or an outgoing consumer key (or both)"))
         }
         if !incomingKey.isEmpty {
-            if (try? RSAKeyCheck.publicKey(publicKey)) == nil {
+            if (try? RSAKey(publicKeyPEM: publicKey)) == nil {
                 errors.append(
                     FieldError(
                         field: "incoming_public_key", message: "give the consumer's RSA public key as PEM (-----BEGIN PUBLIC KEY-----)"))
@@ -527,7 +527,8 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             throw PluginError(
                 code: "invalid_input", message: "level must be '\(Self.levels[0])', '\(Self.levels[1])' or 'none', not '\(level)'.")
         }
-        if let key = r.link.config["consumer_key"]?.stringValue, let store = Optional(KVProviderStore(host: host)),
+        let store = KVProviderStore(host: host)
+        if let key = r.link.config["consumer_key"]?.stringValue,
             var consumer = try await store.consumer(key: key)
         {
             consumer.allowImpersonation = level == Self.levels[1]
@@ -633,13 +634,6 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                     "outgoing_auth": .array(link.outgoingAuth.map(JSONValue.string)),
                 ]))
         }
-    }
-}
-
-enum RSAKeyCheck {
-    static func publicKey(_ pem: String) throws -> Bool {
-        _ = try RSAKey(publicKeyPEM: pem)
-        return true
     }
 }
 

@@ -27,7 +27,7 @@ enum StatusAPI {
                 headers: request.headers.map { [$0.name.canonicalName, $0.value] }, remoteAddress: context.clientAddress,
                 baseURL: deployment.config.baseURL)
             do {
-                let answer = try await plugin.call(.handleHTTP, pluginRequest, as: PluginHTTPResponse.self, timeout: .seconds(30))
+                let answer = try await plugin.handleHTTP(pluginRequest, inline: false, timeout: .seconds(30))
                 if answer.status == 404 {
                     return HTTPReply.error(
                         .notFound, code: "not_supported", "The \(plugin.descriptor.name) link type offers no status API.")
