@@ -147,7 +147,7 @@ let package = Package(
             dependencies: [
                 "AppLinksServer", "AppLinksPluginOAuth1", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            exclude: ["oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py"],
+            exclude: ["oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py"],
             swiftSettings: swift6
         ),
         .testTarget(

@@ -217,6 +217,40 @@ extension ServerProcessTests {
             )
         }
 
+        @Test("a product found behind a redirect, by its XML manifest: a warning names the new URL, and the link uses it")
+        func xmlManifestBehindRedirect() async throws {
+            let product = Process()
+            product.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            product.arguments = [
+                "python3",
+                URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fake_atlassian_product.py").path,
+            ]
+            let out = Pipe()
+            product.standardOutput = out
+            product.standardError = FileHandle.nullDevice
+            try product.run()
+            defer { kill(product.processIdentifier, SIGKILL) }
+            let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            let productPort = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), "the fake product did not start")
+
+            let a = try Self.server(try freeLoopbackPort())
+            let auth = [("Authorization", "Bearer \(try a.token(user: "root", admin: true))")]
+            let answer = try await a.send(
+                "POST", "/rest/applinks/3.0/wizard/atlassian-oauth1", headers: auth,
+                body: #"{"answers": {"url": "http://127.0.0.1:\#(productPort)/old"}}"#)
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])
+            let texts = ((body["messages"] as? [[String: Any]]) ?? []).map { ($0["level"] as? String ?? "", $0["text"] as? String ?? "") }
+            let moved = "http://127.0.0.1:\(productPort)/jira"
+            #expect(texts.contains { $0.0 == "info" && $0.1.contains("Found jira 'Fake Jira'") }, "\(body)")
+            #expect(texts.contains { $0.0 == "warning" && $0.1.contains("redirected to \(moved)") }, "\(body)")
+            // No remote administrator's credentials: an outgoing-only link to where the product now lives.
+            let link = try Self.onlyLink(a)
+            let application = link["application"] as? [String: Any]
+            let urls = link["urls"] as? [String: Any]
+            #expect(urls?["rpc"] as? String == moved && application?["type"] as? String == "jira", "\(link)")
+            #expect(application?["id"] as? String == "6f1c2a52-5f6b-3a4e-9b1e-0c6b1b3c9d10")
+        }
+
         @Test("a Generic application signs in with requests-oauthlib and RSA-SHA1: three legs, then signed requests")
         func genericApplication() async throws {
             let port = try freeLoopbackPort()
