@@ -34,7 +34,9 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 id: "relocate", title: "Point the link at the application's new URL",
                 params: [.init(name: "url", type: .url, required: true)]),
             .init(
-                id: "delete", title: "Delete the reciprocal link on the remote (run by `applinks delete LINK --arg …`)",
+                id: "delete",
+                title:
+                    "Run when the link is deleted; with remote credentials (`applinks delete LINK --arg …`), deletes the remote's reciprocal link too",
                 destructive: true,
                 params: [
                     .init(name: "remote_user", type: .string), .init(name: "remote_password", type: .secret),
@@ -480,8 +482,12 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
     private func deleteRemote(_ r: ActionRequest) async throws -> ActionResponse {
         let link = r.link
         guard let authorization = Self.remoteAuthorization(r.args) else {
-            throw PluginError(
-                code: "invalid_input", message: "Give remote_user and remote_password, or remote_token, to delete the remote's side too.")
+            // This side only: the consumer this link registered goes with it.
+            if let consumer = link.config["consumer_key"]?.stringValue {
+                try await KVProviderStore(host: host).deleteConsumer(key: consumer)
+            }
+            return ActionResponse(
+                message: "Deleted this side; \(link.name) keeps its link until deleted there (or here with remote credentials).")
         }
         guard let remoteID = link.config["remote_link_id"]?.stringValue else {
             throw PluginError(

@@ -164,13 +164,18 @@ extension Deployment {
     /// deletes the remote's reciprocal link with the remote admin's credentials); if it fails, nothing is deleted.
     public func deleteLink(_ reference: String, rawArgs: [(String, String)] = []) async throws -> Link {
         let link = try await resolveLink(reference)
-        if !rawArgs.isEmpty {
-            let plugin = try plugin(forType: link.type)
-            guard let action = plugin.descriptor.actions.first(where: { $0.id == "delete" }) else {
-                throw AppLinksError(
-                    .invalidInput,
-                    "The link type '\(link.type)' takes no arguments when a link is deleted; run `applinks delete \(link.id)` alone.")
-            }
+        // The type's `delete` action cleans up what the link owns (a consumer record, an OAuth client and its
+        // tokens). A type that is disabled or gone cannot, and must not keep its links from being deleted.
+        let plugin = enabledPlugin(link.type)
+        let action = plugin?.descriptor.actions.first(where: { $0.id == "delete" })
+        if !rawArgs.isEmpty && action == nil {
+            throw AppLinksError(
+                .invalidInput,
+                plugin == nil
+                    ? "The link type '\(link.type)' is not enabled, so it cannot act on the deletion; run `applinks delete \(link.id)` alone."
+                    : "The link type '\(link.type)' takes no arguments when a link is deleted; run `applinks delete \(link.id)` alone.")
+        }
+        if let plugin, let action, link.enabled {
             _ = try await runAction(plugin, link: link, action: "delete", args: try Self.convertArguments(rawArgs, for: action))
         }
         guard try await store.deleteLink(id: link.id) else { throw AppLinksError(.notFound, "The link \(link.id) was already deleted.") }
