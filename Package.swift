@@ -16,6 +16,7 @@ let package = Package(
         // its own executable. The test fixture deliberately uses another prefix so that it is never picked up
         // by a real deployment.
         .library(name: "AppLinksLinkTypeAtlassianOAuth1", type: .dynamic, targets: ["AtlassianOAuth1LinkType"]),
+        .library(name: "AppLinksLinkTypeOAuth2Incoming", type: .dynamic, targets: ["OAuth2IncomingLinkType"]),
         .library(name: "AppLinksTestFixture", type: .dynamic, targets: ["FixtureLinkType"]),
     ],
     dependencies: [
@@ -50,6 +51,7 @@ let package = Package(
         .target(name: "AppLinksCore", swiftSettings: swift6),
         .target(name: "AppLinksCrypto", dependencies: ["COpenSSL"], swiftSettings: swift6),
         .target(name: "AppLinksOAuth1", dependencies: ["AppLinksCore", "AppLinksCrypto"], swiftSettings: swift6),
+        .target(name: "AppLinksOAuth2", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
         .target(
             name: "AppLinksStore",
             dependencies: [
@@ -110,6 +112,12 @@ let package = Package(
             path: "Plugins/AtlassianOAuth1",
             swiftSettings: swift6
         ),
+        .target(
+            name: "OAuth2IncomingLinkType",
+            dependencies: ["AppLinksPluginKit", "AppLinksOAuth2", "AppLinksCrypto"],
+            path: "Plugins/OAuth2Incoming",
+            swiftSettings: swift6
+        ),
 
         // MARK: Test fixtures
         .target(
@@ -124,6 +132,7 @@ let package = Package(
             name: "AppLinksCoreTests", dependencies: ["AppLinksCore", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swift6),
         .testTarget(name: "AppLinksCryptoTests", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
+        .testTarget(name: "AppLinksOAuth2Tests", dependencies: ["AppLinksOAuth2"], swiftSettings: swift6),
         .testTarget(
             name: "AppLinksOAuth1Tests",
             dependencies: [
@@ -147,7 +156,10 @@ let package = Package(
             dependencies: [
                 "AppLinksServer", "AppLinksPluginOAuth1", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            exclude: ["oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py"],
+            exclude: [
+                "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",
+                "oauth2_client_flow.py",
+            ],
             swiftSettings: swift6
         ),
         .testTarget(

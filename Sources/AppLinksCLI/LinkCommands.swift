@@ -97,9 +97,18 @@ struct CreateCommand: HostCommand {
         case (_?, _?): throw AppLinksError(.invalidInput, "Give a link type or --resume, not both: a draft already knows its type.")
         }
         switch outcome {
-        case .created(let link, _):
-            if common.json { return try Output.json(link) }
+        case .created(let link, _, let credentials):
+            if common.json {
+                guard let credentials else { return try Output.json(link) }
+                guard case .object(var object) = try JSONValue.parse(try JSONCoding.encode(link)) else { return try Output.json(link) }
+                object["credentials"] = credentials
+                return try Output.json(JSONValue.object(object))
+            }
             print("Created \(link.direction.displayName.lowercased()) link '\(link.name)' (\(link.id)).")
+            if case .object(let fields)? = credentials {
+                print("Credentials (shown now; keep them safe):")
+                for (k, v) in fields.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v.stringValue ?? "\(v)")") }
+            }
         case let .pending(draftID, message, url):
             struct Pending: Encodable {
                 var state = "pending"

@@ -7,7 +7,41 @@ import Foundation
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users", abstract: "Local users, who log in to approve authorizations and own access tokens.",
-        subcommands: [UsersAdd.self, UsersList.self, UsersPasswd.self, UsersDelete.self])
+        subcommands: [UsersAdd.self, UsersList.self, UsersPasswd.self, UsersDelete.self, UsersGrants.self, UsersRevokeGrant.self])
+}
+
+struct UsersGrants: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grants", abstract: "The applications a user has authorized (OAuth 2.0), with their scopes.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The user name.") var name: String
+
+    func execute() async throws {
+        let grants = try await common.openHost().grants(ofUser: name)
+        if common.json { return try Output.json(JSONValue.array(grants)) }
+        if grants.isEmpty { print("'\(name)' has authorized no application.") }
+        for g in grants {
+            var scopes: [String] = []
+            if case .array(let items)? = g["scopes"] { scopes = items.compactMap(\.stringValue) }
+            print(
+                "\(g["id"]?.stringValue ?? "?")  \(g["client"]?.stringValue ?? "?")  \(scopes.joined(separator: " "))  since \(g["created_at"]?.stringValue ?? "?")"
+            )
+        }
+    }
+}
+
+struct UsersRevokeGrant: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke-grant", abstract: "Revoke one of a user's authorizations, and every token issued under it.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The user name.") var name: String
+    @Argument(help: "The authorization's id, from `applinks users grants NAME`.") var grant: String
+
+    func execute() async throws {
+        let response = try await common.openHost().revokeGrant(ofUser: name, grant: grant)
+        if common.json { return try Output.json(response) }
+        print(response.message ?? "Revoked.")
+    }
 }
 
 /// Reads a password: from stdin with --password-stdin, else twice at a hidden terminal prompt.

@@ -60,6 +60,14 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
+    public var doubleValue: Double? {
+        switch self {
+        case .number(let n): return n
+        case .string(let s): return Double(s.trimmingCharacters(in: .whitespaces))
+        default: return nil
+        }
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let o) = self { return o }
         return nil

@@ -120,15 +120,23 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         /// links, audit) and without sleeping. The host then calls `handle_http` on the request's own thread,
         /// skipping the hand-off to a plugin thread that costs more than a small answer itself.
         public var inline: Bool
+        /// A `GET` that tells who a bearer token belongs to: given `Authorization: Bearer TOKEN`, it answers 200
+        /// with ``BearerIdentity`` JSON, or 401. The host asks it about a token that is not one of its own, so that
+        /// tokens a link type issues (OAuth 2.0 access tokens) work on the host's admin API too.
+        public var authenticatesBearer: Bool
 
-        public init(method: String, path: String, auth: Auth = .none, inline: Bool = false) {
+        public init(method: String, path: String, auth: Auth = .none, inline: Bool = false, authenticatesBearer: Bool = false) {
             self.method = method
             self.path = path
             self.auth = auth
             self.inline = inline
+            self.authenticatesBearer = authenticatesBearer
         }
 
-        enum CodingKeys: String, CodingKey { case method, path, auth, inline }
+        enum CodingKeys: String, CodingKey {
+            case method, path, auth, inline
+            case authenticatesBearer = "authenticates_bearer"
+        }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -136,6 +144,7 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
             path = try c.decode(String.self, forKey: .path)
             auth = try c.decodeIfPresent(Auth.self, forKey: .auth) ?? .none
             inline = try c.decodeIfPresent(Bool.self, forKey: .inline) ?? false
+            authenticatesBearer = try c.decodeIfPresent(Bool.self, forKey: .authenticatesBearer) ?? false
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -144,6 +153,19 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
             try c.encode(path, forKey: .path)
             try c.encode(auth, forKey: .auth)
             if inline { try c.encode(true, forKey: .inline) }
+            if authenticatesBearer { try c.encode(true, forKey: .authenticatesBearer) }
+        }
+    }
+
+    /// What a route that ``Route/authenticatesBearer`` answers for a token it issued.
+    public struct BearerIdentity: Codable, Sendable, Hashable {
+        /// The user the token acts for.
+        public var user: String
+        /// Whether the token's scopes allow administration; the host still requires the user to be an admin.
+        public var admin: Bool
+        public init(user: String, admin: Bool) {
+            self.user = user
+            self.admin = admin
         }
     }
 

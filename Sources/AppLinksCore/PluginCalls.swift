@@ -277,10 +277,14 @@ public struct InstanceInfo: Codable, Sendable, Hashable {
     public var publicKeyPEM: String
     /// The host's clock, for the timestamps of signed requests: a test may set it off the real one.
     public var now: Date?
+    /// Deployment settings meant for link types, by their key in the config (`oauth2.code_lifetime_seconds`).
+    public var settings: [String: JSONValue]?
 
     public init(
-        id: String, name: String, type: String = "applinks", version: String, baseURL: String, publicKeyPEM: String, now: Date? = nil
+        id: String, name: String, type: String = "applinks", version: String, baseURL: String, publicKeyPEM: String, now: Date? = nil,
+        settings: [String: JSONValue]? = nil
     ) {
+        self.settings = settings
         self.id = id
         self.name = name
         self.type = type
@@ -291,7 +295,7 @@ public struct InstanceInfo: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, type, version, now
+        case id, name, type, version, now, settings
         case baseURL = "base_url"
         case publicKeyPEM = "public_key_pem"
     }

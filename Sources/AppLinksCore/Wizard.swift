@@ -133,11 +133,12 @@ public enum WizardResponse: Codable, Sendable, Hashable {
     case errors(step: String, errors: [FieldError], messages: [WizardMessage])
     /// Waiting for something outside the wizard, typically a browser redirect to `url`.
     case pending(step: String, url: String?, message: String, pollAfterMs: Int)
-    /// Create this link, with these secrets sealed beside it.
-    case done(link: LinkSpec, secrets: [String: String], messages: [WizardMessage])
+    /// Create this link, with these secrets sealed beside it. `credentials` are shown to the admin once, with the
+    /// created link (an OAuth 2.0 client's id and secret); the host does not keep them.
+    case done(link: LinkSpec, secrets: [String: String], messages: [WizardMessage], credentials: JSONValue? = nil)
 
     enum CodingKeys: String, CodingKey {
-        case type, step, title, fields, messages, errors, url, message, link, secrets
+        case type, step, title, fields, messages, errors, url, message, link, secrets, credentials
         case pollAfterMs = "poll_after_ms"
     }
 
@@ -165,7 +166,7 @@ public enum WizardResponse: Codable, Sendable, Hashable {
             self = .done(
                 link: try c.decode(LinkSpec.self, forKey: .link),
                 secrets: try c.decodeIfPresent([String: String].self, forKey: .secrets) ?? [:],
-                messages: messages)
+                messages: messages, credentials: try c.decodeIfPresent(JSONValue.self, forKey: .credentials))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c,
@@ -193,11 +194,12 @@ public enum WizardResponse: Codable, Sendable, Hashable {
             try c.encodeIfPresent(url, forKey: .url)
             try c.encode(message, forKey: .message)
             try c.encode(poll, forKey: .pollAfterMs)
-        case let .done(link, secrets, messages):
+        case let .done(link, secrets, messages, credentials):
             try c.encode("done", forKey: .type)
             try c.encode(link, forKey: .link)
             try c.encode(secrets, forKey: .secrets)
             try c.encode(messages, forKey: .messages)
+            try c.encodeIfPresent(credentials, forKey: .credentials)
         }
     }
 }

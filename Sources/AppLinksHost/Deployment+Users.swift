@@ -103,3 +103,61 @@ extension Deployment {
         return (user, record)
     }
 }
+
+extension Deployment {
+    /// A bearer token that is none of the host's own, asked of each enabled link type with a route that
+    /// ``LinkTypeDescriptor/Route/authenticatesBearer``. The user must exist here; `admin` is true only when the
+    /// user is an administrator and the link type says the token's scopes allow administration.
+    public func authenticateWithLinkTypes(
+        bearer token: String, remoteAddress: String?
+    ) async throws -> (
+        user: UserRecord, admin: Bool, via: String
+    )? {
+        for plugin in plugins.values.sorted(by: { $0.id < $1.id }) {
+            for route in plugin.descriptor.routes where route.authenticatesBearer && route.method == "GET" {
+                let request = PluginHTTPRequest(
+                    method: "GET", path: route.path, headers: [["Authorization", "Bearer " + token]], remoteAddress: remoteAddress,
+                    baseURL: config.baseURL)
+                guard let answer = try? await plugin.handleHTTP(request, inline: route.inline, timeout: .seconds(10)),
+                    answer.status == 200,
+                    let identity = try? JSONDecoder().decode(LinkTypeDescriptor.BearerIdentity.self, from: answer.body),
+                    let user = try await store.user(name: identity.user)
+                else { continue }
+                return (user, user.admin && identity.admin, "\(plugin.id) token")
+            }
+        }
+        return nil
+    }
+}
+
+extension Deployment {
+    /// Every authorization a user gave to an application, across the links whose type lists them (an action
+    /// `list-grants` with a `user` parameter, as `oauth2-incoming` has).
+    public func grants(ofUser name: String) async throws -> [JSONValue] {
+        guard try await store.user(name: name) != nil else {
+            throw AppLinksError(.notFound, "No user named '\(name)'. Run `applinks users list`.")
+        }
+        var out: [JSONValue] = []
+        for (link, plugin) in try await linksWithAction("list-grants") where link.enabled {
+            let response = try await runAction(plugin, link: link, action: "list-grants", args: ["user": .string(name)])
+            if case .array(let items)? = response.output { out += items }
+        }
+        return out
+    }
+
+    /// Revokes one of the user's authorizations, wherever it is; audited like the link action it runs.
+    public func revokeGrant(ofUser name: String, grant: String) async throws -> ActionResponse {
+        for (link, _) in try await linksWithAction("revoke-grant") where link.enabled {
+            let owns = try await grants(ofUser: name).contains { $0["id"]?.stringValue == grant && $0["link_id"]?.stringValue == link.id }
+            if owns { return try await invokeAction(link.id, action: "revoke-grant", rawArgs: [("grant", grant), ("user", name)]).1 }
+        }
+        throw AppLinksError(.notFound, "'\(name)' has no authorization '\(grant)'. Run `applinks users grants \(name)`.")
+    }
+
+    private func linksWithAction(_ action: String) async throws -> [(Link, LoadedPlugin)] {
+        try await store.links().compactMap { link in
+            guard let plugin = enabledPlugin(link.type), plugin.descriptor.actions.contains(where: { $0.id == action }) else { return nil }
+            return (link, plugin)
+        }
+    }
+}

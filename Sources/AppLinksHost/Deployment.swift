@@ -177,7 +177,8 @@ public final class Deployment: Sendable {
     public var instanceInfo: InstanceInfo {
         InstanceInfo(
             id: identity.applicationID, name: config.name, version: Deployment.version, baseURL: config.baseURL,
-            publicKeyPEM: identity.publicKeyPEM, now: Date().addingTimeInterval(config.clockOffset))
+            publicKeyPEM: identity.publicKeyPEM, now: Date().addingTimeInterval(config.clockOffset),
+            settings: config.linkTypeSettings)
     }
 
     /// Stops every started plugin. Call once, when the process is about to exit.

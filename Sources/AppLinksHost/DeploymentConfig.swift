@@ -31,6 +31,8 @@ public struct DeploymentConfig: Sendable {
     public var allowPrivateAddresses: Bool
     /// The master key, base64, when it comes from the environment rather than the home's `master.key`.
     public var masterKeyBase64: String?
+    /// The OAuth 2.0 provider's settings, handed to link types as they are (see ``InstanceInfo/settings``).
+    public var linkTypeSettings: [String: JSONValue] = [:]
 
     public static let fileName = "config.yaml"
 
@@ -61,6 +63,8 @@ public struct DeploymentConfig: Sendable {
         "plugins.paths", "plugins.search_executable_directory", "plugins.pins", "plugins.require_pins",
         "status.timeout_seconds", "status.concurrency", "status.interval_seconds", "wizard.timeout_seconds",
         "http.allow_private_addresses", "testing.clock_offset_seconds",
+        "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
+        "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes",
     ]
 
     static func checkKeys(_ path: String) throws {
@@ -128,6 +132,41 @@ public struct DeploymentConfig: Sendable {
         }
         clockOffset = try Self.typed("testing.clock_offset_seconds", "a number of seconds", default: 0) { try r.requiredDouble(forKey: $0) }
         masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
+        let code = try Self.typed("oauth2.code_lifetime_seconds", "a whole number of seconds", default: 60) {
+            try r.requiredInt(forKey: $0)
+        }
+        guard (1...600).contains(code) else {
+            throw AppLinksError(.config, "oauth2.code_lifetime_seconds must be between 1 and 600 (RFC 6749 recommends at most 600).")
+        }
+        let access = try Self.typed("oauth2.access_token_lifetime_seconds", "a whole number of seconds", default: 3600) {
+            try r.requiredInt(forKey: $0)
+        }
+        let refresh = try Self.typed("oauth2.refresh_token_lifetime_seconds", "a whole number of seconds", default: 90 * 86400) {
+            try r.requiredInt(forKey: $0)
+        }
+        guard access > 0, refresh > 0 else {
+            throw AppLinksError(.config, "oauth2.access_token_lifetime_seconds and oauth2.refresh_token_lifetime_seconds must be positive.")
+        }
+        linkTypeSettings = [
+            "oauth2.code_lifetime_seconds": .number(Double(code)),
+            "oauth2.access_token_lifetime_seconds": .number(Double(access)),
+            "oauth2.refresh_token_lifetime_seconds": .number(Double(refresh)),
+            "oauth2.require_pkce": .bool(
+                try Self.typed("oauth2.require_pkce", "true or false", default: false) { try r.requiredBool(forKey: $0) }),
+            "oauth2.allow_viewing_secrets": .bool(
+                try Self.typed("oauth2.allow_viewing_secrets", "true or false", default: true) { try r.requiredBool(forKey: $0) }),
+        ]
+        let scopes = r.stringArray(forKey: "oauth2.scopes", default: [])
+        if !scopes.isEmpty {
+            guard
+                scopes.allSatisfy({
+                    !$0.isEmpty && $0.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F && $0 != "\\" && $0 != "\"" }
+                })
+            else {
+                throw AppLinksError(.config, "oauth2.scopes must be scope names without spaces, quotes or backslashes (RFC 6749 §3.3).")
+            }
+            linkTypeSettings["oauth2.scopes"] = .array(scopes.map(JSONValue.string))
+        }
         guard URL(string: baseURL)?.scheme.map({ ["http", "https"].contains($0) }) == true else {
             throw AppLinksError(.config, "base_url '\(baseURL)' must be an http:// or https:// URL, such as https://applinks.example.com.")
         }
@@ -191,6 +230,18 @@ public struct DeploymentConfig: Sendable {
             wizard:
               # How long a wizard step that waits for a browser (an OAuth redirect) waits before leaving a draft.
               timeout_seconds: 300
+
+            oauth2:
+              # The OAuth 2.0 provider (link type oauth2-incoming). An authorization code lasts this long (at most 600).
+              code_lifetime_seconds: 60
+              access_token_lifetime_seconds: 3600
+              refresh_token_lifetime_seconds: 7776000
+              # Require PKCE (S256) from confidential clients too; public clients always need it.
+              require_pkce: false
+              # Whether an admin may view a client secret again later; off, it is shown once, at creation.
+              allow_viewing_secrets: true
+              # The scopes applications may ask for; empty means the default set, modelled on Bitbucket's.
+              scopes: []
 
             http:
               # Whether link types may reach loopback, private and link-local addresses. Off, a URL that an admin

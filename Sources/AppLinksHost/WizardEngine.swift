@@ -18,7 +18,7 @@ public protocol WizardInteraction: Sendable {
 
 /// How a wizard run ended without an error.
 public enum WizardOutcome: Sendable {
-    case created(Link, messages: [WizardMessage])
+    case created(Link, messages: [WizardMessage], credentials: JSONValue? = nil)
     /// Still waiting (for example `--no-wait`): resume with `applinks create --resume <draftID>`.
     case pending(draftID: String, message: String, url: String?)
 }
@@ -174,12 +174,12 @@ public struct WizardEngine: Sendable {
                     throw AppLinksError(.timeout, "Gave up waiting after \(host.config.wizardTimeout): \(message) \(resumeHint)")
                 }
                 try await Task.sleep(for: .milliseconds(max(50, min(poll, 10_000))))
-            case let .done(spec, secrets, messages):
+            case let .done(spec, secrets, messages, credentials):
                 messages.forEach(interaction.show)
                 shown += messages
                 let link = try await create(spec, secrets: secrets, plugin: plugin)
                 try await host.store.deleteDraft(id: draft.id)
-                return .created(link, messages: shown)
+                return .created(link, messages: shown, credentials: credentials)
             }
         }
     }

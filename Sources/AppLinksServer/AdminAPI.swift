@@ -50,13 +50,23 @@ struct BearerAdminMiddleware: RouterMiddleware {
             }
             try await throttle.succeeded(user: name)
             (user, via) = (found, "password")
-        } else {
-            guard scheme == "bearer", let (found, token) = try await deployment.authenticate(bearer: credentials) else {
-                return HTTPReply.error(
-                    .unauthorized, code: "invalid_token", "The token is unknown, revoked or expired.",
-                    headers: [.wwwAuthenticate: #"Bearer realm="applinks", error="invalid_token""#])
-            }
+        } else if scheme == "bearer", let (found, token) = try await deployment.authenticate(bearer: credentials) {
             (user, via) = (found, "token \(token.id)")
+        } else if scheme == "bearer", !credentials.isEmpty,
+            let found = try await deployment.authenticateWithLinkTypes(bearer: credentials, remoteAddress: context.clientAddress)
+        {
+            guard found.admin else {
+                return HTTPReply.error(
+                    .forbidden, code: "insufficient_scope",
+                    "This token acts for '\(found.user.name)' without administration rights: the user must be an administrator, "
+                        + "and the token's scopes must allow administration (SYSTEM_ADMIN for oauth2-incoming).",
+                    headers: [.wwwAuthenticate: #"Bearer realm="applinks", error="insufficient_scope""#])
+            }
+            (user, via) = (found.user, found.via)
+        } else {
+            return HTTPReply.error(
+                .unauthorized, code: "invalid_token", "The token is unknown, revoked or expired.",
+                headers: [.wwwAuthenticate: #"Bearer realm="applinks", error="invalid_token""#])
         }
         guard user.admin else {
             return HTTPReply.error(.forbidden, code: "forbidden", "The user '\(user.name)' is not an administrator.")
@@ -150,11 +160,13 @@ enum AdminAPI {
             var fields: [WizardField]?
             var errors: [FieldError]?
             var messages: [WizardMessage]?
+            var credentials: JSONValue?
         }
         do {
             switch try await run() {
-            case .created(let link, let messages):
-                return HTTPReply.json(Reply(state: "created", link: link, messages: messages), status: .created)
+            case .created(let link, let messages, let credentials):
+                return HTTPReply.json(
+                    Reply(state: "created", link: link, messages: messages, credentials: credentials), status: .created)
             case let .pending(draftID, message, url):
                 return HTTPReply.json(Reply(state: "pending", draft_id: draftID, message: message, url: url), status: .accepted)
             }

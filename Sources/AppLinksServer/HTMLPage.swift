@@ -38,8 +38,10 @@ enum HTMLPage {
         h[.contentType] = "text/html; charset=utf-8"
         h[.cacheControl] = "no-store"
         h[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        // Browsers apply form-action to the redirect that follows a post too: a consent form's answer redirects
+        // to the application's (https, or loopback http) redirect URI.
         h[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'"
         return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 

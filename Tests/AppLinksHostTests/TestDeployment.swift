@@ -45,7 +45,7 @@ struct TestDeployment {
         var presets: [String: JSONValue] = ["name": .string(name), "url": .string(url), "token": "s3cret-token"]
         presets.merge(extra) { _, new in new }
         let engine = WizardEngine(host: deployment, interaction: ScriptedInteraction(interactive: false))
-        guard case .created(let link, _) = try await engine.start(type: "fixture", presets: presets) else {
+        guard case .created(let link, _, _) = try await engine.start(type: "fixture", presets: presets) else {
             throw AppLinksError(.invalidInput, "the fixture wizard did not finish")
         }
         return link

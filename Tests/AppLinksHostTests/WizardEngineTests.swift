@@ -18,7 +18,7 @@ struct WizardEngineTests {
                 "token": ["abc", "long-enough"], "incoming": ["no"], "outgoing": ["yes"], "wait_seconds": ["0"],
             ])
         let outcome = try await WizardEngine(host: t.deployment, interaction: ui).start(type: "fixture", presets: [:])
-        guard case .created(let link, let messages) = outcome else { Issue.record("expected a link"); return }
+        guard case .created(let link, let messages, _) = outcome else { Issue.record("expected a link"); return }
         #expect(link.name == "Jira" && link.displayURL == "https://jira.example.com" && link.direction == .outgoing)
         #expect(link.application.name == "AppLinks" && link.application.type == "applinks" && link.config["behaviour"] == "connected")
         // The outcome carries every message of the run, so a client that reads only the outcome misses none.
@@ -56,7 +56,7 @@ struct WizardEngineTests {
                 "name": "Later", "url": "https://later.example.com",
                 "application": "generic", "token": "abcd",
             ])
-        guard case .created(let link, _) = done else { Issue.record("expected a link"); return }
+        guard case .created(let link, _, _) = done else { Issue.record("expected a link"); return }
         #expect(link.name == "Later" && link.direction == .twoWay)
         #expect(try await t.deployment.store.drafts().isEmpty)
     }
@@ -86,7 +86,7 @@ struct WizardEngineTests {
             as: PluginHTTPResponse.self, timeout: .seconds(5))
         #expect(response.status == 200 && response.body == Data("approved".utf8))
         let second = try await WizardEngine(host: t.deployment, wait: true, interaction: ui).resume(draftID: draftID, presets: [:])
-        guard case .created(let link, _) = second else { Issue.record("expected a link"); return }
+        guard case .created(let link, _, _) = second else { Issue.record("expected a link"); return }
         #expect(link.name == "W")
         await #expect(throws: AppLinksError.self) {
             _ = try await WizardEngine(host: t.deployment, interaction: ui).resume(draftID: draftID, presets: [:])
@@ -107,7 +107,7 @@ struct WizardEngineTests {
         }
         let id = try #require(draftID)
         try await deployment.store.put(namespace: "fixture", key: "approved:\(id)", value: Data("yes".utf8), ttl: nil)
-        guard case .created(let link, _) = try await outcome else { Issue.record("expected a link"); return }
+        guard case .created(let link, _, _) = try await outcome else { Issue.record("expected a link"); return }
         #expect(link.name == "Waited")
     }
 
@@ -150,7 +150,7 @@ struct WizardEngineTests {
         #expect(raw.count == 1 && !String(decoding: raw[0], as: UTF8.self).contains("tok-PLAINTEXT-42"))
         let resumed = try await WizardEngine(host: t.deployment, interaction: ScriptedInteraction(interactive: false))
             .resume(draftID: draftID, presets: [:])
-        guard case .created(let link, _) = resumed else { Issue.record("expected a link"); return }
+        guard case .created(let link, _, _) = resumed else { Issue.record("expected a link"); return }
         #expect(link.name == "Secretive")
     }
 

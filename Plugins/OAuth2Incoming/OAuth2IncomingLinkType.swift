@@ -1,0 +1,345 @@
+import AppLinksCore
+import AppLinksOAuth2
+import AppLinksPluginKit
+import Foundation
+import Synchronization
+
+/// An external application that signs its users in through this host: the host is its OAuth 2.0 authorization
+/// server (RFC 6749 with PKCE, refresh-token rotation, RFC 7009 revocation, RFC 7662 introspection and RFC 8414
+/// metadata), on Atlassian's `/rest/oauth2/latest/` paths. One link is one registered client.
+struct OAuth2IncomingLinkType: LinkTypePlugin {
+    static let auth = "oauth2"
+    static let metadataPath = "/.well-known/oauth-authorization-server"
+    static let grantsPath = "/rest/oauth2/latest/grants"
+
+    static let descriptor = LinkTypeDescriptor(
+        id: "oauth2-incoming", name: "External application (OAuth 2.0 incoming)", version: "1.0.0", vendor: "AppLinks",
+        description: "An external application that acts for this host's users through OAuth 2.0: this host is its authorization server.",
+        directions: [.incoming],
+        wizard: .init(steps: [.init(id: "client", title: "Register the application")]),
+        statusChecks: [.init(id: "client", title: "The client is registered")],
+        actions: [
+            .init(id: "view-credentials", title: "Show the client id, secret, redirect URLs and scopes"),
+            .init(id: "rotate-secret", title: "Replace the client secret; the old one stops working at once", destructive: true),
+            .init(
+                id: "list-grants", title: "Who authorized this application, when, and with what scopes",
+                params: [.init(name: "user", type: .string, help: "Only this user's authorizations")]),
+            .init(
+                id: "revoke-grant", title: "Revoke one authorization and every token issued under it", destructive: true,
+                params: [
+                    .init(name: "grant", type: .string, required: true, help: "The authorization's id, from list-grants"),
+                    .init(name: "user", type: .string, help: "Revoke only if the authorization is this user's"),
+                ]),
+            .init(id: "delete", title: "Forget the client and everything issued to it (run by `applinks delete`)", destructive: true),
+        ],
+        routes: [
+            .init(method: "GET", path: metadataPath),
+            .init(method: "GET", path: AuthorizeEndpoint.path, auth: .user),
+            .init(method: "POST", path: AuthorizeEndpoint.path, auth: .user),
+            .init(method: "POST", path: TokenEndpoints.token),
+            .init(method: "POST", path: TokenEndpoints.revoke),
+            .init(method: "POST", path: TokenEndpoints.introspect),
+            .init(method: "GET", path: TokenEndpoints.whoami, authenticatesBearer: true),
+            .init(method: "GET", path: grantsPath, auth: .user),
+            .init(method: "POST", path: grantsPath, auth: .user),
+        ],
+        authentication: .init(incoming: [auth], outgoing: []))
+
+    let host: HostAPI
+    let store: OAuth2ServerStore
+    private let cached = SettingsCache()
+
+    init(host: HostAPI) throws {
+        self.host = host
+        self.store = OAuth2ServerStore(host: host)
+    }
+
+    /// The deployment's settings and the issuer (its base URL), read once: neither changes while the host runs.
+    private func context() async throws -> (settings: ProviderSettings, issuer: String) {
+        if let c = cached.value.withLock({ $0 }) { return c }
+        let me = try await host.instanceInfo()
+        let c = (ProviderSettings(me.settings), me.baseURL.hasSuffix("/") ? String(me.baseURL.dropLast()) : me.baseURL)
+        cached.value.withLock { $0 = c }
+        return c
+    }
+
+    // MARK: Wizard
+
+    func wizardStep(_ r: WizardRequest) async throws -> WizardResponse {
+        let settings = try await context().settings
+        let fields = [
+            WizardField(name: "name", label: "Application name"),
+            WizardField(
+                name: "redirect_url", label: "Redirect URLs",
+                help: "One or more, separated by spaces: matched exactly. https, or http on 127.0.0.1 or [::1] for a native app."),
+            WizardField(
+                name: "scopes", label: "Scopes", type: .multichoice, choices: settings.scopes,
+                help: "What the application may ask your users for. SYSTEM_ADMIN lets it use the admin API as an administrator."),
+            WizardField(
+                name: "client_type", label: "Client type", type: .choice, required: false, defaultValue: "confidential",
+                choices: ["confidential", "public"],
+                help: "confidential: a server that keeps a secret. public: a native or browser app, which must use PKCE."),
+            WizardField(
+                name: "allow_client_credentials", label: "Allow the client_credentials grant", type: .bool, required: false,
+                defaultValue: false, help: "Lets the application get tokens for itself, without a user."),
+        ]
+        switch r.step {
+        case nil: return .fields(step: "client", title: "Register the application", fields: fields, messages: [])
+        case "client": return try await register(r, settings: settings)
+        default: throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
+        }
+    }
+
+    private func register(_ r: WizardRequest, settings: ProviderSettings) async throws -> WizardResponse {
+        let name = (r.answers["name"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let redirects = scopeList(r.answers["redirect_url"])
+        let scopes = scopeList(r.answers["scopes"])
+        let type = r.answers["client_type"]?.stringValue ?? "confidential"
+        let allowCC = r.answers["allow_client_credentials"]?.boolValue ?? false
+        var errors: [FieldError] = []
+        if name.isEmpty { errors.append(FieldError(field: "name", message: "give the application a name its users will recognise")) }
+        if redirects.isEmpty {
+            errors.append(
+                FieldError(field: "redirect_url", message: "give at least one redirect URL, such as https://app.example.com/callback"))
+        }
+        for problem in redirects.compactMap(RedirectURI.registrationProblem) {
+            errors.append(FieldError(field: "redirect_url", message: problem))
+        }
+        if scopes.isEmpty {
+            errors.append(FieldError(field: "scopes", message: "choose one or more of: \(settings.scopes.joined(separator: ", "))"))
+        }
+        if let unknown = scopes.first(where: { !settings.scopes.contains($0) }) {
+            errors.append(
+                FieldError(
+                    field: "scopes", message: "'\(unknown)' is not a scope here; choose from \(settings.scopes.joined(separator: ", "))"))
+        }
+        if !["confidential", "public"].contains(type) {
+            errors.append(FieldError(field: "client_type", message: "'\(type)' is neither confidential nor public"))
+        }
+        if type == "public" && allowCC {
+            errors.append(
+                FieldError(field: "allow_client_credentials", message: "a public client has no secret, so it cannot use client_credentials")
+            )
+        }
+        if !errors.isEmpty { return .errors(step: "client", errors: errors, messages: []) }
+
+        let clientID = SecureRandomID.make()
+        let secret = type == "confidential" ? Secrets.generate() : nil
+        try await store.saveClient(
+            ClientRecord(
+                clientID: clientID, name: name, secretHash: secret.map(Secrets.hash), redirectURIs: redirects, scopes: scopes,
+                confidential: type == "confidential", allowClientCredentials: allowCC, createdAt: Date().timeIntervalSince1970))
+        let issuer = try await context().issuer
+        var credentials: [String: JSONValue] = [
+            "client_id": .string(clientID), "redirect_urls": .array(redirects.map(JSONValue.string)),
+            "scopes": .array(scopes.map(JSONValue.string)), "authorization_endpoint": .string(issuer + AuthorizeEndpoint.path),
+            "token_endpoint": .string(issuer + TokenEndpoints.token), "issuer": .string(issuer),
+        ]
+        var messages: [WizardMessage] = []
+        if let secret {
+            credentials["client_secret"] = .string(secret)
+            messages.append(
+                WizardMessage(
+                    .info,
+                    settings.allowViewingSecrets
+                        ? "Give the application its client id and secret; `view-credentials` shows them again."
+                        : "Copy the client secret now: this deployment shows it only once (oauth2.allow_viewing_secrets is off)."))
+        }
+        let origin = URLComponents(string: redirects[0]).map {
+            "\($0.scheme ?? "https")://\($0.host ?? "")" + ($0.port.map { ":\($0)" } ?? "")
+        }
+        return .done(
+            link: LinkSpec(
+                name: name, application: ApplicationInfo(type: "oauth2-client", name: name), displayURL: origin ?? redirects[0],
+                incomingAuth: [Self.auth],
+                config: [
+                    "client_id": .string(clientID), "redirect_urls": .array(redirects.map(JSONValue.string)),
+                    "scopes": .array(scopes.map(JSONValue.string)), "client_type": .string(type),
+                    "allow_client_credentials": .bool(allowCC),
+                ]),
+            secrets: secret.flatMap { settings.allowViewingSecrets ? ["client_secret": $0] : nil } ?? [:],
+            messages: messages, credentials: .object(credentials))
+    }
+
+    // MARK: Status
+
+    func checkStatus(_ r: StatusRequest) async throws -> StatusResponse {
+        let id = r.link.config["client_id"]?.stringValue ?? ""
+        guard let client = try await store.client(id) else {
+            return StatusResponse(
+                .configError, .invalidConfig,
+                message: "The client '\(id)' is not registered in this host's store; delete the link and register the application again.")
+        }
+        let grants = try await store.grants(client: id)
+        return StatusResponse(
+            .connected,
+            message: "\(client.name) can sign users in (client \(id)); \(grants.count) authorization\(grants.count == 1 ? "" : "s").")
+    }
+
+    // MARK: Actions
+
+    func invokeAction(_ r: ActionRequest) async throws -> ActionResponse {
+        let id = r.link.config["client_id"]?.stringValue ?? ""
+        switch r.action {
+        case "view-credentials":
+            guard try await context().settings.allowViewingSecrets else {
+                throw PluginError(
+                    code: "invalid_input",
+                    message:
+                        "This deployment shows client secrets only once (oauth2.allow_viewing_secrets is off); run rotate-secret for a new one."
+                )
+            }
+            var out: [String: JSONValue] = [
+                "client_id": .string(id), "redirect_urls": r.link.config["redirect_urls"] ?? .array([]),
+                "scopes": r.link.config["scopes"] ?? .array([]), "client_type": r.link.config["client_type"] ?? "confidential",
+            ]
+            if let secret = r.secrets["client_secret"] { out["client_secret"] = .string(secret) }
+            return ActionResponse(message: "Credentials of \(r.link.name).", output: .object(out))
+        case "rotate-secret":
+            guard var client = try await store.client(id), client.confidential else {
+                throw PluginError(code: "invalid_input", message: "\(r.link.name) is a public client; it has no secret to rotate.")
+            }
+            let secret = Secrets.generate()
+            client.secretHash = Secrets.hash(secret)
+            try await store.saveClient(client)
+            let keep = try await context().settings.allowViewingSecrets
+            return ActionResponse(
+                message: "New secret for \(r.link.name); the old one no longer works. Give the application the new one.",
+                output: ["client_id": .string(id), "client_secret": .string(secret)],
+                changes: LinkChanges(secrets: ["client_secret": keep ? secret : nil]))
+        case "list-grants":
+            let user = r.args["user"]?.stringValue
+            let grants = try await store.grants(client: id).filter { user == nil || $0.user == user }
+            return ActionResponse(
+                message: grants.isEmpty
+                    ? "No one has authorized \(r.link.name)."
+                    : grants.map { "\($0.id)  \($0.user)  \($0.scopes.joined(separator: " "))  since \(Self.date($0.createdAt))" }
+                        .joined(separator: "\n"),
+                output: .array(grants.map { Self.json($0, clientName: r.link.name, linkID: r.link.id) }))
+        case "revoke-grant":
+            let grantID = r.args["grant"]?.stringValue ?? ""
+            guard let grant = try await store.grant(grantID), grant.clientID == id,
+                r.args["user"]?.stringValue.map({ $0 == grant.user }) ?? true
+            else {
+                throw PluginError(code: "invalid_input", message: "\(r.link.name) has no authorization '\(grantID)'; see list-grants.")
+            }
+            try await store.revokeGrant(grantID)
+            return ActionResponse(message: "Revoked \(grant.user)'s authorization of \(r.link.name) and its tokens.")
+        case "delete":
+            try await store.deleteClient(id)
+            return ActionResponse(message: "Forgot client \(id) and everything issued to it.")
+        default:
+            throw PluginError(code: "unknown_action", message: "The action '\(r.action)' is not one of this link type's.")
+        }
+    }
+
+    static func date(_ t: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t)) }
+
+    static func json(_ g: GrantRecord, clientName: String, linkID: String) -> JSONValue {
+        [
+            "id": .string(g.id), "user": .string(g.user), "client": .string(clientName), "link_id": .string(linkID),
+            "scopes": .array(g.scopes.map(JSONValue.string)), "created_at": .string(date(g.createdAt)),
+            "last_used_at": .string(date(g.lastUsedAt)),
+        ]
+    }
+
+    // MARK: HTTP
+
+    func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+        let (settings, issuer) = try await context()
+        let now = Date().timeIntervalSince1970
+        let tokens = TokenEndpoints(store: store, settings: settings, issuer: issuer)
+        switch (r.method, r.path) {
+        case ("POST", TokenEndpoints.token): return try await tokens.token(r, now: now)
+        case ("POST", TokenEndpoints.introspect): return try await tokens.introspect(r, now: now)
+        case ("POST", TokenEndpoints.revoke): return try await tokens.revoke(r)
+        case ("GET", TokenEndpoints.whoami): return try await tokens.whoami(r, now: now)
+        case ("GET", AuthorizeEndpoint.path):
+            return try await AuthorizeEndpoint(store: store, settings: settings, issuer: issuer).show(r)
+        case ("POST", AuthorizeEndpoint.path):
+            return try await AuthorizeEndpoint(store: store, settings: settings, issuer: issuer).decide(r, now: now)
+        case ("GET", Self.metadataPath): return metadata(settings, issuer: issuer)
+        case ("GET", Self.grantsPath): return try await grantsPage(r)
+        case ("POST", Self.grantsPath): return try await revokeOwnGrant(r)
+        default: return PluginHTTPResponse(status: 404)
+        }
+    }
+
+    /// RFC 8414 metadata, so that clients configure themselves from the issuer URL alone.
+    private func metadata(_ settings: ProviderSettings, issuer: String) -> PluginHTTPResponse {
+        let auth: JSONValue = ["client_secret_basic", "client_secret_post"]
+        let body: JSONValue = [
+            "issuer": .string(issuer),
+            "authorization_endpoint": .string(issuer + AuthorizeEndpoint.path),
+            "token_endpoint": .string(issuer + TokenEndpoints.token),
+            "revocation_endpoint": .string(issuer + TokenEndpoints.revoke),
+            "introspection_endpoint": .string(issuer + TokenEndpoints.introspect),
+            "scopes_supported": .array(settings.scopes.map(JSONValue.string)),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported": auth,
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+        ]
+        return PluginHTTPResponse(
+            status: 200, headers: [["Content-Type", "application/json"], ["Cache-Control", "max-age=300"]],
+            body: (try? JSONCoding.encode(body)) ?? Data())
+    }
+
+    /// The logged-in user's own authorizations, each with a Revoke button: revoking from the user's side.
+    private func grantsPage(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+        let user = r.user?.name ?? ""
+        let grants = try await store.grants(user: user)
+        var names: [String: String] = [:]
+        for g in grants where names[g.clientID] == nil { names[g.clientID] = try await store.client(g.clientID)?.name ?? g.clientID }
+        var page: [String: JSONValue] = [
+            "title": "Applications you have authorized",
+            "paragraphs": .array(
+                grants.isEmpty
+                    ? ["You have not authorized any application."]
+                    : grants.map {
+                        .string(
+                            "\(names[$0.clientID] ?? $0.clientID): \($0.scopes.joined(separator: ", ")), since \(Self.date($0.createdAt))")
+                    }),
+        ]
+        if !grants.isEmpty {
+            page["form"] = [
+                "action": .string(Self.grantsPath), "hidden": [:],
+                "buttons": .array(
+                    grants.map {
+                        ["name": "grant", "value": .string($0.id), "label": .string("Revoke \(names[$0.clientID] ?? $0.clientID)")]
+                    }),
+            ]
+        }
+        return PluginHTTPResponse(
+            status: 200, headers: [["Content-Type", "application/vnd.applinks.page+json"]],
+            body: try JSONCoding.encode(JSONValue.object(page)))
+    }
+
+    private func revokeOwnGrant(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+        let id = FormURLEncoded(r.body)["grant"] ?? ""
+        guard let grant = try await store.grant(id), grant.user == r.user?.name else {
+            return PluginHTTPResponse(
+                status: 404, headers: [["Content-Type", "text/plain; charset=utf-8"]], body: Data("You have no such authorization.\n".utf8))
+        }
+        try await store.revokeGrant(id)
+        return PluginHTTPResponse(status: 303, headers: [["Location", Self.grantsPath]])
+    }
+}
+
+final class SettingsCache: Sendable {
+    let value = Mutex<(ProviderSettings, String)?>(nil)
+}
+
+/// Client ids: 128 random bits, readable in logs and URLs.
+enum SecureRandomID {
+    static func make() -> String { String(Secrets.generate().prefix(22)) }
+}
+
+@_cdecl("applinks_plugin_entry")
+public func applinksPluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
+    PluginExport.entry(OAuth2IncomingLinkType.self, hostABIVersion: hostABIVersion)
+}

@@ -1,0 +1,260 @@
+import AppLinksCore
+import AppLinksCrypto
+import AppLinksOAuth2
+import AppLinksPluginKit
+import Foundation
+
+/// The back-channel endpoints, which clients call directly: token (RFC 6749 §3.2), revocation (RFC 7009),
+/// introspection (RFC 7662), and who a bearer token acts for. Every answer is JSON with `Cache-Control: no-store`.
+struct TokenEndpoints: Sendable {
+    let store: OAuth2ServerStore
+    let settings: ProviderSettings
+    let issuer: String
+
+    static let token = "/rest/oauth2/latest/token"
+    static let revoke = "/rest/oauth2/latest/revoke"
+    static let introspect = "/rest/oauth2/latest/introspect"
+    static let whoami = "/rest/oauth2/latest/whoami"
+
+    // MARK: Token
+
+    func token(_ r: PluginHTTPRequest, now: Double) async throws -> PluginHTTPResponse {
+        let (form, basic) = parse(r)
+        do {
+            let form = try form.get()
+            let client = try await authenticate(r, form)
+            switch form["grant_type"] {
+            case "authorization_code": return try await authorizationCode(form, client: client, now: now)
+            case "refresh_token": return try await refresh(form, client: client, now: now)
+            case "client_credentials": return try await clientCredentials(form, client: client, now: now)
+            case nil: throw OAuth2Error(.invalidRequest, "grant_type is missing.")
+            case let other?:
+                throw OAuth2Error(
+                    .unsupportedGrantType,
+                    "grant_type \(other) is not supported; use authorization_code, refresh_token or client_credentials.")
+            }
+        } catch let e as OAuth2Error {
+            return failure(e, basic: basic)
+        }
+    }
+
+    private func authorizationCode(_ form: FormURLEncoded, client: ClientRecord, now: Double) async throws -> PluginHTTPResponse {
+        guard let code = form["code"] else { throw OAuth2Error(.invalidRequest, "code is missing.") }
+        let record: CodeRecord
+        switch try await store.redeem(code: code, replayWindow: settings.codeLifetime + 600) {
+        case .unknown: throw OAuth2Error(.invalidGrant, "The code is unknown or has expired.")
+        case .replayed:
+            throw OAuth2Error(.invalidGrant, "The code was already used; the tokens issued for it have been revoked.")
+        case .redeemed(let r): record = r
+        }
+        guard record.clientID == client.clientID else { throw OAuth2Error(.invalidGrant, "The code was issued to another client.") }
+        guard record.expiresAt > now else { throw OAuth2Error(.invalidGrant, "The code has expired; authorize again.") }
+        let redirect = form["redirect_uri"]
+        if record.redirectURIGiven || redirect != nil {
+            guard redirect == record.redirectURI else {
+                throw OAuth2Error(.invalidGrant, "redirect_uri differs from the one the code was issued for.")
+            }
+        }
+        let verifier = form["code_verifier"]
+        switch (record.challenge, verifier) {
+        case (nil, nil): break
+        case (nil, _?): throw OAuth2Error(.invalidGrant, "code_verifier was sent, but the authorization request had no code_challenge.")
+        case (_?, nil): throw OAuth2Error(.invalidGrant, "code_verifier is missing; the authorization request had a code_challenge.")
+        case (let challenge?, let verifier?):
+            guard PKCE.verify(verifier: verifier, challenge: challenge) else {
+                throw OAuth2Error(.invalidGrant, "code_verifier does not match the code_challenge.")
+            }
+        }
+        let grant = GrantRecord(
+            id: record.grantID, clientID: client.clientID, user: record.user, scopes: record.scopes, createdAt: now, lastUsedAt: now,
+            accessTokens: [:], refreshTokens: [:])
+        guard let issued = try await store.issueUserTokens(grant: grant, settings: settings, now: now, create: true) else {
+            throw OAuth2Error(.invalidGrant, "The authorization was revoked.")
+        }
+        return success(issued)
+    }
+
+    private func refresh(_ form: FormURLEncoded, client: ClientRecord, now: Double) async throws -> PluginHTTPResponse {
+        guard let token = form["refresh_token"] else { throw OAuth2Error(.invalidRequest, "refresh_token is missing.") }
+        guard let (record, raw) = try await store.refreshToken(token), record.expiresAt > now else {
+            throw OAuth2Error(.invalidGrant, "The refresh token is unknown, revoked or expired.")
+        }
+        guard record.clientID == client.clientID else {
+            throw OAuth2Error(.invalidGrant, "The refresh token was issued to another client.")
+        }
+        guard !record.used, try await store.useRefreshToken(token, record, raw: raw) else {
+            // Rotation makes every refresh token single use: a second use means it leaked (OAuth 2.0 Security BCP §4.14).
+            try await store.revokeGrant(record.grantID)
+            throw OAuth2Error(.invalidGrant, "The refresh token was already used; the whole authorization has been revoked.")
+        }
+        guard var grant = try await store.grant(record.grantID) else { throw OAuth2Error(.invalidGrant, "The authorization was revoked.") }
+        if let scope = form["scope"] {
+            let narrowed = scopeList(.string(scope))
+            guard !narrowed.isEmpty, narrowed.allSatisfy(grant.scopes.contains) else {
+                throw OAuth2Error(.invalidScope, "A refresh may only narrow the scopes of the authorization.")
+            }
+            grant.scopes = narrowed
+        }
+        guard let issued = try await store.issueUserTokens(grant: grant, settings: settings, now: now, create: false) else {
+            throw OAuth2Error(.invalidGrant, "The authorization was revoked.")
+        }
+        return success(issued)
+    }
+
+    private func clientCredentials(_ form: FormURLEncoded, client: ClientRecord, now: Double) async throws -> PluginHTTPResponse {
+        guard client.confidential, client.allowClientCredentials else {
+            throw OAuth2Error(.unauthorizedClient, "This client may not use client_credentials; an administrator can allow it on the link.")
+        }
+        let scopes = form["scope"].map { scopeList(.string($0)) } ?? client.scopes
+        if let unknown = scopes.first(where: { !client.scopes.contains($0) }) {
+            throw OAuth2Error(.invalidScope, "The scope \(unknown) is not one this client was registered for.")
+        }
+        return success(try await store.issueClientToken(client: client, scopes: scopes, settings: settings, now: now))
+    }
+
+    // MARK: Revocation and introspection
+
+    func revoke(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+        let (form, basic) = parse(r)
+        do {
+            let form = try form.get()
+            let client = try await authenticate(r, form)
+            guard let token = form["token"] else { throw OAuth2Error(.invalidRequest, "token is missing.") }
+            let hint = form["token_type_hint"]
+            if hint != nil && hint != "access_token" && hint != "refresh_token" {
+                throw OAuth2Error(.unsupportedTokenType, "token_type_hint must be access_token or refresh_token.")
+            }
+            // An unknown token, or another client's, is answered as a success that changes nothing (RFC 7009 §2.2).
+            if let (refresh, _) = try await store.refreshToken(token), refresh.clientID == client.clientID {
+                try await store.revokeGrant(refresh.grantID)
+            } else if let access = try await store.accessToken(token), access.clientID == client.clientID {
+                try await store.revokeAccessToken(token)
+            }
+            return json(200, Data("{}".utf8))
+        } catch let e as OAuth2Error {
+            return failure(e, basic: basic)
+        }
+    }
+
+    func introspect(_ r: PluginHTTPRequest, now: Double) async throws -> PluginHTTPResponse {
+        let (form, basic) = parse(r)
+        do {
+            let form = try form.get()
+            let client = try await authenticate(r, form)
+            guard client.confidential else {
+                throw OAuth2Error(.invalidClient, "Only a confidential client may introspect tokens.")
+            }
+            guard let token = form["token"] else { throw OAuth2Error(.invalidRequest, "token is missing.") }
+            if form["token_type_hint"] != "refresh_token", let a = try await store.accessToken(token), a.expiresAt > now {
+                return json(200, active(a.clientID, user: a.user, scopes: a.scopes, exp: a.expiresAt, iat: a.issuedAt, type: "Bearer"))
+            }
+            if let (rt, _) = try await store.refreshToken(token), !rt.used, rt.expiresAt > now {
+                return json(200, active(rt.clientID, user: rt.user, scopes: rt.scopes, exp: rt.expiresAt, iat: nil, type: "refresh_token"))
+            }
+            if form["token_type_hint"] == "refresh_token", let a = try await store.accessToken(token), a.expiresAt > now {
+                return json(200, active(a.clientID, user: a.user, scopes: a.scopes, exp: a.expiresAt, iat: a.issuedAt, type: "Bearer"))
+            }
+            return json(200, Data(#"{"active":false}"#.utf8))
+        } catch let e as OAuth2Error {
+            return failure(e, basic: basic)
+        }
+    }
+
+    private func active(_ client: String, user: String?, scopes: [String], exp: Double, iat: Double?, type: String) -> Data {
+        var s = #"{"active":true,"client_id":"# + quoted(client) + #","scope":"# + quoted(scopes.joined(separator: " "))
+        s += #","token_type":"# + quoted(type) + #","exp":\#(Int(exp))"#
+        if let iat { s += #","iat":\#(Int(iat))"# }
+        s += #","sub":"# + quoted(user ?? client)
+        if let user { s += #","username":"# + quoted(user) }
+        s += #","iss":"# + quoted(issuer) + "}"
+        return Data(s.utf8)
+    }
+
+    /// Who a bearer access token acts for, for the host's admin API (``LinkTypeDescriptor/Route/authenticatesBearer``)
+    /// and for applications that want to know whom they act as.
+    func whoami(_ r: PluginHTTPRequest, now: Double) async throws -> PluginHTTPResponse {
+        let header = r.headers.first { $0.count == 2 && $0[0].lowercased() == "authorization" }?[1] ?? ""
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
+            let a = try await store.accessToken(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)), a.expiresAt > now,
+            let user = a.user
+        else {
+            return PluginHTTPResponse(
+                status: 401,
+                headers: [
+                    ["WWW-Authenticate", #"Bearer realm="applinks", error="invalid_token""#], ["Content-Type", "application/json"],
+                    ["Cache-Control", "no-store"],
+                ], body: Data(#"{"error":"invalid_token"}"#.utf8))
+        }
+        let body = try JSONCoding.encode([
+            "user": JSONValue.string(user), "admin": .bool(a.scopes.contains(ProviderSettings.adminScope)),
+            "client_id": .string(a.clientID),
+            "scope": .string(a.scopes.joined(separator: " ")),
+        ])
+        return json(200, body)
+    }
+
+    // MARK: Shared
+
+    /// The form, or why it is not one; and whether the client used Basic (which decides a 401).
+    private func parse(_ r: PluginHTTPRequest) -> (Result<FormURLEncoded, OAuth2Error>, basic: Bool) {
+        let auth = authorization(r)
+        let basic = auth.map { $0.count > 6 && $0.prefix(6).lowercased() == "basic " } ?? false
+        let type = r.headers.first { $0.count == 2 && $0[0].lowercased() == "content-type" }?[1].lowercased() ?? ""
+        guard type.hasPrefix("application/x-www-form-urlencoded") else {
+            return (.failure(OAuth2Error(.invalidRequest, "The body must be application/x-www-form-urlencoded.")), basic)
+        }
+        let form = FormURLEncoded(r.body)
+        if let dup = form.duplicates.sorted().first {
+            return (.failure(OAuth2Error(.invalidRequest, "The parameter \(dup) appears more than once.")), basic)
+        }
+        return (.success(form), basic)
+    }
+
+    private func authorization(_ r: PluginHTTPRequest) -> String? {
+        r.headers.first { $0.count == 2 && $0[0].lowercased() == "authorization" }?[1]
+    }
+
+    /// The calling client, authenticated by `client_secret_basic` or `client_secret_post`, or a public client by
+    /// its id alone. The secret is compared by hash, in constant time.
+    private func authenticate(_ r: PluginHTTPRequest, _ form: FormURLEncoded) async throws -> ClientRecord {
+        let auth = try ClientAuthentication.from(authorization: authorization(r), form: form)
+        guard let client = try await store.client(auth.clientID) else {
+            throw OAuth2Error(.invalidClient, "Client authentication failed.")
+        }
+        if client.confidential {
+            guard let secret = auth.secret, let expected = client.secretHash,
+                ConstantTime.equals(Secrets.hash(secret), expected)
+            else { throw OAuth2Error(.invalidClient, "Client authentication failed.") }
+        } else if auth.secret != nil {
+            throw OAuth2Error(.invalidClient, "This is a public client; it has no secret to send.")
+        }
+        return client
+    }
+
+    private func success(_ issued: OAuth2ServerStore.Issued) -> PluginHTTPResponse {
+        var s = #"{"access_token":"\#(issued.accessToken)","token_type":"Bearer","expires_in":\#(Int(settings.accessLifetime))"#
+        if let refresh = issued.refreshToken { s += #","refresh_token":"\#(refresh)""# }
+        s += #","scope":"# + quoted(issued.access.scopes.joined(separator: " ")) + "}"
+        return json(200, Data(s.utf8))
+    }
+
+    private func failure(_ e: OAuth2Error, basic: Bool) -> PluginHTTPResponse {
+        var response = json(e.tokenEndpointStatus(basicAuthentication: basic), e.jsonBody)
+        if e.code == .invalidClient && basic {
+            response.headers.append(["WWW-Authenticate", #"Basic realm="applinks""#])
+        }
+        return response
+    }
+
+    private func json(_ status: Int, _ body: Data) -> PluginHTTPResponse {
+        PluginHTTPResponse(
+            status: status, headers: [["Content-Type", "application/json"], ["Cache-Control", "no-store"], ["Pragma", "no-cache"]],
+            body: body)
+    }
+}
+
+/// A JSON string literal.
+func quoted(_ s: String) -> String {
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 < 0x80 }) { return "\"" + s + "\"" }
+    return String(decoding: (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8), as: UTF8.self)
+}
