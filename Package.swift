@@ -57,6 +57,7 @@ let package = Package(
             dependencies: [
                 "AppLinksCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swift6
         ),

@@ -2,58 +2,90 @@ import AppLinksCore
 import Foundation
 import GRDB
 
-extension SQLiteStore: PluginDataStore {
+extension SQLiteStore: PluginDataStore, BlockingPluginDataStore {
     private static let live = "(expires_at IS NULL OR expires_at > ?)"
 
+    // Each operation is one body, run either by GRDB's async API or on the calling thread.
+
+    private static func value(_ db: Database, _ namespace: String, _ key: String) throws -> Data? {
+        try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT value FROM plugin_kv WHERE namespace = ? AND key = ? AND \(live)"),
+            arguments: [namespace, key, Date().timeIntervalSince1970])
+    }
+
+    private static func put(_ db: Database, _ namespace: String, _ key: String, _ value: Data, _ ttl: Duration?) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [namespace, key, value, ttl.map { Date().timeIntervalSince1970 + Columns.seconds($0) }])
+    }
+
+    private static func delete(_ db: Database, _ namespace: String, _ key: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM plugin_kv WHERE namespace = ? AND key = ?").execute(arguments: [namespace, key])
+    }
+
+    private static func keys(_ db: Database, _ namespace: String, _ prefix: String) throws -> [String] {
+        // substr() instead of LIKE, so '%' and '_' in a prefix match literally.
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT key FROM plugin_kv WHERE namespace = ? AND substr(key, 1, length(?)) = ? AND \(live) ORDER BY key
+                """, arguments: [namespace, prefix, prefix, Date().timeIntervalSince1970])
+    }
+
+    private static func compareAndSet(
+        _ db: Database, _ namespace: String, _ key: String, _ expected: Data?, _ replacement: Data?, _ ttl: Duration?
+    ) throws -> Bool {
+        guard try value(db, namespace, key) == expected else { return false }
+        if let replacement { try put(db, namespace, key, replacement, ttl) } else { try delete(db, namespace, key) }
+        return true
+    }
+
     public func value(namespace: String, key: String) async throws -> Data? {
-        try await read("plugin data \(namespace)/\(key)") { db in
-            try Data.fetchOne(
-                db, sql: "SELECT value FROM plugin_kv WHERE namespace = ? AND key = ? AND \(Self.live)",
-                arguments: [namespace, key, Date().timeIntervalSince1970])
-        }
+        try await read("plugin data \(namespace)/\(key)") { try Self.value($0, namespace, key) }
     }
 
     public func put(namespace: String, key: String, value: Data, ttl: Duration?) async throws {
-        try await write("plugin data \(namespace)/\(key)") { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
-                arguments: [namespace, key, value, ttl.map { Date().timeIntervalSince1970 + Columns.seconds($0) }])
-        }
+        try await write("plugin data \(namespace)/\(key)") { try Self.put($0, namespace, key, value, ttl) }
     }
 
     public func delete(namespace: String, key: String) async throws {
-        try await write("plugin data \(namespace)/\(key)") { db in
-            try db.execute(sql: "DELETE FROM plugin_kv WHERE namespace = ? AND key = ?", arguments: [namespace, key])
-        }
+        try await write("plugin data \(namespace)/\(key)") { try Self.delete($0, namespace, key) }
     }
 
     public func keys(namespace: String, prefix: String) async throws -> [String] {
-        try await read("plugin data \(namespace)") { db in
-            // substr() instead of LIKE, so '%' and '_' in a prefix match literally.
-            try String.fetchAll(
-                db,
-                sql: """
-                    SELECT key FROM plugin_kv WHERE namespace = ? AND substr(key, 1, length(?)) = ? AND \(Self.live) ORDER BY key
-                    """, arguments: [namespace, prefix, prefix, Date().timeIntervalSince1970])
-        }
+        try await read("plugin data \(namespace)") { try Self.keys($0, namespace, prefix) }
     }
 
     public func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool {
-        try await write("plugin data \(namespace)/\(key)") { db in
-            let now = Date().timeIntervalSince1970
-            let current = try Data.fetchOne(
-                db, sql: "SELECT value FROM plugin_kv WHERE namespace = ? AND key = ? AND \(Self.live)",
-                arguments: [namespace, key, now])
-            guard current == expected else { return false }
-            if let replacement {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
-                    arguments: [namespace, key, replacement, ttl.map { now + Columns.seconds($0) }])
-            } else {
-                try db.execute(sql: "DELETE FROM plugin_kv WHERE namespace = ? AND key = ?", arguments: [namespace, key])
-            }
-            return true
+        try await write("plugin data \(namespace)/\(key)") { try Self.compareAndSet($0, namespace, key, expected, replacement, ttl) }
+    }
+
+    public func valueBlocking(namespace: String, key: String) throws -> Data? {
+        try Self.kvCall("Reading plugin data \(namespace)/\(key)") { try kv.value(namespace: namespace, key: key) }
+    }
+
+    public func putBlocking(namespace: String, key: String, value: Data, ttl: Duration?) throws {
+        try Self.kvCall("Writing plugin data \(namespace)/\(key)") {
+            try kv.put(namespace: namespace, key: key, value: value, ttl: ttl.map(Columns.seconds))
         }
+    }
+
+    public func deleteBlocking(namespace: String, key: String) throws {
+        try Self.kvCall("Writing plugin data \(namespace)/\(key)") { try kv.delete(namespace: namespace, key: key) }
+    }
+
+    public func keysBlocking(namespace: String, prefix: String) throws -> [String] {
+        try readNow("plugin data \(namespace)") { try Self.keys($0, namespace, prefix) }
+    }
+
+    public func compareAndSetBlocking(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) throws -> Bool {
+        try Self.kvCall("Writing plugin data \(namespace)/\(key)") {
+            try kv.compareAndSet(
+                namespace: namespace, key: key, expected: expected, replacement: replacement, ttl: ttl.map(Columns.seconds))
+        }
+    }
+
+    private static func kvCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw AppLinksError(.storage, "\(what) failed: \(error)", cause: error) }
     }
 }
 

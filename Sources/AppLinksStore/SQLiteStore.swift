@@ -11,11 +11,17 @@ import GRDB
 /// ```
 public final class SQLiteStore: Sendable {
     let pool: DatabasePool
+    let kv: SQLiteKV
 
     public init(path: String) throws {
+        kv = SQLiteKV(path: path)
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.foreignKeysEnabled = true
+        // In WAL mode, NORMAL syncs at checkpoints rather than at every commit: a power cut may lose the last
+        // commits (an issued token, say) but never corrupts the file. Every commit waiting for the disk would
+        // cap token issuance at the disk's flush rate.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
@@ -130,6 +136,14 @@ public final class SQLiteStore: Sendable {
 
     func read<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do { return try await pool.read(body) } catch let e as AppLinksError { throw e } catch {
+            throw AppLinksError(.storage, "Reading \(what) failed: \(Self.describe(error))", cause: error)
+        }
+    }
+
+    /// One statement on the calling thread, outside a transaction (a single statement is consistent on its own):
+    /// for threads that may block (see ``BlockingPluginDataStore``).
+    func readNow<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do { return try pool.unsafeReentrantRead(body) } catch let e as AppLinksError { throw e } catch {
             throw AppLinksError(.storage, "Reading \(what) failed: \(Self.describe(error))", cause: error)
         }
     }

@@ -30,6 +30,17 @@ public protocol PluginDataStore: Sendable {
     func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool
 }
 
+/// ``PluginDataStore``'s operations on the calling thread, for a store that can run them without async work
+/// (SQLite). The host uses them on the threads it reserves for plugins, where blocking is allowed: a plugin's
+/// key-value call then costs the query alone, without the hand-offs of an async call and a wait for it.
+public protocol BlockingPluginDataStore: Sendable {
+    func valueBlocking(namespace: String, key: String) throws -> Data?
+    func putBlocking(namespace: String, key: String, value: Data, ttl: Duration?) throws
+    func deleteBlocking(namespace: String, key: String) throws
+    func keysBlocking(namespace: String, prefix: String) throws -> [String]
+    func compareAndSetBlocking(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) throws -> Bool
+}
+
 /// Unfinished wizards, so that an interrupted `applinks create` can resume.
 public protocol DraftStore: Sendable {
     func saveDraft(_ draft: DraftRecord) async throws

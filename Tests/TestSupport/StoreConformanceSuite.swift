@@ -1,6 +1,7 @@
 import AppLinksCore
 import AppLinksStore
 import Foundation
+import Synchronization
 import Testing
 
 /// The contract every `AppLinksStore` implementation must meet. Each backend's test target calls every check
@@ -18,6 +19,7 @@ public struct StoreConformanceSuite: Sendable {
         ("concurrent updates from one version: exactly one wins", { try await $0.concurrentUpdates() }),
         ("plugin data: namespaces, prefixes and expiry", { try await $0.pluginData() }),
         ("plugin data: compare-and-set, also under contention", { try await $0.compareAndSet() }),
+        ("plugin data on the calling thread agrees with the async API", { try await $0.blockingPluginData() }),
         ("drafts", { try await $0.drafts() }),
         ("users", { try await $0.users() }),
         ("tokens", { try await $0.tokens() }),
@@ -169,6 +171,55 @@ public struct StoreConformanceSuite: Sendable {
             return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(winners == 1)
+    }
+
+    /// A store that offers ``BlockingPluginDataStore`` must give the same answers through it, and its
+    /// compare-and-set must stay exclusive when blocking and async writers race each other.
+    func blockingPluginData() async throws {
+        let s = try await makeStore()
+        guard let b = s as? any BlockingPluginDataStore else { return }
+        try b.putBlocking(namespace: "p", key: "k", value: Data("1".utf8), ttl: nil)
+        #expect(try await s.value(namespace: "p", key: "k") == Data("1".utf8))
+        try await s.put(namespace: "p", key: "k", value: Data("2".utf8), ttl: nil)
+        #expect(try b.valueBlocking(namespace: "p", key: "k") == Data("2".utf8))
+        #expect(try b.valueBlocking(namespace: "other", key: "k") == nil)
+        try b.putBlocking(namespace: "p", key: "empty", value: Data(), ttl: nil)
+        #expect(try b.valueBlocking(namespace: "p", key: "empty") == Data())
+        #expect(try b.keysBlocking(namespace: "p", prefix: "") == ["empty", "k"])
+        try b.deleteBlocking(namespace: "p", key: "k")
+        #expect(try await s.value(namespace: "p", key: "k") == nil)
+        try b.putBlocking(namespace: "p", key: "short", value: Data("t".utf8), ttl: .seconds(1))
+        #expect(try b.valueBlocking(namespace: "p", key: "short") == Data("t".utf8))
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(try b.valueBlocking(namespace: "p", key: "short") == nil)
+        #expect(try b.compareAndSetBlocking(namespace: "p", key: "short", expected: nil, replacement: Data("n".utf8), ttl: nil))
+        #expect(try !b.compareAndSetBlocking(namespace: "p", key: "short", expected: Data("x".utf8), replacement: nil, ttl: nil))
+
+        // Ten threads on the blocking API and ten tasks on the async one race for one key: one wins.
+        let blockingWins = WinCounter()
+        let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                DispatchQueue.concurrentPerform(iterations: 10) { i in
+                    if (try? b.compareAndSetBlocking(namespace: "p", key: "race", expected: nil, replacement: Data("b\(i)".utf8), ttl: nil))
+                        == true
+                    {
+                        blockingWins.count.withLock { $0 += 1 }
+                    }
+                }
+                return false
+            }
+            for i in 0..<10 {
+                group.addTask {
+                    try await s.compareAndSet(namespace: "p", key: "race", expected: nil, replacement: Data("a\(i)".utf8), ttl: nil)
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(winners + blockingWins.count.withLock { $0 } == 1)
+    }
+
+    private final class WinCounter: Sendable {
+        let count = Mutex(0)
     }
 
     func drafts() async throws {

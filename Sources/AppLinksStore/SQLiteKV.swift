@@ -1,0 +1,159 @@
+import Foundation
+import GRDBSQLite
+import Synchronization
+
+/// Plugin key-value operations straight through SQLite's C API, on connections of their own: the hot path of
+/// a plugin's blocking host calls (an OAuth token lookup or issue).
+///
+/// Each such call is one indexed statement on a few hundred bytes. Through GRDB's pool, the connection
+/// checkout, its dispatch queue and the per-access schema checks cost several times the statement; here an
+/// operation is a lock, binds, a step and a reset. Reads use a small pool of read-only connections, which in
+/// WAL mode see every committed write. Writes use one connection under a lock; SQLite's own locking orders
+/// them against GRDB's writer, which the rest of the store uses.
+final class SQLiteKV: Sendable {
+    private let path: String
+    private let readers = Mutex<[Connection]>([])
+    private let writer = Mutex<Connection?>(nil)
+
+    init(path: String) { self.path = path }
+
+    private static let select =
+        "SELECT value FROM plugin_kv WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)"
+    private static let upsert = "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?1, ?2, ?3, ?4)"
+    private static let remove = "DELETE FROM plugin_kv WHERE namespace = ?1 AND key = ?2"
+
+    /// The live value of `key` in `namespace`, or nil.
+    func value(namespace: String, key: String) throws -> Data? {
+        let c = try readers.withLock { $0.popLast() } ?? Connection(path: path, readOnly: true)
+        defer { readers.withLock { $0.append(c) } }
+        return try c.value(namespace, key, now: Date().timeIntervalSince1970)
+    }
+
+    func put(namespace: String, key: String, value: Data, ttl: Double?) throws {
+        try write { c in try c.put(namespace, key, value, expiresAt: ttl.map { Date().timeIntervalSince1970 + $0 }) }
+    }
+
+    func delete(namespace: String, key: String) throws {
+        try write { c in try c.delete(namespace, key) }
+    }
+
+    /// Replaces the value only if it is `expected` (nil: absent), in one immediate transaction.
+    func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Double?) throws -> Bool {
+        try write { c in
+            try c.exec("BEGIN IMMEDIATE")
+            do {
+                let now = Date().timeIntervalSince1970
+                guard try c.value(namespace, key, now: now) == expected else {
+                    try c.exec("ROLLBACK")
+                    return false
+                }
+                if let replacement {
+                    try c.put(namespace, key, replacement, expiresAt: ttl.map { now + $0 })
+                } else {
+                    try c.delete(namespace, key)
+                }
+                try c.exec("COMMIT")
+                return true
+            } catch {
+                try? c.exec("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    private func write<T>(_ body: (Connection) throws -> T) throws -> T {
+        try writer.withLock { slot in
+            if slot == nil { slot = try Connection(path: path, readOnly: false) }
+            return try body(slot!)
+        }
+    }
+
+    /// One connection and its prepared statements, used by one thread at a time.
+    final class Connection: @unchecked Sendable {
+        // Only used between a checkout and its return (readers) or under the writer lock, by one thread.
+        private var db: OpaquePointer?
+        private var statements: [String: OpaquePointer] = [:]
+
+        init(path: String, readOnly: Bool) throws {
+            let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
+            guard sqlite3_open_v2(path, &db, flags, nil) == SQLITE_OK else {
+                let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+                sqlite3_close(db)
+                throw SQLiteKVError(message: "Cannot open \(path): \(message)")
+            }
+            sqlite3_busy_timeout(db, 10_000)
+            if !readOnly { try exec("PRAGMA synchronous = NORMAL") }
+        }
+
+        deinit {
+            for s in statements.values { sqlite3_finalize(s) }
+            sqlite3_close(db)
+        }
+
+        func exec(_ sql: String) throws {
+            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw failure() }
+        }
+
+        private func statement(_ sql: String) throws -> OpaquePointer {
+            if let s = statements[sql] { return s }
+            var s: OpaquePointer?
+            guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &s, nil) == SQLITE_OK, let s else { throw failure() }
+            statements[sql] = s
+            return s
+        }
+
+        private func failure() -> SQLiteKVError { SQLiteKVError(message: String(cString: sqlite3_errmsg(db))) }
+
+        /// Runs `statement` with `bind`, stepping once; the row's value (for a SELECT) or nil.
+        private func run(_ sql: String, _ bind: (OpaquePointer) -> Void) throws -> Data? {
+            let s = try statement(sql)
+            defer {
+                sqlite3_reset(s)
+                sqlite3_clear_bindings(s)
+            }
+            bind(s)
+            switch sqlite3_step(s) {
+            case SQLITE_ROW:
+                let count = Int(sqlite3_column_bytes(s, 0))
+                guard count > 0, let bytes = sqlite3_column_blob(s, 0) else { return Data() }
+                return Data(bytes: bytes, count: count)
+            case SQLITE_DONE: return nil
+            default: throw failure()
+            }
+        }
+
+        func value(_ namespace: String, _ key: String, now: Double) throws -> Data? {
+            try run(SQLiteKV.select) { s in
+                sqlite3_bind_text(s, 1, namespace, -1, transient)
+                sqlite3_bind_text(s, 2, key, -1, transient)
+                sqlite3_bind_double(s, 3, now)
+            }
+        }
+
+        func put(_ namespace: String, _ key: String, _ value: Data, expiresAt: Double?) throws {
+            _ = try run(SQLiteKV.upsert) { s in
+                sqlite3_bind_text(s, 1, namespace, -1, transient)
+                sqlite3_bind_text(s, 2, key, -1, transient)
+                _ = value.withUnsafeBytes {
+                    sqlite3_bind_blob(s, 3, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), transient)
+                }
+                if let expiresAt { sqlite3_bind_double(s, 4, expiresAt) } else { sqlite3_bind_null(s, 4) }
+            }
+        }
+
+        func delete(_ namespace: String, _ key: String) throws {
+            _ = try run(SQLiteKV.remove) { s in
+                sqlite3_bind_text(s, 1, namespace, -1, transient)
+                sqlite3_bind_text(s, 2, key, -1, transient)
+            }
+        }
+    }
+}
+
+/// SQLITE_TRANSIENT: SQLite copies what is bound, which lives only for the call.
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+struct SQLiteKVError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
