@@ -116,9 +116,10 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         public var method: String
         public var path: String
         public var auth: Auth
-        /// The plugin answers this route at once, from memory: without host calls that wait (the store, HTTP,
-        /// links, audit) and without sleeping. The host then calls `handle_http` on the request's own thread,
-        /// skipping the hand-off to a plugin thread that costs more than a small answer itself.
+        /// The plugin answers this route at once, from memory and the key-value store: without host calls that
+        /// wait on other work (HTTP, links, audit) and without sleeping. The host then calls `handle_http` on the
+        /// request's own thread, skipping the hand-off to a plugin thread that costs more than a small answer
+        /// itself, whenever its store answers key-value calls on the calling thread.
         public var inline: Bool
         /// A `GET` that tells who a bearer token belongs to: given `Authorization: Bearer TOKEN`, it answers 200
         /// with ``BearerIdentity`` JSON, or 401. The host asks it about a token that is not one of its own, so that

@@ -1,6 +1,7 @@
 import AppLinksCore
 import AppLinksCrypto
 import AppLinksPluginABI
+import AppLinksStore
 import Foundation
 import Logging
 
@@ -100,7 +101,11 @@ final class HostServices: Sendable {
                     guarded(out) {
                         let s = from(ctx)
                         let k = string(key, keyLen)
-                        guard let v = try waitFor({ try await s.host.store.value(namespace: s.pluginID, key: k) }) else {
+                        guard
+                            let v = try kv(
+                                { try $0.valueBlocking(namespace: s.pluginID, key: k) }, s,
+                                { try await $0.value(namespace: s.pluginID, key: k) })
+                        else {
                             return Int32(APPLINKS_NOT_FOUND)
                         }
                         write(v, out)
@@ -112,7 +117,10 @@ final class HostServices: Sendable {
                         let s = from(ctx)
                         let k = string(key, keyLen)
                         let v = bytes(value, valueLen)
-                        try waitFor { try await s.host.store.put(namespace: s.pluginID, key: k, value: v, ttl: ttl(ttlSeconds)) }
+                        let t = ttl(ttlSeconds)
+                        try kv(
+                            { try $0.putBlocking(namespace: s.pluginID, key: k, value: v, ttl: t) }, s,
+                            { try await $0.put(namespace: s.pluginID, key: k, value: v, ttl: t) })
                         return Int32(APPLINKS_OK)
                     }
                 },
@@ -120,7 +128,9 @@ final class HostServices: Sendable {
                     guarded(nil) {
                         let s = from(ctx)
                         let k = string(key, keyLen)
-                        try waitFor { try await s.host.store.delete(namespace: s.pluginID, key: k) }
+                        try kv(
+                            { try $0.deleteBlocking(namespace: s.pluginID, key: k) }, s,
+                            { try await $0.delete(namespace: s.pluginID, key: k) })
                         return Int32(APPLINKS_OK)
                     }
                 },
@@ -128,7 +138,9 @@ final class HostServices: Sendable {
                     guarded(out) {
                         let s = from(ctx)
                         let p = string(prefix, prefixLen)
-                        let keys = try waitFor { try await s.host.store.keys(namespace: s.pluginID, prefix: p) }
+                        let keys = try kv(
+                            { try $0.keysBlocking(namespace: s.pluginID, prefix: p) }, s,
+                            { try await $0.keys(namespace: s.pluginID, prefix: p) })
                         write(try JSONCoding.encode(keys), out)
                         return Int32(APPLINKS_OK)
                     }
@@ -139,10 +151,10 @@ final class HostServices: Sendable {
                         let k = string(key, keyLen)
                         let e = expected == nil ? nil : bytes(expected, expectedLen)
                         let r = replacement == nil ? nil : bytes(replacement, replacementLen)
-                        let swapped = try waitFor {
-                            try await s.host.store.compareAndSet(
-                                namespace: s.pluginID, key: k, expected: e, replacement: r, ttl: ttl(ttlSeconds))
-                        }
+                        let t = ttl(ttlSeconds)
+                        let swapped = try kv(
+                            { try $0.compareAndSetBlocking(namespace: s.pluginID, key: k, expected: e, replacement: r, ttl: t) }, s,
+                            { try await $0.compareAndSet(namespace: s.pluginID, key: k, expected: e, replacement: r, ttl: t) })
                         return swapped ? Int32(APPLINKS_OK) : Int32(APPLINKS_CONFLICT)
                     }
                 },
@@ -271,4 +283,15 @@ final class HostServices: Sendable {
                 }))
         return UnsafePointer(t)
     }()
+}
+
+/// A plugin's key-value call: on this thread when the store can run it so (SQLite), on a plugin thread or in an
+/// inline route alike; otherwise through the async API (and an inline route is then never called inline).
+private func kv<T: Sendable>(
+    _ blocking: (any BlockingPluginDataStore) throws -> T, _ s: HostServices,
+    _ async: @escaping @Sendable (any PluginDataStore) async throws -> T
+) throws -> T {
+    let store: any PluginDataStore = s.host.store
+    if let b = store as? any BlockingPluginDataStore { return try blocking(b) }
+    return try waitFor { try await async(store) }
 }

@@ -282,7 +282,7 @@ func waitFor<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T)
     if InlineCall.isActive {
         throw AppLinksError(
             .pluginFailed,
-            "This host call waits for the store or the network, which a route declared \"inline\" may not do; "
+            "This host call waits for the network or other work, which a route declared \"inline\" may not do; "
                 + "remove \"inline\": true from the route in the link type's descriptor.")
     }
     let slot = Mutex<Result<T, any Error>?>(nil)

@@ -251,7 +251,7 @@ public struct HostAPI: @unchecked Sendable {
     @TaskLocal static var callsOnCurrentThread = false
 
     private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        if Self.callsOnCurrentThread { return try body() }
+        if Self.callsOnCurrentThread || ReservedThread.isCurrent { return try body() }
         return try await BlockingThreadPool.shared.run(body)
     }
 

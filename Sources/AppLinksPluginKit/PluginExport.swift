@@ -155,8 +155,29 @@ func blocking<T: Sendable>(_ operation: @escaping @Sendable () async -> T) -> T 
         slot.value = await operation()
         executor.finish()
     }
-    executor.drain()
+    ReservedThread.run { executor.drain() }
     return slot.value!
+}
+
+/// Marks the threads that drain an ``InlineExecutor``: host-reserved threads, where a host call may block
+/// without starving Swift's cooperative pool, so ``HostAPI`` makes its calls right there instead of handing
+/// them to another thread. A thread marker, not a task-local, so that a task the plugin starts elsewhere is
+/// not mistaken for one running here.
+enum ReservedThread {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    static var isCurrent: Bool { pthread_getspecific(key) != nil }
+
+    static func run(_ body: () -> Void) {
+        let outer = pthread_getspecific(key)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(key, outer) }
+        body()
+    }
 }
 
 /// A task executor whose jobs run on the one thread that calls ``drain()``, until ``finish()``.

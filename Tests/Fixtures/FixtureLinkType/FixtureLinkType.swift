@@ -303,7 +303,8 @@ struct FixtureLinkType: LinkTypePlugin {
             return PluginHTTPResponse(status: 200, body: Data("admin \(r.user?.name ?? "?")".utf8))
         }
         if r.path == "/plugins/fixture/inline-store" {
-            return PluginHTTPResponse(status: 200, body: try await host.kvGet("anything") ?? Data("none".utf8))
+            // Listing links waits for the store's async work, which an inline route may not do.
+            return PluginHTTPResponse(status: 200, body: Data("\(try await host.links().count)".utf8))
         }
         if r.path == "/plugins/fixture/slow" {
             try await Task.sleep(for: .milliseconds(1500))
