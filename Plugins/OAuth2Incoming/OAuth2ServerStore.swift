@@ -8,12 +8,13 @@ import Foundation
 /// same moment, on one node or several, cannot both win.
 struct OAuth2ServerStore: Sendable {
     let host: HostAPI
+    static let maxAccessTokens = 20
 
     // MARK: Clients
 
     func client(_ id: String) async throws -> ClientRecord? {
         guard !id.isEmpty, let raw = try await host.kvGet("client/" + id) else { return nil }
-        return try JSONCoding.decode(ClientRecord.self, from: raw)
+        return ClientRecord(json: raw)
     }
 
     func saveClient(_ c: ClientRecord) async throws { try await host.kvPut("client/" + c.clientID, try JSONCoding.encode(c)) }
@@ -83,42 +84,58 @@ struct OAuth2ServerStore: Sendable {
         let token = Secrets.generate()
         let record = AccessTokenRecord(
             clientID: client.clientID, user: nil, scopes: scopes, grantID: nil, issuedAt: now, expiresAt: now + settings.accessLifetime)
-        try await host.kvPut("at/" + Secrets.hash(token), try JSONCoding.encode(record), ttl: .seconds(settings.accessLifetime))
+        try await host.kvPut("at/" + Secrets.hash(token), record.json, ttl: .seconds(settings.accessLifetime))
         return Issued(accessToken: token, refreshToken: nil, access: record)
     }
 
     /// Issues an access and a refresh token under a grant. The grant lists their hashes before they exist, so a
     /// failure half-way leaves no token that revoking the grant would miss. Nil when the grant was revoked.
-    func issueUserTokens(grant: GrantRecord, settings: ProviderSettings, now: Double, create: Bool) async throws -> Issued? {
+    ///
+    /// `rotated` is the refresh token this issue replaces: used, it needs no revoking, so the grant drops it. A
+    /// grant keeps at most ``maxAccessTokens`` live access tokens; beyond that the oldest are revoked, so that a
+    /// client that refreshes often cannot grow its grant without bound.
+    func issueUserTokens(
+        grant: GrantRecord, settings: ProviderSettings, now: Double, create: Bool, rotated: String? = nil
+    )
+        async throws -> Issued?
+    {
         let access = Secrets.generate(), refresh = Secrets.generate()
         let accessHash = Secrets.hash(access), refreshHash = Secrets.hash(refresh)
+        var evicted: [String] = []
         let added = try await updateGrant(grant.id, create: create ? grant : nil) { g in
             g.accessTokens = g.accessTokens.filter { $0.value > now }
             g.refreshTokens = g.refreshTokens.filter { $0.value > now }
+            if let rotated { g.refreshTokens[Secrets.hash(rotated)] = nil }
             g.accessTokens[accessHash] = now + settings.accessLifetime
             g.refreshTokens[refreshHash] = now + settings.refreshLifetime
+            evicted = []
+            while g.accessTokens.count > Self.maxAccessTokens, let oldest = g.accessTokens.min(by: { $0.value < $1.value })?.key {
+                g.accessTokens[oldest] = nil
+                evicted.append(oldest)
+            }
             g.lastUsedAt = now
         }
         guard added else { return nil }
+        for hash in evicted { try await host.kvDelete("at/" + hash) }
         let record = AccessTokenRecord(
             clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id, issuedAt: now,
             expiresAt: now + settings.accessLifetime)
-        try await host.kvPut("at/" + accessHash, try JSONCoding.encode(record), ttl: .seconds(settings.accessLifetime))
+        try await host.kvPut("at/" + accessHash, record.json, ttl: .seconds(settings.accessLifetime))
         let r = RefreshTokenRecord(
             clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id,
             expiresAt: now + settings.refreshLifetime, used: false)
-        try await host.kvPut("rt/" + refreshHash, try JSONCoding.encode(r), ttl: .seconds(settings.refreshLifetime))
+        try await host.kvPut("rt/" + refreshHash, r.json, ttl: .seconds(settings.refreshLifetime))
         return Issued(accessToken: access, refreshToken: refresh, access: record)
     }
 
     func accessToken(_ token: String) async throws -> AccessTokenRecord? {
         guard !token.isEmpty, let raw = try await host.kvGet("at/" + Secrets.hash(token)) else { return nil }
-        return try? JSONCoding.decode(AccessTokenRecord.self, from: raw)
+        return AccessTokenRecord(json: raw)
     }
 
     func refreshToken(_ token: String) async throws -> (RefreshTokenRecord, Data)? {
         guard !token.isEmpty, let raw = try await host.kvGet("rt/" + Secrets.hash(token)),
-            let record = try? JSONCoding.decode(RefreshTokenRecord.self, from: raw)
+            let record = RefreshTokenRecord(json: raw)
         else { return nil }
         return (record, raw)
     }
@@ -129,7 +146,7 @@ struct OAuth2ServerStore: Sendable {
         used.used = true
         let ttl = max(1, record.expiresAt - Date().timeIntervalSince1970)
         return try await host.kvCompareAndSet(
-            "rt/" + Secrets.hash(token), expected: raw, replacement: try JSONCoding.encode(used), ttl: .seconds(ttl))
+            "rt/" + Secrets.hash(token), expected: raw, replacement: used.json, ttl: .seconds(ttl))
     }
 
     func revokeAccessToken(_ token: String) async throws { try await host.kvDelete("at/" + Secrets.hash(token)) }

@@ -95,7 +95,7 @@ struct TokenEndpoints: Sendable {
             }
             grant.scopes = narrowed
         }
-        guard let issued = try await store.issueUserTokens(grant: grant, settings: settings, now: now, create: false) else {
+        guard let issued = try await store.issueUserTokens(grant: grant, settings: settings, now: now, create: false, rotated: token) else {
             throw OAuth2Error(.invalidGrant, "The authorization was revoked.")
         }
         return success(issued)

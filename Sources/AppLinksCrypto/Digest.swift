@@ -120,9 +120,38 @@ public enum SecureRandom {
 }
 
 extension Data {
+    /// Base64url without padding (RFC 4648 §5), written byte by byte: tokens and their hashes are made on every
+    /// OAuth request, where three string replacements over the base64 text cost more than the hash.
     public func base64URLEncodedString() -> String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        return withUnsafeBytes { (input: UnsafeRawBufferPointer) -> String in
+            let count = (input.count * 4 + 2) / 3
+            return String(unsafeUninitializedCapacity: count) { out in
+                let table = alphabet.utf8Start
+                var o = 0, i = 0
+                while i + 2 < input.count {
+                    let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+                    out[o] = table[Int(n >> 18 & 63)]
+                    out[o + 1] = table[Int(n >> 12 & 63)]
+                    out[o + 2] = table[Int(n >> 6 & 63)]
+                    out[o + 3] = table[Int(n & 63)]
+                    o += 4
+                    i += 3
+                }
+                let rest = input.count - i
+                if rest > 0 {
+                    let n = UInt32(input[i]) << 16 | (rest == 2 ? UInt32(input[i + 1]) << 8 : 0)
+                    out[o] = table[Int(n >> 18 & 63)]
+                    out[o + 1] = table[Int(n >> 12 & 63)]
+                    o += 2
+                    if rest == 2 {
+                        out[o] = table[Int(n >> 6 & 63)]
+                        o += 1
+                    }
+                }
+                return o
+            }
+        }
     }
 
     public var hexString: String { map { String(format: "%02x", $0) }.joined() }

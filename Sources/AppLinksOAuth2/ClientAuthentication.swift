@@ -26,8 +26,11 @@ public struct ClientAuthentication: Sendable, Hashable {
             if formSecret != nil {
                 throw OAuth2Error(.invalidRequest, "The client authenticated twice (Basic and client_secret); use one method.")
             }
-            guard let raw = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-                let text = String(data: raw, encoding: .utf8), let colon = text.firstIndex(of: ":")
+            var encoded = authorization.dropFirst(6)
+            while encoded.first == " " { encoded = encoded.dropFirst() }
+            while encoded.last == " " { encoded = encoded.dropLast() }
+            guard let raw = Data(base64Encoded: String(encoded)),
+                let text = String(validating: raw, as: UTF8.self), let colon = text.firstIndex(of: ":")
             else {
                 throw OAuth2Error(.invalidClient, "The Basic credentials are not base64 of client_id:client_secret.")
             }

@@ -22,10 +22,38 @@ public struct FormURLEncoded: Sendable {
         return v
     }
 
-    /// `+` is a space, then percent-decoding; malformed escapes are kept as they are.
+    /// `+` is a space, then percent-decoding; a malformed escape is kept as it is, and bytes that are not UTF-8
+    /// are repaired (U+FFFD) rather than refused. Byte by byte: every token request parses a form.
     public static func decode(_ s: Substring) -> String {
-        let spaced = s.replacingOccurrences(of: "+", with: " ")
-        return spaced.removingPercentEncoding ?? spaced
+        var s = s
+        return s.withUTF8 { bytes in
+            if !bytes.contains(where: { $0 == 0x2B || $0 == 0x25 }) { return String(decoding: bytes, as: UTF8.self) }
+            var out = [UInt8]()
+            out.reserveCapacity(bytes.count)
+            var i = 0
+            while i < bytes.count {
+                let b = bytes[i]
+                if b == 0x2B {
+                    out.append(0x20)
+                } else if b == 0x25, i + 2 < bytes.count, let h = hex(bytes[i + 1]), let l = hex(bytes[i + 2]) {
+                    out.append(h << 4 | l)
+                    i += 2
+                } else {
+                    out.append(b)
+                }
+                i += 1
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x37
+        case 0x61...0x66: return c - 0x57
+        default: return nil
+        }
     }
 
     /// Encodes a value for a form body or a query string: everything but unreserved characters is escaped.

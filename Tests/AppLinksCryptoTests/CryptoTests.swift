@@ -169,4 +169,15 @@ struct CryptoTests {
         #expect(SecureRandom.token().count == 43)
         #expect(Data(hexString: "00ff10") == Data([0, 255, 16]) && Data(hexString: "0g") == nil)
     }
+
+    @Test("base64url matches Foundation's base64 with the URL alphabet and no padding, at every length up to 70")
+    func base64URL() {
+        for length in 0...70 {
+            let data = SecureRandom.bytes(length)
+            let expected = data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            #expect(data.base64URLEncodedString() == expected, "length \(length)")
+        }
+        #expect(Data([0xFB, 0xFF]).base64URLEncodedString() == "-_8")
+    }
 }

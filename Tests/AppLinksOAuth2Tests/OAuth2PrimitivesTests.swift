@@ -55,6 +55,8 @@ struct OAuth2PrimitivesTests {
         #expect(f["a"] == "b c" && f["d"] == "+ " && f["e"] == nil)
         #expect(f.duplicates == ["a"])
         #expect(FormURLEncoded.encode("a b&c=d/é") == "a%20b%26c%3Dd%2F%C3%A9")
+        #expect(FormURLEncoded.decode("%C3%a9+%zz%4") == "é %zz%4", "malformed escapes stay as they are")
+        #expect(FormURLEncoded.decode("%FF") == "\u{FFFD}" && FormURLEncoded.decode("plain") == "plain")
     }
 
     @Test("client authentication: Basic with form-encoded parts, post, public, and both at once refused")
