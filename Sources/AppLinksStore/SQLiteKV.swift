@@ -14,6 +14,11 @@ final class SQLiteKV: Sendable {
     private let path: String
     private let readers = Mutex<[Connection]>([])
     private let writer = Mutex<Connection?>(nil)
+    /// Writes since the last checkpoint, and whether one is running.
+    private let checkpoint = Mutex<(writes: Int, running: Bool)>((0, false))
+    private let checkpointQueue = DispatchQueue(label: "applinks.sqlite.checkpoint", qos: .utility)
+    /// Writes between two background checkpoints: about a thousand WAL pages, SQLite's own default.
+    static let checkpointEvery = 500
 
     init(path: String) { self.path = path }
 
@@ -62,9 +67,34 @@ final class SQLiteKV: Sendable {
     }
 
     private func write<T>(_ body: (Connection) throws -> T) throws -> T {
-        try writer.withLock { slot in
+        let result = try writer.withLock { slot in
             if slot == nil { slot = try Connection(path: path, readOnly: false) }
             return try body(slot!)
+        }
+        scheduleCheckpoint()
+        return result
+    }
+
+    /// The writer connection never checkpoints itself (a checkpoint syncs the disk, which would hold the write
+    /// lock and every request waiting for it). A background queue runs a passive checkpoint, which does not
+    /// block writers, every ``checkpointEvery`` writes.
+    private func scheduleCheckpoint() {
+        let due = checkpoint.withLock { c -> Bool in
+            c.writes += 1
+            guard c.writes >= Self.checkpointEvery, !c.running else { return false }
+            c = (0, true)
+            return true
+        }
+        guard due else { return }
+        let path = self.path
+        checkpointQueue.async { [self] in
+            var db: OpaquePointer?
+            if sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK {
+                sqlite3_busy_timeout(db, 1000)
+                sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            }
+            sqlite3_close(db)
+            checkpoint.withLock { $0.running = false }
         }
     }
 
@@ -82,7 +112,10 @@ final class SQLiteKV: Sendable {
                 throw SQLiteKVError(message: "Cannot open \(path): \(message)")
             }
             sqlite3_busy_timeout(db, 10_000)
-            if !readOnly { try exec("PRAGMA synchronous = NORMAL") }
+            if !readOnly {
+                try exec("PRAGMA synchronous = NORMAL")
+                sqlite3_wal_autocheckpoint(db, 0)
+            }
         }
 
         deinit {

@@ -126,6 +126,23 @@ public final class SQLiteStore: Sendable {
                     );
                     """)
         }
+        // Plugin data keyed by its primary key alone: a rowid table kept (namespace, key) in a second B-tree,
+        // so that every token written touched two trees and every lookup read both.
+        m.registerMigration("0002-plugin-kv-without-rowid") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE plugin_kv_new (
+                        namespace TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value BLOB NOT NULL,
+                        expires_at REAL,
+                        PRIMARY KEY (namespace, key)
+                    ) WITHOUT ROWID;
+                    INSERT INTO plugin_kv_new SELECT namespace, key, value, expires_at FROM plugin_kv;
+                    DROP TABLE plugin_kv;
+                    ALTER TABLE plugin_kv_new RENAME TO plugin_kv;
+                    """)
+        }
         return m
     }
 

@@ -1,9 +1,10 @@
 import AppLinksCore
-import AppLinksStore
 import Foundation
 import GRDB
 import TestSupport
 import Testing
+
+@testable import AppLinksStore
 
 @Suite("SQLite store")
 struct SQLiteStoreTests {
@@ -31,7 +32,28 @@ struct SQLiteStoreTests {
         let mode = try await queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         let migrations = try await queue.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["0001-initial"])
+        #expect(migrations == ["0001-initial", "0002-plugin-kv-without-rowid"])
+    }
+
+    @Test("the plugin data table's rebuild (migration 0002) keeps every row, expiry included")
+    func pluginDataMigration() async throws {
+        let path = Self.dir.path("migrate.db").path
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteStore.migrator.migrate(queue, upTo: "0001-initial")
+        try await queue.write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO plugin_kv (namespace, key, value, expires_at) VALUES ('p', 'a', x'01', NULL), ('p', 'b', x'02', ?), ('q', 'a', x'03', 1)",
+                arguments: [Date().timeIntervalSince1970 + 600])
+        }
+        let store = try SQLiteStore(path: path)
+        #expect(try await store.value(namespace: "p", key: "a") == Data([1]))
+        #expect(try await store.value(namespace: "p", key: "b") == Data([2]))
+        #expect(try await store.value(namespace: "q", key: "a") == nil, "still expired")
+        let kept = try await queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM plugin_kv") }
+        #expect(kept == 3)
+        let sql = try await queue.read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_master WHERE name = 'plugin_kv'") }
+        #expect(sql?.contains("WITHOUT ROWID") == true)
     }
 
     @Test("a file that is not a database gives a clear error")
