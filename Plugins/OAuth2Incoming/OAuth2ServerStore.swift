@@ -9,20 +9,31 @@ import Foundation
 struct OAuth2ServerStore: Sendable {
     let host: HostAPI
     static let maxAccessTokens = 20
+    /// Clients and access tokens, the records every back-channel request reads (see ``RecordCache``).
+    let clients = RecordCache<ClientRecord>()
+    let accessTokens = RecordCache<AccessTokenRecord>()
 
     // MARK: Clients
 
     func client(_ id: String) async throws -> ClientRecord? {
-        guard !id.isEmpty, let raw = try await host.kvGet("client/" + id) else { return nil }
-        return ClientRecord(json: raw)
+        if let cached = clients.get(id) { return cached }
+        guard !id.isEmpty, let raw = try await host.kvGet("client/" + id), let record = ClientRecord(json: raw) else { return nil }
+        clients.put(id, record)
+        return record
     }
 
-    func saveClient(_ c: ClientRecord) async throws { try await host.kvPut("client/" + c.clientID, try JSONCoding.encode(c)) }
+    func saveClient(_ c: ClientRecord) async throws {
+        clients.remove(c.clientID)
+        try await host.kvPut("client/" + c.clientID, try JSONCoding.encode(c))
+        clients.remove(c.clientID)
+    }
 
     /// Deletes the client and everything issued to it.
     func deleteClient(_ id: String) async throws {
         for grant in try await grants(client: id) { try await revokeGrant(grant.id) }
         try await host.kvDelete("client/" + id)
+        clients.remove(id)
+        accessTokens.removeAll()
     }
 
     // MARK: Codes
@@ -84,7 +95,9 @@ struct OAuth2ServerStore: Sendable {
         let token = Secrets.generate()
         let record = AccessTokenRecord(
             clientID: client.clientID, user: nil, scopes: scopes, grantID: nil, issuedAt: now, expiresAt: now + settings.accessLifetime)
-        try await host.kvPut("at/" + Secrets.hash(token), record.json, ttl: .seconds(settings.accessLifetime))
+        let hash = Secrets.hash(token)
+        try await host.kvPut("at/" + hash, record.json, ttl: .seconds(settings.accessLifetime))
+        accessTokens.put(hash, record)
         return Issued(accessToken: token, refreshToken: nil, access: record)
     }
 
@@ -116,11 +129,15 @@ struct OAuth2ServerStore: Sendable {
             g.lastUsedAt = now
         }
         guard added else { return nil }
-        for hash in evicted { try await host.kvDelete("at/" + hash) }
+        for hash in evicted {
+            accessTokens.remove(hash)
+            try await host.kvDelete("at/" + hash)
+        }
         let record = AccessTokenRecord(
             clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id, issuedAt: now,
             expiresAt: now + settings.accessLifetime)
         try await host.kvPut("at/" + accessHash, record.json, ttl: .seconds(settings.accessLifetime))
+        accessTokens.put(accessHash, record)
         let r = RefreshTokenRecord(
             clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id,
             expiresAt: now + settings.refreshLifetime, used: false)
@@ -129,8 +146,11 @@ struct OAuth2ServerStore: Sendable {
     }
 
     func accessToken(_ token: String) async throws -> AccessTokenRecord? {
-        guard !token.isEmpty, let raw = try await host.kvGet("at/" + Secrets.hash(token)) else { return nil }
-        return AccessTokenRecord(json: raw)
+        let hash = Secrets.hash(token)
+        if let cached = accessTokens.get(hash) { return cached }
+        guard !token.isEmpty, let raw = try await host.kvGet("at/" + hash), let record = AccessTokenRecord(json: raw) else { return nil }
+        accessTokens.put(hash, record)
+        return record
     }
 
     func refreshToken(_ token: String) async throws -> (RefreshTokenRecord, Data)? {
@@ -149,7 +169,11 @@ struct OAuth2ServerStore: Sendable {
             "rt/" + Secrets.hash(token), expected: raw, replacement: used.json, ttl: .seconds(ttl))
     }
 
-    func revokeAccessToken(_ token: String) async throws { try await host.kvDelete("at/" + Secrets.hash(token)) }
+    func revokeAccessToken(_ token: String) async throws {
+        let hash = Secrets.hash(token)
+        accessTokens.remove(hash)
+        try await host.kvDelete("at/" + hash)
+    }
 
     // MARK: Grants
 
@@ -188,7 +212,10 @@ struct OAuth2ServerStore: Sendable {
     func revokeGrant(_ id: String) async throws {
         guard let grant = try await grant(id) else { return }
         try await host.kvDelete("grant/" + id)
-        for hash in grant.accessTokens.keys { try await host.kvDelete("at/" + hash) }
+        for hash in grant.accessTokens.keys {
+            accessTokens.remove(hash)
+            try await host.kvDelete("at/" + hash)
+        }
         for hash in grant.refreshTokens.keys { try await host.kvDelete("rt/" + hash) }
         try await host.kvDelete("by-user/\(grant.user)/\(id)")
         try await host.kvDelete("by-client/\(grant.clientID)/\(id)")

@@ -173,8 +173,8 @@ struct TokenEndpoints: Sendable {
     /// Who a bearer access token acts for, for the host's admin API (``LinkTypeDescriptor/Route/authenticatesBearer``)
     /// and for applications that want to know whom they act as.
     func whoami(_ r: PluginHTTPRequest, now: Double) async throws -> PluginHTTPResponse {
-        let header = r.headers.first { $0.count == 2 && $0[0].lowercased() == "authorization" }?[1] ?? ""
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
+        let header = r.header("authorization") ?? ""
+        guard header.utf8.count > 7, header.hasPrefix(caseInsensitive: "bearer "),
             let a = try await store.accessToken(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)), a.expiresAt > now,
             let user = a.user
         else {
@@ -198,9 +198,8 @@ struct TokenEndpoints: Sendable {
     /// The form, or why it is not one; and whether the client used Basic (which decides a 401).
     private func parse(_ r: PluginHTTPRequest) -> (Result<FormURLEncoded, OAuth2Error>, basic: Bool) {
         let auth = authorization(r)
-        let basic = auth.map { $0.count > 6 && $0.prefix(6).lowercased() == "basic " } ?? false
-        let type = r.headers.first { $0.count == 2 && $0[0].lowercased() == "content-type" }?[1].lowercased() ?? ""
-        guard type.hasPrefix("application/x-www-form-urlencoded") else {
+        let basic = auth?.hasPrefix(caseInsensitive: "basic ") ?? false
+        guard r.header("content-type")?.hasPrefix(caseInsensitive: "application/x-www-form-urlencoded") == true else {
             return (.failure(OAuth2Error(.invalidRequest, "The body must be application/x-www-form-urlencoded.")), basic)
         }
         let form = FormURLEncoded(r.body)
@@ -211,7 +210,7 @@ struct TokenEndpoints: Sendable {
     }
 
     private func authorization(_ r: PluginHTTPRequest) -> String? {
-        r.headers.first { $0.count == 2 && $0[0].lowercased() == "authorization" }?[1]
+        r.header("authorization")
     }
 
     /// The calling client, authenticated by `client_secret_basic` or `client_secret_post`, or a public client by
@@ -257,4 +256,25 @@ struct TokenEndpoints: Sendable {
 func quoted(_ s: String) -> String {
     if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 < 0x80 }) { return "\"" + s + "\"" }
     return String(decoding: (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8), as: UTF8.self)
+}
+
+extension PluginHTTPRequest {
+    /// The first value of a header, its name compared without case and without allocating.
+    func header(_ lowercaseName: String) -> String? {
+        headers.first { $0.count == 2 && $0[0].hasPrefix(caseInsensitive: lowercaseName) && $0[0].utf8.count == lowercaseName.utf8.count }?[
+            1]
+    }
+}
+
+extension String {
+    /// Whether the string starts with `lowercasePrefix`, ASCII letters compared without case.
+    func hasPrefix(caseInsensitive lowercasePrefix: String) -> Bool {
+        var a = utf8.makeIterator()
+        for p in lowercasePrefix.utf8 {
+            guard let c = a.next() else { return false }
+            if c == p || (c >= 0x41 && c <= 0x5A && c + 0x20 == p) { continue }
+            return false
+        }
+        return true
+    }
 }

@@ -2,6 +2,10 @@ import COpenSSL
 import Foundation
 import Synchronization
 
+// Fetched once per process; an EVP_MD from EVP_MD_fetch is immutable and safe to share between threads.
+private nonisolated(unsafe) let fetchedSHA1: OpaquePointer = EVP_MD_fetch(nil, "SHA1", nil)!
+private nonisolated(unsafe) let fetchedSHA256: OpaquePointer = EVP_MD_fetch(nil, "SHA256", nil)!
+
 /// Digest algorithms supported for hashing, HMAC and RSA signatures.
 public enum DigestAlgorithm: Sendable, Hashable {
     case sha1, sha256
@@ -13,6 +17,9 @@ public enum DigestAlgorithm: Sendable, Hashable {
         }
     }
 
+    /// The provider's implementation, fetched once: passing `md` makes OpenSSL 3 look it up on every call.
+    var fetched: OpaquePointer { self == .sha1 ? fetchedSHA1 : fetchedSHA256 }
+
     public var outputSize: Int { self == .sha1 ? 20 : 32 }
 }
 
@@ -23,12 +30,22 @@ public enum DigestAlgorithm: Sendable, Hashable {
 /// ```
 public enum Digest {
     public static func hash(_ algorithm: DigestAlgorithm, _ data: some DataProtocol) -> Data {
-        let input = Array(data)
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        if let contiguous = data as? Data { return hash(algorithm, bytes: contiguous) }
+        return hash(algorithm, bytes: Data(data))
+    }
+
+    private static func hash(_ algorithm: DigestAlgorithm, bytes: Data) -> Data {
+        var out = Data(count: algorithm.outputSize)
         var len: UInt32 = 0
-        let ok = input.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &out, &len, algorithm.md, nil) }
-        precondition(ok == 1, "EVP_Digest cannot fail for in-memory input")
-        return Data(out.prefix(Int(len)))
+        let ok = out.withUnsafeMutableBytes { o in
+            bytes.withUnsafeBytes { i in
+                EVP_Digest(
+                    i.baseAddress ?? UnsafeRawPointer(bitPattern: 1), i.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &len,
+                    algorithm.fetched, nil)
+            }
+        }
+        precondition(ok == 1 && Int(len) == algorithm.outputSize, "EVP_Digest cannot fail for in-memory input")
+        return out
     }
 
     public static func sha1(_ data: some DataProtocol) -> Data { hash(.sha1, data) }

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The server's metrics: swift-metrics instruments on a Prometheus registry that this server owns, so that
 /// several servers can share a process (as tests do) without a global bootstrap.
@@ -17,13 +18,14 @@ public struct ServerMetrics: Sendable {
     }
 
     func request(method: String, route: String, status: Int, duration: Duration) {
-        let dimensions = [("method", method), ("route", route), ("status", String(status))]
-        Counter(label: "applinks_http_requests_total", dimensions: dimensions, factory: factory).increment()
-        Metrics.Timer(
-            label: "applinks_http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory
-        )
-        .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        let (counter, timer) = handles.handles(method: method, route: route, status: status, factory: factory)
+        counter.increment()
+        timer.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
+
+    /// One counter and timer per method, route and status, made once: making them looks them up in the registry
+    /// by label and dimensions, which costs more than the increment on every request.
+    let handles = RequestMetricHandles()
 
     /// Links by status category, read when scraped so the figures are never stale.
     func linkStatuses(_ links: [Link]) {
@@ -61,5 +63,24 @@ struct AccessLogMiddleware: RouterMiddleware {
         context.logger.info(
             "\(request.method.rawValue) \(request.uri.path) \(status) \(String(format: "%.1f", ms))ms",
             metadata: ["client": "\(context.clientAddress ?? "-")"])
+    }
+}
+
+final class RequestMetricHandles: Sendable {
+    private let cache = Mutex<[String: (Metrics.Counter, Metrics.Timer)]>([:])
+
+    func handles(method: String, route: String, status: Int, factory: PrometheusMetricsFactory) -> (Metrics.Counter, Metrics.Timer) {
+        let key = "\(method) \(status) \(route)"
+        if let found = cache.withLock({ $0[key] }) { return found }
+        let made = (
+            Metrics.Counter(
+                label: "applinks_http_requests_total", dimensions: [("method", method), ("route", route), ("status", String(status))],
+                factory: factory),
+            Metrics.Timer(
+                label: "applinks_http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory)
+        )
+        // Methods come from clients: a bounded cache, so that invented ones cannot grow it without end.
+        cache.withLock { if $0.count < 1000 { $0[key] = made } }
+        return made
     }
 }
