@@ -15,10 +15,12 @@ final class SQLiteKV: Sendable {
     private let readers = Mutex<[Connection]>([])
     private let writer = Mutex<Connection?>(nil)
     /// Writes since the last checkpoint, and whether one is running.
-    private let checkpoint = Mutex<(writes: Int, running: Bool)>((0, false))
+    private let checkpoint = Mutex<(writes: Int, running: Bool, lastPurge: ContinuousClock.Instant)>((0, false, .now))
     private let checkpointQueue = DispatchQueue(label: "applinks.sqlite.checkpoint", qos: .utility)
     /// Writes between two background checkpoints: about a thousand WAL pages, SQLite's own default.
     static let checkpointEvery = 500
+    /// How often a checkpoint also deletes expired rows, which every read already treats as absent.
+    static let purgeEvery: Duration = .seconds(60)
 
     init(path: String) { self.path = path }
 
@@ -77,13 +79,14 @@ final class SQLiteKV: Sendable {
 
     /// The writer connection never checkpoints itself (a checkpoint syncs the disk, which would hold the write
     /// lock and every request waiting for it). A background queue runs a passive checkpoint, which does not
-    /// block writers, every ``checkpointEvery`` writes.
+    /// block writers, every ``checkpointEvery`` writes, and deletes expired rows at most every ``purgeEvery``.
     private func scheduleCheckpoint() {
-        let due = checkpoint.withLock { c -> Bool in
+        let (due, purge) = checkpoint.withLock { c -> (Bool, Bool) in
             c.writes += 1
-            guard c.writes >= Self.checkpointEvery, !c.running else { return false }
-            c = (0, true)
-            return true
+            guard c.writes >= Self.checkpointEvery, !c.running else { return (false, false) }
+            let purge = ContinuousClock.now - c.lastPurge > Self.purgeEvery
+            c = (0, true, purge ? .now : c.lastPurge)
+            return (true, purge)
         }
         guard due else { return }
         let path = self.path
@@ -91,6 +94,9 @@ final class SQLiteKV: Sendable {
             var db: OpaquePointer?
             if sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK {
                 sqlite3_busy_timeout(db, 1000)
+                if purge {
+                    _ = sqlite3_exec(db, "DELETE FROM plugin_kv WHERE expires_at <= \(Date().timeIntervalSince1970)", nil, nil, nil)
+                }
                 sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
             }
             sqlite3_close(db)

@@ -136,3 +136,19 @@ extension SQLiteStore: LinkStore {
         }
     }
 }
+
+extension SQLiteStore: BlockingLinkReader {
+    public func linkBlocking(id: String) throws -> Link? {
+        try readNow("link \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [id]).map(Link.init(row:))
+        }
+    }
+
+    public func linksBlocking(type: String) throws -> [Link] {
+        let rows = try readNow("links of type \(type)") { db in
+            try Row.fetchAll(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE type = ? ORDER BY name, id", arguments: [type])
+                .map(LinkRow.init)
+        }
+        return Link.decodeChunk(rows)
+    }
+}

@@ -25,6 +25,11 @@ public final class SQLiteStore: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
+            // Expired plugin data (codes, tokens) is absent to every read; drop it at each start, and the key-value
+            // writer drops it while the process runs (see ``SQLiteKV``).
+            try pool.write { db in
+                try db.execute(sql: "DELETE FROM plugin_kv WHERE expires_at <= ?", arguments: [Date().timeIntervalSince1970])
+            }
         } catch {
             throw AppLinksError(
                 .storage,
@@ -261,7 +266,7 @@ extension Link {
         }
     }
 
-    private static func decodeChunk(_ rows: [LinkRow]) -> [Link] {
+    static func decodeChunk(_ rows: [LinkRow]) -> [Link] {
         func column(_ text: (LinkRow) -> String) -> String { "[" + rows.map(text).joined(separator: ",") + "]" }
         let incoming = Columns.decode([[String]].self, column(\.incomingAuth), default: [])
         let outgoing = Columns.decode([[String]].self, column(\.outgoingAuth), default: [])

@@ -41,6 +41,13 @@ public protocol BlockingPluginDataStore: Sendable {
     func compareAndSetBlocking(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) throws -> Bool
 }
 
+/// Link reads on the calling thread, for the host calls a plugin makes about its own links (see
+/// ``BlockingPluginDataStore``): with them, a route declared inline may look its link up.
+public protocol BlockingLinkReader: Sendable {
+    func linkBlocking(id: String) throws -> Link?
+    func linksBlocking(type: String) throws -> [Link]
+}
+
 /// Unfinished wizards, so that an interrupted `applinks create` can resume.
 public protocol DraftStore: Sendable {
     func saveDraft(_ draft: DraftRecord) async throws
