@@ -23,6 +23,9 @@ struct AuthorizeEndpoint: Sendable {
         guard let client = try await store.client(clientID) else {
             return errorPage(400, "No application is registered with the client id '\(clientID)'.")
         }
+        guard try await store.linkEnabled(client: clientID) else {
+            return errorPage(403, "The application link to \(client.name) is disabled here; ask an administrator to enable it.")
+        }
         let redirectURI: String
         if let given = q["redirect_uri"] {
             guard client.redirectURIs.contains(where: { RedirectURI.matches(registered: $0, requested: given) }) else {

@@ -12,6 +12,8 @@ struct OAuth2ServerStore: Sendable {
     /// Clients and access tokens, the records every back-channel request reads (see ``RecordCache``).
     let clients = RecordCache<ClientRecord>()
     let accessTokens = RecordCache<AccessTokenRecord>()
+    /// Whether each client's link exists and is enabled.
+    let linkStates = RecordCache<Bool>()
 
     // MARK: Clients
 
@@ -20,6 +22,15 @@ struct OAuth2ServerStore: Sendable {
         guard !id.isEmpty, let raw = try await host.kvGet("client/" + id), let record = ClientRecord(json: raw) else { return nil }
         clients.put(id, record)
         return record
+    }
+
+    /// Whether the client's link exists and is enabled: a disabled link's application can neither sign users in
+    /// nor use its tokens. Looked up at most once a second per client, like the records.
+    func linkEnabled(client id: String) async throws -> Bool {
+        if let known = linkStates.get(id) { return known }
+        let enabled = try await host.links().first { $0.config["client_id"]?.stringValue == id }?.enabled ?? false
+        linkStates.put(id, enabled)
+        return enabled
     }
 
     func saveClient(_ c: ClientRecord) async throws {
@@ -33,6 +44,7 @@ struct OAuth2ServerStore: Sendable {
         for grant in try await grants(client: id) { try await revokeGrant(grant.id) }
         try await host.kvDelete("client/" + id)
         clients.remove(id)
+        linkStates.remove(id)
         accessTokens.removeAll()
     }
 

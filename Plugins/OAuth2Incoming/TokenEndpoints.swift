@@ -145,13 +145,19 @@ struct TokenEndpoints: Sendable {
                 throw OAuth2Error(.invalidClient, "Only a confidential client may introspect tokens.")
             }
             guard let token = form["token"] else { throw OAuth2Error(.invalidRequest, "token is missing.") }
-            if form["token_type_hint"] != "refresh_token", let a = try await store.accessToken(token), a.expiresAt > now {
+            if form["token_type_hint"] != "refresh_token", let a = try await store.accessToken(token), a.expiresAt > now,
+                try await store.linkEnabled(client: a.clientID)
+            {
                 return json(200, active(a.clientID, user: a.user, scopes: a.scopes, exp: a.expiresAt, iat: a.issuedAt, type: "Bearer"))
             }
-            if let (rt, _) = try await store.refreshToken(token), !rt.used, rt.expiresAt > now {
+            if let (rt, _) = try await store.refreshToken(token), !rt.used, rt.expiresAt > now,
+                try await store.linkEnabled(client: rt.clientID)
+            {
                 return json(200, active(rt.clientID, user: rt.user, scopes: rt.scopes, exp: rt.expiresAt, iat: nil, type: "refresh_token"))
             }
-            if form["token_type_hint"] == "refresh_token", let a = try await store.accessToken(token), a.expiresAt > now {
+            if form["token_type_hint"] == "refresh_token", let a = try await store.accessToken(token), a.expiresAt > now,
+                try await store.linkEnabled(client: a.clientID)
+            {
                 return json(200, active(a.clientID, user: a.user, scopes: a.scopes, exp: a.expiresAt, iat: a.issuedAt, type: "Bearer"))
             }
             return json(200, Data(#"{"active":false}"#.utf8))
@@ -176,7 +182,7 @@ struct TokenEndpoints: Sendable {
         let header = r.header("authorization") ?? ""
         guard header.utf8.count > 7, header.hasPrefix(caseInsensitive: "bearer "),
             let a = try await store.accessToken(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)), a.expiresAt > now,
-            let user = a.user
+            let user = a.user, try await store.linkEnabled(client: a.clientID)
         else {
             return PluginHTTPResponse(
                 status: 401,
@@ -219,6 +225,9 @@ struct TokenEndpoints: Sendable {
         let auth = try ClientAuthentication.from(authorization: authorization(r), form: form)
         guard let client = try await store.client(auth.clientID) else {
             throw OAuth2Error(.invalidClient, "Client authentication failed.")
+        }
+        guard try await store.linkEnabled(client: client.clientID) else {
+            throw OAuth2Error(.invalidClient, "This client's application link is disabled; an administrator can enable it again.")
         }
         if client.confidential {
             guard let secret = auth.secret, let expected = client.secretHash,

@@ -116,8 +116,8 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         public var method: String
         public var path: String
         public var auth: Auth
-        /// The plugin answers this route at once, from memory and the key-value store: without host calls that
-        /// wait on other work (HTTP, links, audit) and without sleeping. The host then calls `handle_http` on the
+        /// The plugin answers this route at once, from memory, the key-value store and its own links: without
+        /// host calls that wait on other work (HTTP, link updates, audit) and without sleeping. The host then calls `handle_http` on the
         /// request's own thread, skipping the hand-off to a plugin thread that costs more than a small answer
         /// itself, whenever its store answers key-value calls on the calling thread.
         public var inline: Bool

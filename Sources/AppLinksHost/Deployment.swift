@@ -29,9 +29,11 @@ public final class Deployment: Sendable {
     /// a disabled one's.
     public var availablePluginsForRouting: [LoadedPlugin] { availablePlugins.values.sorted { $0.id < $1.id } }
 
-    /// Whether the store answers plugins' key-value calls on the calling thread, which routes declared inline
-    /// need in order to run on the request's thread (see ``BlockingPluginDataStore``).
-    public var storeAnswersInline: Bool { (store as any PluginDataStore) is any BlockingPluginDataStore }
+    /// Whether the store answers plugins' key-value and link reads on the calling thread, which routes declared
+    /// inline need in order to run on the request's thread (see ``BlockingPluginDataStore``).
+    public var storeAnswersInline: Bool {
+        (store as any PluginDataStore) is any BlockingPluginDataStore && (store as any LinkStore) is any BlockingLinkReader
+    }
 
     /// Loaded and enabled link types, by id.
     public var plugins: [String: LoadedPlugin] {

@@ -234,7 +234,10 @@ final class HostServices: Sendable {
                 links_list: { ctx, out in
                     guarded(out) {
                         let s = from(ctx)
-                        let links = try waitFor { try await s.host.store.links() }.filter { $0.type == s.pluginID }
+                        let store: any LinkStore = s.host.store
+                        let links =
+                            try (store as? any BlockingLinkReader)?.linksBlocking(type: s.pluginID)
+                            ?? waitFor { try await s.host.store.links() }.filter { $0.type == s.pluginID }
                         write(try JSONCoding.encode(links), out)
                         return Int32(APPLINKS_OK)
                     }
@@ -243,7 +246,14 @@ final class HostServices: Sendable {
                     guarded(out) {
                         let s = from(ctx)
                         let linkID = string(id, idLen)
-                        guard let link = try waitFor({ try await s.host.store.link(id: linkID) }), link.type == s.pluginID else {
+                        let store: any LinkStore = s.host.store
+                        let found: Link?
+                        if let b = store as? any BlockingLinkReader {
+                            found = try b.linkBlocking(id: linkID)
+                        } else {
+                            found = try waitFor { try await s.host.store.link(id: linkID) }
+                        }
+                        guard let link = found, link.type == s.pluginID else {
                             return Int32(APPLINKS_NOT_FOUND)
                         }
                         write(try JSONCoding.encode(link), out)

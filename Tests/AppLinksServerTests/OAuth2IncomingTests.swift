@@ -451,6 +451,34 @@ extension ServerProcessTests {
             return (links.first?["status"] as? [String: Any])?["category"] as? String
         }
 
+        @Test("a disabled link's application can neither get nor use tokens, and works again once enabled")
+        func disabledLink() async throws {
+            let s = try Self.server()
+            let c = try Self.register(s, clientCredentials: true)
+            let issue = {
+                try await Self.post(s, "/rest/oauth2/latest/token", ["grant_type": "client_credentials"], basic: (c.id, c.secret ?? ""))
+            }
+            let token = try #require(try await issue().json["access_token"] as? String)
+            let whoami = { try await s.get("/rest/oauth2/latest/whoami", headers: [("Authorization", "Bearer \(token)")]).status }
+            #expect(try s.cli("edit", c.link, "--set", "enabled=false").status == 0)
+            // The CLI changed it in another process: the server sees it within a second.
+            let refused = await s.eventually(within: .seconds(3)) { (try? await issue().status) == 401 }
+            #expect(refused != nil, "a disabled link's client no longer authenticates")
+            let r = try await issue()
+            #expect(
+                r.json["error"] as? String == "invalid_client" && (r.json["error_description"] as? String)?.contains("disabled") == true)
+            #expect(try await Self.introspect(s, c, token) == nil, "introspection needs the client, which is refused")
+            let b = try await Self.loggedIn(s)
+            let page = try await Self.authorize(b, ["response_type": "code", "client_id": c.id, "redirect_uri": Self.redirect])
+            #expect(page.status == 403 && page.headers["Location"].isEmpty && page.body.contains("disabled"))
+
+            #expect(try s.cli("edit", c.link, "--set", "enabled=true").status == 0)
+            let back = await s.eventually(within: .seconds(3)) { (try? await issue().status) == 200 }
+            #expect(back != nil)
+            #expect(try await whoami() == 401, "a client-credentials token acts for no user")
+            #expect(try await Self.introspect(s, c, token) == true, "its tokens work again")
+        }
+
         @Test("after the flow, the server's log holds no code, token or client secret")
         func logs() async throws {
             let s = try Self.server()

@@ -303,8 +303,9 @@ struct FixtureLinkType: LinkTypePlugin {
             return PluginHTTPResponse(status: 200, body: Data("admin \(r.user?.name ?? "?")".utf8))
         }
         if r.path == "/plugins/fixture/inline-store" {
-            // Listing links waits for the store's async work, which an inline route may not do.
-            return PluginHTTPResponse(status: 200, body: Data("\(try await host.links().count)".utf8))
+            // Outbound HTTP waits for the network, which an inline route may not do: the host refuses it at once.
+            let reply = try await host.http(HostHTTPRequest(url: "http://127.0.0.1:9/"))
+            return PluginHTTPResponse(status: 200, body: Data("\(reply.status)".utf8))
         }
         if r.path == "/plugins/fixture/slow" {
             try await Task.sleep(for: .milliseconds(1500))

@@ -35,12 +35,12 @@
  *     several host threads. A plugin must make them thread-safe. They may block (for example on a host
  *     HTTP call); the host calls them from threads it reserves for plugins.
  *   - Except: `handle_http` for a route the descriptor declares `"inline": true` is called on the host's
- *     request thread, to save the hand-off to a plugin thread. It must answer at once: from memory and the
- *     key-value store (kv_*), which the host then answers on that same thread. A host whose store cannot
- *     (one that needs async work for it) calls inline routes on a plugin thread instead, so the route works
- *     either way. Host functions that wait on the network or on other work (http_request, link_*,
- *     links_list, audit) return APPLINKS_ERROR there, with a message naming the route's fix; log, secrets,
- *     crypto and identity work.
+ *     request thread, to save the hand-off to a plugin thread. It must answer at once: from memory, the
+ *     key-value store (kv_*) and its own links (link_get, links_list), which the host then answers on that
+ *     same thread. A host whose store cannot (one that needs async work for it) calls inline routes on a
+ *     plugin thread instead, so the route works either way. Host functions that wait on the network or on
+ *     other work (http_request, link_update, audit) return APPLINKS_ERROR there, with a message naming the
+ *     route's fix; log, secrets, crypto and identity work.
  *   - `free_buffer` may be called from any thread.
  *   - Every host API function may be called from any thread, at any time between the return of `init`
  *     and the call to `shutdown`, including from threads the plugin creates.
