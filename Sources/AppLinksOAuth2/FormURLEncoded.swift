@@ -7,15 +7,30 @@ public struct FormURLEncoded: Sendable {
     public private(set) var duplicates: Set<String> = []
 
     public init(_ text: Substring) {
-        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = Self.decode(parts[0])
-            let value = parts.count > 1 ? Self.decode(parts[1]) : ""
-            if values[name] != nil { duplicates.insert(name) } else { values[name] = value }
-        }
+        var text = text
+        self.init(bytes: text.withUTF8 { Array($0) })
     }
 
-    public init(_ data: Data) { self.init(Substring(String(decoding: data, as: UTF8.self))) }
+    public init(_ data: Data) { self.init(bytes: [UInt8](data)) }
+
+    /// Splits on `&` and the first `=` of each pair, byte by byte: every token request parses a form.
+    private init(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { all in
+            var start = 0
+            while start < all.count {
+                var end = start
+                while end < all.count && all[end] != 0x26 { end += 1 }
+                if end > start {
+                    var eq = start
+                    while eq < end && all[eq] != 0x3D { eq += 1 }
+                    let name = Self.decode(UnsafeBufferPointer(rebasing: all[start..<eq]))
+                    let value = eq < end ? Self.decode(UnsafeBufferPointer(rebasing: all[(eq + 1)..<end])) : ""
+                    if values[name] != nil { duplicates.insert(name) } else { values[name] = value }
+                }
+                start = end + 1
+            }
+        }
+    }
 
     public subscript(_ name: String) -> String? {
         guard let v = values[name], !v.isEmpty else { return nil }
@@ -26,25 +41,27 @@ public struct FormURLEncoded: Sendable {
     /// are repaired (U+FFFD) rather than refused. Byte by byte: every token request parses a form.
     public static func decode(_ s: Substring) -> String {
         var s = s
-        return s.withUTF8 { bytes in
-            if !bytes.contains(where: { $0 == 0x2B || $0 == 0x25 }) { return String(decoding: bytes, as: UTF8.self) }
-            var out = [UInt8]()
-            out.reserveCapacity(bytes.count)
-            var i = 0
-            while i < bytes.count {
-                let b = bytes[i]
-                if b == 0x2B {
-                    out.append(0x20)
-                } else if b == 0x25, i + 2 < bytes.count, let h = hex(bytes[i + 1]), let l = hex(bytes[i + 2]) {
-                    out.append(h << 4 | l)
-                    i += 2
-                } else {
-                    out.append(b)
-                }
-                i += 1
+        return s.withUTF8 { decode($0) }
+    }
+
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        if !bytes.contains(where: { $0 == 0x2B || $0 == 0x25 }) { return String(decoding: bytes, as: UTF8.self) }
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 0x2B {
+                out.append(0x20)
+            } else if b == 0x25, i + 2 < bytes.count, let h = hex(bytes[i + 1]), let l = hex(bytes[i + 2]) {
+                out.append(h << 4 | l)
+                i += 2
+            } else {
+                out.append(b)
             }
-            return String(decoding: out, as: UTF8.self)
+            i += 1
         }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static func hex(_ c: UInt8) -> UInt8? {
