@@ -91,7 +91,7 @@ struct LinkTypeWatcher: Service {
     }
 }
 
-/// Refreshes every link's status each `status.interval_seconds`.
+/// Refreshes every link's status each `status.interval_seconds`, and deletes expired plugin data first.
 struct StatusSweeper: Service {
     let deployment: Deployment
     let logger: Logger
@@ -99,6 +99,11 @@ struct StatusSweeper: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                do {
+                    try deployment.store.purgeExpiredPluginData()
+                } catch {
+                    logger.error("purging expired plugin data failed", metadata: ["error": "\(error)"])
+                }
                 do {
                     let links = try await deployment.store.links()
                     let checked = try await deployment.checkStatus(of: links)

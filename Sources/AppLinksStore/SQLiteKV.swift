@@ -15,12 +15,10 @@ final class SQLiteKV: Sendable {
     private let readers = Mutex<[Connection]>([])
     private let writer = Mutex<Connection?>(nil)
     /// Writes since the last checkpoint, and whether one is running.
-    private let checkpoint = Mutex<(writes: Int, running: Bool, lastPurge: ContinuousClock.Instant)>((0, false, .now))
+    private let checkpoint = Mutex<(writes: Int, running: Bool)>((0, false))
     private let checkpointQueue = DispatchQueue(label: "applinks.sqlite.checkpoint", qos: .utility)
     /// Writes between two background checkpoints: about a thousand WAL pages, SQLite's own default.
     static let checkpointEvery = 500
-    /// How often a checkpoint also deletes expired rows, which every read already treats as absent.
-    static let purgeEvery: Duration = .seconds(60)
 
     init(path: String) { self.path = path }
 
@@ -28,6 +26,7 @@ final class SQLiteKV: Sendable {
         "SELECT value FROM plugin_kv WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)"
     private static let upsert = "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?1, ?2, ?3, ?4)"
     private static let remove = "DELETE FROM plugin_kv WHERE namespace = ?1 AND key = ?2"
+    private static let purge = "DELETE FROM plugin_kv WHERE expires_at <= ?1"
 
     /// The live value of `key` in `namespace`, or nil.
     func value(namespace: String, key: String) throws -> Data? {
@@ -42,6 +41,11 @@ final class SQLiteKV: Sendable {
 
     func delete(namespace: String, key: String) throws {
         try write { c in try c.delete(namespace, key) }
+    }
+
+    /// Deletes every expired row.
+    func purgeExpired() throws {
+        try write { c in try c.purge(now: Date().timeIntervalSince1970) }
     }
 
     /// Replaces the value only if it is `expected` (nil: absent), in one immediate transaction.
@@ -79,27 +83,19 @@ final class SQLiteKV: Sendable {
 
     /// The writer connection never checkpoints itself (a checkpoint syncs the disk, which would hold the write
     /// lock and every request waiting for it). A background queue runs a passive checkpoint, which does not
-    /// block writers, every ``checkpointEvery`` writes, and deletes expired rows at most every ``purgeEvery``.
+    /// block writers, every ``checkpointEvery`` writes.
     private func scheduleCheckpoint() {
-        let (due, purge) = checkpoint.withLock { c -> (Bool, Bool) in
+        let due = checkpoint.withLock { c -> Bool in
             c.writes += 1
-            guard c.writes >= Self.checkpointEvery, !c.running else { return (false, false) }
-            let purge = ContinuousClock.now - c.lastPurge > Self.purgeEvery
-            c = (0, true, purge ? .now : c.lastPurge)
-            return (true, purge)
+            guard c.writes >= Self.checkpointEvery, !c.running else { return false }
+            c = (0, true)
+            return true
         }
         guard due else { return }
         let path = self.path
         checkpointQueue.async { [self] in
-            var db: OpaquePointer?
-            if sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK {
-                sqlite3_busy_timeout(db, 1000)
-                if purge {
-                    _ = sqlite3_exec(db, "DELETE FROM plugin_kv WHERE expires_at <= \(Date().timeIntervalSince1970)", nil, nil, nil)
-                }
-                sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-            }
-            sqlite3_close(db)
+            // A connection of its own, so that the checkpoint does not hold the writer's lock.
+            (try? Connection(path: path, readOnly: false))?.checkpoint()
             checkpoint.withLock { $0.running = false }
         }
     }
@@ -179,6 +175,13 @@ final class SQLiteKV: Sendable {
                 if let expiresAt { sqlite3_bind_double(s, 4, expiresAt) } else { sqlite3_bind_null(s, 4) }
             }
         }
+
+        func purge(now: Double) throws {
+            _ = try run(SQLiteKV.purge) { s in sqlite3_bind_double(s, 1, now) }
+        }
+
+        /// A passive checkpoint: it copies what it can without waiting for readers or blocking writers.
+        func checkpoint() { sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil) }
 
         func delete(_ namespace: String, _ key: String) throws {
             _ = try run(SQLiteKV.remove) { s in

@@ -2,61 +2,21 @@ import AppLinksCore
 import Foundation
 import GRDB
 
+/// Plugin data goes through ``SQLiteKV``'s prepared statements whichever API is used: an operation costs a few
+/// microseconds, so the async API runs it in place rather than on GRDB's queues, and there is one SQL for both.
 extension SQLiteStore: PluginDataStore, BlockingPluginDataStore {
-    private static let live = "(expires_at IS NULL OR expires_at > ?)"
-
-    // Each operation is one body, run either by GRDB's async API or on the calling thread.
-
-    private static func value(_ db: Database, _ namespace: String, _ key: String) throws -> Data? {
-        try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT value FROM plugin_kv WHERE namespace = ? AND key = ? AND \(live)"),
-            arguments: [namespace, key, Date().timeIntervalSince1970])
-    }
-
-    private static func put(_ db: Database, _ namespace: String, _ key: String, _ value: Data, _ ttl: Duration?) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO plugin_kv (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [namespace, key, value, ttl.map { Date().timeIntervalSince1970 + Columns.seconds($0) }])
-    }
-
-    private static func delete(_ db: Database, _ namespace: String, _ key: String) throws {
-        try db.cachedStatement(sql: "DELETE FROM plugin_kv WHERE namespace = ? AND key = ?").execute(arguments: [namespace, key])
-    }
-
-    private static func keys(_ db: Database, _ namespace: String, _ prefix: String) throws -> [String] {
-        // substr() instead of LIKE, so '%' and '_' in a prefix match literally.
-        try String.fetchAll(
-            db,
-            sql: """
-                SELECT key FROM plugin_kv WHERE namespace = ? AND substr(key, 1, length(?)) = ? AND \(live) ORDER BY key
-                """, arguments: [namespace, prefix, prefix, Date().timeIntervalSince1970])
-    }
-
-    private static func compareAndSet(
-        _ db: Database, _ namespace: String, _ key: String, _ expected: Data?, _ replacement: Data?, _ ttl: Duration?
-    ) throws -> Bool {
-        guard try value(db, namespace, key) == expected else { return false }
-        if let replacement { try put(db, namespace, key, replacement, ttl) } else { try delete(db, namespace, key) }
-        return true
-    }
-
-    public func value(namespace: String, key: String) async throws -> Data? {
-        try await read("plugin data \(namespace)/\(key)") { try Self.value($0, namespace, key) }
-    }
+    public func value(namespace: String, key: String) async throws -> Data? { try valueBlocking(namespace: namespace, key: key) }
 
     public func put(namespace: String, key: String, value: Data, ttl: Duration?) async throws {
-        try await write("plugin data \(namespace)/\(key)") { try Self.put($0, namespace, key, value, ttl) }
+        try putBlocking(namespace: namespace, key: key, value: value, ttl: ttl)
     }
 
-    public func delete(namespace: String, key: String) async throws {
-        try await write("plugin data \(namespace)/\(key)") { try Self.delete($0, namespace, key) }
-    }
+    public func delete(namespace: String, key: String) async throws { try deleteBlocking(namespace: namespace, key: key) }
 
-    public func keys(namespace: String, prefix: String) async throws -> [String] {
-        try await read("plugin data \(namespace)") { try Self.keys($0, namespace, prefix) }
-    }
+    public func keys(namespace: String, prefix: String) async throws -> [String] { try keysBlocking(namespace: namespace, prefix: prefix) }
 
     public func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool {
-        try await write("plugin data \(namespace)/\(key)") { try Self.compareAndSet($0, namespace, key, expected, replacement, ttl) }
+        try compareAndSetBlocking(namespace: namespace, key: key, expected: expected, replacement: replacement, ttl: ttl)
     }
 
     public func valueBlocking(namespace: String, key: String) throws -> Data? {
@@ -74,7 +34,15 @@ extension SQLiteStore: PluginDataStore, BlockingPluginDataStore {
     }
 
     public func keysBlocking(namespace: String, prefix: String) throws -> [String] {
-        try readNow("plugin data \(namespace)") { try Self.keys($0, namespace, prefix) }
+        try readNow("plugin data \(namespace)") { db in
+            // substr() instead of LIKE, so '%' and '_' in a prefix match literally.
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT key FROM plugin_kv WHERE namespace = ? AND substr(key, 1, length(?)) = ?
+                    AND (expires_at IS NULL OR expires_at > ?) ORDER BY key
+                    """, arguments: [namespace, prefix, prefix, Date().timeIntervalSince1970])
+        }
     }
 
     public func compareAndSetBlocking(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) throws -> Bool {
@@ -82,6 +50,12 @@ extension SQLiteStore: PluginDataStore, BlockingPluginDataStore {
             try kv.compareAndSet(
                 namespace: namespace, key: key, expected: expected, replacement: replacement, ttl: ttl.map(Columns.seconds))
         }
+    }
+
+    /// Deletes expired plugin data (codes, tokens), which every read already treats as absent. The server's status
+    /// sweep runs it, at start and every `status.interval_seconds`; a CLI command never pays for the scan.
+    public func purgeExpiredPluginData() throws {
+        try Self.kvCall("Purging expired plugin data") { try kv.purgeExpired() }
     }
 
     private static func kvCall<T>(_ what: String, _ body: () throws -> T) throws -> T {

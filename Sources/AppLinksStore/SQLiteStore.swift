@@ -25,11 +25,6 @@ public final class SQLiteStore: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
-            // Expired plugin data (codes, tokens) is absent to every read; drop it at each start, and the key-value
-            // writer drops it while the process runs (see ``SQLiteKV``).
-            try pool.write { db in
-                try db.execute(sql: "DELETE FROM plugin_kv WHERE expires_at <= ?", arguments: [Date().timeIntervalSince1970])
-            }
         } catch {
             throw AppLinksError(
                 .storage,

@@ -35,15 +35,15 @@ struct SQLiteStoreTests {
         #expect(migrations == ["0001-initial", "0002-plugin-kv-without-rowid"])
     }
 
-    @Test("expired plugin data is deleted when the store opens; live data stays")
-    func purgeAtOpen() async throws {
+    @Test("purging deletes expired plugin data; live data stays")
+    func purge() async throws {
         let path = Self.dir.path("purge.db").path
         let store = try SQLiteStore(path: path)
         try await store.put(namespace: "p", key: "gone", value: Data([1]), ttl: .seconds(1))
         try await store.put(namespace: "p", key: "kept", value: Data([2]), ttl: .seconds(600))
         try await store.put(namespace: "p", key: "forever", value: Data([3]), ttl: nil)
         try await Task.sleep(for: .milliseconds(1200))
-        _ = try SQLiteStore(path: path)
+        try store.purgeExpiredPluginData()
         let keys = try await DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT key FROM plugin_kv ORDER BY key") }
         #expect(keys == ["forever", "kept"])
     }
@@ -64,7 +64,7 @@ struct SQLiteStoreTests {
         #expect(try await store.value(namespace: "p", key: "b") == Data([2]))
         #expect(try await store.value(namespace: "q", key: "a") == nil, "still expired")
         let kept = try await queue.read { try String.fetchAll($0, sql: "SELECT namespace || '/' || key FROM plugin_kv ORDER BY 1") }
-        #expect(kept == ["p/a", "p/b"], "the live rows moved; the expired one was purged when the store opened")
+        #expect(kept == ["p/a", "p/b", "q/a"], "every row moved, the expired one included")
         let sql = try await queue.read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_master WHERE name = 'plugin_kv'") }
         #expect(sql?.contains("WITHOUT ROWID") == true)
     }
