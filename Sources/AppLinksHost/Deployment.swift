@@ -29,11 +29,12 @@ public final class Deployment: Sendable {
     /// a disabled one's.
     public var availablePluginsForRouting: [LoadedPlugin] { availablePlugins.values.sorted { $0.id < $1.id } }
 
-    /// Whether the store answers plugins' key-value and link reads on the calling thread, which routes declared
-    /// inline need in order to run on the request's thread (see ``BlockingPluginDataStore``).
-    public var storeAnswersInline: Bool {
-        (store as any PluginDataStore) is any BlockingPluginDataStore && (store as any LinkStore) is any BlockingLinkReader
-    }
+    /// The store's plugin-data and link reads on the calling thread, when it has them (SQLite does). Plugins'
+    /// host calls use them, and routes declared inline need them to run on the request's thread.
+    let blockingStore: (any BlockingPluginDataStore & BlockingLinkReader)?
+
+    /// Whether routes declared inline run on the request's thread (see ``blockingStore``).
+    public var storeAnswersInline: Bool { blockingStore != nil }
 
     /// Loaded and enabled link types, by id.
     public var plugins: [String: LoadedPlugin] {
@@ -84,6 +85,7 @@ public final class Deployment: Sendable {
         self.home = home
         self.config = config
         self.store = store
+        self.blockingStore = (store as any PluginDataStore) as? any BlockingPluginDataStore & BlockingLinkReader
         self.sealer = sealer
         self.identity = identity
         self.logger = logger

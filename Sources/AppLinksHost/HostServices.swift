@@ -234,9 +234,8 @@ final class HostServices: Sendable {
                 links_list: { ctx, out in
                     guarded(out) {
                         let s = from(ctx)
-                        let store: any LinkStore = s.host.store
                         let links =
-                            try (store as? any BlockingLinkReader)?.linksBlocking(type: s.pluginID)
+                            try s.host.blockingStore?.linksBlocking(type: s.pluginID)
                             ?? waitFor { try await s.host.store.links() }.filter { $0.type == s.pluginID }
                         write(try JSONCoding.encode(links), out)
                         return Int32(APPLINKS_OK)
@@ -246,9 +245,8 @@ final class HostServices: Sendable {
                     guarded(out) {
                         let s = from(ctx)
                         let linkID = string(id, idLen)
-                        let store: any LinkStore = s.host.store
                         let found: Link?
-                        if let b = store as? any BlockingLinkReader {
+                        if let b = s.host.blockingStore {
                             found = try b.linkBlocking(id: linkID)
                         } else {
                             found = try waitFor { try await s.host.store.link(id: linkID) }
@@ -301,7 +299,7 @@ private func kv<T: Sendable>(
     _ blocking: (any BlockingPluginDataStore) throws -> T, _ s: HostServices,
     _ async: @escaping @Sendable (any PluginDataStore) async throws -> T
 ) throws -> T {
+    if let b = s.host.blockingStore { return try blocking(b) }
     let store: any PluginDataStore = s.host.store
-    if let b = store as? any BlockingPluginDataStore { return try blocking(b) }
     return try waitFor { try await async(store) }
 }

@@ -246,12 +246,10 @@ public struct HostAPI: @unchecked Sendable {
 
     // MARK: Plumbing
 
-    /// Set while an inline route's handler runs: its host calls stay on the host's request thread, where the host
-    /// can tell that they would wait and refuses them with a message naming the fix.
-    @TaskLocal static var callsOnCurrentThread = false
-
+    /// Makes a host call that may block: right here on a thread the host reserved for this call (see
+    /// ``ReservedThread``), otherwise on a pool thread, so that Swift's cooperative threads never block.
     private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        if Self.callsOnCurrentThread || ReservedThread.isCurrent { return try body() }
+        if ReservedThread.isCurrent { return try body() }
         return try await BlockingThreadPool.shared.run(body)
     }
 

@@ -10,12 +10,9 @@ public enum PluginExport {
         // The descriptor is written once, read-only afterwards, and lives until the process exits.
         var descriptor: UnsafeMutablePointer<applinks_plugin_descriptor>
         var factory: @Sendable (HostAPI) throws -> any LinkTypePlugin
-        /// "METHOD path" of each route declared inline, whose handler the host calls on its request thread.
-        var inlineRoutes: Set<String>
     }
 
     private static let registration = Mutex<Registration?>(nil)
-    private static var inlineRoutes: Set<String> { registration.withLock { $0?.inlineRoutes ?? [] } }
 
     /// The body of a plugin's `applinks_plugin_entry`. Returns nil for a host of another major ABI version.
     public static func entry<P: LinkTypePlugin>(_ type: P.Type, hostABIVersion: UInt32) -> UnsafeRawPointer? {
@@ -35,9 +32,7 @@ public enum PluginExport {
                     init: cInit, shutdown: cShutdown,
                     wizard_step: cWizardStep, check_status: cCheckStatus, invoke_action: cInvokeAction, handle_http: cHandleHTTP,
                     free_buffer: cFreeBuffer))
-            reg = Registration(
-                descriptor: d, factory: { try P(host: $0) },
-                inlineRoutes: Set(meta.routes.filter(\.inline).map { "\($0.method) \($0.path)" }))
+            reg = Registration(descriptor: d, factory: { try P(host: $0) })
             return UnsafeRawPointer(d)
         }
     }
@@ -99,11 +94,10 @@ public enum PluginExport {
         @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32 = {
             ctx, req, len, out in
             dispatch(ctx, req, len, out) { plugin, data in
-                let request = try PluginHTTPRequest(jsonData: data)
-                // A route declared inline runs on the host's request thread, where the host refuses calls that
-                // wait; HostAPI then makes its calls on this thread too, so that a mistake is refused, not hung.
-                let inline = inlineRoutes.contains("\(request.method) \(request.path)")
-                return try await HostAPI.$callsOnCurrentThread.withValue(inline) { try await plugin.handleHTTP(request).jsonData() }
+                // An inline route runs on the host's request thread like any call here runs on the calling thread
+                // (see ``ReservedThread``), so its host calls reach the host on that thread, which refuses the ones
+                // that would wait.
+                try await plugin.handleHTTP(try PluginHTTPRequest(jsonData: data)).jsonData()
             }
         }
 
@@ -159,9 +153,10 @@ func blocking<T: Sendable>(_ operation: @escaping @Sendable () async -> T) -> T 
     return slot.value!
 }
 
-/// Marks the threads that drain an ``InlineExecutor``: host-reserved threads, where a host call may block
-/// without starving Swift's cooperative pool, so ``HostAPI`` makes its calls right there instead of handing
-/// them to another thread. A thread marker, not a task-local, so that a task the plugin starts elsewhere is
+/// Marks the threads that drain an ``InlineExecutor``: the threads a host calls a plugin on, so ``HostAPI`` makes
+/// its calls right there instead of handing them to another thread. A plugin thread may block there without
+/// starving Swift's cooperative pool; on the request thread of an inline route, the host answers the calls that
+/// do not wait and refuses the others at once. A thread marker, not a task-local, so that a task the plugin starts elsewhere is
 /// not mistaken for one running here.
 enum ReservedThread {
     private static let key: pthread_key_t = {
