@@ -147,11 +147,11 @@ extension Deployment {
 
     /// Revokes one of the user's authorizations, wherever it is; audited like the link action it runs.
     public func revokeGrant(ofUser name: String, grant: String) async throws -> ActionResponse {
-        for (link, _) in try await linksWithAction("revoke-grant") where link.enabled {
-            let owns = try await grants(ofUser: name).contains { $0["id"]?.stringValue == grant && $0["link_id"]?.stringValue == link.id }
-            if owns { return try await invokeAction(link.id, action: "revoke-grant", rawArgs: [("grant", grant), ("user", name)]).1 }
+        // The grant names its link; the link's type then revokes it, checking the user again.
+        guard let linkID = try await grants(ofUser: name).first(where: { $0["id"]?.stringValue == grant })?["link_id"]?.stringValue else {
+            throw AppLinksError(.notFound, "'\(name)' has no authorization '\(grant)'. Run `applinks users grants \(name)`.")
         }
-        throw AppLinksError(.notFound, "'\(name)' has no authorization '\(grant)'. Run `applinks users grants \(name)`.")
+        return try await invokeAction(linkID, action: "revoke-grant", rawArgs: [("grant", grant), ("user", name)]).1
     }
 
     private func linksWithAction(_ action: String) async throws -> [(Link, LoadedPlugin)] {
