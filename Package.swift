@@ -155,7 +155,8 @@ let package = Package(
         .testTarget(
             name: "AppLinksServerTests",
             dependencies: [
-                "AppLinksServer", "AppLinksPluginOAuth1", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "AppLinksServer", "AppLinksPluginOAuth1", "AppLinksOAuth2", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             exclude: [
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",

@@ -45,7 +45,7 @@ struct AuthorizeEndpoint: Sendable {
         guard q["response_type"] == "code" else {
             return back(OAuth2Error(.unsupportedResponseType, "Only response_type=code is supported."))
         }
-        let requested = q["scope"].map { scopeList(.string($0)) } ?? client.scopes
+        let requested = q["scope"].map { words(.string($0)) } ?? client.scopes
         if let unknown = requested.first(where: { !client.scopes.contains($0) }) {
             return back(OAuth2Error(.invalidScope, "The scope \(unknown) is not one this client was registered for."))
         }
@@ -77,7 +77,7 @@ struct AuthorizeEndpoint: Sendable {
             "title": .string("Allow \(client.name) to access your account?"),
             "paragraphs": .array(
                 [.string("\(client.name) asks to act as \(user) here. It will be able to:")]
-                    + requested.map { .string("• " + (ProviderSettings.descriptions[$0].map { "\($0) (\(scopeName($0)))" } ?? $0)) }
+                    + requested.map { scope in .string("• " + (ProviderSettings.descriptions[scope].map { "\($0) (\(scope))" } ?? scope)) }
                     + [.string("You can revoke this at any time; you will be sent back to \(redirectURI).")]),
             "form": [
                 "action": .string(Self.path), "hidden": ["consent": .string(consent)],
@@ -90,10 +90,6 @@ struct AuthorizeEndpoint: Sendable {
         return PluginHTTPResponse(
             status: 200, headers: [["Content-Type", "application/vnd.applinks.page+json"], ["Cache-Control", "no-store"]],
             body: try JSONCoding.encode(page))
-    }
-
-    private func scopeName(_ description: String) -> String {
-        ProviderSettings.descriptions.first { $0.value == description }?.key ?? ""
     }
 
     /// The consent form's answer; the host has checked the session and its CSRF token before this runs.

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksCrypto
 import AppLinksOAuth2
 import AppLinksPluginKit
 import Foundation
@@ -93,8 +94,8 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
 
     private func register(_ r: WizardRequest, settings: ProviderSettings) async throws -> WizardResponse {
         let name = (r.answers["name"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        let redirects = scopeList(r.answers["redirect_url"])
-        let scopes = scopeList(r.answers["scopes"])
+        let redirects = words(r.answers["redirect_url"])
+        let scopes = words(r.answers["scopes"])
         let type = r.answers["client_type"]?.stringValue ?? "confidential"
         let allowCC = r.answers["allow_client_credentials"]?.boolValue ?? false
         var errors: [FieldError] = []
@@ -124,7 +125,8 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
         }
         if !errors.isEmpty { return .errors(step: "client", errors: errors, messages: []) }
 
-        let clientID = SecureRandomID.make()
+        // 128 random bits: unguessable, and short enough for logs and URLs.
+        let clientID = SecureRandom.token(bits: 128)
         let secret = type == "confidential" ? Secrets.generate() : nil
         try await store.saveClient(
             ClientRecord(
@@ -234,7 +236,7 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
         }
     }
 
-    static func date(_ t: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t)) }
+    static func date(_ t: Double) -> String { Timestamp.format(Date(timeIntervalSince1970: t)) }
 
     static func json(_ g: GrantRecord, clientName: String, linkID: String) -> JSONValue {
         [
@@ -333,11 +335,6 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
 
 final class SettingsCache: Sendable {
     let value = Mutex<(ProviderSettings, String)?>(nil)
-}
-
-/// Client ids: 128 random bits, readable in logs and URLs.
-enum SecureRandomID {
-    static func make() -> String { String(Secrets.generate().prefix(22)) }
 }
 
 @_cdecl("applinks_plugin_entry")

@@ -52,6 +52,8 @@ extension ClientRecord {
     }
 }
 
+private let quoted = JSONValue.quoted
+
 private func strings(_ v: JSONValue?) -> [String] {
     guard case .array(let items)? = v else { return [] }
     return items.compactMap(\.stringValue)

@@ -64,7 +64,7 @@ struct OAuth2ServerStore: Sendable {
     /// Marks the code used, once. A second redemption, even at the same moment, revokes the grant of the first.
     func redeem(code: String, replayWindow: Double) async throws -> Redemption {
         let key = "code/" + Secrets.hash(code)
-        guard let raw = try await host.kvGet(key), var record = try? JSONCoding.decode(CodeRecord.self, from: raw) else {
+        guard let raw = try await host.kvGet(key), let record = try? JSONCoding.decode(CodeRecord.self, from: raw) else {
             return .unknown
         }
         if !record.used {
@@ -73,7 +73,6 @@ struct OAuth2ServerStore: Sendable {
             if try await host.kvCompareAndSet(key, expected: raw, replacement: try JSONCoding.encode(used), ttl: .seconds(replayWindow)) {
                 return .redeemed(record)
             }
-            record.used = true
         }
         try await revokeGrant(record.grantID)
         return .replayed

@@ -89,7 +89,7 @@ struct TokenEndpoints: Sendable {
         }
         guard var grant = try await store.grant(record.grantID) else { throw OAuth2Error(.invalidGrant, "The authorization was revoked.") }
         if let scope = form["scope"] {
-            let narrowed = scopeList(.string(scope))
+            let narrowed = words(.string(scope))
             guard !narrowed.isEmpty, narrowed.allSatisfy(grant.scopes.contains) else {
                 throw OAuth2Error(.invalidScope, "A refresh may only narrow the scopes of the authorization.")
             }
@@ -105,7 +105,7 @@ struct TokenEndpoints: Sendable {
         guard client.confidential, client.allowClientCredentials else {
             throw OAuth2Error(.unauthorizedClient, "This client may not use client_credentials; an administrator can allow it on the link.")
         }
-        let scopes = form["scope"].map { scopeList(.string($0)) } ?? client.scopes
+        let scopes = form["scope"].map { words(.string($0)) } ?? client.scopes
         if let unknown = scopes.first(where: { !client.scopes.contains($0) }) {
             throw OAuth2Error(.invalidScope, "The scope \(unknown) is not one this client was registered for.")
         }
@@ -261,11 +261,7 @@ struct TokenEndpoints: Sendable {
     }
 }
 
-/// A JSON string literal.
-func quoted(_ s: String) -> String {
-    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 < 0x80 }) { return "\"" + s + "\"" }
-    return String(decoding: (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8), as: UTF8.self)
-}
+private let quoted = JSONValue.quoted
 
 extension PluginHTTPRequest {
     /// The first value of a header, its name compared without case and without allocating.

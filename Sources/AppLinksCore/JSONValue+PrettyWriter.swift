@@ -122,3 +122,13 @@ extension JSONCoding {
         return data
     }
 }
+
+extension JSONValue {
+    /// `s` as a JSON string literal, for code that writes JSON by hand on a hot path.
+    public static func quoted(_ s: String) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(s.utf8.count + 2)
+        writeString(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -68,4 +68,13 @@ struct PrettyWriterTests {
         #expect(fast == (try JSONCoding.encode(links, pretty: true)))
         #expect(try JSONCoding.decode([Link].self, from: fast) == links)
     }
+
+    @Test("quoted writes a JSON string literal that reads back as the same string")
+    func quoted() throws {
+        for text in ["plain", "a \"quote\" and \\ backslash", "line\nbreak\ttab\u{01}", "é ünïcode 🔑", ""] {
+            let literal = JSONValue.quoted(text)
+            #expect(try JSONValue.parse(Data(literal.utf8)) == .string(text), "\(literal)")
+        }
+        #expect(JSONValue.quoted("a\"b") == #""a\"b""#)
+    }
 }

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksOAuth2
 import Foundation
 import NIOHTTP1
 import TestSupport
@@ -46,7 +47,7 @@ extension ServerProcessTests {
         }
 
         static func query(_ items: [String: String]) -> String {
-            items.sorted { $0.key < $1.key }.map { "\($0.key)=\(FormEncoding.encode($0.value))" }.joined(separator: "&")
+            items.sorted { $0.key < $1.key }.map { "\($0.key)=\(FormURLEncoded.encode($0.value))" }.joined(separator: "&")
         }
 
         /// A logged-in browser asks to authorize; returns the authorize endpoint's answer.
@@ -92,7 +93,7 @@ extension ServerProcessTests {
                 headers.append(
                     (
                         "Authorization",
-                        "Basic " + Data("\(FormEncoding.encode(id)):\(FormEncoding.encode(secret))".utf8).base64EncodedString()
+                        "Basic " + Data("\(FormURLEncoded.encode(id)):\(FormURLEncoded.encode(secret))".utf8).base64EncodedString()
                     ))
             }
             let r = try await s.send("POST", path, headers: headers, body: query(form))
@@ -498,14 +499,5 @@ extension ServerProcessTests {
                 #expect(!log.contains(secret))
             }
         }
-    }
-}
-
-/// Form encoding for the tests' requests: everything but unreserved characters escaped.
-enum FormEncoding {
-    static func encode(_ s: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
     }
 }
