@@ -145,20 +145,21 @@ struct TokenEndpoints: Sendable {
                 throw OAuth2Error(.invalidClient, "Only a confidential client may introspect tokens.")
             }
             guard let token = form["token"] else { throw OAuth2Error(.invalidRequest, "token is missing.") }
-            if form["token_type_hint"] != "refresh_token", let a = try await store.accessToken(token), a.expiresAt > now,
-                try await store.linkEnabled(client: a.clientID)
-            {
-                return json(200, active(a.clientID, user: a.user, scopes: a.scopes, exp: a.expiresAt, iat: a.issuedAt, type: "Bearer"))
+            // The hint only orders the lookups (RFC 7662 §2.1): a token of the other kind is still found.
+            let asAccess = { () async throws -> Data? in
+                guard let a = try await store.accessToken(token), a.expiresAt > now, try await store.linkEnabled(client: a.clientID)
+                else { return nil }
+                return active(a.clientID, user: a.user, scopes: a.scopes, exp: a.expiresAt, iat: a.issuedAt, type: "Bearer")
             }
-            if let (rt, _) = try await store.refreshToken(token), !rt.used, rt.expiresAt > now,
-                try await store.linkEnabled(client: rt.clientID)
-            {
-                return json(200, active(rt.clientID, user: rt.user, scopes: rt.scopes, exp: rt.expiresAt, iat: nil, type: "refresh_token"))
+            let asRefresh = { () async throws -> Data? in
+                guard let (rt, _) = try await store.refreshToken(token), !rt.used, rt.expiresAt > now,
+                    try await store.linkEnabled(client: rt.clientID)
+                else { return nil }
+                return active(rt.clientID, user: rt.user, scopes: rt.scopes, exp: rt.expiresAt, iat: nil, type: "refresh_token")
             }
-            if form["token_type_hint"] == "refresh_token", let a = try await store.accessToken(token), a.expiresAt > now,
-                try await store.linkEnabled(client: a.clientID)
-            {
-                return json(200, active(a.clientID, user: a.user, scopes: a.scopes, exp: a.expiresAt, iat: a.issuedAt, type: "Bearer"))
+            let lookups = form["token_type_hint"] == "refresh_token" ? [asRefresh, asAccess] : [asAccess, asRefresh]
+            for lookup in lookups {
+                if let found = try await lookup() { return json(200, found) }
             }
             return json(200, Data(#"{"active":false}"#.utf8))
         } catch let e as OAuth2Error {
@@ -179,7 +180,7 @@ struct TokenEndpoints: Sendable {
     /// Who a bearer access token acts for, for the host's admin API (``LinkTypeDescriptor/Route/authenticatesBearer``)
     /// and for applications that want to know whom they act as.
     func whoami(_ r: PluginHTTPRequest, now: Double) async throws -> PluginHTTPResponse {
-        let header = r.header("authorization") ?? ""
+        let header = r.header("Authorization") ?? ""
         guard header.utf8.count > 7, header.hasPrefix(caseInsensitive: "bearer "),
             let a = try await store.accessToken(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)), a.expiresAt > now,
             let user = a.user, try await store.linkEnabled(client: a.clientID)
@@ -203,9 +204,9 @@ struct TokenEndpoints: Sendable {
 
     /// The form, or why it is not one; and whether the client used Basic (which decides a 401).
     private func parse(_ r: PluginHTTPRequest) -> (Result<FormURLEncoded, OAuth2Error>, basic: Bool) {
-        let auth = authorization(r)
+        let auth = r.header("Authorization")
         let basic = auth?.hasPrefix(caseInsensitive: "basic ") ?? false
-        guard r.header("content-type")?.hasPrefix(caseInsensitive: "application/x-www-form-urlencoded") == true else {
+        guard r.header("Content-Type")?.hasPrefix(caseInsensitive: "application/x-www-form-urlencoded") == true else {
             return (.failure(OAuth2Error(.invalidRequest, "The body must be application/x-www-form-urlencoded.")), basic)
         }
         let form = FormURLEncoded(r.body)
@@ -215,14 +216,10 @@ struct TokenEndpoints: Sendable {
         return (.success(form), basic)
     }
 
-    private func authorization(_ r: PluginHTTPRequest) -> String? {
-        r.header("authorization")
-    }
-
     /// The calling client, authenticated by `client_secret_basic` or `client_secret_post`, or a public client by
     /// its id alone. The secret is compared by hash, in constant time.
     private func authenticate(_ r: PluginHTTPRequest, _ form: FormURLEncoded) async throws -> ClientRecord {
-        let auth = try ClientAuthentication.from(authorization: authorization(r), form: form)
+        let auth = try ClientAuthentication.from(authorization: r.header("Authorization"), form: form)
         guard let client = try await store.client(auth.clientID) else {
             throw OAuth2Error(.invalidClient, "Client authentication failed.")
         }
@@ -262,14 +259,6 @@ struct TokenEndpoints: Sendable {
 }
 
 private let quoted = JSONValue.quoted
-
-extension PluginHTTPRequest {
-    /// The first value of a header, its name compared without case and without allocating.
-    func header(_ lowercaseName: String) -> String? {
-        headers.first { $0.count == 2 && $0[0].hasPrefix(caseInsensitive: lowercaseName) && $0[0].utf8.count == lowercaseName.utf8.count }?[
-            1]
-    }
-}
 
 extension String {
     /// Whether the string starts with `lowercasePrefix`, ASCII letters compared without case.

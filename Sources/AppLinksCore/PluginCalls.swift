@@ -134,6 +134,11 @@ public struct PluginHTTPRequest: Codable, Sendable, Hashable {
 
     public var body: Data { Data(base64Encoded: bodyBase64) ?? Data() }
 
+    /// The first value of the header `name`, compared without case.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.count == 2 && HTTPHeaderName.same($0[0], name) }?[1]
+    }
+
     enum CodingKeys: String, CodingKey {
         case method, path, query, headers, user
         case bodyBase64 = "body_base64"
@@ -258,7 +263,7 @@ public struct HostHTTPResponse: Codable, Sendable, Hashable {
     public var body: Data { Data(base64Encoded: bodyBase64) ?? Data() }
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.first?.lowercased() == name.lowercased() }.flatMap { $0.count > 1 ? $0[1] : nil }
+        headers.first { $0.count == 2 && HTTPHeaderName.same($0[0], name) }?[1]
     }
 
     enum CodingKeys: String, CodingKey {
@@ -311,5 +316,24 @@ public struct LinkUpdateRequest: Codable, Sendable, Hashable {
         self.id = id
         self.version = version
         self.changes = changes
+    }
+}
+
+/// HTTP header names, which compare without case (RFC 9110 §5.1).
+public enum HTTPHeaderName {
+    /// ASCII case-insensitive equality, without allocating: Foundation's `caseInsensitiveCompare` bridges to
+    /// NSString on Linux and costs microseconds on every lookup.
+    public static func same(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        guard a.utf8.count == b.utf8.count else { return false }
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for (p, q) in zip(x, y) where p != q {
+                    let l = p | 0x20
+                    guard l == q | 0x20, l >= 0x61, l <= 0x7A else { return false }
+                }
+                return true
+            }
+        }
     }
 }

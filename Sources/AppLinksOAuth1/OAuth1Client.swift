@@ -1,3 +1,4 @@
+import AppLinksCore
 import AppLinksCrypto
 import Foundation
 
@@ -70,7 +71,7 @@ public struct OAuth1Client: Sendable {
         }
         let header = try signer(token: token?.token, tokenSecret: token?.secret).authorizationHeader(
             for: request, extra: extra, timestamp: Int(Date().timeIntervalSince1970 + clockOffset))
-        request.headers.removeAll { OAuth1Request.sameHeaderName($0.0, "Authorization") }
+        request.headers.removeAll { HTTPHeaderName.same($0.0, "Authorization") }
         request.headers.append(("Authorization", header))
         return request
     }

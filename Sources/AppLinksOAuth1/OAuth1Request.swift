@@ -1,3 +1,4 @@
+import AppLinksCore
 import AppLinksCrypto
 import Foundation
 
@@ -17,23 +18,7 @@ public struct OAuth1Request: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { Self.sameHeaderName($0.0, name) }?.1
-    }
-
-    /// Header names compare case-insensitively, in ASCII; Foundation's caseInsensitiveCompare bridges to
-    /// NSString on Linux and costs microseconds on every lookup.
-    static func sameHeaderName(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        guard a.utf8.count == b.utf8.count else { return false }
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                for (p, q) in zip(x, y) where p != q {
-                    let l = p | 0x20
-                    guard l == q | 0x20, l >= 0x61, l <= 0x7A else { return false }
-                }
-                return true
-            }
-        }
+        headers.first { HTTPHeaderName.same($0.0, name) }?.1
     }
 
     /// The body takes part in the signature only as a single-part form (§3.4.1.3.1).
