@@ -34,7 +34,6 @@ struct OAuth2ServerStore: Sendable {
     }
 
     func saveClient(_ c: ClientRecord) async throws {
-        clients.remove(c.clientID)
         try await host.kvPut("client/" + c.clientID, try JSONCoding.encode(c))
         clients.remove(c.clientID)
     }
