@@ -17,7 +17,11 @@ struct PluginsList: HostCommand {
     func execute() async throws {
         let host = try await common.openHost()
         if common.json { return try await Output.json(host.pluginRecords) }
-        if host.pluginRecords.isEmpty { print("No plugin files found. Install one with the SDK, or add its directory to plugins.paths.") }
+        if host.pluginRecords.isEmpty {
+            print(
+                "No plugin files found. `swift build` builds the bundled link types next to the applinks executable; "
+                    + "install others with the SDK, or add their directory to plugins.paths.")
+        }
         for r in host.pluginRecords {
             let what = r.id.map { "\($0) \(r.version ?? "") (\(r.name ?? ""), \(r.vendor ?? ""))" } ?? "(unknown)"
             print("\(r.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(what)  ABI \(r.abiVersion ?? "-")  \(r.path)")

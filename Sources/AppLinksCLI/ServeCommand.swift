@@ -28,6 +28,11 @@ struct ServeCommand: HostCommand {
                 listen: "127.0.0.1:8080", logger: logger, actor: "server")
             Output.note("Created a deployment at \(home.url.path).")
         }
+        if deployment.plugins.isEmpty {
+            logger.warning(
+                "no link type is loaded, so no link can be created: run `swift build` to build the bundled ones, or see why with `applinks plugins list`"
+            )
+        }
         let address = try ListenAddress(listen ?? deployment.config.listen)
         let app = try buildApplication(deployment: deployment, listen: address, logger: logger) { bound in
             // One line on stdout, so that scripts (and tests) can learn a port picked with :0.

@@ -23,8 +23,9 @@ extension Deployment {
             .notFound,
             "No link type '\(type)' is installed. "
                 + (known.isEmpty
-                    ? "No link type is loaded; run `applinks plugins list` to see why." : "Known types: \(known.joined(separator: ", ")).")
-                + " Run `applinks plugins list` for details.")
+                    ? "No link type is loaded: run `swift build` to build the bundled ones next to the applinks executable, "
+                        + "or see why with `applinks plugins list`."
+                    : "Known types: \(known.joined(separator: ", ")). Run `applinks plugins list` for details."))
     }
 
     /// Finds a link by id, unique id prefix (at least 4 characters) or name (case-insensitive).
