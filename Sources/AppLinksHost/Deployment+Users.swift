@@ -118,7 +118,7 @@ extension Deployment {
                 let request = PluginHTTPRequest(
                     method: "GET", path: route.path, headers: [["Authorization", "Bearer " + token]], remoteAddress: remoteAddress,
                     baseURL: config.baseURL)
-                guard let answer = try? await plugin.handleHTTP(request, inline: route.inline && storeAnswersInline, timeout: .seconds(10)),
+                guard let answer = try? await answer(request, route: route, of: plugin, timeout: .seconds(10)),
                     answer.status == 200,
                     let identity = try? JSONDecoder().decode(LinkTypeDescriptor.BearerIdentity.self, from: answer.body),
                     let user = try await store.user(name: identity.user)

@@ -33,8 +33,13 @@ public final class Deployment: Sendable {
     /// host calls use them, and routes declared inline need them to run on the request's thread.
     let blockingStore: (any BlockingPluginDataStore & BlockingLinkReader)?
 
-    /// Whether routes declared inline run on the request's thread (see ``blockingStore``).
-    public var storeAnswersInline: Bool { blockingStore != nil }
+    /// Answers a request to one of `plugin`'s routes: on the request's thread when the route is declared inline
+    /// and the store answers plugins' calls on the calling thread (see ``blockingStore``), else on a plugin thread.
+    public func answer(
+        _ request: PluginHTTPRequest, route: LinkTypeDescriptor.Route, of plugin: LoadedPlugin, timeout: Duration?
+    ) async throws -> PluginHTTPResponse {
+        try await plugin.handleHTTP(request, inline: route.inline && blockingStore != nil, timeout: timeout)
+    }
 
     /// Loaded and enabled link types, by id.
     public var plugins: [String: LoadedPlugin] {

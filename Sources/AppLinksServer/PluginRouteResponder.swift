@@ -57,8 +57,7 @@ struct PluginRouteResponder: Sendable {
             remoteAddress: context.clientAddress, user: session.map { .init(name: $0.record.user, admin: $0.record.admin) },
             baseURL: deployment.config.baseURL)
         do {
-            let answer = try await plugin.handleHTTP(
-                pluginRequest, inline: route.inline && deployment.storeAnswersInline, timeout: Self.timeout)
+            let answer = try await deployment.answer(pluginRequest, route: route, of: plugin, timeout: Self.timeout)
             guard (100...599).contains(answer.status) else {
                 throw AppLinksError(.pluginFailed, "status \(answer.status) is not an HTTP status")
             }
