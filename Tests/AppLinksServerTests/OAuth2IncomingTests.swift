@@ -394,8 +394,10 @@ extension ServerProcessTests {
             let alices = try #require(try s.cli("users", "grants", "alice", "--json").jsonArray)
             #expect(alices.count == 2)
             let id = try #require(alices.first?["id"] as? String)
-            #expect(try s.cli("users", "revoke-grant", "alice", id).status == 0)
-            #expect(try s.cli("users", "grants", "alice", "--json").jsonArray?.count == 1)
+            let revokedByCLI = try s.cli("users", "revoke-grant", "alice", id)
+            #expect(revokedByCLI.status == 0, "\(revokedByCLI.stdout)\(revokedByCLI.stderr)")
+            let left = try s.cli("users", "grants", "alice", "--json")
+            #expect(left.jsonArray?.count == 1, "\(left.stdout)\(left.stderr)")
             #expect(try s.cli("users", "revoke-grant", "alice", "no-such-grant").status != 0)
         }
 
