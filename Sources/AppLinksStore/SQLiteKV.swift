@@ -13,12 +13,14 @@ import Synchronization
 final class SQLiteKV: Sendable {
     private let path: String
     private let readers = Mutex<[Connection]>([])
-    private let writer = Mutex<Connection?>(nil)
+    private let writer = SpinningLock<Connection?>(nil)
     /// Writes since the last checkpoint, and whether one is running.
     private let checkpoint = Mutex<(writes: Int, running: Bool)>((0, false))
     private let checkpointQueue = DispatchQueue(label: "applinks.sqlite.checkpoint", qos: .utility)
     /// Writes between two background checkpoints: about a thousand WAL pages, SQLite's own default.
     static let checkpointEvery = 500
+    /// The checkpoint's own connection, used only on `checkpointQueue`.
+    private let checkpointer = Mutex<Connection?>(nil)
 
     init(path: String) { self.path = path }
 
@@ -72,6 +74,13 @@ final class SQLiteKV: Sendable {
         }
     }
 
+    private func checkpointConnection() -> Connection? {
+        checkpointer.withLock { slot in
+            if slot == nil { slot = try? Connection(path: path, readOnly: false) }
+            return slot
+        }
+    }
+
     private func write<T>(_ body: (Connection) throws -> T) throws -> T {
         let result = try writer.withLock { slot in
             if slot == nil { slot = try Connection(path: path, readOnly: false) }
@@ -81,9 +90,11 @@ final class SQLiteKV: Sendable {
         return result
     }
 
-    /// The writer connection never checkpoints itself (a checkpoint syncs the disk, which would hold the write
-    /// lock and every request waiting for it). A background queue runs a passive checkpoint, which does not
-    /// block writers, every ``checkpointEvery`` writes.
+    /// The writer connection never checkpoints itself, which would make every request waiting for the write
+    /// lock wait for the copy too. A background queue, every ``checkpointEvery`` writes, copies the WAL into the
+    /// database in two passes: the bulk without the lock, then what was written meanwhile under it. The second
+    /// pass is short, and it is what lets the next write start the WAL over: a checkpoint racing the writers
+    /// never catches up, and the WAL would grow without end.
     private func scheduleCheckpoint() {
         let due = checkpoint.withLock { c -> Bool in
             c.writes += 1
@@ -92,10 +103,11 @@ final class SQLiteKV: Sendable {
             return true
         }
         guard due else { return }
-        let path = self.path
         checkpointQueue.async { [self] in
-            // A connection of its own, so that the checkpoint does not hold the writer's lock.
-            (try? Connection(path: path, readOnly: false))?.checkpoint()
+            if let c = checkpointConnection() {
+                c.checkpoint()
+                writer.withLock { _ in c.checkpoint() }
+            }
             checkpoint.withLock { $0.running = false }
         }
     }
@@ -114,6 +126,9 @@ final class SQLiteKV: Sendable {
                 throw SQLiteKVError(message: "Cannot open \(path): \(message)")
             }
             sqlite3_busy_timeout(db, 10_000)
+            // Tokens are keyed by random hashes, so lookups and inserts read pages all over the tree: map the
+            // file rather than copy each page in with a read call.
+            try exec("PRAGMA mmap_size = 268435456")
             if !readOnly {
                 try exec("PRAGMA synchronous = NORMAL")
                 sqlite3_wal_autocheckpoint(db, 0)

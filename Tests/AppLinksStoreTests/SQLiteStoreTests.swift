@@ -69,6 +69,27 @@ struct SQLiteStoreTests {
         #expect(sql?.contains("WITHOUT ROWID") == true)
     }
 
+    @Test("under writes that never pause, the background checkpoint still lets the WAL start over")
+    func walStaysBounded() async throws {
+        let path = Self.dir.path("\(UUID().uuidString).db").path
+        let store = try SQLiteStore(path: path)
+        let value = Data(repeating: 7, count: 200)
+        // Random keys, as token hashes are: each insert dirties its own page, about a WAL frame per write.
+        await withTaskGroup(of: Void.self) { group in
+            for writer in 0..<2 {
+                group.addTask {
+                    for i in 0..<3_000 {
+                        try? store.putBlocking(namespace: "bench", key: "at/\(writer)-\(i)-\(UUID().uuidString)", value: value, ttl: nil)
+                    }
+                }
+            }
+        }
+        #expect(try store.keysBlocking(namespace: "bench", prefix: "at/").count == 6_000)
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        // 6,000 frames of 4 KiB would be 24 MiB; a checkpoint every 500 writes keeps it near 1,000 frames.
+        #expect(wal < 12 << 20, "the WAL grew to \(wal) bytes")
+    }
+
     @Test("a file that is not a database gives a clear error")
     func notADatabase() throws {
         let path = Self.dir.path("garbage.db")
