@@ -391,7 +391,7 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             reply = try await host.http(
                 HostHTTPRequest(url: url, headers: signed.headers.map { [$0.0, $0.1] } + [["Accept", "application/json"]]))
         } catch {
-            return StatusResponse(.networkError, RemoteApplication.networkErrorType(error), message: "\(error)")
+            return StatusResponse(.networkError, HostHTTPFailure.errorType(error), message: "\(error)")
         }
         switch reply.status {
         case 200:

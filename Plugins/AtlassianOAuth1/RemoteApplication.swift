@@ -76,9 +76,8 @@ enum RemoteApplication {
                     HostHTTPRequest(
                         url: base + manifestPath, headers: [["Accept", "application/json, application/xml;q=0.9"]], timeoutMs: 10_000))
             } catch {
-                let text = "\(error)"
-                if let r = text.range(of: "invalid_input: ") { return .refused(String(text[r.upperBound...])) }
-                return .unreachable(errorType: networkErrorType(error), message: text)
+                if let why = HostHTTPFailure.refusal(error) { return .refused(why) }
+                return .unreachable(errorType: HostHTTPFailure.errorType(error), message: "\(error)")
             }
             if (300..<400).contains(response.status), let location = response.header("Location") {
                 let target = location.hasSuffix(manifestPath) ? String(location.dropLast(manifestPath.count)) : location
@@ -99,13 +98,6 @@ enum RemoteApplication {
     static func origin(_ base: String) -> String {
         guard let url = URL(string: base), let scheme = url.scheme, let host = url.host else { return base }
         return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
-    }
-
-    /// The host reports transport failures as "CODE: message", CODE from the status vocabulary.
-    static func networkErrorType(_ error: any Error) -> StatusErrorType {
-        let text = "\(error)"
-        return StatusErrorType.allCases.first { text.hasPrefix($0.rawValue + ":") || text.contains(" \($0.rawValue):") }
-            ?? .unexpectedResponse
     }
 
     static func consumerInfo(_ base: String, host: HostAPI) async throws -> ConsumerInfo {

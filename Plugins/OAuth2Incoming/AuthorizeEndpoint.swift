@@ -45,7 +45,7 @@ struct AuthorizeEndpoint: Sendable {
         guard q["response_type"] == "code" else {
             return back(OAuth2Error(.unsupportedResponseType, "Only response_type=code is supported."))
         }
-        let requested = q["scope"].map { words(.string($0)) } ?? client.scopes
+        let requested = q["scope"].map { JSONValue.string($0).words } ?? client.scopes
         if let unknown = requested.first(where: { !client.scopes.contains($0) }) {
             return back(OAuth2Error(.invalidScope, "The scope \(unknown) is not one this client was registered for."))
         }

@@ -94,8 +94,8 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
 
     private func register(_ r: WizardRequest, settings: ProviderSettings) async throws -> WizardResponse {
         let name = (r.answers["name"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        let redirects = words(r.answers["redirect_url"])
-        let scopes = words(r.answers["scopes"])
+        let redirects = r.answers["redirect_url"]?.words ?? []
+        let scopes = r.answers["scopes"]?.words ?? []
         let type = r.answers["client_type"]?.stringValue ?? "confidential"
         let allowCC = r.answers["allow_client_credentials"]?.boolValue ?? false
         var errors: [FieldError] = []

@@ -121,12 +121,3 @@ enum Secrets {
     static func generate() -> String { SecureRandom.token(bits: 256) }
     static func hash(_ secret: String) -> String { Digest.sha256(Data(secret.utf8)).base64URLEncodedString() }
 }
-
-/// A list answer: space-separated as scopes are (RFC 6749 §3.3), a JSON array, or commas from the CLI.
-func words(_ value: JSONValue?) -> [String] {
-    switch value {
-    case .array(let items)?: return items.compactMap(\.stringValue).filter { !$0.isEmpty }
-    case .string(let s)?: return s.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" }).map(String.init)
-    default: return []
-    }
-}

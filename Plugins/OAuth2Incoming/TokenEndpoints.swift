@@ -89,7 +89,7 @@ struct TokenEndpoints: Sendable {
         }
         guard var grant = try await store.grant(record.grantID) else { throw OAuth2Error(.invalidGrant, "The authorization was revoked.") }
         if let scope = form["scope"] {
-            let narrowed = words(.string(scope))
+            let narrowed = JSONValue.string(scope).words
             guard !narrowed.isEmpty, narrowed.allSatisfy(grant.scopes.contains) else {
                 throw OAuth2Error(.invalidScope, "A refresh may only narrow the scopes of the authorization.")
             }
@@ -105,7 +105,7 @@ struct TokenEndpoints: Sendable {
         guard client.confidential, client.allowClientCredentials else {
             throw OAuth2Error(.unauthorizedClient, "This client may not use client_credentials; an administrator can allow it on the link.")
         }
-        let scopes = form["scope"].map { words(.string($0)) } ?? client.scopes
+        let scopes = form["scope"].map { JSONValue.string($0).words } ?? client.scopes
         if let unknown = scopes.first(where: { !client.scopes.contains($0) }) {
             throw OAuth2Error(.invalidScope, "The scope \(unknown) is not one this client was registered for.")
         }

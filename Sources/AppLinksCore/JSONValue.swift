@@ -74,6 +74,16 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     public subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    /// A list answer or config value: a JSON array of strings, or one string of words separated by spaces (as
+    /// OAuth scopes are, RFC 6749 §3.3), commas (as the CLI's `--set` gives them) or newlines.
+    public var words: [String] {
+        switch self {
+        case .array(let items): return items.compactMap(\.stringValue).filter { !$0.isEmpty }
+        case .string(let s): return s.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" }).map(String.init)
+        default: return []
+        }
+    }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
