@@ -206,7 +206,7 @@ struct ActionsCommand: HostCommand {
     func execute() async throws {
         let host = try await common.openHost()
         let l = try await host.resolveLink(link)
-        let actions = try host.plugin(forType: l.type).descriptor.actions
+        let actions = try host.plugin(forType: l.type).descriptor.adminActions
         if common.json { return try await Output.json(actions) }
         if actions.isEmpty { print("The \(l.type) link type offers no actions.") }
         for a in actions {

@@ -30,7 +30,7 @@ struct LinkTable {
         for l in links {
             let app = "\(l.name) (\(l.application.name)\(l.application.version.map { " " + $0 } ?? ""))" + (l.primary ? " *" : "")
             let type = host.enabledPlugin(l.type)?.descriptor.name ?? host.pluginRecords.first { $0.id == l.type }?.name ?? l.type
-            let actions = host.enabledPlugin(l.type)?.descriptor.actions.map(\.id).joined(separator: ", ") ?? "-"
+            let actions = host.enabledPlugin(l.type)?.descriptor.adminActions.map(\.id).joined(separator: ", ") ?? "-"
             rows.append([
                 String(l.id.prefix(8)), app, type, l.direction.displayName, Self.statusText(l.status), actions.isEmpty ? "-" : actions,
             ])

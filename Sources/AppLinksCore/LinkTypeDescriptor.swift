@@ -86,19 +86,34 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         }
     }
 
+    /// The actions an admin may run: all but those for the host's API alone.
+    public var adminActions: [Action] { actions.filter { !$0.hostOnly } }
+
     public struct Action: Codable, Sendable, Hashable {
         public var id: String
         public var title: String
         public var description: String?
         public var destructive: Bool
         public var params: [Parameter]
+        /// Run only through the host's API (``Deployment``), never by an admin: an action whose output is a
+        /// credential, such as a fresh access token for another link type or an embedding product.
+        public var hostOnly: Bool
 
-        public init(id: String, title: String, description: String? = nil, destructive: Bool = false, params: [Parameter] = []) {
+        public init(
+            id: String, title: String, description: String? = nil, destructive: Bool = false, params: [Parameter] = [],
+            hostOnly: Bool = false
+        ) {
             self.id = id
             self.title = title
             self.description = description
             self.destructive = destructive
             self.params = params
+            self.hostOnly = hostOnly
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, title, description, destructive, params
+            case hostOnly = "host_only"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -108,6 +123,7 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
             description = try c.decodeIfPresent(String.self, forKey: .description)
             destructive = try c.decodeIfPresent(Bool.self, forKey: .destructive) ?? false
             params = try c.decodeIfPresent([Parameter].self, forKey: .params) ?? []
+            hostOnly = try c.decodeIfPresent(Bool.self, forKey: .hostOnly) ?? false
         }
     }
 

@@ -265,8 +265,8 @@ extension Deployment {
     public func invokeAction(_ reference: String, action id: String, rawArgs: [(String, String)]) async throws -> (Link, ActionResponse) {
         let link = try await resolveLink(reference)
         let plugin = try plugin(forType: link.type)
-        guard let action = plugin.descriptor.actions.first(where: { $0.id == id }) else {
-            let known = plugin.descriptor.actions.map(\.id)
+        guard let action = plugin.descriptor.adminActions.first(where: { $0.id == id }) else {
+            let known = plugin.descriptor.adminActions.map(\.id)
             throw AppLinksError(
                 .notFound,
                 "The link type '\(link.type)' has no action '\(id)'. "
@@ -285,6 +285,22 @@ extension Deployment {
         if !shown.isEmpty { detail["args"] = .object(shown) }
         try await audit("action", link: result, detail: detail)
         return (result, response)
+    }
+
+    /// A fresh access token for calling the application a link points at, from its type's `access-token`
+    /// action (a host-only action, which `oauth2-outgoing` offers): for other link types and for a product
+    /// embedding the host. The type refreshes the token first when it is about to expire.
+    public func freshAccessToken(forLink reference: String) async throws -> String {
+        let link = try await resolveLink(reference)
+        let plugin = try plugin(forType: link.type)
+        guard plugin.descriptor.actions.contains(where: { $0.id == "access-token" && $0.hostOnly }) else {
+            throw AppLinksError(.invalidInput, "The link '\(link.name)' is of type \(link.type), which gives no access tokens.")
+        }
+        let response = try await runAction(plugin, link: link, action: "access-token", args: [:])
+        guard let token = response.output?["access_token"]?.stringValue, !token.isEmpty else {
+            throw AppLinksError(.pluginFailed, "\(plugin.descriptor.name) returned no access token.")
+        }
+        return token
     }
 
     func runAction(_ plugin: LoadedPlugin, link: Link, action: String, args: [String: JSONValue]) async throws -> ActionResponse {

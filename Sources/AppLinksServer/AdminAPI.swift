@@ -99,6 +99,24 @@ enum AdminAPI {
                 return HTTPReply.json(try await d.checkStatus(of: [link])[0])
             }
         }
+        api.get("links/:id/actions") { _, context in
+            try await respond {
+                let link = try await base.resolveLink(try context.parameters.require("id"))
+                return HTTPReply.json(try base.plugin(forType: link.type).descriptor.adminActions)
+            }
+        }
+        api.post("links/:id/actions/:action") { request, context in
+            try await respond {
+                let args = try await Self.arguments(request)
+                let (link, response) = try await acting(context).invokeAction(
+                    try context.parameters.require("id"), action: try context.parameters.require("action"), rawArgs: args)
+                let reply: JSONValue = [
+                    "link_id": .string(link.id), "message": response.message.map(JSONValue.string) ?? .null,
+                    "output": response.output ?? .null,
+                ]
+                return HTTPReply.json(reply)
+            }
+        }
         api.get("link-types") { _, _ in HTTPReply.json(base.pluginRecords) }
         api.post("link-types/:id/:change") { _, context in
             try await respond {
@@ -147,6 +165,23 @@ enum AdminAPI {
             throw AppLinksError(.invalidInput, #"The body must be JSON such as {"answers": {"url": "https://…"}}."#)
         }
         return decoded.answers ?? [:]
+    }
+
+    /// An action's arguments, `{"args": {"name": value}}`: strings, numbers or booleans, converted to the types
+    /// the action declares as the CLI's `--arg` values are.
+    static func arguments(_ request: Request) async throws -> [(String, String)] {
+        let body = try await request.body.collect(upTo: 1 << 20)
+        if body.readableBytes == 0 { return [] }
+        struct Body: Decodable { var args: [String: JSONValue]? }
+        guard let decoded = try? JSONCoding.decode(Body.self, from: Data(body.readableBytesView)) else {
+            throw AppLinksError(.invalidInput, #"The body must be JSON such as {"args": {"url": "https://…"}}."#)
+        }
+        return try (decoded.args ?? [:]).sorted { $0.key < $1.key }.map { name, value in
+            guard let text = value.stringValue else {
+                throw AppLinksError(.invalidInput, "The argument \(name) must be a string, a number or a boolean.")
+            }
+            return (name, text)
+        }
     }
 
     static func wizardReply(_ run: () async throws -> WizardOutcome) async throws -> Response {
