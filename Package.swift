@@ -17,6 +17,7 @@ let package = Package(
         // by a real deployment.
         .library(name: "AppLinksLinkTypeAtlassianOAuth1", type: .dynamic, targets: ["AtlassianOAuth1LinkType"]),
         .library(name: "AppLinksLinkTypeOAuth2Incoming", type: .dynamic, targets: ["OAuth2IncomingLinkType"]),
+        .library(name: "AppLinksLinkTypeOAuth2Outgoing", type: .dynamic, targets: ["OAuth2OutgoingLinkType"]),
         .library(name: "AppLinksTestFixture", type: .dynamic, targets: ["FixtureLinkType"]),
     ],
     dependencies: [
@@ -119,6 +120,12 @@ let package = Package(
             path: "Plugins/OAuth2Incoming",
             swiftSettings: swift6
         ),
+        .target(
+            name: "OAuth2OutgoingLinkType",
+            dependencies: ["AppLinksPluginKit", "AppLinksOAuth2", "AppLinksCrypto"],
+            path: "Plugins/OAuth2Outgoing",
+            swiftSettings: swift6
+        ),
 
         // MARK: Test fixtures
         .target(
@@ -160,6 +167,7 @@ let package = Package(
             ],
             exclude: [
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",
+                "authlib_provider.py", "oauth2_outgoing_browser.py",
                 "oauth2_client_flow.py",
             ],
             swiftSettings: swift6

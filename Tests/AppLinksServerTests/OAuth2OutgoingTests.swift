@@ -1,0 +1,328 @@
+import AppLinksCore
+import AppLinksHost
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+extension ServerProcessTests {
+    /// The `oauth2-outgoing` link type: this host as an OAuth 2.0 client, against two real providers: a second
+    /// AppLinks host's `oauth2-incoming`, and an authorization server built on Python authlib.
+    @Suite("OAuth 2.0 outgoing: the host as client")
+    struct OAuth2OutgoingTests {
+        static let password = "correct horse battery"
+        static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+
+        /// The client host: it may call loopback addresses, where the providers of these tests listen.
+        static func clientHost() throws -> (RunningServer, admin: String) {
+            let port = try freeLoopbackPort()
+            let s = try RunningServer(
+                extraEnv: [
+                    "APPLINKS_BASE_URL": "http://127.0.0.1:\(port)", "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "true",
+                    "APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "true",
+                ], listen: "127.0.0.1:\(port)")
+            return (s, try s.token(user: "root", admin: true))
+        }
+
+        static func callback(_ s: RunningServer) -> String { "http://127.0.0.1:\(s.port)/rest/oauth2-client/latest/callback" }
+
+        /// authlib_provider.py on a free port, until the test ends.
+        final class AuthlibProvider {
+            let process = Process()
+            let port: Int
+            var base: String { "http://127.0.0.1:\(port)" }
+
+            init(clientID: String, secret: String, redirect: String, expiresIn: Int, rotate: String) async throws {
+                port = try freeLoopbackPort()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = [
+                    "python3", OAuth2OutgoingTests.here.appendingPathComponent("authlib_provider.py").path, "\(port)", clientID, secret,
+                    redirect, "\(expiresIn)", rotate,
+                ]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                for _ in 0..<100 {
+                    if (try? await stats()) != nil { return }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                stop()
+                throw CompileError(message: "authlib_provider.py did not start")
+            }
+
+            func stats() async throws -> [String: Int] {
+                let (data, _) = try await URLSession.shared.data(from: URL(string: base + "/stats")!)
+                return try JSONSerialization.jsonObject(with: data) as? [String: Int] ?? [:]
+            }
+
+            func stop() {
+                guard process.isRunning else { return }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+
+            deinit { stop() }
+        }
+
+        /// A custom-provider link to an authlib provider.
+        static func link(
+            _ c: RunningServer, to p: AuthlibProvider, secret: String = "authlib-secret", name: String = "Authlib"
+        ) throws -> String {
+            let r = try c.cli(
+                "create", "oauth2-outgoing", "--set", "name=\(name)", "--set", "provider=custom", "--set",
+                "authorization_endpoint=\(p.base)/authorize", "--set", "token_endpoint=\(p.base)/token", "--set",
+                "revocation_endpoint=\(p.base)/revoke", "--set", "status_url=\(p.base)/api/me", "--set", "client_id=authlib-client",
+                "--set", "client_secret=\(secret)", "--set", "scopes=profile", "--json")
+            return try #require(r.jsonObject?["id"] as? String, "\(r.stdout)\(r.stderr)")
+        }
+
+        /// Runs `authorize`, then the browser: returns the callback's status and page.
+        static func authorize(
+            _ c: RunningServer, _ link: String, kind: String, decision: String = "allow", user: [String] = []
+        ) throws -> (status: Int, page: String) {
+            let started = try c.cli("action", link, "authorize", "--json")
+            let url = try #require((started.jsonObject?["output"] as? [String: Any])?["authorization_url"] as? String, "\(started.stderr)")
+            #expect(url.contains("code_challenge_method=S256") && url.contains("state="))
+            let r = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                ["python3", here.appendingPathComponent("oauth2_outgoing_browser.py").path, kind, url, decision] + user)
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+            return (report["status"] as? Int ?? 0, report["page"] as? String ?? "")
+        }
+
+        static func status(_ c: RunningServer, _ admin: String, _ link: String) async throws -> (String, String) {
+            let r = try await c.send("POST", "/rest/applinks/3.0/links/\(link)/status", headers: [("Authorization", "Bearer \(admin)")])
+            let s = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any])["status"] as? [String: Any]
+            let kind = [s?["category"] as? String, s?["error_type"] as? String].compactMap { $0 }.joined(separator: "/")
+            return (kind, s?["message"] as? String ?? "")
+        }
+
+        static func action(
+            _ c: RunningServer, _ link: String, _ args: String...
+        ) throws -> (status: Int32, json: [String: Any], stderr: String) {
+            let r = try runCommand(BuildProducts.applinks, ["action", link] + args + ["--json"], environment: c.env)
+            return (r.status, r.jsonObject ?? [:], r.stderr)
+        }
+
+        static func output(_ r: (status: Int32, json: [String: Any], stderr: String)) -> [String: Any] {
+            r.json["output"] as? [String: Any] ?? [:]
+        }
+
+        @Test(
+            "against a second AppLinks host: discovery, authorize in a browser, test-request, a forced expiry refreshes, a revoked grant is ACCESS_ERROR"
+        )
+        func againstAppLinksProvider() async throws {
+            let (c, admin) = try Self.clientHost()
+            // The provider issues access tokens for 62 s: with the 60 s clock-skew margin they need refreshing after 2 s.
+            let pPort = try freeLoopbackPort()
+            let p = try RunningServer(
+                extraEnv: [
+                    "APPLINKS_BASE_URL": "http://127.0.0.1:\(pPort)", "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "true",
+                    "APPLINKS_OAUTH2_ACCESS_TOKEN_LIFETIME_SECONDS": "62",
+                ], listen: "127.0.0.1:\(pPort)")
+            _ = try p.token(user: "alice", admin: false)
+            let registered = try p.cli(
+                "create", "oauth2-incoming", "--set", "name=Client host", "--set", "redirect_url=\(Self.callback(c))", "--set",
+                "scopes=REPO_READ", "--json")
+            let credentials = try #require(registered.jsonObject?["credentials"] as? [String: Any], "\(registered.stderr)")
+            let created = try c.cli(
+                "create", "oauth2-outgoing", "--set", "name=Provider host", "--set", "provider=applinks", "--set",
+                "base_url=http://127.0.0.1:\(pPort)", "--set", "client_id=\(credentials["client_id"] as? String ?? "")", "--set",
+                "client_secret=\(credentials["client_secret"] as? String ?? "")", "--set", "scopes=REPO_READ", "--json")
+            let link = try #require(created.jsonObject?["id"] as? String, "\(created.stdout)\(created.stderr)")
+            let config = (created.jsonObject?["config"] as? [String: Any]) ?? [:]
+            #expect(config["token_endpoint"] as? String == "http://127.0.0.1:\(pPort)/rest/oauth2/latest/token", "\(created.stdout)")
+            #expect(!created.stdout.contains(credentials["client_secret"] as? String ?? "-"), "the secret is not shown back")
+
+            let before = try await Self.status(c, admin, link)
+            #expect(before.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && before.1.contains("authorize"), "\(before)")
+
+            let done = try Self.authorize(c, link, kind: "applinks", user: ["alice", Self.password])
+            #expect(done.status == 200 && done.page.contains("is authorized"), "\(done)")
+            #expect(try await Self.status(c, admin, link).0 == "CONNECTED")
+
+            let whoami = "http://127.0.0.1:\(pPort)/rest/oauth2/latest/whoami"
+            let first = try Self.action(c, link, "test-request", "--arg", "url=\(whoami)")
+            #expect(
+                Self.output(first)["status"] as? Int == 200 && (Self.output(first)["body"] as? String)?.contains("alice") == true,
+                "\(first)")
+            let tokenStatus = try c.cli("action", link, "token-status", "--json")
+            #expect(
+                tokenStatus.stdout.contains(#""refreshable" : true"#) && !tokenStatus.stdout.contains("access_token"),
+                "\(tokenStatus.stdout)")
+
+            try await Task.sleep(for: .milliseconds(2_300))
+            let second = try Self.action(c, link, "test-request", "--arg", "url=\(whoami)")
+            #expect(Self.output(second)["status"] as? Int == 200, "\(second)")
+            #expect(Self.output(try Self.action(c, link, "token-status"))["refreshes"] as? Int == 1, "the expired token was refreshed once")
+
+            // The user revokes the grant at the provider: our next check finds out.
+            let grants = try #require(try p.cli("users", "grants", "alice", "--json").jsonArray)
+            try #require(grants.count == 1)
+            #expect(try p.cli("users", "revoke-grant", "alice", grants[0]["id"] as? String ?? "").status == 0)
+            // The provider's server caches tokens for up to a second, so a revocation made by its CLI reaches it within one.
+            var after = try await Self.status(c, admin, link)
+            for _ in 0..<20 where after.0 == "CONNECTED" {
+                try await Task.sleep(for: .milliseconds(100))
+                after = try await Self.status(c, admin, link)
+            }
+            #expect(
+                after.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && after.1.contains("Run `applinks action \(link) authorize`"),
+                "\(after)")
+            let refused = try Self.action(c, link, "test-request", "--arg", "url=\(whoami)")
+            #expect(refused.status != 0 && refused.stderr.contains("authorize"), "\(refused)")
+        }
+
+        @Test("against authlib: authorize, test-request, a forced expiry refreshes with rotation, revoke reaches the provider")
+        func againstAuthlib() async throws {
+            let (c, admin) = try Self.clientHost()
+            let p = try await AuthlibProvider(
+                clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 61, rotate: "yes")
+            defer { p.stop() }
+            let link = try Self.link(c, to: p)
+            let done = try Self.authorize(c, link, kind: "authlib")
+            #expect(done.status == 200, "\(done)")
+            let me = try Self.action(c, link, "test-request", "--arg", "url=\(p.base)/api/me")
+            #expect(Self.output(me)["status"] as? Int == 200 && (Self.output(me)["body"] as? String)?.contains("alice") == true, "\(me)")
+            try await Task.sleep(for: .milliseconds(1_300))
+            #expect(Self.output(try Self.action(c, link, "test-request", "--arg", "url=\(p.base)/api/me"))["status"] as? Int == 200)
+            #expect(try await p.stats()["refreshes"] == 1)
+            try await Task.sleep(for: .milliseconds(1_300))
+            // The rotated refresh token works; the first one was revoked by authlib.
+            #expect(try await Self.status(c, admin, link).0 == "CONNECTED")
+            #expect(try await p.stats()["refreshes"] == 2)
+
+            let revoked = try Self.action(c, link, "revoke")
+            #expect(revoked.status == 0 && (revoked.json["message"] as? String)?.contains("at the provider") == true, "\(revoked)")
+            #expect(try await p.stats()["revocations"] == 1)
+            let after = try await Self.status(c, admin, link)
+            #expect(after.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED", "\(after)")
+        }
+
+        @Test(
+            "failures: a denied consent, a wrong client secret, a provider that does not rotate, one without refresh tokens, one that is down"
+        )
+        func failures() async throws {
+            let (c, admin) = try Self.clientHost()
+            let p = try await AuthlibProvider(
+                clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 61, rotate: "no")
+            defer { p.stop() }
+            let link = try Self.link(c, to: p)
+
+            let denied = try Self.authorize(c, link, kind: "authlib", decision: "deny")
+            #expect(denied.status == 403 && denied.page.contains("access_denied"), "\(denied)")
+            let afterDenial = try await Self.status(c, admin, link)
+            #expect(afterDenial.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && afterDenial.1.contains("denied"), "\(afterDenial)")
+
+            let wrong = try Self.link(c, to: p, secret: "not-the-secret", name: "Wrong secret")
+            let wrongStatus = try await Self.status(c, admin, wrong)
+            #expect(wrongStatus.0 == "CONFIG_ERROR/INVALID_CONFIG" && wrongStatus.1.contains("set-credentials"), "\(wrongStatus)")
+            let wrongCallback = try Self.authorize(c, wrong, kind: "authlib")
+            #expect(wrongCallback.status == 400 && wrongCallback.page.contains("invalid_client"), "\(wrongCallback)")
+            #expect(try Self.action(c, wrong, "set-credentials", "--arg", "client_secret=authlib-secret").status == 0)
+            #expect(try await Self.status(c, admin, wrong).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED", "fixed, not yet authorized")
+
+            // No rotation: the same refresh token serves twice.
+            #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
+            for round in 1...2 {
+                try await Task.sleep(for: .milliseconds(1_300))
+                let r = try Self.action(c, link, "test-request", "--arg", "url=\(p.base)/api/me")
+                #expect(Self.output(r)["status"] as? Int == 200, "round \(round): \(r)")
+            }
+            #expect(try await p.stats()["refreshes"] == 2)
+            #expect(Self.output(try Self.action(c, link, "token-status"))["refreshes"] as? Int == 2)
+
+            // A provider that gives no refresh token: a warning, then re-authorization once the token expires.
+            let once = try await AuthlibProvider(
+                clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 61, rotate: "none")
+            defer { once.stop() }
+            let short = try Self.link(c, to: once, name: "No refresh")
+            let shortDone = try Self.authorize(c, short, kind: "authlib")
+            #expect(shortDone.status == 200 && shortDone.page.contains("no refresh token"), "\(shortDone)")
+            #expect((Self.output(try Self.action(c, short, "token-status"))["warning"] as? String)?.contains("no refresh token") == true)
+            try await Task.sleep(for: .milliseconds(1_300))
+            let expired = try await Self.status(c, admin, short)
+            #expect(expired.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && expired.1.contains("no refresh token"), "\(expired)")
+
+            p.stop()
+            let down = try await Self.status(c, admin, link)
+            #expect(down.0 == "NETWORK_ERROR/CONNECTION_REFUSED" && down.1.contains("127.0.0.1:\(p.port)"), "\(down)")
+        }
+
+        @Test("50 concurrent test-requests on an expired token, from the server and from CLI processes, cause exactly one refresh")
+        func singleFlightRefresh() async throws {
+            let (c, admin) = try Self.clientHost()
+            let p = try await AuthlibProvider(
+                clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 61, rotate: "yes")
+            defer { p.stop() }
+            let link = try Self.link(c, to: p)
+            #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
+            try await Task.sleep(for: .milliseconds(1_300))
+            let url = "\(p.base)/api/me"
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        let r = try await c.send(
+                            "POST", "/rest/applinks/3.0/links/\(link)/actions/test-request",
+                            headers: [("Authorization", "Bearer \(admin)")],
+                            body: #"{"args": {"url": "\#(url)"}}"#)
+                        let json = try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any]
+                        return (json?["output"] as? [String: Any])?["status"] as? Int ?? -r.status
+                    }
+                }
+                for _ in 0..<10 {
+                    group.addTask {
+                        let r = try Self.action(c, link, "test-request", "--arg", "url=\(url)")
+                        return Self.output(r)["status"] as? Int ?? -Int(r.status)
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.count == 50 && statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+            #expect(try await p.stats()["refreshes"] == 1, "one refresh for all fifty")
+            #expect(Self.output(try Self.action(c, link, "token-status"))["refreshes"] as? Int == 1)
+
+            // The host's API, as another link type or an embedding product calls it.
+            let deployment = try await Deployment.open(home: DeploymentHome(url: c.home), environment: c.env)
+            let token = try await deployment.freshAccessToken(forLink: link)
+            await deployment.shutdown()
+            var request = URLRequest(url: try #require(URL(string: url)))
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            await #expect(throws: AppLinksError.self) { try await deployment.freshAccessToken(forLink: "no-such-link") }
+        }
+
+        @Test("the wizard refuses bad endpoints and an unreachable AppLinks host; access-token is for the host's API only")
+        func wizardAndHostOnlyAction() async throws {
+            let (c, admin) = try Self.clientHost()
+            let bad = try c.cli(
+                "create", "oauth2-outgoing", "--set", "name=Bad", "--set", "provider=custom", "--set", "authorization_endpoint=ftp://x",
+                "--set", "token_endpoint=not a url", "--set", "client_id=a", "--set", "client_secret=b")
+            #expect(bad.status != 0 && bad.stderr.contains("is not an http(s) URL"), "\(bad.stderr)")
+            let port = try freeLoopbackPort()
+            let unreachable = try c.cli(
+                "create", "oauth2-outgoing", "--set", "name=Gone", "--set", "provider=applinks", "--set",
+                "base_url=http://127.0.0.1:\(port)",
+                "--set", "client_id=a", "--set", "client_secret=b")
+            #expect(unreachable.status != 0 && unreachable.stderr.contains("cannot be reached"), "\(unreachable.stderr)")
+            let github = try c.cli(
+                "create", "oauth2-outgoing", "--set", "name=GitHub", "--set", "provider=github", "--set", "client_id=a", "--set",
+                "client_secret=b", "--json")
+            let config = try #require(github.jsonObject?["config"] as? [String: Any], "\(github.stderr)")
+            #expect(config["token_endpoint"] as? String == "https://github.com/login/oauth/access_token")
+            #expect(config["scopes"] as? [String] == ["read:user"] && config["client_auth"] as? String == "client_secret_post")
+            let id = try #require(github.jsonObject?["id"] as? String)
+            let actions = try c.cli("actions", id)
+            #expect(actions.stdout.contains("test-request") && !actions.stdout.contains("access-token"), "\(actions.stdout)")
+            let refused = try c.cli("action", id, "access-token")
+            #expect(refused.status != 0 && refused.stderr.contains("no action 'access-token'"), "\(refused.stderr)")
+            let rest = try await c.send(
+                "POST", "/rest/applinks/3.0/links/\(id)/actions/access-token", headers: [("Authorization", "Bearer \(admin)")])
+            #expect(rest.status == 404, "\(rest.body)")
+        }
+    }
+}
