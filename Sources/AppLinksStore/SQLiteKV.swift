@@ -19,6 +19,8 @@ final class SQLiteKV: Sendable {
     private let checkpointQueue = DispatchQueue(label: "applinks.sqlite.checkpoint", qos: .utility)
     /// Writes between two background checkpoints: about a thousand WAL pages, SQLite's own default.
     static let checkpointEvery = 500
+    /// WAL pages at which the write connection checkpoints by itself.
+    static let walBackstopPages = 4_000
     /// The checkpoint's own connection, used only on `checkpointQueue`.
     private let checkpointer = Mutex<Connection?>(nil)
 
@@ -131,7 +133,9 @@ final class SQLiteKV: Sendable {
             try exec("PRAGMA mmap_size = 268435456")
             if !readOnly {
                 try exec("PRAGMA synchronous = NORMAL")
-                sqlite3_wal_autocheckpoint(db, 0)
+                // A backstop only: the background checkpoint keeps the WAL near a thousand pages, but when it is
+                // starved of CPU the writer checkpoints itself at four thousand, so the WAL stays bounded.
+                sqlite3_wal_autocheckpoint(db, Int32(SQLiteKV.walBackstopPages))
             }
         }
 
