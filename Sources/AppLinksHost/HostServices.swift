@@ -288,6 +288,16 @@ final class HostServices: Sendable {
                         }
                         return Int32(APPLINKS_OK)
                     }
+                },
+                link_access_token: { ctx, id, idLen, out in
+                    guarded(out) {
+                        let s = from(ctx)
+                        let linkID = string(id, idLen)
+                        guard try waitFor({ try await s.host.store.link(id: linkID) }) != nil else { return Int32(APPLINKS_NOT_FOUND) }
+                        let token = try waitFor { try await s.host.acting(as: "plugin:\(s.pluginID)").freshAccessToken(forLink: linkID) }
+                        write(try JSONCoding.encode(["access_token": token, "token_type": "Bearer"]), out)
+                        return Int32(APPLINKS_OK)
+                    }
                 }))
         return UnsafePointer(t)
     }()

@@ -244,6 +244,24 @@ public struct HostAPI: @unchecked Sendable {
         }
     }
 
+    /// A fresh access token for the application another link points at, from that link's type (ABI 1.1): how a
+    /// link type calls an API through an `oauth2-outgoing` link, for one.
+    public func accessToken(forLink id: String) async throws -> String {
+        try await offPool {
+            var out = applinks_buffer()
+            let rc = withKey(id) { api.pointee.link_access_token(context, $0, $1, &out) }
+            if rc == Int32(APPLINKS_NOT_FOUND) {
+                freeHost(&out)
+                throw AppLinksError(.notFound, "There is no link '\(id)'.")
+            }
+            let body = try check(rc, &out, "link_access_token")
+            guard let token = try JSONValue.parse(body)["access_token"]?.stringValue else {
+                throw AppLinksError(.pluginFailed, "link_access_token answered without an access token.")
+            }
+            return token
+        }
+    }
+
     // MARK: Plumbing
 
     /// Makes a host call that may block: right here on a thread the host reserved for this call (see

@@ -23,6 +23,9 @@ struct DeploymentTests {
         #expect(out["rsa_verify"] == true && out["rsa_verify_tampered"] == false && out["instance_sign_verifies"] == true)
         #expect(out["instance_id"] == .string(t.deployment.identity.applicationID) && out["instance_name"] == "Test host")
         #expect(out["links"] == 1 && out["link_get"] == "Jira" && out["link_get_missing"] == true)
+        // ABI 1.1: tokens come only from a link whose type gives them.
+        #expect(out["access_token_missing_link"] == "not_found", "\(out)")
+        #expect(out["access_token_refused"]?.stringValue?.contains("gives no access tokens") == true, "\(out)")
         // The plugin's data lives in its own namespace, and its audit events carry its name.
         #expect(try await t.deployment.store.value(namespace: "fixture", key: "a/1") == Data("uno".utf8))
         #expect(try await t.deployment.store.value(namespace: "other", key: "a/1") == nil)

@@ -19,15 +19,15 @@ struct PluginLoaderTests {
         #expect(plugins.map(\.id) == ["fixture"])
         let r = try #require(records.first)
         #expect(r.state == .loaded && r.id == "fixture" && r.name == "Test fixture" && r.version == "1.2.3" && r.vendor == "AppLinks tests")
-        #expect(r.abiVersion == "1.0" && r.enabled && r.reason == nil && (r.loadMs ?? -1) >= 0)
+        #expect(r.abiVersion == "1.1" && r.enabled && r.reason == nil && (r.loadMs ?? -1) >= 0)
         #expect(r.sha256?.count == 64)
         #expect(plugins[0].descriptor.actions.map(\.id) == ["echo", "relocate", "selftest", "rename", "register-consumer"])
     }
 
     /// One bad file per case; the expected text is what an admin needs to recognise the problem.
     static let badCases: [(name: String, expect: String)] = [
-        ("wrong major version", "built for ABI 2.0 but this host speaks ABI 1.0"),
-        ("newer minor version", "needs ABI 1.7, newer than this host's 1.0"),
+        ("wrong major version", "built for ABI 2.0 but this host speaks ABI 1.1"),
+        ("newer minor version", "needs ABI 1.7, newer than this host's 1.1"),
         ("missing entry symbol", "does not export applinks_plugin_entry"),
         ("entry declines the host", "declined this host's ABI"),
         ("invalid descriptor JSON", "descriptor_json is not a valid descriptor"),
@@ -78,6 +78,16 @@ struct PluginLoaderTests {
         #expect(bad.state == .refused)
         #expect(bad.reason?.contains(expected) == true, "reason was: \(bad.reason ?? "nil")")
         #expect(bad.reason?.contains("Fix:") == true)
+    }
+
+    @Test("a plugin built for ABI 1.0 still loads on this 1.1 host: a minor version only appends")
+    func olderMinorLoads() throws {
+        let dir = TemporaryDirectory("abi-1-0")
+        var o = CPluginSources.Options()
+        o.abi = "(1u << 16)"
+        try compileCPlugin(CPluginSources.plugin(o), to: dir.path("libold.so"))
+        let (plugins, records) = Self.loader([dir.url]).loadAll(enabled: [:])
+        #expect(plugins.map(\.id) == ["cplugin"] && records.first?.abiVersion == "1.0", "\(records)")
     }
 
     @Test("a second plugin with an id already loaded is refused; the first stays")

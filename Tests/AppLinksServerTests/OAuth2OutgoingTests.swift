@@ -58,6 +58,13 @@ extension ServerProcessTests {
                 return try JSONSerialization.jsonObject(with: data) as? [String: Int] ?? [:]
             }
 
+            func post(_ path: String) async throws -> Int {
+                var request = URLRequest(url: URL(string: base + path)!)
+                request.httpMethod = "POST"
+                let (_, response) = try await URLSession.shared.data(for: request)
+                return (response as? HTTPURLResponse)?.statusCode ?? 0
+            }
+
             func stop() {
                 guard process.isRunning else { return }
                 kill(process.processIdentifier, SIGKILL)
@@ -174,6 +181,8 @@ extension ServerProcessTests {
                 "\(after)")
             let refused = try Self.action(c, link, "test-request", "--arg", "url=\(whoami)")
             #expect(refused.status != 0 && refused.stderr.contains("authorize"), "\(refused)")
+            #expect(
+                !c.log.contains(credentials["client_secret"] as? String ?? "-") && !c.log.contains("code="), "no secret or code in the log")
         }
 
         @Test("against authlib: authorize, test-request, a forced expiry refreshes with rotation, revoke reaches the provider")
@@ -195,6 +204,13 @@ extension ServerProcessTests {
             #expect(try await Self.status(c, admin, link).0 == "CONNECTED")
             #expect(try await p.stats()["refreshes"] == 2)
 
+            // Revoked at the provider by the user: the next check finds out, and names the fix.
+            _ = try await p.post("/admin/revoke-all")
+            let revokedThere = try await Self.status(c, admin, link)
+            #expect(revokedThere.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && revokedThere.1.contains("authorize"), "\(revokedThere)")
+
+            // Authorized again, then revoked from here: the provider is told (RFC 7009).
+            #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
             let revoked = try Self.action(c, link, "revoke")
             #expect(revoked.status == 0 && (revoked.json["message"] as? String)?.contains("at the provider") == true, "\(revoked)")
             #expect(try await p.stats()["revocations"] == 1)

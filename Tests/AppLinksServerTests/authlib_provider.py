@@ -169,6 +169,15 @@ def me():
     return jsonify(user="alice", scope=current_token.scope)
 
 
+@app.route("/admin/revoke-all", methods=["POST"])
+def revoke_all():
+    """The user revoking the application in the provider's own pages: every token stops working."""
+    with lock:
+        for t in list(access_tokens.values()) + list(refresh_tokens.values()):
+            t.revoked = True
+    return jsonify(ok=True)
+
+
 @app.route("/stats")
 def get_stats():
     with lock:

@@ -236,6 +236,16 @@ struct FixtureLinkType: LinkTypePlugin {
         out["links"] = .number(Double(try await host.links().count))
         out["link_get"] = .string(try await host.link(id: r.link.id)?.name ?? "")
         out["link_get_missing"] = .bool(try await host.link(id: "00000000-0000-0000-0000-000000000000") == nil)
+        do {
+            _ = try await host.accessToken(forLink: "00000000-0000-0000-0000-000000000000")
+        } catch let e as AppLinksError {
+            out["access_token_missing_link"] = .string(e.code.description)
+        }
+        do {
+            _ = try await host.accessToken(forLink: r.link.id)
+        } catch {
+            out["access_token_refused"] = .string("\(error)")
+        }
         try await host.audit(action: "selftest", linkID: r.link.id, detail: ["ok": true])
         host.log(.info, "selftest done")
         return out

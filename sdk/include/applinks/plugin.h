@@ -64,7 +64,7 @@ extern "C" {
 #endif
 
 #define APPLINKS_ABI_VERSION_MAJOR 1
-#define APPLINKS_ABI_VERSION_MINOR 0
+#define APPLINKS_ABI_VERSION_MINOR 1
 #define APPLINKS_ABI_VERSION ((uint32_t)((APPLINKS_ABI_VERSION_MAJOR << 16) | APPLINKS_ABI_VERSION_MINOR))
 #define APPLINKS_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
 #define APPLINKS_ABI_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -199,6 +199,18 @@ typedef struct applinks_host_api {
 
     /** Records {"action": "...", "link_id": "...", "detail": {...}} in the audit log. */
     int32_t (*audit)(void *host_ctx, const uint8_t *event, size_t len);
+
+    /* ---- Since v1.1: what other link types hold. ---- */
+
+    /**
+     * A fresh access token for calling the application that link `link_id` (of any type) points at, from
+     * that link's type, which refreshes it first when it is about to expire: {"access_token": "...",
+     * "token_type": "Bearer"}. Only types with a host-only `access-token` action give tokens
+     * (oauth2-outgoing does). APPLINKS_NOT_FOUND if there is no such link; APPLINKS_ERROR with the reason
+     * (a type that gives no tokens, a link not authorized yet, a provider that cannot be reached).
+     * It may make network calls, so an inline route cannot use it.
+     */
+    int32_t (*link_access_token)(void *host_ctx, const char *link_id, size_t id_len, applinks_buffer *out);
 } applinks_host_api;
 
 /**
