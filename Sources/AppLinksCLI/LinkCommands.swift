@@ -109,7 +109,7 @@ struct CreateCommand: HostCommand {
                 print("Credentials (shown now; keep them safe):")
                 for (k, v) in fields.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v.stringValue ?? "\(v)")") }
             }
-        case let .pending(draftID, message, url):
+        case let .pending(draftID, message, url, _):
             struct Pending: Encodable {
                 var state = "pending"
                 var draft_id: String

@@ -98,10 +98,12 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         /// Run only through the host's API (``Deployment``), never by an admin: an action whose output is a
         /// credential, such as a fresh access token for another link type or an embedding product.
         public var hostOnly: Bool
+        /// Arguments besides `params` are passed on as strings, such as a Jenkins job's own build parameters.
+        public var extraParams: Bool
 
         public init(
             id: String, title: String, description: String? = nil, destructive: Bool = false, params: [Parameter] = [],
-            hostOnly: Bool = false
+            hostOnly: Bool = false, extraParams: Bool = false
         ) {
             self.id = id
             self.title = title
@@ -109,11 +111,13 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
             self.destructive = destructive
             self.params = params
             self.hostOnly = hostOnly
+            self.extraParams = extraParams
         }
 
         enum CodingKeys: String, CodingKey {
             case id, title, description, destructive, params
             case hostOnly = "host_only"
+            case extraParams = "extra_params"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -124,6 +128,7 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
             destructive = try c.decodeIfPresent(Bool.self, forKey: .destructive) ?? false
             params = try c.decodeIfPresent([Parameter].self, forKey: .params) ?? []
             hostOnly = try c.decodeIfPresent(Bool.self, forKey: .hostOnly) ?? false
+            extraParams = try c.decodeIfPresent(Bool.self, forKey: .extraParams) ?? false
         }
     }
 

@@ -216,6 +216,10 @@ extension Deployment {
         let params = Dictionary(uniqueKeysWithValues: action.params.map { ($0.name, $0) })
         for (name, value) in raw {
             guard let p = params[name] else {
+                if action.extraParams {
+                    out[name] = .string(value)
+                    continue
+                }
                 let known = action.params.map(\.name)
                 problems.append(
                     "'\(name)' is not a parameter of \(action.id)"

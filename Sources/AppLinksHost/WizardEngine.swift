@@ -20,7 +20,7 @@ public protocol WizardInteraction: Sendable {
 public enum WizardOutcome: Sendable {
     case created(Link, messages: [WizardMessage], credentials: JSONValue? = nil)
     /// Still waiting (for example `--no-wait`): resume with `applinks create --resume <draftID>`.
-    case pending(draftID: String, message: String, url: String?)
+    case pending(draftID: String, message: String, url: String?, messages: [WizardMessage] = [])
 }
 
 /// The cause of a `.wizardFields` error: which draft and step need which answers, for clients (such as the
@@ -169,7 +169,7 @@ public struct WizardEngine: Sendable {
                     interaction.waiting(url: url, message: message)
                     waitingSince = .now
                 }
-                guard wait else { return .pending(draftID: draft.id, message: message, url: url) }
+                guard wait else { return .pending(draftID: draft.id, message: message, url: url, messages: shown) }
                 if ContinuousClock.now - waitingSince! > host.config.wizardTimeout {
                     throw AppLinksError(.timeout, "Gave up waiting after \(host.config.wizardTimeout): \(message) \(resumeHint)")
                 }

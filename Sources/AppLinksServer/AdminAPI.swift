@@ -202,8 +202,9 @@ enum AdminAPI {
             case .created(let link, let messages, let credentials):
                 return HTTPReply.json(
                     Reply(state: "created", link: link, messages: messages, credentials: credentials), status: .created)
-            case let .pending(draftID, message, url):
-                return HTTPReply.json(Reply(state: "pending", draft_id: draftID, message: message, url: url), status: .accepted)
+            case let .pending(draftID, message, url, messages):
+                return HTTPReply.json(
+                    Reply(state: "pending", draft_id: draftID, message: message, url: url, messages: messages), status: .accepted)
             }
         } catch let e as AppLinksError where e.code == .wizardFields {
             let needed = e.cause as? WizardInputNeeded

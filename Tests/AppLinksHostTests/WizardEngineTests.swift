@@ -67,7 +67,7 @@ struct WizardEngineTests {
         let ui = ScriptedInteraction(interactive: false)
         let presets: [String: JSONValue] = ["name": "W", "url": "https://w.example.com", "token": "abcd", "require_approval": "true"]
         let first = try await WizardEngine(host: t.deployment, wait: false, interaction: ui).start(type: "fixture", presets: presets)
-        guard case let .pending(draftID, message, url) = first else { Issue.record("expected pending, got \(first)"); return }
+        guard case let .pending(draftID, message, url, _) = first else { Issue.record("expected pending, got \(first)"); return }
         #expect(message == "Approve the link in your browser." && url == "http://127.0.0.1:1/plugins/fixture/approve?draft=\(draftID)")
         #expect(ui.state.withLock { $0.waited } == [url!])
         #expect(try await t.deployment.store.links().isEmpty)
