@@ -6,6 +6,7 @@ usage: atlassian_3lo_browser.py A_BASE B_BASE LINK_ID A_USER A_PASSWORD B_USER B
 import json
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ inside the Swift test target
 from applinks_browser import consent, log_in
 
 a, b, link, a_user, a_password, b_user, b_password, decision = sys.argv[1:9]

@@ -7,6 +7,7 @@ import sys
 
 from requests_oauthlib import OAuth1Session
 
+sys.dont_write_bytecode = True  # no __pycache__ inside the Swift test target
 from applinks_browser import consent
 
 base, key, method, secret, keyfile, user, password = sys.argv[1:8]

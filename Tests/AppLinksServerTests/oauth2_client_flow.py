@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 
+sys.dont_write_bytecode = True  # no __pycache__ inside the Swift test target
 from applinks_browser import hidden, log_in
 
 library, base, client_id, secret, redirect_uri, user, password = sys.argv[1:8]

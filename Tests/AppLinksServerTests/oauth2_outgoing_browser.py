@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import requests
 
+sys.dont_write_bytecode = True  # no __pycache__ inside the Swift test target
 from applinks_browser import hidden, log_in
 
 kind, url, decision = sys.argv[1:4]
