@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "AppLinksLinkTypeAtlassianOAuth1", type: .dynamic, targets: ["AtlassianOAuth1LinkType"]),
         .library(name: "AppLinksLinkTypeOAuth2Incoming", type: .dynamic, targets: ["OAuth2IncomingLinkType"]),
         .library(name: "AppLinksLinkTypeOAuth2Outgoing", type: .dynamic, targets: ["OAuth2OutgoingLinkType"]),
+        .library(name: "AppLinksLinkTypeJenkins", type: .dynamic, targets: ["JenkinsLinkType"]),
         .library(name: "AppLinksTestFixture", type: .dynamic, targets: ["FixtureLinkType"]),
     ],
     dependencies: [
@@ -126,6 +127,12 @@ let package = Package(
             path: "Plugins/OAuth2Outgoing",
             swiftSettings: swift6
         ),
+        .target(
+            name: "JenkinsLinkType",
+            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1"],
+            path: "Plugins/Jenkins",
+            swiftSettings: swift6
+        ),
 
         // MARK: Test fixtures
         .target(
@@ -167,7 +174,7 @@ let package = Package(
             ],
             exclude: [
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",
-                "authlib_provider.py", "oauth2_outgoing_browser.py",
+                "authlib_provider.py", "oauth2_outgoing_browser.py", "jenkins_standin.py",
                 "oauth2_client_flow.py",
             ],
             swiftSettings: swift6

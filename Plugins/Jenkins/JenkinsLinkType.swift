@@ -1,0 +1,362 @@
+import AppLinksCore
+import AppLinksOAuth1
+import AppLinksPluginKit
+import Foundation
+
+/// Jenkins with the "Bitbucket Server integration" plugin, over OAuth 1.0a: Jenkins is the provider (its admin
+/// creates a consumer with a key and a shared secret), this host the consumer, which sees and starts builds as
+/// the Jenkins user who authorized it.
+struct JenkinsLinkType: LinkTypePlugin {
+    static let auth = "oauth"
+
+    static let descriptor = LinkTypeDescriptor(
+        id: "jenkins", name: "Jenkins", version: "1.0.0", vendor: "AppLinks",
+        description: "A Jenkins with the Bitbucket Server integration plugin: see jobs and start builds, over OAuth 1.0a.",
+        directions: [.outgoing],
+        wizard: .init(steps: [
+            .init(id: "url", title: "Jenkins URL"), .init(id: "consumer", title: "OAuth consumer"),
+            .init(id: "authorize", title: "Authorize"),
+        ]),
+        statusChecks: [.init(id: "api", title: "A signed GET of /api/json")],
+        actions: [
+            .init(id: "authorize", title: "Authorize again as a Jenkins user: prints the URL to approve"),
+            .init(id: "list-jobs", title: "Every job, folders included"),
+            .init(
+                id: "trigger-build", title: "Start a build; other --arg NAME=VALUE are the job's build parameters",
+                params: [.init(name: "job", type: .string, required: true, help: "The job's path, such as 'Team A/Deploy'")],
+                extraParams: true),
+            .init(
+                id: "build-status", title: "The last build's number, result, duration and URL",
+                params: [.init(name: "job", type: .string, required: true, help: "The job's path")]),
+            .init(id: "open", title: "The job's URL", params: [.init(name: "job", type: .string, required: true, help: "The job's path")]),
+            .init(
+                id: "set-credentials", title: "Replace the consumer key or shared secret",
+                params: [
+                    .init(name: "consumer_key", type: .string, help: "The consumer's key in Jenkins"),
+                    .init(name: "shared_secret", type: .secret, help: "The consumer's shared secret"),
+                ]),
+        ],
+        routes: [.init(method: "GET", path: JenkinsAuthorization.callbackPath)],
+        authentication: .init(incoming: [], outgoing: [auth]))
+
+    let host: HostAPI
+    let authorization: JenkinsAuthorization
+    let renewals = Renewals()
+
+    init(host: HostAPI) throws {
+        self.host = host
+        self.authorization = JenkinsAuthorization(host: host)
+    }
+
+    /// Keeps a granted or renewed token in the link's secrets, and its expiry in the config.
+    static func store(_ token: OAuth1Client.Token, in linkID: String, host: HostAPI) async throws {
+        for _ in 0..<3 {
+            guard let link = try await host.link(id: linkID) else { return }
+            var changes = LinkChanges()
+            var config = link.config
+            config["token_expires_at"] = token.expiresIn.map { .number(Date().timeIntervalSince1970 + Double($0)) } ?? .null
+            changes.config = config
+            changes.secrets = ["access_token": token.token, "token_secret": token.secret, "session_handle": token.sessionHandle]
+            do {
+                _ = try await host.updateLink(id: link.id, version: link.version, changes: changes)
+                return
+            } catch let e as AppLinksError where e.code == .conflict {
+                continue
+            }
+        }
+        throw PluginError(code: "conflict", message: "The link changed three times while its token was stored; try again.")
+    }
+
+    // MARK: Wizard
+
+    func wizardStep(_ r: WizardRequest) async throws -> WizardResponse {
+        let base = Self.normalized(r.answers["url"]?.stringValue ?? "")
+        switch r.step {
+        case nil:
+            return .fields(
+                step: "url", title: "Jenkins URL",
+                fields: [
+                    WizardField(name: "url", label: "Jenkins URL", type: .url, help: "Such as https://ci.example.com"),
+                    WizardField(name: "name", label: "Link name", required: false, help: "Defaults to 'Jenkins' and the host name"),
+                ], messages: [])
+        case "url":
+            guard let base else {
+                return .errors(
+                    step: "url",
+                    errors: [FieldError(field: "url", message: "give Jenkins' http(s) address, such as https://ci.example.com")],
+                    messages: [])
+            }
+            var messages: [WizardMessage] = []
+            switch await client(base: base, answers: r.answers).probe() {
+            case .success(let version): messages.append(WizardMessage(.info, "Found Jenkins \(version) at \(base)."))
+            case .failure(let failure): messages.append(WizardMessage(.warning, failure.message + " You may go on anyway."))
+            }
+            return .fields(
+                step: "consumer", title: "The OAuth consumer",
+                fields: [
+                    WizardField(
+                        name: "consumer_key", label: "Consumer key", help: "From Manage Jenkins → Manage Bitbucket Server consumers"),
+                    WizardField(name: "shared_secret", label: "Shared secret", type: .secret),
+                    WizardField(
+                        name: "request_token_path", label: "Request-token path", required: false,
+                        defaultValue: .string(JenkinsPaths.defaults.requestToken)),
+                    WizardField(
+                        name: "access_token_path", label: "Access-token path", required: false,
+                        defaultValue: .string(JenkinsPaths.defaults.accessToken)),
+                    WizardField(
+                        name: "authorize_path", label: "Authorize path", required: false,
+                        defaultValue: .string(JenkinsPaths.defaults.authorize)),
+                ], messages: messages)
+        case "consumer", "authorize":
+            guard let base else {
+                return .errors(step: "url", errors: [FieldError(field: "url", message: "the URL is missing")], messages: [])
+            }
+            let key = (r.answers["consumer_key"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
+            let secret = r.answers["shared_secret"]?.stringValue ?? ""
+            var errors: [FieldError] = []
+            if key.isEmpty { errors.append(FieldError(field: "consumer_key", message: "give the consumer key from Jenkins")) }
+            if secret.isEmpty { errors.append(FieldError(field: "shared_secret", message: "give the consumer's shared secret")) }
+            let paths = Self.paths(r.answers)
+            for (field, path) in [
+                ("request_token_path", paths.requestToken), ("access_token_path", paths.accessToken), ("authorize_path", paths.authorize),
+            ]
+            where !path.hasPrefix("/") {
+                errors.append(FieldError(field: field, message: "a path on Jenkins starts with '/'"))
+            }
+            if !errors.isEmpty { return .errors(step: "consumer", errors: errors, messages: []) }
+            let draft = r.draftID
+            if let token = try await authorization.granted(draft: draft) {
+                return try await finish(r, base: base, token: token)
+            }
+            // One request token per draft: polling the step must not start the legs again.
+            if let url = try await host.kvGet("draft-url/" + draft).map({ String(decoding: $0, as: UTF8.self) }) {
+                return .pending(step: "authorize", url: url, message: "Waiting for a Jenkins user to approve the link.", pollAfterMs: 1000)
+            }
+            let url: String
+            do {
+                url = try await authorization.start(
+                    base: base, consumerKey: key, sharedSecret: secret, paths: paths, draft: draft, link: nil)
+            } catch {
+                return .errors(step: "consumer", errors: [FieldError(field: "consumer_key", message: error.message)], messages: [])
+            }
+            try await host.kvPut("draft-url/" + draft, Data(url.utf8), ttl: JenkinsAuthorization.lifetime)
+            return .pending(
+                step: "authorize", url: url,
+                message: "Open this URL, log in to Jenkins and approve the link; the wizard goes on once Jenkins sends you back.",
+                pollAfterMs: 1000)
+        default:
+            throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
+        }
+    }
+
+    private func finish(_ r: WizardRequest, base: String, token: OAuth1Client.Token) async throws -> WizardResponse {
+        let paths = Self.paths(r.answers)
+        let version = try? await client(base: base, answers: r.answers).probe().get()
+        let given = (r.answers["name"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
+        let name = given.isEmpty ? "Jenkins (\(URLComponents(string: base)?.host ?? base))" : given
+        var secrets = [
+            "shared_secret": r.answers["shared_secret"]?.stringValue ?? "", "access_token": token.token, "token_secret": token.secret,
+        ]
+        secrets["session_handle"] = token.sessionHandle
+        return .done(
+            link: LinkSpec(
+                name: name, application: ApplicationInfo(type: "jenkins", name: name, version: version), displayURL: base, rpcURL: base,
+                outgoingAuth: [Self.auth],
+                config: [
+                    "consumer_key": .string((r.answers["consumer_key"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)),
+                    "request_token_path": .string(paths.requestToken), "access_token_path": .string(paths.accessToken),
+                    "authorize_path": .string(paths.authorize),
+                    "token_expires_at": token.expiresIn.map { .number(Date().timeIntervalSince1970 + Double($0)) } ?? .null,
+                ]),
+            secrets: secrets, messages: [WizardMessage(.info, "Jenkins authorized the link.")])
+    }
+
+    static func normalized(_ text: String) -> String? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard let url = URLComponents(string: t), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            url.host?.isEmpty == false, url.query == nil, url.fragment == nil
+        else { return nil }
+        return t.hasSuffix("/") ? String(t.dropLast()) : t
+    }
+
+    static func paths(_ answers: [String: JSONValue]) -> JenkinsPaths {
+        let text = { (name: String, fallback: String) -> String in
+            let v = (answers[name]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
+            return v.isEmpty ? fallback : v
+        }
+        return JenkinsPaths(
+            requestToken: text("request_token_path", JenkinsPaths.defaults.requestToken),
+            accessToken: text("access_token_path", JenkinsPaths.defaults.accessToken),
+            authorize: text("authorize_path", JenkinsPaths.defaults.authorize))
+    }
+
+    /// A client for the wizard, before the link exists: unsigned probes only.
+    private func client(base: String, answers: [String: JSONValue]) -> JenkinsClient {
+        let link = Link(
+            id: "", type: Self.descriptor.id, name: "", application: ApplicationInfo(type: "jenkins"), displayURL: base, rpcURL: base)
+        return JenkinsClient(
+            host: host, link: link, paths: Self.paths(answers), renewals: renewals,
+            credentials: JenkinsCredentials(link: link, secrets: [:]))
+    }
+
+    private func client(_ link: Link, secrets: [String: String]) -> JenkinsClient {
+        JenkinsClient(
+            host: host, link: link, paths: JenkinsPaths(config: link.config), renewals: renewals,
+            credentials: JenkinsCredentials(link: link, secrets: secrets))
+    }
+
+    // MARK: Status
+
+    func checkStatus(_ r: StatusRequest) async throws -> StatusResponse {
+        var client = client(r.link, secrets: r.secrets)
+        let version: String
+        switch await client.probe() {
+        case .success(let v): version = v
+        case .failure(let failure): return failure.status
+        }
+        guard client.credentials.token != nil else {
+            return JenkinsFailure.needsAuthorization("No Jenkins user has authorized this link yet.", link: r.link.id).status
+        }
+        do {
+            let response = try await client.send("GET", "/api/json?tree=nodeDescription")
+            guard response.status == 200 else {
+                return StatusResponse(
+                    .networkError, .unexpectedResponseStatus, message: "Jenkins answered HTTP \(response.status) to /api/json.")
+            }
+            return StatusResponse(
+                .connected, message: "Jenkins \(response.header("X-Jenkins") ?? version) answers this link's signed requests.",
+                applicationVersion: response.header("X-Jenkins") ?? version)
+        } catch {
+            return error.status
+        }
+    }
+
+    // MARK: Actions
+
+    func invokeAction(_ r: ActionRequest) async throws -> ActionResponse {
+        var client = client(r.link, secrets: r.secrets)
+        do {
+            return try await run(r, client: &client)
+        } catch let failure as JenkinsFailure {
+            throw failure.pluginError
+        }
+    }
+
+    private func run(_ r: ActionRequest, client: inout JenkinsClient) async throws -> ActionResponse {
+        let job = r.args["job"]?.stringValue ?? ""
+        switch r.action {
+        case "authorize":
+            let url = try await authorization.start(
+                base: client.base, consumerKey: client.credentials.consumerKey, sharedSecret: client.credentials.sharedSecret,
+                paths: client.paths, draft: nil, link: r.link.id)
+            return ActionResponse(
+                message: "Open this URL, log in to Jenkins and approve the link (within fifteen minutes):\n\(url)",
+                output: ["authorization_url": .string(url)])
+        case "list-jobs":
+            let fields = "name,url,color"
+            var tree = "jobs[\(fields)]"
+            for _ in 0..<4 { tree = "jobs[\(fields),\(tree)]" }
+            let response = try await client.send("GET", "/api/json?tree=" + tree)
+            guard response.status == 200, let root = try? JSONValue.parse(response.body) else {
+                throw JenkinsFailure(.networkError, .unexpectedResponseStatus, "Jenkins answered HTTP \(response.status) to /api/json.")
+            }
+            var jobs: [JSONValue] = []
+            func walk(_ value: JSONValue?, prefix: String) {
+                guard case .array(let items)? = value?["jobs"] else { return }
+                for item in items {
+                    let name = item["name"]?.stringValue ?? "?"
+                    let path = prefix.isEmpty ? name : prefix + "/" + name
+                    let folder = item["jobs"] != nil
+                    jobs.append([
+                        "path": .string(path), "kind": .string(folder ? "folder" : "job"), "url": item["url"] ?? .null,
+                        "color": item["color"] ?? .null,
+                    ])
+                    if folder { walk(item, prefix: path) }
+                }
+            }
+            walk(root, prefix: "")
+            let count = jobs.filter { $0["kind"]?.stringValue == "job" }.count
+            return ActionResponse(message: "\(count) jobs on \(r.link.name).", output: .array(jobs))
+        case "trigger-build":
+            guard !job.isEmpty else { throw PluginError(code: "invalid_input", message: "Give --arg job=PATH, such as 'Team A/Deploy'.") }
+            let parameters = r.args.filter { $0.key != "job" }.sorted { $0.key < $1.key }.map { ($0.key, $0.value.stringValue ?? "") }
+            let path = JenkinsClient.jobPath(job) + (parameters.isEmpty ? "/build" : "/buildWithParameters")
+            var response = try await client.send("POST", path, form: parameters)
+            if response.status == 403, String(decoding: response.body, as: UTF8.self).localizedCaseInsensitiveContains("crumb") {
+                let crumb = try await client.send("GET", "/crumbIssuer/api/json")
+                guard let c = try? JSONValue.parse(crumb.body), let field = c["crumbRequestField"]?.stringValue,
+                    let value = c["crumb"]?.stringValue
+                else {
+                    throw JenkinsFailure(.networkError, .unexpectedResponse, "Jenkins asked for a crumb but its crumb issuer gave none.")
+                }
+                response = try await client.send("POST", path, form: parameters, headers: [(field, value)])
+            }
+            guard response.status == 201 || response.status == 200, let queue = response.header("Location") else {
+                let text = String(decoding: response.body.prefix(300), as: UTF8.self)
+                throw PluginError(
+                    code: response.status == 404 ? "invalid_input" : "unreachable",
+                    message: response.status == 404
+                        ? "Jenkins has no job '\(job)'; see list-jobs." : "Jenkins refused the build (HTTP \(response.status)): \(text)")
+            }
+            var output: [String: JSONValue] = ["queue_item": .string(queue)]
+            let itemPath = String(queue.dropFirst(client.base.count)) + (queue.hasSuffix("/") ? "" : "/") + "api/json"
+            for _ in 0..<20 where queue.hasPrefix(client.base) {
+                let item = try await client.send("GET", itemPath)
+                if let executable = (try? JSONValue.parse(item.body))?["executable"], let number = executable["number"]?.doubleValue {
+                    output["build_number"] = .number(number)
+                    output["build_url"] = executable["url"] ?? .null
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            let started = output["build_number"]?.doubleValue.map { "build #\(Int($0))" } ?? "a build (still queued at \(queue))"
+            return ActionResponse(message: "Started \(started) of \(job).", output: .object(output))
+        case "build-status":
+            let response = try await client.send(
+                "GET", JenkinsClient.jobPath(job) + "/lastBuild/api/json?tree=number,result,duration,url,building")
+            guard response.status == 200, let b = try? JSONValue.parse(response.body) else {
+                throw PluginError(
+                    code: "invalid_input",
+                    message: response.status == 404
+                        ? "'\(job)' has no build yet, or is no job; see list-jobs." : "Jenkins answered HTTP \(response.status).")
+            }
+            let number = Int(b["number"]?.doubleValue ?? 0)
+            let result = b["result"]?.stringValue ?? (b["building"]?.boolValue == true ? "BUILDING" : "UNKNOWN")
+            return ActionResponse(
+                message: "\(job) #\(number): \(result), \(Int((b["duration"]?.doubleValue ?? 0) / 1000)) s.",
+                output: [
+                    "number": .number(Double(number)), "result": .string(result), "duration_ms": b["duration"] ?? .null,
+                    "url": b["url"] ?? .null,
+                ])
+        case "open":
+            let url = client.base + JenkinsClient.jobPath(job) + "/"
+            return ActionResponse(message: url, output: ["url": .string(url)])
+        case "set-credentials":
+            var changes = LinkChanges()
+            if let key = r.args["consumer_key"]?.stringValue, !key.isEmpty {
+                var config = r.link.config
+                config["consumer_key"] = .string(key)
+                changes.config = config
+            }
+            if let secret = r.args["shared_secret"]?.stringValue, !secret.isEmpty { changes.secrets = ["shared_secret": secret] }
+            guard changes != LinkChanges() else {
+                throw PluginError(code: "invalid_input", message: "Give --arg consumer_key=… or --arg shared_secret=…, or both.")
+            }
+            return ActionResponse(message: "Updated \(r.link.name)'s consumer credentials.", changes: changes)
+        default:
+            throw PluginError(code: "unknown_action", message: "The action '\(r.action)' is not one of this link type's.")
+        }
+    }
+
+    // MARK: HTTP
+
+    func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+        guard r.method == "GET", r.path == JenkinsAuthorization.callbackPath else { return PluginHTTPResponse(status: 404) }
+        return try await authorization.callback(r)
+    }
+}
+
+@_cdecl("applinks_plugin_entry")
+public func applinksPluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
+    PluginExport.entry(JenkinsLinkType.self, hostABIVersion: hostABIVersion)
+}
