@@ -106,9 +106,11 @@ final class TokenKeeper: Sendable {
                     .networkError, .timeout, "Another process has been refreshing this link's token for \(Self.leaseTTL); try again.")
             }
             try await Task.sleep(for: .milliseconds(50))
-            if let now = try await load(linkID), now.access != stale, Self.valid(now.stored, now: Date().timeIntervalSince1970) {
-                return now.access
+            // The other refresh found the grant gone, and forgot the tokens: nothing to wait for.
+            guard let now = try await load(linkID) else {
+                throw OutgoingFailure.needsAuthorization("The provider no longer accepts this link's authorization.", link: client.link)
             }
+            if now.access != stale, Self.valid(now.stored, now: Date().timeIntervalSince1970) { return now.access }
         }
         do {
             let result = try await refresh(linkID, client: client, stale: stale)
