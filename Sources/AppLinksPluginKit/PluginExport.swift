@@ -143,7 +143,8 @@ public enum PluginExport {
 /// elsewhere (a host call, a timer) is resumed on this same thread when that work completes. The host calls
 /// plugins only from threads it reserves for them, so blocking here never starves Swift's cooperative pool.
 func blocking<T: Sendable>(_ operation: @escaping @Sendable () async -> T) -> T {
-    let executor = InlineExecutor()
+    let executor = InlineExecutor.forThisThread()
+    defer { executor.release() }
     let slot = Slot<T>()
     Task(executorPreference: executor) {
         slot.value = await operation()
@@ -176,11 +177,41 @@ enum ReservedThread {
 }
 
 /// A task executor whose jobs run on the one thread that calls ``drain()``, until ``finish()``.
+///
+/// Each thread keeps one for its calls, so that a call costs no executor, lock or condition of its own; a
+/// call made while the thread's executor is draining (a plugin calling back into the host, which calls a
+/// plugin) gets a fresh one.
 final class InlineExecutor: TaskExecutor, @unchecked Sendable {
-    // `jobs` and `finished` are guarded by `condition`.
+    // `jobs` and `finished` are guarded by `condition`; `inUse` is only touched by the owning thread.
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var finished = false
+    private var inUse = false
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { p in if let p { Unmanaged<InlineExecutor>.fromOpaque(p).release() } }
+        return key
+    }()
+
+    static func forThisThread() -> InlineExecutor {
+        if let p = pthread_getspecific(key) {
+            let cached = Unmanaged<InlineExecutor>.fromOpaque(p).takeUnretainedValue()
+            if !cached.inUse {
+                cached.inUse = true
+                cached.finished = false
+                return cached
+            }
+            return InlineExecutor()
+        }
+        let fresh = InlineExecutor()
+        fresh.inUse = true
+        pthread_setspecific(key, Unmanaged.passRetained(fresh).toOpaque())
+        return fresh
+    }
+
+    /// Hands the executor back to its thread, once its task has finished.
+    func release() { inUse = false }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
