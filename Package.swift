@@ -48,6 +48,7 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
 
         // MARK: Libraries
         .target(name: "AppLinksCore", swiftSettings: swift6),
@@ -66,7 +67,7 @@ let package = Package(
         .target(
             name: "AppLinksHost",
             dependencies: [
-                "AppLinksCore", "AppLinksCrypto", "AppLinksStore", "AppLinksPluginABI",
+                "AppLinksCore", "AppLinksCrypto", "AppLinksStore", "AppLinksPluginABI", "CFFI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),

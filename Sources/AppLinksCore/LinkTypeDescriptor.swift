@@ -100,6 +100,19 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         public var hostOnly: Bool
         /// Arguments besides `params` are passed on as strings, such as a Jenkins job's own build parameters.
         public var extraParams: Bool
+        /// A C plugin's action that is a plain C function, which the host calls with its typed arguments.
+        public var cFunction: CFunction?
+
+        /// `int32_t symbol(void *plugin_ctx, ARGS…, applinks_buffer *out)`, where each of `args` (one per
+        /// parameter, in order) is `int64`, `double`, `bool` or `string` (`const char *`).
+        public struct CFunction: Codable, Sendable, Hashable {
+            public var symbol: String
+            public var args: [String]
+            public init(symbol: String, args: [String]) {
+                self.symbol = symbol
+                self.args = args
+            }
+        }
 
         public init(
             id: String, title: String, description: String? = nil, destructive: Bool = false, params: [Parameter] = [],
@@ -118,6 +131,7 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
             case id, title, description, destructive, params
             case hostOnly = "host_only"
             case extraParams = "extra_params"
+            case cFunction = "c_function"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -129,6 +143,7 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
             params = try c.decodeIfPresent([Parameter].self, forKey: .params) ?? []
             hostOnly = try c.decodeIfPresent(Bool.self, forKey: .hostOnly) ?? false
             extraParams = try c.decodeIfPresent(Bool.self, forKey: .extraParams) ?? false
+            cFunction = try c.decodeIfPresent(CFunction.self, forKey: .cFunction)
         }
     }
 

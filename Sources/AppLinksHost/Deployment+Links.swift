@@ -278,7 +278,12 @@ extension Deployment {
                     + " Run `applinks actions \(reference)`.")
         }
         let args = try Self.convertArguments(rawArgs, for: action)
-        let response = try await runAction(plugin, link: link, action: id, args: args)
+        let response: ActionResponse
+        if let native = plugin.natives[id] {
+            response = try await runNative(plugin, native, link: link, rawArgs: rawArgs)
+        } else {
+            response = try await runAction(plugin, link: link, action: id, args: args)
+        }
         // The plugin may have changed its link through the host API while it ran.
         var result = try await store.link(id: link.id) ?? link
         if let changes = response.changes, changes != LinkChanges() {
@@ -305,6 +310,27 @@ extension Deployment {
             throw AppLinksError(.pluginFailed, "\(plugin.descriptor.name) returned no access token.")
         }
         return token
+    }
+
+    /// A C plugin's typed action: its answer is an action response in JSON, or plain text taken as the message.
+    private func runNative(
+        _ plugin: LoadedPlugin, _ native: NativeAction, link: Link, rawArgs: [(String, String)]
+    ) async throws
+        -> ActionResponse
+    {
+        guard link.enabled else {
+            throw AppLinksError(
+                .invalidInput, "The link '\(link.name)' is disabled. Enable it with `applinks edit \(link.id) --set enabled=true`.")
+        }
+        let values = try native.values(rawArgs)
+        let data: Data
+        do {
+            data = try await plugin.callNative(native, values: values, timeout: config.statusTimeout * 3)
+        } catch let e as PluginCallError {
+            throw AppLinksError(e.code == "invalid_input" ? .invalidInput : .pluginFailed, "\(e.plugin): \(e.message)")
+        }
+        if data.first == UInt8(ascii: "{"), let response = try? JSONCoding.decode(ActionResponse.self, from: data) { return response }
+        return ActionResponse(message: String(decoding: data, as: UTF8.self))
     }
 
     func runAction(_ plugin: LoadedPlugin, link: Link, action: String, args: [String: JSONValue]) async throws -> ActionResponse {

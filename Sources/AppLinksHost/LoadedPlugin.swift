@@ -15,6 +15,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let sha256: String
     let raw: UnsafePointer<applinks_plugin_descriptor>
     let logger: Logger
+    /// The actions that are plain C functions, by action id.
+    let natives: [String: NativeAction]
 
     private enum InitState {
         case detached
@@ -28,8 +30,9 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     init(
         raw: UnsafePointer<applinks_plugin_descriptor>, descriptor: LinkTypeDescriptor, path: String, abiVersion: UInt32,
-        sha256: String, logger: Logger
+        sha256: String, logger: Logger, natives: [String: NativeAction] = [:]
     ) {
+        self.natives = natives
         self.raw = raw
         self.descriptor = descriptor
         self.path = path
@@ -114,7 +117,6 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// One synchronous call through the C function table, on the current thread.
     private func invoke(_ function: Function, _ request: Data) throws -> Data {
-        let name = descriptor.name
         let pluginID = id
         let ctx = try contextForCall()
         let fn: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32)?
@@ -127,6 +129,30 @@ public final class LoadedPlugin: @unchecked Sendable {
         guard let fn else { throw AppLinksError(.pluginFailed, "The link type '\(pluginID)' has no \(function.rawValue).") }
         var out = applinks_buffer(data: nil, len: 0)
         let rc = request.withUnsafeBytes { fn(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out) }
+        return try result(rc, &out, ctx: ctx, what: function.rawValue)
+    }
+
+    /// Calls an action that is a plain C function, on a plugin thread, with arguments already converted.
+    func callNative(_ native: NativeAction, values: [String?], timeout: Duration?) async throws -> Data {
+        let pluginID = id
+        return try await PluginThreads.run(
+            timeout: timeout,
+            onTimeout: {
+                AppLinksError(
+                    .timeout,
+                    "The link type '\(pluginID)' did not finish the action \(native.action.id) within \(timeout.map { "\($0)" } ?? "")")
+            }
+        ) { [self] in
+            let ctx = try contextForCall()
+            var out = applinks_buffer(data: nil, len: 0)
+            let rc = native.call(context: ctx, values: values, out: &out)
+            return try result(rc, &out, ctx: ctx, what: native.action.cFunction?.symbol ?? native.action.id)
+        }
+    }
+
+    /// A call's bytes, freed through the plugin; its error as the plugin reported it.
+    private func result(_ rc: Int32, _ out: inout applinks_buffer, ctx: UnsafeMutableRawPointer?, what: String) throws -> Data {
+        let name = descriptor.name
         let data = out.data.map { Data(bytes: $0, count: out.len) } ?? Data()
         if out.data != nil { raw.pointee.free_buffer(ctx, &out) }
         switch rc {
@@ -138,7 +164,7 @@ public final class LoadedPlugin: @unchecked Sendable {
             }
             throw AppLinksError(.pluginFailed, "\(name) reported an error without a readable message.")
         default:
-            throw AppLinksError(.pluginFailed, "\(name) failed unexpectedly in \(function.rawValue) (code \(rc)).")
+            throw AppLinksError(.pluginFailed, "\(name) failed unexpectedly in \(what) (code \(rc)).")
         }
     }
 

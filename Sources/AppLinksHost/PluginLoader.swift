@@ -186,7 +186,18 @@ public struct PluginLoader: Sendable {
                 "its sha256 \(hash) does not match the pin \(pin) for '\(id)'",
                 fix: "install the pinned file, or update plugins.pins if this file is the one you trust")
         }
-        return (LoadedPlugin(raw: raw, descriptor: descriptor, path: path, abiVersion: abi, sha256: hash, logger: logger), hash)
+        var natives: [String: NativeAction] = [:]
+        for action in descriptor.actions where action.cFunction != nil {
+            switch NativeAction.resolve(action, in: handle) {
+            case .resolved(let native): natives[action.id] = native
+            case .refused(let why):
+                throw refusal(why, fix: "make the action's c_function match its params and export the function")
+            }
+        }
+        return (
+            LoadedPlugin(raw: raw, descriptor: descriptor, path: path, abiVersion: abi, sha256: hash, logger: logger, natives: natives),
+            hash
+        )
     }
 
     /// Refuses files or directories that other users could replace.

@@ -10,6 +10,8 @@ enum CPluginSources {
         var json: String? = nil
         var exportEntry = true
         var entryReturnsNull = false
+        /// More C, after the standard functions: typed actions, for one.
+        var extraC = ""
     }
 
     static func descriptorJSON(id: String) -> String {
@@ -72,6 +74,7 @@ enum CPluginSources {
                 return reply(out, "{\\"status\\":204,\\"headers\\":[],\\"body_base64\\":\\"\\"}");
             }
             static void p_free(void *c, applinks_buffer *b) { (void)c; free(b->data); b->data = NULL; b->len = 0; }
+            \(o.extraC)
 
             static const applinks_plugin_descriptor DESCRIPTOR = {
                 \(o.structSize), \(o.abi),

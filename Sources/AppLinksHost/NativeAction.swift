@@ -1,0 +1,154 @@
+import AppLinksCore
+import AppLinksPluginABI
+import CFFI
+import Foundation
+
+/// A C plugin's action declared as a plain C function (`c_function` in its descriptor), called with libffi:
+/// `int32_t symbol(void *plugin_ctx, ARGS…, applinks_buffer *out)`, each argument an `int64_t`, a `double`, a
+/// `bool` or a `const char *`, in the order of the action's parameters.
+///
+/// The declaration is checked when the plugin loads, so a mismatch is refused with the plugin rather than
+/// found by the first admin who runs the action; the arguments are converted from the admin's text straight
+/// to the C types, so an int64 arrives exact even beyond what a JSON number (a double) holds.
+struct NativeAction: @unchecked Sendable {
+    // `function` is a code address inside a library that is never closed.
+    enum ArgType: String, CaseIterable {
+        case int64, double, bool, string
+    }
+
+    let action: LinkTypeDescriptor.Action
+    let types: [ArgType]
+    let function: UnsafeMutableRawPointer
+
+    /// Checks the declaration against the action's parameters and finds the symbol; the reason otherwise.
+    enum Resolution {
+        case resolved(NativeAction)
+        case refused(String)
+    }
+
+    static func resolve(_ action: LinkTypeDescriptor.Action, in handle: UnsafeMutableRawPointer) -> Resolution {
+        guard let c = action.cFunction else { return .refused("the action \(action.id) declares no c_function") }
+        var types: [ArgType] = []
+        for (i, name) in c.args.enumerated() {
+            guard let t = ArgType(rawValue: name) else {
+                return .refused(
+                    "argument \(i + 1) of \(c.symbol) (action \(action.id)) has the unsupported C type '\(name)'; use "
+                        + ArgType.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            types.append(t)
+        }
+        guard types.count == action.params.count else {
+            return .refused(
+                "\(c.symbol) takes \(types.count) argument\(types.count == 1 ? "" : "s") but the action \(action.id) declares "
+                    + "\(action.params.count) parameter\(action.params.count == 1 ? "" : "s")")
+        }
+        for (i, (param, type)) in zip(action.params, types).enumerated() where !Self.fits(param.type, type) {
+            return .refused(
+                "argument \(i + 1) of \(c.symbol) is \(type.rawValue), but the action \(action.id)'s parameter '\(param.name)' is "
+                    + "\(param.type.rawValue)")
+        }
+        guard let function = dlsym(handle, c.symbol) else {
+            return .refused("the library does not export \(c.symbol), the C function of the action \(action.id)")
+        }
+        return .resolved(NativeAction(action: action, types: types, function: function))
+    }
+
+    private static func fits(_ param: LinkTypeDescriptor.Parameter.Kind, _ type: ArgType) -> Bool {
+        switch (param, type) {
+        case (.int, .int64), (.double, .double), (.bool, .bool), (.string, .string), (.url, .string), (.secret, .string): return true
+        default: return false
+        }
+    }
+
+    /// Converts the admin's arguments, exactly, in declaration order; a missing optional one takes its
+    /// default, or zero, false or NULL.
+    func values(_ raw: [(String, String)]) throws -> [String?] {
+        let given = Dictionary(raw, uniquingKeysWith: { _, last in last })
+        var out: [String?] = []
+        var problems: [String] = []
+        for param in action.params {
+            if let v = given[param.name] ?? param.defaultValue?.stringValue {
+                out.append(v)
+            } else if param.required {
+                problems.append("--arg \(param.name)=… is required")
+                out.append(nil)
+            } else {
+                out.append(nil)
+            }
+        }
+        for (name, _) in raw where !action.params.contains(where: { $0.name == name }) {
+            problems.append("'\(name)' is not a parameter of \(action.id)")
+        }
+        for ((param, type), value) in zip(zip(action.params, types), out) {
+            guard let value else { continue }
+            switch type {
+            case .int64 where Int64(value) == nil:
+                problems.append("\(param.name) must be a whole number between -2^63 and 2^63-1, not '\(value)'")
+            case .double where Double(value).map({ !$0.isFinite }) ?? true:
+                problems.append("\(param.name) must be a number, not '\(value)'")
+            case .bool where JSONValue.string(value).boolValue == nil:
+                problems.append("\(param.name) must be true or false, not '\(value)'")
+            default: break
+            }
+        }
+        guard problems.isEmpty else {
+            throw AppLinksError(.invalidInput, "The action \(action.id): " + problems.joined(separator: "; ") + ".")
+        }
+        return out
+    }
+
+    /// Calls the function with `ffi_call` on this thread: the plugin's context, the arguments, the result buffer.
+    func call(context: UnsafeMutableRawPointer?, values: [String?], out: UnsafeMutablePointer<applinks_buffer>) -> Int32 {
+        var argTypes: [UnsafeMutablePointer<ffi_type>?] = [applinks_ffi_pointer()]
+        argTypes += types.map {
+            switch $0 {
+            case .int64: return applinks_ffi_sint64()
+            case .double: return applinks_ffi_double()
+            case .bool: return applinks_ffi_uint8()
+            case .string: return applinks_ffi_pointer()
+            }
+        }
+        argTypes.append(applinks_ffi_pointer())
+        // Each argument's storage, as ffi_call reads it: a pointer to the value.
+        var storage: [UnsafeMutableRawPointer] = []
+        var strings: [UnsafeMutablePointer<CChar>?] = []
+        defer {
+            for p in storage { p.deallocate() }
+            for s in strings { free(s) }
+        }
+        func slot<T>(_ value: T) -> UnsafeMutableRawPointer {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(MemoryLayout<T>.size, 8), alignment: 8)
+            p.storeBytes(of: value, as: T.self)
+            storage.append(p)
+            return p
+        }
+        var args: [UnsafeMutableRawPointer?] = [slot(context)]
+        for (type, value) in zip(types, values) {
+            switch type {
+            case .int64: args.append(slot(value.flatMap { Int64($0) } ?? 0))
+            case .double: args.append(slot(value.flatMap { Double($0) } ?? 0))
+            case .bool: args.append(slot(UInt8(value.flatMap { JSONValue.string($0).boolValue } == true ? 1 : 0)))
+            case .string:
+                let s = value.flatMap { strdup($0) }
+                strings.append(s)
+                args.append(slot(UnsafePointer(s)))
+            }
+        }
+        args.append(slot(out))
+        // The cif keeps pointers to the type list: both live until the call returns.
+        let cif = UnsafeMutablePointer<ffi_cif>.allocate(capacity: 1)
+        defer { cif.deallocate() }
+        let result = UnsafeMutablePointer<ffi_arg>.allocate(capacity: 1)
+        defer { result.deallocate() }
+        result.pointee = 0
+        return argTypes.withUnsafeMutableBufferPointer { types -> Int32 in
+            guard ffi_prep_cif(cif, FFI_DEFAULT_ABI, UInt32(types.count), applinks_ffi_sint32(), types.baseAddress) == FFI_OK else {
+                return Int32(APPLINKS_ERROR)
+            }
+            args.withUnsafeMutableBufferPointer { a in
+                ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), result, a.baseAddress)
+            }
+            return Int32(truncatingIfNeeded: result.pointee)
+        }
+    }
+}

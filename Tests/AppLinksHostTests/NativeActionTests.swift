@@ -1,0 +1,89 @@
+import AppLinksCore
+import AppLinksHost
+import Foundation
+import TestSupport
+import Testing
+
+/// Typed C actions: a C plugin declares an action as a plain C function, and the host calls it with libffi.
+@Suite("Typed C actions")
+struct NativeActionTests {
+    static let params =
+        #"[{"name":"count","type":"int","required":true},{"name":"ratio","type":"double","required":true},"#
+        + #"{"name":"loud","type":"bool","required":true},{"name":"text","type":"string","required":true}]"#
+
+    static func descriptor(args: String = #"["int64","double","bool","string"]"#, symbol: String = "c_typed") -> String {
+        #"{"id":"cplugin","name":"C plugin","version":"0.1","vendor":"tests","directions":["outgoing"],"wizard":{"steps":[{"id":"a","title":"A"}]},"#
+            + #""actions":[{"id":"typed","title":"Typed","params":\#(params),"c_function":{"symbol":"\#(symbol)","args":\#(args)}}]}"#
+    }
+
+    /// Writes back what arrived, with the int64 as text so that JSON's doubles cannot round it.
+    static let typedC = #"""
+        #include <stdbool.h>
+        #include <inttypes.h>
+        APPLINKS_EXPORT int32_t c_typed(void *ctx, int64_t count, double ratio, bool loud, const char *text, applinks_buffer *out) {
+            (void)ctx;
+            char buf[512];
+            snprintf(buf, sizeof buf, "{\"message\":\"typed\",\"output\":{\"count\":\"%" PRId64 "\",\"ratio\":\"%.17g\",\"loud\":%s,\"text\":\"%s\"}}",
+                     count, ratio, loud ? "true" : "false", text ? text : "(null)");
+            return reply(out, buf);
+        }
+        """#
+
+    static func plugin(_ dir: TemporaryDirectory, json: String = descriptor()) throws -> URL {
+        var o = CPluginSources.Options()
+        o.json = json
+        o.extraC = typedC
+        let file = dir.path("libtyped.so")
+        try compileCPlugin(CPluginSources.plugin(o), to: file)
+        return file
+    }
+
+    @Test("int64, double, bool and string arguments arrive exactly, and a wrong value is refused before the call")
+    func typedArguments() async throws {
+        let dir = TemporaryDirectory("typed")
+        let t = try await TestDeployment.make(pluginPaths: [try Self.plugin(dir)])
+        let link = try await t.deployment.store.createLink(
+            Link(type: "cplugin", name: "C", application: ApplicationInfo(type: "generic"), displayURL: "https://c.example.com"),
+            sealedSecrets: [:])
+        // Beyond 2^53, where a double would round it; a ratio that needs all 17 digits; UTF-8 text.
+        let (_, r) = try await t.deployment.invokeAction(
+            link.id, action: "typed",
+            rawArgs: [("count", "-9007199254740993"), ("ratio", "0.1"), ("loud", "yes"), ("text", "héllo wörld")])
+        #expect(r.message == "typed")
+        #expect(r.output?["count"]?.stringValue == "-9007199254740993")
+        #expect(r.output?["ratio"]?.stringValue == String(format: "%.17g", 0.1))
+        #expect(r.output?["loud"] == .bool(true))
+        #expect(r.output?["text"]?.stringValue == "héllo wörld")
+
+        await #expect(throws: AppLinksError.self) {
+            _ = try await t.deployment.invokeAction(
+                link.id, action: "typed", rawArgs: [("count", "1.5"), ("ratio", "1"), ("loud", "no"), ("text", "x")])
+        }
+        do {
+            _ = try await t.deployment.invokeAction(
+                link.id, action: "typed", rawArgs: [("count", "99999999999999999999"), ("ratio", "x"), ("loud", "no"), ("text", "x")])
+            Issue.record("a wrong value was passed to C")
+        } catch let e as AppLinksError {
+            #expect(e.code == .invalidInput && e.message.contains("count must be") && e.message.contains("ratio must be"), "\(e.message)")
+        }
+    }
+
+    @Test(
+        "a declaration with an unsupported type, a mismatch with the params, or a missing symbol is refused at load",
+        arguments: [
+            (#"["int64","float","bool","string"]"#, "c_typed", "has the unsupported C type 'float'"),
+            (
+                #"["int64","int64","bool","string"]"#, "c_typed",
+                "argument 2 of c_typed is int64, but the action typed's parameter 'ratio' is double"
+            ),
+            (#"["int64","double","bool"]"#, "c_typed", "c_typed takes 3 arguments but the action typed declares 4 parameters"),
+            (#"["int64","double","bool","string"]"#, "c_missing", "does not export c_missing"),
+        ])
+    func refusals(args: String, symbol: String, expected: String) throws {
+        let dir = TemporaryDirectory("typed-bad")
+        let file = try Self.plugin(dir, json: Self.descriptor(args: args, symbol: symbol))
+        let (plugins, records) = PluginLoaderTests.loader([file]).loadAll(enabled: [:])
+        #expect(plugins.isEmpty)
+        #expect(records.first?.reason?.contains(expected) == true, "\(records.first?.reason ?? "nil")")
+    }
+}
