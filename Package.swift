@@ -182,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AppLinksCLITests",
-            dependencies: ["AppLinksHost", "TestSupport"],
+            dependencies: ["AppLinksHost", "AppLinksCrypto", "TestSupport"],
             swiftSettings: swift6
         ),
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),

@@ -6,7 +6,8 @@ import Foundation
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins", abstract: "List, inspect, enable and disable link types.",
-        subcommands: [PluginsList.self, PluginsInfo.self, PluginsEnable.self, PluginsDisable.self], defaultSubcommand: PluginsList.self)
+        subcommands: [PluginsList.self, PluginsInfo.self, PluginsInstall.self, PluginsEnable.self, PluginsDisable.self],
+        defaultSubcommand: PluginsList.self)
 }
 
 struct PluginsList: HostCommand {
@@ -27,6 +28,24 @@ struct PluginsList: HostCommand {
             print("\(r.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(what)  ABI \(r.abiVersion ?? "-")  \(r.path)")
             if let reason = r.reason { print("         \(reason)") }
         }
+    }
+}
+
+struct PluginsInstall: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install", abstract: "Copy a plugin file into this deployment, checked and pinned to its sha256.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The plugin's shared library (.so).") var file: String
+    @Option(help: "The sha256 the file must have, as its vendor published it.") var sha256: String?
+
+    func execute() async throws {
+        let host = try await common.openHost()
+        let installed = try PluginInstaller(home: host.home, logger: host.logger).install(
+            URL(fileURLWithPath: file), expectedSHA256: sha256)
+        if common.json { return try Output.json(installed) }
+        print(
+            "Installed \(installed.id) \(installed.version ?? "") (\(installed.name ?? "")) as \(installed.path), pinned to sha256 "
+                + "\(installed.sha256). It is enabled; `applinks plugins disable \(installed.id)` turns it off for this deployment.")
     }
 }
 

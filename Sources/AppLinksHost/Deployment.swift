@@ -134,7 +134,9 @@ public final class Deployment: Sendable {
         let loader = PluginLoader(
             searchPaths: paths,
             executableDirectory: config.searchExecutableDirectory ? PluginLoader.currentExecutableDirectory : nil,
-            pins: config.pluginPins, requirePins: config.requirePins, logger: logger)
+            // Pins in config.yaml win over those `applinks plugins install` recorded.
+            pins: home.installedPins().merging(config.pluginPins) { _, configured in configured }, requirePins: config.requirePins,
+            logger: logger)
         let states = try await store.linkTypeStates()
         let (loaded, records) = loader.loadAll(enabled: states)
         let host = Deployment(

@@ -6,7 +6,7 @@
  *   - a typed action, `greet`, that the host calls as a plain C function (see c_function in DESCRIPTOR_JSON).
  *
  * Build: make (or: cc -shared -fPIC -O2 -I../../include -o libapplinks-c-hello.so hello.c)
- * Install: copy it into the deployment home's plugins/ directory, or list its path in plugins.paths.
+ * Install: applinks plugins install libapplinks-c-hello.so (or list its path in plugins.paths).
  *
  * The JSON handling below is only what this example needs (finding one string member); a real plugin
  * should use a JSON library.
