@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # System packages: OpenSSL, SQLite and libffi headers, pkg-config and a C compiler (tests compile C plugins).
 missing=()
-for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc python3; do
+for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc make python3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -16,6 +16,11 @@ struct CLI {
 
     @discardableResult
     func run(_ args: String..., stdin: String? = nil, env extra: [String: String] = [:]) throws -> CommandResult {
+        try run(args, stdin: stdin, env: extra)
+    }
+
+    @discardableResult
+    func run(_ args: [String], stdin: String? = nil, env extra: [String: String] = [:]) throws -> CommandResult {
         try runCommand(BuildProducts.applinks, args, environment: env.merging(extra) { _, n in n }, stdin: stdin)
     }
 

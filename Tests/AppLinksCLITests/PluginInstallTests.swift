@@ -62,3 +62,37 @@ struct PluginInstallTests {
         #expect(list.stdout.contains("does not match the pin"), "\(list.stdout)\(list.stderr)")
     }
 }
+
+/// `applinks plugins new`: projects outside the repository that build against the SDK as it is, then install.
+@Suite("applinks plugins new")
+struct PluginScaffoldTests {
+    @Test("a scaffolded C plugin builds with make and a scaffolded Swift plugin with swift build; both install and load")
+    func scaffolds() throws {
+        let cli = try CLI.initialized()
+        let work = TemporaryDirectory("scaffold")
+        let sdk = ["--sdk", BuildProducts.repositoryRoot.path, "--dir", work.url.path]
+        #expect(try cli.run(["plugins", "new", "Not An Id", "--lang", "c"] + sdk).stderr.contains("is not a link-type id"))
+
+        #expect(try cli.run(["plugins", "new", "acme-widget", "--lang", "c"] + sdk).status == 0)
+        let again = try cli.run(["plugins", "new", "acme-widget", "--lang", "c"] + sdk)
+        #expect(again.status != 0 && again.stderr.contains("already exists"), "\(again.stderr)")
+        let make = try runCommand(URL(fileURLWithPath: "/usr/bin/make"), ["-C", work.path("acme-widget").path])
+        #expect(make.status == 0, "\(make.stdout)\(make.stderr)")
+        let c = try cli.run("plugins", "install", work.path("acme-widget/libacme-widget.so").path)
+        #expect(c.status == 0, "\(c.stderr)")
+
+        #expect(try cli.run(["plugins", "new", "acme-swift", "--lang", "swift"] + sdk).status == 0)
+        let build = try runCommand(
+            URL(fileURLWithPath: "/usr/bin/env"), ["swift", "build", "--package-path", work.path("acme-swift").path],
+            environment: ProcessInfo.processInfo.environment)
+        #expect(build.status == 0, "\(build.stdout.suffix(2000))\(build.stderr.suffix(2000))")
+        let swift = try cli.run("plugins", "install", work.path("acme-swift/.build/debug/libAppLinksPluginAcmeSwift.so").path)
+        #expect(swift.status == 0, "\(swift.stderr)")
+
+        let list = try cli.run("plugins", "list", "--json")
+        let records = (try? JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]) ?? []
+        for id in ["acme-widget", "acme-swift"] {
+            #expect(records.first { $0["id"] as? String == id }?["state"] as? String == "loaded", "\(id): \(list.stdout)")
+        }
+    }
+}
