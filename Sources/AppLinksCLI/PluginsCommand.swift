@@ -6,7 +6,10 @@ import Foundation
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins", abstract: "List, inspect, enable and disable link types.",
-        subcommands: [PluginsList.self, PluginsInfo.self, PluginsInstall.self, PluginsNew.self, PluginsEnable.self, PluginsDisable.self],
+        subcommands: [
+            PluginsList.self, PluginsInfo.self, PluginsInstall.self, PluginsNew.self, PluginsVerify.self, PluginsEnable.self,
+            PluginsDisable.self,
+        ],
         defaultSubcommand: PluginsList.self)
 }
 

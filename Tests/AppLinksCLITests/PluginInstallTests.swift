@@ -94,5 +94,32 @@ struct PluginScaffoldTests {
         for id in ["acme-widget", "acme-swift"] {
             #expect(records.first { $0["id"] as? String == id }?["state"] as? String == "loaded", "\(id): \(list.stdout)")
         }
+
+        // Both pass the conformance check.
+        for file in ["acme-widget/libacme-widget.so", "acme-swift/.build/debug/libAppLinksPluginAcmeSwift.so"] {
+            let verified = try cli.run("plugins", "verify", work.path(file).path)
+            #expect(verified.status == 0 && verified.stdout.contains("checks passed"), "\(file): \(verified.stdout)\(verified.stderr)")
+        }
+    }
+
+    @Test("plugins verify runs the plugin in a child process: a crash in its status check is reported, and fails the run")
+    func verifyReportsACrash() throws {
+        let cli = try CLI.initialized()
+        let work = TemporaryDirectory("verify")
+        let source = try PluginInstallTests.exampleSource()
+        let crashing = source.replacingOccurrences(
+            of: "    struct hello *h = plugin_ctx;\n",
+            with: "    struct hello *h = plugin_ctx;\n    if (len) { volatile int *p = NULL; *p = 1; }\n")
+        #expect(crashing != source)
+        try compileCPlugin(crashing, to: work.path("libcrash.so"))
+        let r = try cli.run("plugins", "verify", work.path("libcrash.so").path)
+        #expect(r.status != 0, "\(r.stdout)")
+        #expect(r.stdout.contains("ok      the first wizard step"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "FAILED  a status check on a dummy link, within the timeout: the plugin crashed the verifier's child process"),
+            "\(r.stdout)")
+        let missing = try cli.run("plugins", "verify", work.path("nothing.so").path)
+        #expect(missing.status != 0 && missing.stderr.contains("No file at"), "\(missing.stderr)")
     }
 }

@@ -127,11 +127,22 @@ static int32_t hello_status(void *plugin_ctx, const uint8_t *req, size_t len, ap
                      "{\"category\":\"NETWORK_ERROR\",\"error_type\":\"UNEXPECTED_RESPONSE_STATUS\",\"message\":\"%s answered HTTP %d.\"}",
                      url, http);
     } else {
-        /* The host names the network failure in the error's code (CONNECTION_REFUSED, TIMEOUT, ...). */
+        /* The host names a network failure in the error's code (CONNECTION_REFUSED, TIMEOUT, ...); any other
+           code means it would not send the request, such as to an address the deployment does not allow. */
+        static const char *network[] = {"CONNECTION_REFUSED", "UNKNOWN_HOST", "SSL_UNTRUSTED", "SSL_HOSTNAME_UNMATCHED",
+                                         "TIMEOUT", "UNEXPECTED_RESPONSE"};
+        int is_network = 0;
         if (answer.data) string_member(answer.data, answer.len, "code", code, sizeof code);
-        snprintf(buf, sizeof buf,
-                 "{\"category\":\"NETWORK_ERROR\",\"error_type\":\"%s\",\"message\":\"%s cannot be reached; check that it is up.\"}",
-                 code, url);
+        for (size_t i = 0; i < sizeof network / sizeof *network; i++) is_network |= strcmp(code, network[i]) == 0;
+        if (is_network)
+            snprintf(buf, sizeof buf,
+                     "{\"category\":\"NETWORK_ERROR\",\"error_type\":\"%s\",\"message\":\"%s cannot be reached; check that it is up.\"}",
+                     code, url);
+        else
+            snprintf(buf, sizeof buf,
+                     "{\"category\":\"CONFIG_ERROR\",\"error_type\":\"INVALID_CONFIG\",\"message\":\"The host will not call %s "
+                     "(%s); check the URL and the deployment's http settings.\"}",
+                     url, code);
     }
     if (answer.data) h->host->free_buffer(h->host_ctx, &answer);
     return reply(out, buf);
