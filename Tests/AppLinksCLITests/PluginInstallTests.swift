@@ -123,3 +123,16 @@ struct PluginScaffoldTests {
         #expect(missing.status != 0 && missing.stderr.contains("No file at"), "\(missing.stderr)")
     }
 }
+
+/// The link types this repository ships meet the same conformance check a vendor's must.
+@Suite("bundled link types pass plugins verify")
+struct BundledPluginsVerifyTests {
+    @Test(
+        "atlassian-oauth1, oauth2-incoming, oauth2-outgoing and jenkins",
+        arguments: ["AtlassianOAuth1", "OAuth2Incoming", "OAuth2Outgoing", "Jenkins"])
+    func verify(name: String) throws {
+        let file = BuildProducts.directory.appendingPathComponent("libAppLinksLinkType\(name).so")
+        let r = try CLI().run("plugins", "verify", file.path)
+        #expect(r.status == 0 && r.stdout.contains("checks passed") && !r.stdout.contains("FAILED"), "\(r.stdout)\(r.stderr)")
+    }
+}
