@@ -175,6 +175,21 @@ extension ServerProcessTests {
             j.stop()
             let down = try await Self.status(c, admin, link)
             #expect(down.0 == "NETWORK_ERROR/CONNECTION_REFUSED", "\(down)")
+
+            // Something that is not Jenkins now answers at that address.
+            let other = Process()
+            other.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            other.arguments = ["python3", "-m", "http.server", "\(j.port)", "--bind", "127.0.0.1"]
+            other.standardOutput = FileHandle.nullDevice
+            other.standardError = FileHandle.nullDevice
+            try other.run()
+            defer { kill(other.processIdentifier, SIGKILL) }
+            var notJenkins = down
+            for _ in 0..<50 where notJenkins.0 == "NETWORK_ERROR/CONNECTION_REFUSED" {
+                try await Task.sleep(for: .milliseconds(100))
+                notJenkins = try await Self.status(c, admin, link)
+            }
+            #expect(notJenkins.0 == "CONFIG_ERROR/INVALID_CONFIG" && notJenkins.1.contains("not Jenkins"), "\(notJenkins)")
         }
 
         @Test("the wizard warns about a URL that is not Jenkins or cannot be reached, and a token that expires is renewed before use")
