@@ -280,7 +280,7 @@ extension Deployment {
         let args = try Self.convertArguments(rawArgs, for: action)
         let response: ActionResponse
         if let native = plugin.natives[id] {
-            response = try await runNative(plugin, native, link: link, rawArgs: rawArgs)
+            response = try await runNative(plugin, native, link: link, values: native.values(rawArgs, converted: args))
         } else {
             response = try await runAction(plugin, link: link, action: id, args: args)
         }
@@ -314,7 +314,7 @@ extension Deployment {
 
     /// A C plugin's typed action: its answer is an action response in JSON, or plain text taken as the message.
     private func runNative(
-        _ plugin: LoadedPlugin, _ native: NativeAction, link: Link, rawArgs: [(String, String)]
+        _ plugin: LoadedPlugin, _ native: NativeAction, link: Link, values: [String?]
     ) async throws
         -> ActionResponse
     {
@@ -322,7 +322,6 @@ extension Deployment {
             throw AppLinksError(
                 .invalidInput, "The link '\(link.name)' is disabled. Enable it with `applinks edit \(link.id) --set enabled=true`.")
         }
-        let values = try native.values(rawArgs)
         let data: Data
         do {
             data = try await plugin.callNative(native, values: values, timeout: config.statusTimeout * 3)

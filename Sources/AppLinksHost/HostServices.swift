@@ -293,8 +293,12 @@ final class HostServices: Sendable {
                     guarded(out) {
                         let s = from(ctx)
                         let linkID = string(id, idLen)
-                        guard try waitFor({ try await s.host.store.link(id: linkID) }) != nil else { return Int32(APPLINKS_NOT_FOUND) }
-                        let token = try waitFor { try await s.host.acting(as: "plugin:\(s.pluginID)").freshAccessToken(forLink: linkID) }
+                        let token: String
+                        do {
+                            token = try waitFor { try await s.host.acting(as: "plugin:\(s.pluginID)").freshAccessToken(forLink: linkID) }
+                        } catch let e as AppLinksError where e.code == .notFound {
+                            return Int32(APPLINKS_NOT_FOUND)
+                        }
                         write(try JSONCoding.encode(["access_token": token, "token_type": "Bearer"]), out)
                         return Int32(APPLINKS_OK)
                     }

@@ -60,41 +60,12 @@ struct NativeAction: @unchecked Sendable {
         }
     }
 
-    /// Converts the admin's arguments, exactly, in declaration order; a missing optional one takes its
-    /// default, or zero, false or NULL.
-    func values(_ raw: [(String, String)]) throws -> [String?] {
+    /// The arguments in declaration order, as text for the C conversion: what the admin typed (so an int64
+    /// stays exact), else the default the host filled in; nil for an optional one left out (zero, false or
+    /// NULL). `converted` is what ``Deployment/convertArguments(_:for:)`` checked and completed.
+    func values(_ raw: [(String, String)], converted: [String: JSONValue]) -> [String?] {
         let given = Dictionary(raw, uniquingKeysWith: { _, last in last })
-        var out: [String?] = []
-        var problems: [String] = []
-        for param in action.params {
-            if let v = given[param.name] ?? param.defaultValue?.stringValue {
-                out.append(v)
-            } else if param.required {
-                problems.append("--arg \(param.name)=… is required")
-                out.append(nil)
-            } else {
-                out.append(nil)
-            }
-        }
-        for (name, _) in raw where !action.params.contains(where: { $0.name == name }) {
-            problems.append("'\(name)' is not a parameter of \(action.id)")
-        }
-        for ((param, type), value) in zip(zip(action.params, types), out) {
-            guard let value else { continue }
-            switch type {
-            case .int64 where Int64(value) == nil:
-                problems.append("\(param.name) must be a whole number between -2^63 and 2^63-1, not '\(value)'")
-            case .double where Double(value).map({ !$0.isFinite }) ?? true:
-                problems.append("\(param.name) must be a number, not '\(value)'")
-            case .bool where JSONValue.string(value).boolValue == nil:
-                problems.append("\(param.name) must be true or false, not '\(value)'")
-            default: break
-            }
-        }
-        guard problems.isEmpty else {
-            throw AppLinksError(.invalidInput, "The action \(action.id): " + problems.joined(separator: "; ") + ".")
-        }
-        return out
+        return action.params.map { given[$0.name] ?? converted[$0.name]?.stringValue }
     }
 
     /// Calls the function with `ffi_call` on this thread: the plugin's context, the arguments, the result buffer.
