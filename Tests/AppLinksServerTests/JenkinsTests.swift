@@ -63,16 +63,6 @@ extension ServerProcessTests {
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
         }
 
-        static func clientHost() throws -> (RunningServer, admin: String) {
-            let port = try freeLoopbackPort()
-            let s = try RunningServer(
-                extraEnv: [
-                    "APPLINKS_BASE_URL": "http://127.0.0.1:\(port)", "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "true",
-                    "APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "true",
-                ], listen: "127.0.0.1:\(port)")
-            return (s, try s.token(user: "root", admin: true))
-        }
-
         static func json(_ body: String) -> [String: Any] {
             (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]
         }
@@ -105,60 +95,44 @@ extension ServerProcessTests {
             return try #require((created["link"] as? [String: Any])?["id"] as? String, "\(done.body)")
         }
 
-        static func status(_ c: RunningServer, _ admin: String, _ link: String) async throws -> (String, String) {
-            let r = try await c.send("POST", "/rest/applinks/3.0/links/\(link)/status", headers: [("Authorization", "Bearer \(admin)")])
-            let s = json(r.body)["status"] as? [String: Any]
-            return (
-                [s?["category"] as? String, s?["error_type"] as? String].compactMap { $0 }.joined(separator: "/"),
-                s?["message"] as? String ?? ""
-            )
-        }
-
-        static func action(
-            _ c: RunningServer, _ link: String, _ args: String...
-        ) throws -> (status: Int32, json: [String: Any], stderr: String) {
-            let r = try runCommand(BuildProducts.applinks, ["action", link] + args + ["--json"], environment: c.env)
-            return (r.status, r.jsonObject ?? [:], r.stderr)
-        }
-
         @Test(
             "the wizard with authorization, CONNECTED, jobs in folders, builds with and without parameters, renewal, a wrong secret, a stopped Jenkins"
         )
         func endToEnd() async throws {
-            let (c, admin) = try Self.clientHost()
+            let (c, admin) = try RunningServer.allowingLoopback()
             let j = try await StandIn()
             defer { j.stop() }
             let link = try await Self.link(c, admin, j)
-            let connected = try await Self.status(c, admin, link)
+            let connected = try await c.checkStatus(link, admin: admin)
             #expect(connected.0 == "CONNECTED" && connected.1.contains("2.440.3"), "\(connected)")
 
-            let jobs = try Self.action(c, link, "list-jobs")
+            let jobs = try c.action(link, "list-jobs")
             let paths = (jobs.json["output"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
             #expect(
                 Set(paths).isSuperset(of: ["simple job", "Team A", "Team A/Build ü", "Team A/Deploy", "Team A/Nested/deep"]), "\(jobs)")
 
             // /build is exempt from the crumb for an OAuth-signed request; buildWithParameters needs one.
-            let plain = try Self.action(c, link, "trigger-build", "--arg", "job=simple job")
+            let plain = try c.action(link, "trigger-build", "--arg", "job=simple job")
             #expect((plain.json["output"] as? [String: Any])?["build_number"] as? Int == 1, "\(plain)")
-            let withParameters = try Self.action(c, link, "trigger-build", "--arg", "job=Team A/Deploy", "--arg", "ENV=prod")
+            let withParameters = try c.action(link, "trigger-build", "--arg", "job=Team A/Deploy", "--arg", "ENV=prod")
             #expect((withParameters.json["output"] as? [String: Any])?["build_number"] as? Int == 1, "\(withParameters)")
-            let unicode = try Self.action(c, link, "trigger-build", "--arg", "job=Team A/Build ü")
+            let unicode = try c.action(link, "trigger-build", "--arg", "job=Team A/Build ü")
             #expect((unicode.json["output"] as? [String: Any])?["build_number"] as? Int == 1, "\(unicode)")
-            let last = try Self.action(c, link, "build-status", "--arg", "job=Team A/Deploy")
+            let last = try c.action(link, "build-status", "--arg", "job=Team A/Deploy")
             let build = last.json["output"] as? [String: Any] ?? [:]
             #expect(build["number"] as? Int == 1 && build["result"] as? String == "SUCCESS", "\(last)")
-            let open = try Self.action(c, link, "open", "--arg", "job=Team A/Build ü")
+            let open = try c.action(link, "open", "--arg", "job=Team A/Build ü")
             #expect((open.json["output"] as? [String: Any])?["url"] as? String == j.base + "/job/Team%20A/job/Build%20%C3%BC/", "\(open)")
-            let missing = try Self.action(c, link, "trigger-build", "--arg", "job=No such job")
+            let missing = try c.action(link, "trigger-build", "--arg", "job=No such job")
             #expect(missing.status != 0 && missing.stderr.contains("no job 'No such job'"), "\(missing)")
 
             // Jenkins says the token expired: the link renews it with its session handle and goes on.
             #expect(try await Self.fetch("POST", j.base + "/test/expire-tokens").status == 200)
-            let afterExpiry = try Self.action(c, link, "list-jobs")
+            let afterExpiry = try c.action(link, "list-jobs")
             #expect(afterExpiry.status == 0, "\(afterExpiry)")
             let audit = try c.cli("audit", "--json")
             #expect(audit.stdout.contains("jenkins-token-renewed"), "\(audit.stdout)")
-            #expect(try await Self.status(c, admin, link).0 == "CONNECTED")
+            #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
 
             // A clock an hour ahead: Jenkins refuses the timestamp.
             let skewed = try runCommand(
@@ -166,14 +140,14 @@ extension ServerProcessTests {
                 environment: c.env.merging(["APPLINKS_TESTING_CLOCK_OFFSET_SECONDS": "3600"]) { _, n in n })
             #expect(skewed.stdout.contains("OAUTH_TIMESTAMP_REFUSED") && skewed.stdout.contains("NTP"), "\(skewed.stdout)\(skewed.stderr)")
 
-            #expect(try Self.action(c, link, "set-credentials", "--arg", "shared_secret=not-the-secret").status == 0)
-            let wrong = try await Self.status(c, admin, link)
+            #expect(try c.action(link, "set-credentials", "--arg", "shared_secret=not-the-secret").status == 0)
+            let wrong = try await c.checkStatus(link, admin: admin)
             #expect(wrong.0 == "NETWORK_ERROR/OAUTH_SIGNATURE_INVALID" && wrong.1.contains("set-credentials"), "\(wrong)")
-            #expect(try Self.action(c, link, "set-credentials", "--arg", "shared_secret=\(Self.secret)").status == 0)
-            #expect(try await Self.status(c, admin, link).0 == "CONNECTED")
+            #expect(try c.action(link, "set-credentials", "--arg", "shared_secret=\(Self.secret)").status == 0)
+            #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
 
             j.stop()
-            let down = try await Self.status(c, admin, link)
+            let down = try await c.checkStatus(link, admin: admin)
             #expect(down.0 == "NETWORK_ERROR/CONNECTION_REFUSED", "\(down)")
 
             // Something that is not Jenkins now answers at that address.
@@ -187,14 +161,14 @@ extension ServerProcessTests {
             var notJenkins = down
             for _ in 0..<50 where notJenkins.0 == "NETWORK_ERROR/CONNECTION_REFUSED" {
                 try await Task.sleep(for: .milliseconds(100))
-                notJenkins = try await Self.status(c, admin, link)
+                notJenkins = try await c.checkStatus(link, admin: admin)
             }
             #expect(notJenkins.0 == "CONFIG_ERROR/INVALID_CONFIG" && notJenkins.1.contains("not Jenkins"), "\(notJenkins)")
         }
 
         @Test("the wizard warns about a URL that is not Jenkins or cannot be reached, and a token that expires is renewed before use")
         func wizardWarningsAndRenewalBeforeExpiry() async throws {
-            let (c, admin) = try Self.clientHost()
+            let (c, admin) = try RunningServer.allowingLoopback()
             let auth = [("Authorization", "Bearer \(admin)")]
             let notJenkins = try await c.send(
                 "POST", "/rest/applinks/3.0/wizard/jenkins", headers: auth, body: #"{"answers": {"url": "http://127.0.0.1:\#(c.port)"}}"#)
@@ -209,7 +183,7 @@ extension ServerProcessTests {
             defer { j.stop() }
             let link = try await Self.link(c, admin, j)
             try await Task.sleep(for: .milliseconds(1_200))
-            #expect(try await Self.status(c, admin, link).0 == "CONNECTED")
+            #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
             #expect(try c.cli("audit", "--json").stdout.contains("jenkins-token-renewed"))
         }
 

@@ -16,17 +16,6 @@ extension ServerProcessTests {
         static let password = "correct horse battery"
         static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
-        /// The client host: it may call loopback addresses, where the providers of these tests listen.
-        static func clientHost() throws -> (RunningServer, admin: String) {
-            let port = try freeLoopbackPort()
-            let s = try RunningServer(
-                extraEnv: [
-                    "APPLINKS_BASE_URL": "http://127.0.0.1:\(port)", "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "true",
-                    "APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "true",
-                ], listen: "127.0.0.1:\(port)")
-            return (s, try s.token(user: "root", admin: true))
-        }
-
         static func callback(_ s: RunningServer) -> String { "http://127.0.0.1:\(s.port)/rest/oauth2-client/latest/callback" }
 
         /// authlib_provider.py on a free port, until the test ends.
@@ -100,20 +89,6 @@ extension ServerProcessTests {
             return (report["status"] as? Int ?? 0, report["page"] as? String ?? "")
         }
 
-        static func status(_ c: RunningServer, _ admin: String, _ link: String) async throws -> (String, String) {
-            let r = try await c.send("POST", "/rest/applinks/3.0/links/\(link)/status", headers: [("Authorization", "Bearer \(admin)")])
-            let s = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any])["status"] as? [String: Any]
-            let kind = [s?["category"] as? String, s?["error_type"] as? String].compactMap { $0 }.joined(separator: "/")
-            return (kind, s?["message"] as? String ?? "")
-        }
-
-        static func action(
-            _ c: RunningServer, _ link: String, _ args: String...
-        ) throws -> (status: Int32, json: [String: Any], stderr: String) {
-            let r = try runCommand(BuildProducts.applinks, ["action", link] + args + ["--json"], environment: c.env)
-            return (r.status, r.jsonObject ?? [:], r.stderr)
-        }
-
         static func output(_ r: (status: Int32, json: [String: Any], stderr: String)) -> [String: Any] {
             r.json["output"] as? [String: Any] ?? [:]
         }
@@ -122,7 +97,7 @@ extension ServerProcessTests {
             "against a second AppLinks host: discovery, authorize in a browser, test-request, a forced expiry refreshes, a revoked grant is ACCESS_ERROR"
         )
         func againstAppLinksProvider() async throws {
-            let (c, admin) = try Self.clientHost()
+            let (c, admin) = try RunningServer.allowingLoopback()
             // The provider issues access tokens for 62 s: with the 60 s clock-skew margin they need refreshing after 2 s.
             let pPort = try freeLoopbackPort()
             let p = try RunningServer(
@@ -144,15 +119,15 @@ extension ServerProcessTests {
             #expect(config["token_endpoint"] as? String == "http://127.0.0.1:\(pPort)/rest/oauth2/latest/token", "\(created.stdout)")
             #expect(!created.stdout.contains(credentials["client_secret"] as? String ?? "-"), "the secret is not shown back")
 
-            let before = try await Self.status(c, admin, link)
+            let before = try await c.checkStatus(link, admin: admin)
             #expect(before.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && before.1.contains("authorize"), "\(before)")
 
             let done = try Self.authorize(c, link, kind: "applinks", user: ["alice", Self.password])
             #expect(done.status == 200 && done.page.contains("is authorized"), "\(done)")
-            #expect(try await Self.status(c, admin, link).0 == "CONNECTED")
+            #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
 
             let whoami = "http://127.0.0.1:\(pPort)/rest/oauth2/latest/whoami"
-            let first = try Self.action(c, link, "test-request", "--arg", "url=\(whoami)")
+            let first = try c.action(link, "test-request", "--arg", "url=\(whoami)")
             #expect(
                 Self.output(first)["status"] as? Int == 200 && (Self.output(first)["body"] as? String)?.contains("alice") == true,
                 "\(first)")
@@ -162,24 +137,24 @@ extension ServerProcessTests {
                 "\(tokenStatus.stdout)")
 
             try await Task.sleep(for: .milliseconds(2_300))
-            let second = try Self.action(c, link, "test-request", "--arg", "url=\(whoami)")
+            let second = try c.action(link, "test-request", "--arg", "url=\(whoami)")
             #expect(Self.output(second)["status"] as? Int == 200, "\(second)")
-            #expect(Self.output(try Self.action(c, link, "token-status"))["refreshes"] as? Int == 1, "the expired token was refreshed once")
+            #expect(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int == 1, "the expired token was refreshed once")
 
             // The user revokes the grant at the provider: our next check finds out.
             let grants = try #require(try p.cli("users", "grants", "alice", "--json").jsonArray)
             try #require(grants.count == 1)
             #expect(try p.cli("users", "revoke-grant", "alice", grants[0]["id"] as? String ?? "").status == 0)
             // The provider's server caches tokens for up to a second, so a revocation made by its CLI reaches it within one.
-            var after = try await Self.status(c, admin, link)
+            var after = try await c.checkStatus(link, admin: admin)
             for _ in 0..<20 where after.0 == "CONNECTED" {
                 try await Task.sleep(for: .milliseconds(100))
-                after = try await Self.status(c, admin, link)
+                after = try await c.checkStatus(link, admin: admin)
             }
             #expect(
                 after.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && after.1.contains("Run `applinks action \(link) authorize`"),
                 "\(after)")
-            let refused = try Self.action(c, link, "test-request", "--arg", "url=\(whoami)")
+            let refused = try c.action(link, "test-request", "--arg", "url=\(whoami)")
             #expect(refused.status != 0 && refused.stderr.contains("authorize"), "\(refused)")
             #expect(
                 !c.log.contains(credentials["client_secret"] as? String ?? "-") && !c.log.contains("code="), "no secret or code in the log")
@@ -187,34 +162,34 @@ extension ServerProcessTests {
 
         @Test("against authlib: authorize, test-request, a forced expiry refreshes with rotation, revoke reaches the provider")
         func againstAuthlib() async throws {
-            let (c, admin) = try Self.clientHost()
+            let (c, admin) = try RunningServer.allowingLoopback()
             let p = try await AuthlibProvider(
                 clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 61, rotate: "yes")
             defer { p.stop() }
             let link = try Self.link(c, to: p)
             let done = try Self.authorize(c, link, kind: "authlib")
             #expect(done.status == 200, "\(done)")
-            let me = try Self.action(c, link, "test-request", "--arg", "url=\(p.base)/api/me")
+            let me = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
             #expect(Self.output(me)["status"] as? Int == 200 && (Self.output(me)["body"] as? String)?.contains("alice") == true, "\(me)")
             try await Task.sleep(for: .milliseconds(1_300))
-            #expect(Self.output(try Self.action(c, link, "test-request", "--arg", "url=\(p.base)/api/me"))["status"] as? Int == 200)
+            #expect(Self.output(try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me"))["status"] as? Int == 200)
             #expect(try await p.stats()["refreshes"] == 1)
             try await Task.sleep(for: .milliseconds(1_300))
             // The rotated refresh token works; the first one was revoked by authlib.
-            #expect(try await Self.status(c, admin, link).0 == "CONNECTED")
+            #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
             #expect(try await p.stats()["refreshes"] == 2)
 
             // Revoked at the provider by the user: the next check finds out, and names the fix.
             _ = try await p.post("/admin/revoke-all")
-            let revokedThere = try await Self.status(c, admin, link)
+            let revokedThere = try await c.checkStatus(link, admin: admin)
             #expect(revokedThere.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && revokedThere.1.contains("authorize"), "\(revokedThere)")
 
             // Authorized again, then revoked from here: the provider is told (RFC 7009).
             #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
-            let revoked = try Self.action(c, link, "revoke")
+            let revoked = try c.action(link, "revoke")
             #expect(revoked.status == 0 && (revoked.json["message"] as? String)?.contains("at the provider") == true, "\(revoked)")
             #expect(try await p.stats()["revocations"] == 1)
-            let after = try await Self.status(c, admin, link)
+            let after = try await c.checkStatus(link, admin: admin)
             #expect(after.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED", "\(after)")
         }
 
@@ -222,7 +197,7 @@ extension ServerProcessTests {
             "failures: a denied consent, a wrong client secret, a provider that does not rotate, one without refresh tokens, one that is down"
         )
         func failures() async throws {
-            let (c, admin) = try Self.clientHost()
+            let (c, admin) = try RunningServer.allowingLoopback()
             let p = try await AuthlibProvider(
                 clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 61, rotate: "no")
             defer { p.stop() }
@@ -230,26 +205,26 @@ extension ServerProcessTests {
 
             let denied = try Self.authorize(c, link, kind: "authlib", decision: "deny")
             #expect(denied.status == 403 && denied.page.contains("access_denied"), "\(denied)")
-            let afterDenial = try await Self.status(c, admin, link)
+            let afterDenial = try await c.checkStatus(link, admin: admin)
             #expect(afterDenial.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && afterDenial.1.contains("denied"), "\(afterDenial)")
 
             let wrong = try Self.link(c, to: p, secret: "not-the-secret", name: "Wrong secret")
-            let wrongStatus = try await Self.status(c, admin, wrong)
+            let wrongStatus = try await c.checkStatus(wrong, admin: admin)
             #expect(wrongStatus.0 == "CONFIG_ERROR/INVALID_CONFIG" && wrongStatus.1.contains("set-credentials"), "\(wrongStatus)")
             let wrongCallback = try Self.authorize(c, wrong, kind: "authlib")
             #expect(wrongCallback.status == 400 && wrongCallback.page.contains("invalid_client"), "\(wrongCallback)")
-            #expect(try Self.action(c, wrong, "set-credentials", "--arg", "client_secret=authlib-secret").status == 0)
-            #expect(try await Self.status(c, admin, wrong).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED", "fixed, not yet authorized")
+            #expect(try c.action(wrong, "set-credentials", "--arg", "client_secret=authlib-secret").status == 0)
+            #expect(try await c.checkStatus(wrong, admin: admin).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED", "fixed, not yet authorized")
 
             // No rotation: the same refresh token serves twice.
             #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
             for round in 1...2 {
                 try await Task.sleep(for: .milliseconds(1_300))
-                let r = try Self.action(c, link, "test-request", "--arg", "url=\(p.base)/api/me")
+                let r = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
                 #expect(Self.output(r)["status"] as? Int == 200, "round \(round): \(r)")
             }
             #expect(try await p.stats()["refreshes"] == 2)
-            #expect(Self.output(try Self.action(c, link, "token-status"))["refreshes"] as? Int == 2)
+            #expect(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int == 2)
 
             // A provider that gives no refresh token: a warning, then re-authorization once the token expires.
             let once = try await AuthlibProvider(
@@ -258,19 +233,19 @@ extension ServerProcessTests {
             let short = try Self.link(c, to: once, name: "No refresh")
             let shortDone = try Self.authorize(c, short, kind: "authlib")
             #expect(shortDone.status == 200 && shortDone.page.contains("no refresh token"), "\(shortDone)")
-            #expect((Self.output(try Self.action(c, short, "token-status"))["warning"] as? String)?.contains("no refresh token") == true)
+            #expect((Self.output(try c.action(short, "token-status"))["warning"] as? String)?.contains("no refresh token") == true)
             try await Task.sleep(for: .milliseconds(1_300))
-            let expired = try await Self.status(c, admin, short)
+            let expired = try await c.checkStatus(short, admin: admin)
             #expect(expired.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && expired.1.contains("no refresh token"), "\(expired)")
 
             p.stop()
-            let down = try await Self.status(c, admin, link)
+            let down = try await c.checkStatus(link, admin: admin)
             #expect(down.0 == "NETWORK_ERROR/CONNECTION_REFUSED" && down.1.contains("127.0.0.1:\(p.port)"), "\(down)")
         }
 
         @Test("50 concurrent test-requests on an expired token, from the server and from CLI processes, cause exactly one refresh")
         func singleFlightRefresh() async throws {
-            let (c, admin) = try Self.clientHost()
+            let (c, admin) = try RunningServer.allowingLoopback()
             let p = try await AuthlibProvider(
                 clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 61, rotate: "yes")
             defer { p.stop() }
@@ -291,7 +266,7 @@ extension ServerProcessTests {
                 }
                 for _ in 0..<10 {
                     group.addTask {
-                        let r = try Self.action(c, link, "test-request", "--arg", "url=\(url)")
+                        let r = try c.action(link, "test-request", "--arg", "url=\(url)")
                         return Self.output(r)["status"] as? Int ?? -Int(r.status)
                     }
                 }
@@ -299,7 +274,7 @@ extension ServerProcessTests {
             }
             #expect(statuses.count == 50 && statuses.allSatisfy { $0 == 200 }, "\(statuses)")
             #expect(try await p.stats()["refreshes"] == 1, "one refresh for all fifty")
-            #expect(Self.output(try Self.action(c, link, "token-status"))["refreshes"] as? Int == 1)
+            #expect(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int == 1)
 
             // The host's API, as another link type or an embedding product calls it.
             let deployment = try await Deployment.open(home: DeploymentHome(url: c.home), environment: c.env)
@@ -314,7 +289,7 @@ extension ServerProcessTests {
 
         @Test("the wizard refuses bad endpoints and an unreachable AppLinks host; access-token is for the host's API only")
         func wizardAndHostOnlyAction() async throws {
-            let (c, admin) = try Self.clientHost()
+            let (c, admin) = try RunningServer.allowingLoopback()
             let bad = try c.cli(
                 "create", "oauth2-outgoing", "--set", "name=Bad", "--set", "provider=custom", "--set", "authorization_endpoint=ftp://x",
                 "--set", "token_endpoint=not a url", "--set", "client_id=a", "--set", "client_secret=b")
