@@ -130,7 +130,7 @@ let package = Package(
         ),
         .target(
             name: "JenkinsLinkType",
-            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1"],
+            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1", "AppLinksPluginOAuth1"],
             path: "Plugins/Jenkins",
             swiftSettings: swift6
         ),

@@ -33,13 +33,7 @@ struct Authorization: Sendable {
         let host = self.host
         var client = OAuth1Client(
             consumerKey: me.id, method: .rsaSHA1, credential: .secrets(consumer: "", token: nil),
-            transport: { request in
-                let reply = try await host.http(
-                    HostHTTPRequest(
-                        method: request.method, url: request.url, headers: request.headers.map { [$0.0, $0.1] },
-                        body: request.body.isEmpty ? nil : request.body))
-                return (reply.status, reply.body)
-            })
+            transport: OAuth1Client.overHost(host))
         client.externalSigner = { try host.rsaSignHere(.sha1, privateKeyPEM: nil, $0) }
         client.clockOffset = me.now?.timeIntervalSinceNow ?? 0
         return client
@@ -111,7 +105,7 @@ struct Authorization: Sendable {
         }
         let signed = try await client().sign(
             OAuth1Request(method: "GET", url: link.rpcURL + path), token: OAuth1Client.Token(token: granted.token, secret: granted.secret))
-        return try await host.http(HostHTTPRequest(url: signed.url, headers: signed.headers.map { [$0.0, $0.1] }))
+        return try await host.http(HostHTTPRequest(signed))
     }
 
     private func text(_ status: Int, _ message: String) -> PluginHTTPResponse {

@@ -1,6 +1,7 @@
 import AppLinksCore
 import AppLinksOAuth1
 import AppLinksPluginKit
+import AppLinksPluginOAuth1
 import Foundation
 
 /// The three legs with Jenkins: a request token, a Jenkins user's approval on the plugin's page, and the
@@ -25,7 +26,7 @@ struct JenkinsAuthorization: Sendable {
     func start(
         base: String, consumerKey: String, sharedSecret: String, paths: JenkinsPaths, draft: String?, link: String?
     )
-        async throws(JenkinsFailure) -> String
+        async throws(StatusFailure) -> String
     {
         let client = oauth(consumerKey: consumerKey, sharedSecret: sharedSecret)
         let temporary: OAuth1Client.Token
@@ -34,7 +35,7 @@ struct JenkinsAuthorization: Sendable {
             let callback = (me.baseURL.hasSuffix("/") ? String(me.baseURL.dropLast()) : me.baseURL) + Self.callbackPath
             temporary = try await client.requestToken(url: base + paths.requestToken, callback: callback)
         } catch let problem as OAuth1Problem {
-            throw JenkinsFailure(
+            throw StatusFailure(
                 .configError, .invalidConfig,
                 "Jenkins refused a request token (\(problem.code.rawValue)): check the consumer key and shared secret under "
                     + "Manage Bitbucket Server consumers, and the request-token path \(paths.requestToken).")
@@ -49,7 +50,7 @@ struct JenkinsAuthorization: Sendable {
                 sealed: try await host.seal(secrets).base64EncodedString(), accessTokenPath: paths.accessToken)
             try await host.kvPut("pending/" + temporary.token, try JSONCoding.encode(pending), ttl: Self.lifetime)
         } catch {
-            throw JenkinsFailure(.unknown, .unknown, "Could not keep the pending authorization: \(error)")
+            throw StatusFailure(.unknown, .unknown, "Could not keep the pending authorization: \(error)")
         }
         return client.authorizeURL(base + paths.authorize, token: temporary)
     }
@@ -69,13 +70,13 @@ struct JenkinsAuthorization: Sendable {
         guard let raw = try await host.kvGet(key), let pending = try? JSONCoding.decode(Pending.self, from: raw),
             try await host.kvCompareAndSet(key, expected: raw, replacement: nil)
         else {
-            return page(400, "Unknown authorization", "This authorization is unknown, used or expired; start it again.")
+            return .page(400, "Unknown authorization", "This authorization is unknown, used or expired; start it again.")
         }
         if let problem = query["oauth_problem"] {
-            return page(403, "Not authorized", "The Jenkins user did not approve the link (\(problem)); nothing was stored.")
+            return .page(403, "Not authorized", "The Jenkins user did not approve the link (\(problem)); nothing was stored.")
         }
         guard let verifier = query["oauth_verifier"] else {
-            return page(400, "Not authorized", "Jenkins sent no oauth_verifier; start the authorization again.")
+            return .page(400, "Not authorized", "Jenkins sent no oauth_verifier; start the authorization again.")
         }
         let secrets = try JSONCoding.decode(
             [String: String].self, from: try await host.open(Data(base64Encoded: pending.sealed) ?? Data()))
@@ -87,39 +88,25 @@ struct JenkinsAuthorization: Sendable {
                 requestToken: OAuth1Client.Token(token: query["oauth_token"] ?? "", secret: secrets["token_secret"] ?? ""),
                 verifier: verifier)
         } catch {
-            return page(502, "Not authorized", "Jenkins refused the access token: \(error).")
+            return .page(502, "Not authorized", "Jenkins refused the access token: \(error).")
         }
         if let draft = pending.draft {
             var fields = ["token": token.token, "secret": token.secret]
             fields["session_handle"] = token.sessionHandle
             fields["expires_in"] = token.expiresIn.map(String.init)
             try await host.kvPut("granted/" + draft, try await host.seal(try JSONCoding.encode(fields)), ttl: .seconds(86_400))
-            return page(200, "Authorized", "Jenkins authorized the link; go back to the wizard to finish it.")
+            return .page(200, "Authorized", "Jenkins authorized the link; go back to the wizard to finish it.")
         }
         if let link = pending.link {
             try await JenkinsLinkType.store(token, in: link, host: host)
             try await host.audit(action: "jenkins-authorized", linkID: link)
         }
-        return page(200, "Authorized", "Jenkins authorized the link; it can now see and start builds.")
+        return .page(200, "Authorized", "Jenkins authorized the link; it can now see and start builds.")
     }
 
     func oauth(consumerKey: String, sharedSecret: String) -> OAuth1Client {
-        let host = self.host
-        return OAuth1Client(
+        OAuth1Client(
             consumerKey: consumerKey, method: .hmacSHA1, credential: .secrets(consumer: sharedSecret, token: nil),
-            transport: { request in
-                let reply = try await host.http(
-                    HostHTTPRequest(
-                        method: request.method, url: request.url, headers: request.headers.map { [$0.0, $0.1] },
-                        body: request.body.isEmpty ? nil : request.body))
-                return (reply.status, reply.body)
-            })
-    }
-
-    private func page(_ status: Int, _ title: String, _ text: String) -> PluginHTTPResponse {
-        let page: JSONValue = ["title": .string(title), "paragraphs": .array([.string(text)])]
-        return PluginHTTPResponse(
-            status: status, headers: [["Content-Type", "application/vnd.applinks.page+json"], ["Cache-Control", "no-store"]],
-            body: (try? JSONCoding.encode(page)) ?? Data())
+            transport: OAuth1Client.overHost(host))
     }
 }

@@ -2,59 +2,41 @@ import AppLinksCore
 import AppLinksOAuth1
 import AppLinksPluginKit
 import Foundation
-import Synchronization
 
-/// Why a call to Jenkins failed, as a status: a status check reports it, an action throws it.
-struct JenkinsFailure: Error, Sendable {
-    var category: StatusCategory
-    var type: StatusErrorType
-    var message: String
-
-    init(_ category: StatusCategory, _ type: StatusErrorType, _ message: String) {
-        self.category = category
-        self.type = type
-        self.message = message
-    }
-
-    var status: StatusResponse { StatusResponse(category, type, message: message) }
-    var pluginError: PluginError { PluginError(code: category == .networkError ? "unreachable" : "invalid_input", message: message) }
-
-    static func needsAuthorization(_ why: String, link: String) -> JenkinsFailure {
-        JenkinsFailure(
+/// The failures of a Jenkins link, with the fixes they need.
+extension StatusFailure {
+    static func needsAuthorization(_ why: String, link: String) -> StatusFailure {
+        StatusFailure(
             .accessError, .localAuthTokenRequired, "\(why) Run `applinks action \(link) authorize` and approve it as a Jenkins user.")
     }
 
-    static func from(_ error: any Error, reaching url: String) -> JenkinsFailure {
-        if let why = HostHTTPFailure.refusal(error) { return JenkinsFailure(.configError, .invalidConfig, why) }
-        return JenkinsFailure(
-            .networkError, HostHTTPFailure.errorType(error),
-            "Jenkins at \(url) cannot be reached (\((error as? PluginError)?.message ?? "\(error)")); check that it is running and reachable from here."
-        )
+    static func from(_ error: any Error, reaching url: String) -> StatusFailure {
+        .fromHostHTTP(error, reaching: "Jenkins at \(url)", fix: "check that it is running and reachable from here.")
     }
 
     /// A 401 from the Bitbucket Server integration plugin names its `oauth_problem` (in `WWW-Authenticate` or
     /// the body); each has its own status and fix.
-    static func oauthProblem(_ problem: String?, link: String) -> JenkinsFailure {
+    static func oauthProblem(_ problem: String?, link: String) -> StatusFailure {
         switch problem {
         case "timestamp_refused"?:
-            return JenkinsFailure(
+            return StatusFailure(
                 .networkError, .oauthTimestampRefused,
                 "Jenkins refused the request's timestamp: this machine's clock and Jenkins' differ; set both by NTP.")
         case "signature_invalid"?:
-            return JenkinsFailure(
+            return StatusFailure(
                 .networkError, .oauthSignatureInvalid,
                 "Jenkins says the OAuth signature is invalid: the shared secret differs from the consumer's in Jenkins "
                     + "(Manage Bitbucket Server consumers). Correct it with `applinks action \(link) set-credentials --arg shared_secret=…`."
             )
         case "consumer_key_unknown"?, "consumer_key_rejected"?:
-            return JenkinsFailure(
+            return StatusFailure(
                 .configError, .invalidConfig,
                 "Jenkins does not know the consumer key: create the consumer under Manage Bitbucket Server consumers, or correct it "
                     + "with `applinks action \(link) set-credentials --arg consumer_key=…`.")
         case "token_rejected"?, "token_revoked"?, "permission_denied"?, "token_expired"?:
             return .needsAuthorization("Jenkins no longer accepts this link's access token (\(problem ?? "")).", link: link)
         default:
-            return JenkinsFailure(.networkError, .oauthProblem, "Jenkins refused the signed request (oauth_problem \(problem ?? "none")).")
+            return StatusFailure(.networkError, .oauthProblem, "Jenkins refused the signed request (oauth_problem \(problem ?? "none")).")
         }
     }
 }
@@ -85,17 +67,22 @@ struct JenkinsClient: Sendable {
     let host: HostAPI
     let link: Link
     let paths: JenkinsPaths
-    let renewals: Renewals
+    /// The renewals in flight, one per link: callers that find one running wait for its token.
+    let renewals: SingleFlight<OAuth1Client.Token>
     var credentials: JenkinsCredentials
+    /// Seconds the deployment's clock is ahead of this machine's (testing.clock_offset_seconds), read once.
+    private(set) var clockOffset: TimeInterval? = nil
 
     var base: String { link.rpcURL.hasSuffix("/") ? String(link.rpcURL.dropLast()) : link.rpcURL }
 
     func oauth() -> OAuth1Client {
-        JenkinsAuthorization(host: host).oauth(consumerKey: credentials.consumerKey, sharedSecret: credentials.sharedSecret)
+        var client = JenkinsAuthorization(host: host).oauth(consumerKey: credentials.consumerKey, sharedSecret: credentials.sharedSecret)
+        client.clockOffset = clockOffset ?? 0
+        return client
     }
 
     /// An unsigned GET, to see whether Jenkins answers there at all: its version, or why not.
-    func probe() async -> Result<String, JenkinsFailure> {
+    func probe() async -> Result<String, StatusFailure> {
         let response: HostHTTPResponse
         do {
             response = try await host.http(HostHTTPRequest(url: base + "/", timeoutMs: 10_000))
@@ -104,7 +91,7 @@ struct JenkinsClient: Sendable {
         }
         guard let version = response.header("X-Jenkins") else {
             return .failure(
-                JenkinsFailure(
+                StatusFailure(
                     .configError, .invalidConfig,
                     "\(base) answered HTTP \(response.status) without an X-Jenkins header: it is not Jenkins. Check the link's URL."))
         }
@@ -114,10 +101,11 @@ struct JenkinsClient: Sendable {
     /// A signed request. A token about to expire is renewed first; one Jenkins calls expired is renewed once.
     mutating func send(
         _ method: String, _ path: String, form: [(String, String)] = [], headers: [(String, String)] = []
-    ) async throws(JenkinsFailure) -> HostHTTPResponse {
+    ) async throws(StatusFailure) -> HostHTTPResponse {
         guard credentials.token != nil else {
             throw .needsAuthorization("No Jenkins user has authorized this link yet.", link: link.id)
         }
+        if clockOffset == nil { clockOffset = (try? await host.instanceInfo().now?.timeIntervalSinceNow) ?? 0 }
         if let expires = credentials.expiresAt, expires - Self.renewMargin < Date().timeIntervalSince1970 {
             try await renew()
         }
@@ -128,7 +116,7 @@ struct JenkinsClient: Sendable {
         }
         if response.status == 401 { throw .oauthProblem(Self.problem(response), link: link.id) }
         guard response.header("X-Jenkins") != nil else {
-            throw JenkinsFailure(
+            throw StatusFailure(
                 .configError, .invalidConfig, "\(base) answered without an X-Jenkins header: it is not Jenkins. Check the link's URL.")
         }
         return response
@@ -136,7 +124,7 @@ struct JenkinsClient: Sendable {
 
     private func signed(
         _ method: String, _ path: String, form: [(String, String)], headers: [(String, String)]
-    ) async throws(JenkinsFailure)
+    ) async throws(StatusFailure)
         -> HostHTTPResponse
     {
         let url = base + path
@@ -146,14 +134,8 @@ struct JenkinsClient: Sendable {
             headers: headers + (form.isEmpty && method == "GET" ? [] : [("Content-Type", "application/x-www-form-urlencoded")]),
             body: Data(body.utf8))
         do {
-            var client = oauth()
-            // A deployment that keeps its own time (testing.clock_offset_seconds) signs with it.
-            client.clockOffset = try await host.instanceInfo().now?.timeIntervalSinceNow ?? 0
-            request = try client.sign(request, token: credentials.token)
-            return try await host.http(
-                HostHTTPRequest(
-                    method: method, url: request.url, headers: request.headers.map { [$0.0, $0.1] },
-                    body: method == "GET" ? nil : request.body, timeoutMs: 15_000))
+            request = try oauth().sign(request, token: credentials.token)
+            return try await host.http(HostHTTPRequest(request, timeoutMs: 15_000))
         } catch {
             throw .from(error, reaching: base)
         }
@@ -161,13 +143,13 @@ struct JenkinsClient: Sendable {
 
     /// Renews the access token with its session handle, once for concurrent callers of this process, and stores
     /// the new one in the link's secrets.
-    private mutating func renew() async throws(JenkinsFailure) {
+    private mutating func renew() async throws(StatusFailure) {
         guard let token = credentials.token else { throw .needsAuthorization("No access token to renew.", link: link.id) }
         let client = self
         let renewed: OAuth1Client.Token
         do {
             renewed = try await renewals.run(link.id) { try await client.renewNow(token) }
-        } catch let failure as JenkinsFailure {
+        } catch let failure as StatusFailure {
             throw failure
         } catch {
             throw .from(error, reaching: base)
@@ -181,7 +163,7 @@ struct JenkinsClient: Sendable {
         do {
             renewed = try await oauth().renew(url: base + paths.accessToken, accessToken: token)
         } catch let problem as OAuth1Problem {
-            throw JenkinsFailure.needsAuthorization(
+            throw StatusFailure.needsAuthorization(
                 "Jenkins would not renew the access token (\(problem.code.rawValue)): the authorization has ended.", link: link.id)
         }
         var kept = renewed
@@ -206,24 +188,6 @@ struct JenkinsClient: Sendable {
             "/job/" + (String($0).addingPercentEncoding(withAllowedCharacters: unreserved) ?? String($0))
         }
         .joined()
-    }
-}
-
-/// The renewals in flight, one per link: callers that find one running wait for its token.
-final class Renewals: Sendable {
-    private let running = Mutex<[String: Task<OAuth1Client.Token, any Error>]>([:])
-
-    func run(_ link: String, _ body: @escaping @Sendable () async throws -> OAuth1Client.Token) async throws -> OAuth1Client.Token {
-        let task = running.withLock { tasks -> Task<OAuth1Client.Token, any Error> in
-            if let task = tasks[link] { return task }
-            let task = Task { [self] in
-                defer { _ = running.withLock { $0.removeValue(forKey: link) } }
-                return try await body()
-            }
-            tasks[link] = task
-            return task
-        }
-        return try await task.value
     }
 }
 

@@ -41,7 +41,7 @@ struct JenkinsLinkType: LinkTypePlugin {
 
     let host: HostAPI
     let authorization: JenkinsAuthorization
-    let renewals = Renewals()
+    let renewals = SingleFlight<OAuth1Client.Token>()
 
     init(host: HostAPI) throws {
         self.host = host
@@ -215,7 +215,7 @@ struct JenkinsLinkType: LinkTypePlugin {
         case .failure(let failure): return failure.status
         }
         guard client.credentials.token != nil else {
-            return JenkinsFailure.needsAuthorization("No Jenkins user has authorized this link yet.", link: r.link.id).status
+            return StatusFailure.needsAuthorization("No Jenkins user has authorized this link yet.", link: r.link.id).status
         }
         do {
             let response = try await client.send("GET", "/api/json?tree=nodeDescription")
@@ -237,7 +237,7 @@ struct JenkinsLinkType: LinkTypePlugin {
         var client = client(r.link, secrets: r.secrets)
         do {
             return try await run(r, client: &client)
-        } catch let failure as JenkinsFailure {
+        } catch let failure as StatusFailure {
             throw failure.pluginError
         }
     }
@@ -258,7 +258,7 @@ struct JenkinsLinkType: LinkTypePlugin {
             for _ in 0..<4 { tree = "jobs[\(fields),\(tree)]" }
             let response = try await client.send("GET", "/api/json?tree=" + tree)
             guard response.status == 200, let root = try? JSONValue.parse(response.body) else {
-                throw JenkinsFailure(.networkError, .unexpectedResponseStatus, "Jenkins answered HTTP \(response.status) to /api/json.")
+                throw StatusFailure(.networkError, .unexpectedResponseStatus, "Jenkins answered HTTP \(response.status) to /api/json.")
             }
             var jobs: [JSONValue] = []
             func walk(_ value: JSONValue?, prefix: String) {
@@ -287,7 +287,7 @@ struct JenkinsLinkType: LinkTypePlugin {
                 guard let c = try? JSONValue.parse(crumb.body), let field = c["crumbRequestField"]?.stringValue,
                     let value = c["crumb"]?.stringValue
                 else {
-                    throw JenkinsFailure(.networkError, .unexpectedResponse, "Jenkins asked for a crumb but its crumb issuer gave none.")
+                    throw StatusFailure(.networkError, .unexpectedResponse, "Jenkins asked for a crumb but its crumb issuer gave none.")
                 }
                 response = try await client.send("POST", path, form: parameters, headers: [(field, value)])
             }

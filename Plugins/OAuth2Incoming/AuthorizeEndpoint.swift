@@ -87,9 +87,7 @@ struct AuthorizeEndpoint: Sendable {
                 ],
             ],
         ]
-        return PluginHTTPResponse(
-            status: 200, headers: [["Content-Type", "application/vnd.applinks.page+json"], ["Cache-Control", "no-store"]],
-            body: try JSONCoding.encode(page))
+        return .page(page)
     }
 
     /// The consent form's answer; the host has checked the session and its CSRF token before this runs.
@@ -130,12 +128,8 @@ struct AuthorizeEndpoint: Sendable {
     }
 
     func errorPage(_ status: Int, _ message: String) -> PluginHTTPResponse {
-        let page: JSONValue = [
-            "title": "This authorization cannot go on",
-            "paragraphs": .array([.string(message), "Nothing was shared with the application. Close this page or go back to it."]),
-        ]
-        return PluginHTTPResponse(
-            status: status, headers: [["Content-Type", "application/vnd.applinks.page+json"], ["Cache-Control", "no-store"]],
-            body: (try? JSONCoding.encode(page)) ?? Data())
+        .page(
+            status, "This authorization cannot go on", message, "Nothing was shared with the application. Close this page or go back to it."
+        )
     }
 }

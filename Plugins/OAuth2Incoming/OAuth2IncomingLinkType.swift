@@ -317,9 +317,7 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
                     }),
             ]
         }
-        return PluginHTTPResponse(
-            status: 200, headers: [["Content-Type", "application/vnd.applinks.page+json"]],
-            body: try JSONCoding.encode(JSONValue.object(page)))
+        return .page(.object(page))
     }
 
     private func revokeOwnGrant(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {

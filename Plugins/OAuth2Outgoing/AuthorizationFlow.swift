@@ -58,31 +58,31 @@ struct AuthorizationFlow: Sendable {
             // Single use: of two callbacks with the same state, one wins.
             try await host.kvCompareAndSet("pending/" + state, expected: raw, replacement: nil)
         else {
-            return page(
+            return .page(
                 400, "This authorization is unknown or has expired",
                 "The link's authorization was not started here, was already completed, or is older than ten minutes. "
                     + "Run the authorize action again and open the new URL.")
         }
         guard let link = try await host.link(id: pending.linkID), let endpoints = ProviderEndpoints(config: link.config) else {
-            return page(400, "The link is gone", "The link this authorization was for has been deleted.")
+            return .page(400, "The link is gone", "The link this authorization was for has been deleted.")
         }
         let lastError = LastError(host: host)
         if let error = q["error"] {
             let detail = [error, q["error_description"]].compactMap { $0 }.joined(separator: ": ")
-            let failure = OutgoingFailure.needsAuthorization(
+            let failure = StatusFailure.needsAuthorization(
                 error == "access_denied"
                     ? "Access was denied at the provider (\(detail))."
                     : "The provider did not authorize this link (\(detail)).", link: link.id)
             try await lastError.record(link.id, failure)
-            return page(error == "access_denied" ? 403 : 400, "\(link.name) was not authorized", failure.message)
+            return .page(error == "access_denied" ? 403 : 400, "\(link.name) was not authorized", failure.message)
         }
         // RFC 9207: a response from another authorization server than the one this link talks to is refused.
         if let issuer = endpoints.issuer, let iss = q["iss"], iss != issuer {
-            return page(
+            return .page(
                 400, "Wrong authorization server", "The answer came from \(iss), but \(link.name) uses \(issuer); nothing was stored.")
         }
         guard let code = q["code"] else {
-            return page(400, "No authorization code", "The provider sent the browser back without a code; run the authorize action again.")
+            return .page(400, "No authorization code", "The provider sent the browser back without a code; run the authorize action again.")
         }
         var secret: String?
         if let sealed = pending.sealedSecret.flatMap({ Data(base64Encoded: $0) }) {
@@ -95,7 +95,7 @@ struct AuthorizationFlow: Sendable {
             issued = try await client.exchange(code: code, verifier: pending.verifier, redirectURI: pending.redirectURI)
         } catch {
             try await lastError.record(link.id, error)
-            return page(error.category == .networkError ? 502 : 400, "\(link.name) was not authorized", error.message)
+            return .page(error.category == .networkError ? 502 : 400, "\(link.name) was not authorized", error.message)
         }
         let stored = try await keeper.save(link.id, issued, previous: nil, now: Date().timeIntervalSince1970)
         try await lastError.clear(link.id)
@@ -104,7 +104,7 @@ struct AuthorizationFlow: Sendable {
             detail: ["by": .string(pending.actor), "scopes": .array(stored.scopes.map(JSONValue.string))])
         var lines = ["\(link.name) can now call the provider for this host."]
         if let warning = Self.warning(stored) { lines.append(warning) }
-        return page(200, "\(link.name) is authorized", lines.joined(separator: " "))
+        return .page(200, "\(link.name) is authorized", lines.joined(separator: " "))
     }
 
     /// A token that will expire and cannot be renewed: the admin will have to authorize again.
@@ -112,12 +112,5 @@ struct AuthorizationFlow: Sendable {
         guard stored.refresh == nil, let expires = stored.expiresAt else { return nil }
         return "Warning: the provider gave no refresh token, so when the access token expires at "
             + Timestamp.format(Date(timeIntervalSince1970: expires)) + " the link needs authorizing again."
-    }
-
-    private func page(_ status: Int, _ title: String, _ text: String) -> PluginHTTPResponse {
-        let page: JSONValue = ["title": .string(title), "paragraphs": .array([.string(text)])]
-        return PluginHTTPResponse(
-            status: status, headers: [["Content-Type", "application/vnd.applinks.page+json"], ["Cache-Control", "no-store"]],
-            body: (try? JSONCoding.encode(page)) ?? Data())
     }
 }

@@ -222,7 +222,7 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             guard let tokens = try await keeper.load(r.link.id) else {
                 if let failure = await client.probe() { return failure.status }
                 if let last = try await LastError(host: host).last(r.link.id) { return last.status }
-                return OutgoingFailure.needsAuthorization("This link has not been authorized at the provider yet.", link: r.link.id).status
+                return StatusFailure.needsAuthorization("This link has not been authorized at the provider yet.", link: r.link.id).status
             }
             var access = try await keeper.accessToken(r.link.id, client: client)
             if let statusURL = client.endpoints.statusURL {
@@ -232,7 +232,7 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
                     answer = try await get(statusURL, bearer: access)
                 }
                 if answer.status == 401 || answer.status == 403 {
-                    return OutgoingFailure.needsAuthorization(
+                    return StatusFailure.needsAuthorization(
                         "The provider refuses this link's token at \(statusURL) (HTTP \(answer.status)).", link: r.link.id
                     ).status
                 }
@@ -253,7 +253,7 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             message += "."
             if let warning = AuthorizationFlow.warning(current) { message += " " + warning }
             return StatusResponse(.connected, message: message)
-        } catch let failure as OutgoingFailure {
+        } catch let failure as StatusFailure {
             return failure.status
         }
     }
@@ -265,7 +265,7 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             link: link.id)
     }
 
-    private func get(_ url: String, bearer: String) async throws(OutgoingFailure) -> HostHTTPResponse {
+    private func get(_ url: String, bearer: String) async throws(StatusFailure) -> HostHTTPResponse {
         do {
             return try await host.http(
                 HostHTTPRequest(
@@ -283,7 +283,7 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
         }
         do {
             return try await run(r, client: client)
-        } catch let failure as OutgoingFailure {
+        } catch let failure as StatusFailure {
             throw failure.pluginError
         }
     }

@@ -83,27 +83,27 @@ struct ProviderEndpoints: Sendable, Equatable {
     }
 
     /// Reads another AppLinks host's authorization-server metadata (RFC 8414) from its base URL.
-    static func discover(base: String, host: HostAPI) async throws(OutgoingFailure) -> ProviderEndpoints {
+    static func discover(base: String, host: HostAPI) async throws(StatusFailure) -> ProviderEndpoints {
         let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
         let url = trimmed + "/.well-known/oauth-authorization-server"
         let response: HostHTTPResponse
         do {
             response = try await host.http(HostHTTPRequest(url: url, headers: [["Accept", "application/json"]], timeoutMs: 10_000))
         } catch {
-            throw OutgoingFailure.from(error, reaching: trimmed)
+            throw StatusFailure.from(error, reaching: trimmed)
         }
         guard response.status == 200, let meta = try? JSONValue.parse(response.body),
             let issuer = meta["issuer"]?.stringValue, let authorization = meta["authorization_endpoint"]?.stringValue,
             let token = meta["token_endpoint"]?.stringValue
         else {
-            throw OutgoingFailure(
+            throw StatusFailure(
                 .networkError, .unexpectedResponse,
                 "\(url) answered \(response.status) without OAuth 2.0 authorization-server metadata; check that \(trimmed) is an "
                     + "AppLinks host with the oauth2-incoming link type enabled, or choose the custom provider.")
         }
         // RFC 8414 §3.3: the metadata must name the issuer it was fetched for.
         guard issuer == trimmed else {
-            throw OutgoingFailure(
+            throw StatusFailure(
                 .configError, .invalidConfig,
                 "\(url) names the issuer \(issuer), not \(trimmed); give the provider's own base URL (\(issuer)).")
         }

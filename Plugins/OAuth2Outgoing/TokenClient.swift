@@ -22,20 +22,20 @@ struct TokenClient: Sendable {
     /// The link's id, for the fixes the messages name.
     let link: String
 
-    func exchange(code: String, verifier: String, redirectURI: String) async throws(OutgoingFailure) -> IssuedTokens {
+    func exchange(code: String, verifier: String, redirectURI: String) async throws(StatusFailure) -> IssuedTokens {
         try await tokenRequest([
             ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", verifier),
         ])
     }
 
-    func refresh(_ refreshToken: String) async throws(OutgoingFailure) -> IssuedTokens {
+    func refresh(_ refreshToken: String) async throws(StatusFailure) -> IssuedTokens {
         try await tokenRequest([("grant_type", "refresh_token"), ("refresh_token", refreshToken)])
     }
 
     /// Asks the token endpoint to refresh a token that cannot exist. The provider checks the client first, so
     /// the answer tells a wrong client id or secret (invalid_client) from a working one (invalid_grant), and
     /// an unreachable provider from both, without issuing anything.
-    func probe() async -> OutgoingFailure? {
+    func probe() async -> StatusFailure? {
         do {
             _ = try await tokenRequest([("grant_type", "refresh_token"), ("refresh_token", "applinks-probe-" + UUID().uuidString)])
             return nil
@@ -46,7 +46,7 @@ struct TokenClient: Sendable {
     }
 
     /// Revokes `token` at the provider; false when the provider has no revocation endpoint.
-    func revoke(_ token: String, hint: String) async throws(OutgoingFailure) -> Bool {
+    func revoke(_ token: String, hint: String) async throws(StatusFailure) -> Bool {
         guard let url = endpoints.revocation else { return false }
         let response = try await post(url, [("token", token), ("token_type_hint", hint)])
         // RFC 7009 §2.2: 200 whether or not the token was valid; 503 asks to retry.
@@ -55,20 +55,20 @@ struct TokenClient: Sendable {
             if error == "invalid_client" || response.status == 401 {
                 throw .invalidClient("revocation answered \(error ?? "HTTP \(response.status)")", link: link)
             }
-            throw OutgoingFailure(
+            throw StatusFailure(
                 .networkError, .unexpectedResponseStatus,
                 "The revocation endpoint \(url) answered HTTP \(response.status); try again later.")
         }
         return true
     }
 
-    private func tokenRequest(_ form: [(String, String)]) async throws(OutgoingFailure) -> IssuedTokens {
+    private func tokenRequest(_ form: [(String, String)]) async throws(StatusFailure) -> IssuedTokens {
         let response = try await post(endpoints.token, form)
         let json = try? JSONValue.parse(response.body)
         if response.status == 200, let access = json?["access_token"]?.stringValue, !access.isEmpty {
             let type = json?["token_type"]?.stringValue ?? "Bearer"
             guard type.lowercased() == "bearer" else {
-                throw OutgoingFailure(
+                throw StatusFailure(
                     .configError, .invalidConfig, "The provider issued a \(type) token; this link type uses Bearer tokens (RFC 6750) only.")
             }
             return IssuedTokens(
@@ -85,20 +85,20 @@ struct TokenClient: Sendable {
             throw .needsAuthorization(
                 "The provider no longer accepts this link's authorization (\(detail)): it was revoked or has expired.", link: link)
         case let e?:
-            throw OutgoingFailure(
+            throw StatusFailure(
                 .networkError, .oauthProblem,
                 "The token endpoint \(endpoints.token) refused the request (\(e)\(detail == e ? "" : ": " + detail)).")
         case nil where response.status == 401:
             throw .invalidClient("HTTP 401 from the token endpoint", link: link)
         case nil:
-            throw OutgoingFailure(
+            throw StatusFailure(
                 .networkError, .unexpectedResponseStatus,
                 "The token endpoint \(endpoints.token) answered HTTP \(response.status) without an OAuth 2.0 answer; check the endpoint's URL."
             )
         }
     }
 
-    private func post(_ url: String, _ form: [(String, String)]) async throws(OutgoingFailure) -> HostHTTPResponse {
+    private func post(_ url: String, _ form: [(String, String)]) async throws(StatusFailure) -> HostHTTPResponse {
         var fields = form
         var headers = [["Content-Type", "application/x-www-form-urlencoded"], ["Accept", "application/json"]]
         switch endpoints.clientAuth {

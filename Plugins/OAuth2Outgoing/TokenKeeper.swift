@@ -1,7 +1,6 @@
 import AppLinksCore
 import AppLinksPluginKit
 import Foundation
-import Synchronization
 
 /// A link's tokens as stored: sealed with the host's key, and the facts `token-status` shows without them.
 struct StoredTokens: Codable, Sendable {
@@ -36,7 +35,7 @@ final class TokenKeeper: Sendable {
     private static let leaseTTL: Duration = .seconds(30)
 
     private let host: HostAPI
-    private let flights = Mutex<[String: Task<String, any Error>]>([:])
+    private let refreshes = SingleFlight<String>()
 
     init(host: HostAPI) { self.host = host }
 
@@ -76,19 +75,12 @@ final class TokenKeeper: Sendable {
     func accessToken(_ linkID: String, client: TokenClient, rejected: String? = nil) async throws -> String {
         let now = Date().timeIntervalSince1970
         guard let current = try await load(linkID) else {
-            throw OutgoingFailure.needsAuthorization("This link has not been authorized at the provider yet.", link: client.link)
+            throw StatusFailure.needsAuthorization("This link has not been authorized at the provider yet.", link: client.link)
         }
         if current.access != rejected, Self.valid(current.stored, now: now) { return current.access }
-        let task = flights.withLock { running -> Task<String, any Error> in
-            if let task = running[linkID] { return task }
-            let task = Task { [self] in
-                defer { _ = flights.withLock { $0.removeValue(forKey: linkID) } }
-                return try await refreshHoldingLease(linkID, client: client, stale: current.access)
-            }
-            running[linkID] = task
-            return task
+        return try await refreshes.run(linkID) { [self] in
+            try await refreshHoldingLease(linkID, client: client, stale: current.access)
         }
-        return try await task.value
     }
 
     static func valid(_ stored: StoredTokens, now: Double) -> Bool {
@@ -102,13 +94,13 @@ final class TokenKeeper: Sendable {
         while try await !host.kvCompareAndSet(lease, expected: nil, replacement: me, ttl: Self.leaseTTL) {
             // Another process is refreshing: its result is what this caller needs.
             guard ContinuousClock.now < deadline else {
-                throw OutgoingFailure(
+                throw StatusFailure(
                     .networkError, .timeout, "Another process has been refreshing this link's token for \(Self.leaseTTL); try again.")
             }
             try await Task.sleep(for: .milliseconds(50))
             // The other refresh found the grant gone, and forgot the tokens: nothing to wait for.
             guard let now = try await load(linkID) else {
-                throw OutgoingFailure.needsAuthorization("The provider no longer accepts this link's authorization.", link: client.link)
+                throw StatusFailure.needsAuthorization("The provider no longer accepts this link's authorization.", link: client.link)
             }
             if now.access != stale, Self.valid(now.stored, now: Date().timeIntervalSince1970) { return now.access }
         }
@@ -125,12 +117,12 @@ final class TokenKeeper: Sendable {
     private func refresh(_ linkID: String, client: TokenClient, stale: String) async throws -> String {
         let now = Date().timeIntervalSince1970
         guard let current = try await load(linkID) else {
-            throw OutgoingFailure.needsAuthorization("This link's authorization was removed.", link: client.link)
+            throw StatusFailure.needsAuthorization("This link's authorization was removed.", link: client.link)
         }
         // Replaced while this caller waited for the lease.
         if current.access != stale, Self.valid(current.stored, now: now) { return current.access }
         guard let refreshToken = current.refresh else {
-            throw OutgoingFailure.needsAuthorization(
+            throw StatusFailure.needsAuthorization(
                 "The access token has expired and the provider gave no refresh token to renew it.", link: client.link)
         }
         do {
@@ -138,7 +130,7 @@ final class TokenKeeper: Sendable {
             try await save(linkID, issued, previous: current, now: now)
             try await host.audit(action: "oauth2-token-refreshed", linkID: linkID)
             return issued.accessToken
-        } catch let failure as OutgoingFailure where failure.category == .accessError {
+        } catch let failure as StatusFailure where failure.category == .accessError {
             // The grant is gone at the provider: keeping its tokens would only fail again.
             try await forget(linkID)
             try await LastError(host: host).record(linkID, failure)
@@ -170,7 +162,7 @@ extension Optional {
 struct LastError: Sendable {
     let host: HostAPI
 
-    func record(_ linkID: String, _ failure: OutgoingFailure) async throws {
+    func record(_ linkID: String, _ failure: StatusFailure) async throws {
         let value: JSONValue = [
             "category": .string(failure.category.rawValue), "type": .string(failure.type.rawValue), "message": .string(failure.message),
         ]
@@ -179,11 +171,11 @@ struct LastError: Sendable {
 
     func clear(_ linkID: String) async throws { try await host.kvDelete("error/" + linkID) }
 
-    func last(_ linkID: String) async throws -> OutgoingFailure? {
+    func last(_ linkID: String) async throws -> StatusFailure? {
         guard let raw = try await host.kvGet("error/" + linkID), let v = try? JSONValue.parse(raw),
             let category = v["category"]?.stringValue.flatMap(StatusCategory.init(rawValue:)),
             let type = v["type"]?.stringValue.flatMap(StatusErrorType.init(rawValue:)), let message = v["message"]?.stringValue
         else { return nil }
-        return OutgoingFailure(category, type, message)
+        return StatusFailure(category, type, message)
     }
 }

@@ -79,6 +79,9 @@ extension PluginHTTPRequest {
 }
 
 extension PluginHTTPResponse {
+    /// The content type of a page a plugin describes in JSON and the host renders in its own frame.
+    public static let pageContentType = "application/vnd.applinks.page+json"
+
     /// The ABI's JSON for this response: byte for byte what `JSONCoding.encode(self)` writes.
     public func jsonData() -> Data {
         var out: [UInt8] = []

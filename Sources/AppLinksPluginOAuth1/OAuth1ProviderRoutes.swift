@@ -52,8 +52,7 @@ public struct OAuth1ProviderRoutes: Sendable {
                         ],
                     ],
                 ]
-                return PluginHTTPResponse(
-                    status: 200, headers: [["Content-Type", "application/vnd.applinks.page+json"]], body: try JSONCoding.encode(page))
+                return .page(page)
             case ("POST", "/plugins/servlet/oauth/authorize"):
                 let form = Dictionary(OAuth1Encoding.pairs(String(decoding: r.body, as: UTF8.self)), uniquingKeysWith: { a, _ in a })
                 let (redirect, verifier) = try await provider.decide(

@@ -63,8 +63,6 @@ enum HTMLPage {
         var form: Form?
     }
 
-    static let pluginPageType = "application/vnd.applinks.page+json"
-
     static func render(_ page: PluginPage, csrf: String?, status: HTTPResponse.Status) -> Response {
         var body = (page.paragraphs ?? []).map { "<p>\(escape($0))</p>" }.joined(separator: "\n")
         if let form = page.form {

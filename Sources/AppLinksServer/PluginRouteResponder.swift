@@ -64,7 +64,7 @@ struct PluginRouteResponder: Sendable {
             let status = HTTPResponse.Status(code: answer.status)
             // A page the plugin describes is rendered in the host's frame: escaped, with the CSRF token in its form.
             if answer.headers.contains(where: {
-                $0.count == 2 && $0[0].lowercased() == "content-type" && $0[1].hasPrefix(HTMLPage.pluginPageType)
+                $0.count == 2 && $0[0].lowercased() == "content-type" && $0[1].hasPrefix(PluginHTTPResponse.pageContentType)
             }) {
                 let page = try JSONCoding.decode(HTMLPage.PluginPage.self, from: answer.body)
                 return HTMLPage.render(page, csrf: session?.record.csrf, status: status)

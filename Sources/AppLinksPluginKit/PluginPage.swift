@@ -1,0 +1,21 @@
+import AppLinksCore
+import Foundation
+
+extension PluginHTTPResponse {
+    /// A page the host renders (escaped, with its CSRF token in any form), never cached:
+    /// `{"title": "…", "paragraphs": ["…"], "form": {"action": "/…", "hidden": {…}, "buttons": [{"name", "value", "label"}]}}`.
+    ///
+    /// ```swift
+    /// return .page(["title": "Authorized", "paragraphs": ["You may close this page."]])
+    /// ```
+    public static func page(_ page: JSONValue, status: Int = 200) -> PluginHTTPResponse {
+        PluginHTTPResponse(
+            status: status, headers: [["Content-Type", pageContentType], ["Cache-Control", "no-store"]],
+            body: (try? JSONCoding.encode(page)) ?? Data())
+    }
+
+    /// A page of a title and paragraphs of text, such as a callback's outcome.
+    public static func page(_ status: Int, _ title: String, _ paragraphs: String...) -> PluginHTTPResponse {
+        page(["title": .string(title), "paragraphs": .array(paragraphs.map(JSONValue.string))], status: status)
+    }
+}

@@ -1,0 +1,32 @@
+import AppLinksCore
+
+/// Why a link cannot work, as a status: a category, an error type, and a message that names the fix. A status
+/// check returns ``status``; an action throws ``pluginError``; a link type adds constructors for its own cases.
+public struct StatusFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var category: StatusCategory
+    public var type: StatusErrorType
+    public var message: String
+
+    public init(_ category: StatusCategory, _ type: StatusErrorType, _ message: String) {
+        self.category = category
+        self.type = type
+        self.message = message
+    }
+
+    public var status: StatusResponse { StatusResponse(category, type, message: message) }
+
+    public var pluginError: PluginError {
+        PluginError(code: category == .networkError ? "unreachable" : "invalid_input", message: message)
+    }
+
+    public var description: String { message }
+
+    /// A failed ``HostAPI/http(_:)`` call to `what`: the network error the host named (NETWORK_ERROR), or the
+    /// host's refusal to send it (CONFIG_ERROR). `fix` ends the message of the first.
+    public static func fromHostHTTP(_ error: any Error, reaching what: String, fix: String) -> StatusFailure {
+        if let why = HostHTTPFailure.refusal(error) { return StatusFailure(.configError, .invalidConfig, why) }
+        return StatusFailure(
+            .networkError, HostHTTPFailure.errorType(error),
+            "\(what) cannot be reached (\((error as? PluginError)?.message ?? "\(error)")); \(fix)")
+    }
+}
