@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "applinks", targets: ["applinks"]),
+        .executable(name: "applinks-plugin-runner", targets: ["applinks-plugin-runner"]),
         .library(name: "AppLinksPluginKit", targets: ["AppLinksPluginKit"]),
         .library(name: "AppLinksCrypto", targets: ["AppLinksCrypto"]),
         .library(name: "AppLinksOAuth1", targets: ["AppLinksOAuth1"]),
@@ -64,10 +65,13 @@ let package = Package(
             ],
             swiftSettings: swift6
         ),
+        // What the host and a plugin runner process share: the pipe's frames, and typed C actions.
+        .target(name: "AppLinksPluginIPC", dependencies: ["AppLinksCore", "AppLinksPluginABI", "CFFI"], swiftSettings: swift6),
+        .executableTarget(name: "applinks-plugin-runner", dependencies: ["AppLinksPluginIPC"], swiftSettings: swift6),
         .target(
             name: "AppLinksHost",
             dependencies: [
-                "AppLinksCore", "AppLinksCrypto", "AppLinksStore", "AppLinksPluginABI", "CFFI",
+                "AppLinksCore", "AppLinksCrypto", "AppLinksStore", "AppLinksPluginABI", "AppLinksPluginIPC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),

@@ -72,6 +72,7 @@ struct PluginsInfo: HostCommand {
         print("\(record.name ?? id) \(record.version ?? "") by \(record.vendor ?? "?")")
         print("  id       \(id)\n  state    \(record.state.rawValue)\n  path     \(record.path)\n  sha256   \(record.sha256 ?? "-")")
         print("  ABI      \(record.abiVersion ?? "-")")
+        print("  runs     \(record.isolation == "process" ? "in its own runner process (plugins.isolation)" : "in the host process")")
         if let d = descriptor {
             print("  directions  \(d.directions.map(\.displayName).joined(separator: ", "))")
             print("  wizard      \(d.wizard.steps.map(\.id).joined(separator: " → "))")

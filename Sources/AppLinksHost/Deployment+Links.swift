@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksPluginIPC
 import AppLinksStore
 import Foundation
 

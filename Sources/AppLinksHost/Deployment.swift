@@ -136,7 +136,7 @@ public final class Deployment: Sendable {
             executableDirectory: config.searchExecutableDirectory ? PluginLoader.currentExecutableDirectory : nil,
             // Pins in config.yaml win over those `applinks plugins install` recorded.
             pins: home.installedPins().merging(config.pluginPins) { _, configured in configured }, requirePins: config.requirePins,
-            logger: logger)
+            isolated: config.isolatedPlugins, runnerPath: config.pluginRunner, logger: logger)
         let states = try await store.linkTypeStates()
         let (loaded, records) = loader.loadAll(enabled: states)
         let host = Deployment(

@@ -18,6 +18,10 @@ public struct DeploymentConfig: Sendable {
     public var pluginPins: [String: String]
     /// When true, a plugin file whose hash is not pinned is refused before it is opened.
     public var requirePins: Bool
+    /// The link types that run out of process, in a runner each (`plugins.isolation`); `*` means every one.
+    public var isolatedPlugins: Set<String> = []
+    /// The runner executable; nil means `applinks-plugin-runner` beside `applinks`.
+    public var pluginRunner: String?
     /// Whether the executable's own directory is searched for `libAppLinksLinkType*.so`.
     public var searchExecutableDirectory: Bool
     public var statusTimeout: Duration
@@ -61,6 +65,7 @@ public struct DeploymentConfig: Sendable {
     public static let knownKeys: Set<String> = [
         "name", "base_url", "listen", "database", "master_key",
         "plugins.paths", "plugins.search_executable_directory", "plugins.pins", "plugins.require_pins",
+        "plugins.isolation", "plugins.runner",
         "status.timeout_seconds", "status.concurrency", "status.interval_seconds", "wizard.timeout_seconds",
         "http.allow_private_addresses", "testing.clock_offset_seconds",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
@@ -113,6 +118,18 @@ public struct DeploymentConfig: Sendable {
             pins[parts[0]] = parts[1].lowercased()
         }
         pluginPins = pins
+        for entry in r.stringArray(forKey: "plugins.isolation", default: []) {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, parts[0] == "*" || LinkTypeDescriptor.isValidID(parts[0]), ["process", "in-process"].contains(parts[1])
+            else {
+                throw AppLinksError(
+                    .config,
+                    "plugins.isolation entry '\(entry)' is not ID=process or ID=in-process (a link-type id or *, '=', the mode), "
+                        + "such as jenkins=process.")
+            }
+            if parts[1] == "process" { isolatedPlugins.insert(parts[0]) } else { isolatedPlugins.remove(parts[0]) }
+        }
+        pluginRunner = r.string(forKey: "plugins.runner")
         let timeout = try Self.typed("status.timeout_seconds", "a number of seconds", default: 10) { try r.requiredDouble(forKey: $0) }
         let concurrency = try Self.typed("status.concurrency", "a whole number", default: 8) { try r.requiredInt(forKey: $0) }
         let interval = try Self.typed("status.interval_seconds", "a number of seconds", default: 600) { try r.requiredDouble(forKey: $0) }
@@ -218,6 +235,10 @@ public struct DeploymentConfig: Sendable {
               pins: []
               # Refuse, before opening it, any plugin file whose hash is not pinned above.
               require_pins: false
+              # Run link types in a runner process of their own, one ID=process per type (*=process for all): a
+              # plugin that crashes or hangs then turns only its own links to UNKNOWN, and is restarted with backoff.
+              # A call costs a little more (see Benchmarks/plugin-calls.sh).
+              isolation: []
 
             status:
               # How long one link's check may take before it reports UNKNOWN/TIMEOUT.

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksPluginABI
+import AppLinksPluginIPC
 import Dispatch
 import Foundation
 import Logging
@@ -8,12 +9,12 @@ import Synchronization
 /// An opened, validated plugin. Its `init` runs lazily on the first call, so that commands which only read
 /// descriptors (such as `applinks list`) never start a plugin.
 public final class LoadedPlugin: @unchecked Sendable {
-    // `raw` points at the plugin's immutable, immortal descriptor; `state` is guarded by its Mutex.
+    // The library's descriptor is immutable and immortal; `state` is guarded by its Mutex.
     public let descriptor: LinkTypeDescriptor
     public let path: String
     public let abiVersion: UInt32
     public let sha256: String
-    let raw: UnsafePointer<applinks_plugin_descriptor>
+    let backend: Backend
     let logger: Logger
     /// The actions that are plain C functions, by action id.
     let natives: [String: NativeAction]
@@ -28,12 +29,26 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     public var id: String { descriptor.id }
 
+    /// Where the plugin's code runs.
+    enum Backend {
+        /// Opened in this process; calls go straight through its function table.
+        case library(UnsafePointer<applinks_plugin_descriptor>)
+        /// In a runner process (`isolation: process`).
+        case process(PluginProcess)
+    }
+
+    /// Whether the plugin runs in its own process.
+    public var isolated: Bool {
+        if case .process = backend { return true }
+        return false
+    }
+
     init(
-        raw: UnsafePointer<applinks_plugin_descriptor>, descriptor: LinkTypeDescriptor, path: String, abiVersion: UInt32,
+        backend: Backend, descriptor: LinkTypeDescriptor, path: String, abiVersion: UInt32,
         sha256: String, logger: Logger, natives: [String: NativeAction] = [:]
     ) {
         self.natives = natives
-        self.raw = raw
+        self.backend = backend
         self.descriptor = descriptor
         self.path = path
         self.abiVersion = abiVersion
@@ -43,6 +58,7 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// Gives the plugin its host services; `init` itself waits for the first call.
     func attach(_ services: HostServices) {
+        if case .process(let p) = backend { p.attach(services) }
         state.withLock { if case .detached = $0 { $0 = .attached(services) } }
     }
 
@@ -54,7 +70,7 @@ public final class LoadedPlugin: @unchecked Sendable {
     }
 
     /// Runs `init` once. Runs on a plugin thread, never on the cooperative pool.
-    private func contextForCall() throws -> UnsafeMutableRawPointer? {
+    private func contextForCall(_ raw: UnsafePointer<applinks_plugin_descriptor>) throws -> UnsafeMutableRawPointer? {
         try state.withLock { s -> UnsafeMutableRawPointer? in
             switch s {
             case .ready(let ctx, _): return ctx
@@ -81,6 +97,17 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// throws `.timeout`; the plugin's thread is left to finish on its own (an in-process call cannot be stopped).
     public func call(_ function: Function, _ request: Data, timeout: Duration?) async throws -> Data {
         let pluginID = id
+        if case .process(let p) = backend {
+            let wire: PluginCall.Function =
+                switch function {
+                case .wizardStep: .wizardStep
+                case .checkStatus: .checkStatus
+                case .invokeAction: .invokeAction
+                case .handleHTTP: .handleHTTP
+                }
+            let r = try await p.call(PluginCall(wire, request), pluginName: descriptor.name, timeout: timeout)
+            return try judge(r.code, r.output, what: function.rawValue)
+        }
         return try await PluginThreads.run(
             timeout: timeout,
             onTimeout: {
@@ -95,7 +122,7 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// any other goes to a plugin thread, like every other call.
     public func handleHTTP(_ request: PluginHTTPRequest, inline: Bool, timeout: Duration?) async throws -> PluginHTTPResponse {
         let data: Data
-        if inline {
+        if inline, !isolated {
             let started = ContinuousClock.now
             data = try InlineCall.run { try invoke(.handleHTTP, request.jsonData()) }
             let took = ContinuousClock.now - started
@@ -118,7 +145,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// One synchronous call through the C function table, on the current thread.
     private func invoke(_ function: Function, _ request: Data) throws -> Data {
         let pluginID = id
-        let ctx = try contextForCall()
+        guard case .library(let raw) = backend else {
+            throw AppLinksError(.pluginFailed, "The link type '\(pluginID)' runs in its own process and cannot be called inline.")
+        }
+        let ctx = try contextForCall(raw)
         let fn: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<applinks_buffer>?) -> Int32)?
         switch function {
         case .wizardStep: fn = raw.pointee.wizard_step
@@ -129,12 +159,18 @@ public final class LoadedPlugin: @unchecked Sendable {
         guard let fn else { throw AppLinksError(.pluginFailed, "The link type '\(pluginID)' has no \(function.rawValue).") }
         var out = applinks_buffer(data: nil, len: 0)
         let rc = request.withUnsafeBytes { fn(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out) }
-        return try result(rc, &out, ctx: ctx, what: function.rawValue)
+        return try result(rc, &out, raw: raw, ctx: ctx, what: function.rawValue)
     }
 
     /// Calls an action that is a plain C function, on a plugin thread, with arguments already converted.
     func callNative(_ native: NativeAction, values: [String?], timeout: Duration?) async throws -> Data {
         let pluginID = id
+        let what = native.action.cFunction?.symbol ?? native.action.id
+        if case .process(let p) = backend {
+            let request = try JSONCoding.encode(NativeCall(action: native.action.id, values: values))
+            let r = try await p.call(PluginCall(.native, request), pluginName: descriptor.name, timeout: timeout)
+            return try judge(r.code, r.output, what: what)
+        }
         return try await PluginThreads.run(
             timeout: timeout,
             onTimeout: {
@@ -143,18 +179,27 @@ public final class LoadedPlugin: @unchecked Sendable {
                     "The link type '\(pluginID)' did not finish the action \(native.action.id) within \(timeout.map { "\($0)" } ?? "")")
             }
         ) { [self] in
-            let ctx = try contextForCall()
+            guard case .library(let raw) = backend else { throw AppLinksError(.pluginFailed, "unreachable: \(pluginID) is isolated") }
+            let ctx = try contextForCall(raw)
             var out = applinks_buffer(data: nil, len: 0)
             let rc = native.call(context: ctx, values: values, out: &out)
-            return try result(rc, &out, ctx: ctx, what: native.action.cFunction?.symbol ?? native.action.id)
+            return try result(rc, &out, raw: raw, ctx: ctx, what: what)
         }
     }
 
     /// A call's bytes, freed through the plugin; its error as the plugin reported it.
-    private func result(_ rc: Int32, _ out: inout applinks_buffer, ctx: UnsafeMutableRawPointer?, what: String) throws -> Data {
-        let name = descriptor.name
+    private func result(
+        _ rc: Int32, _ out: inout applinks_buffer, raw: UnsafePointer<applinks_plugin_descriptor>, ctx: UnsafeMutableRawPointer?,
+        what: String
+    ) throws -> Data {
         let data = out.data.map { Data(bytes: $0, count: out.len) } ?? Data()
         if out.data != nil { raw.pointee.free_buffer(ctx, &out) }
+        return try judge(rc, data, what: what)
+    }
+
+    /// A call's result as the plugin meant it: the data, or its error.
+    private func judge(_ rc: Int32, _ data: Data, what: String) throws -> Data {
+        let name = descriptor.name
         switch rc {
         case Int32(APPLINKS_OK):
             return data
@@ -185,6 +230,10 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// Calls `shutdown` if `init` ran.
     func shutdown() {
+        guard case .library(let raw) = backend else {
+            if case .process(let p) = backend { p.stop() }
+            return
+        }
         state.withLock { s in
             if case .ready(let ctx, _) = s {
                 raw.pointee.shutdown(ctx)

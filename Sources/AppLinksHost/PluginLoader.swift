@@ -1,6 +1,7 @@
 import AppLinksCore
 import AppLinksCrypto
 import AppLinksPluginABI
+import AppLinksPluginIPC
 import Foundation
 import Logging
 
@@ -9,7 +10,7 @@ import Logging
 /// A refusal never stops the other plugins: each file ends as a ``PluginRecord`` that is loaded, disabled
 /// or refused with the reason and the fix. Libraries are never closed (Swift code cannot be unloaded safely).
 public struct PluginLoader: Sendable {
-    public static let hostABIVersion = UInt32(APPLINKS_ABI_VERSION_MAJOR << 16 | APPLINKS_ABI_VERSION_MINOR)
+    public static let hostABIVersion = PluginLibrary.hostABIVersion
     /// Files in the executable's directory are plugins only if named like this; configured paths take any `.so`.
     public static let executableDirectoryPrefix = "libAppLinksLinkType"
 
@@ -18,13 +19,27 @@ public struct PluginLoader: Sendable {
     public var pins: [String: String]
     public var requirePins: Bool
     public var logger: Logger
+    /// The link types that run in their own runner process, by id; `*` means all of them.
+    public var isolated: Set<String>
+    /// The runner executable for isolated plugins.
+    public var runnerPath: String
 
-    public init(searchPaths: [URL], executableDirectory: URL?, pins: [String: String] = [:], requirePins: Bool = false, logger: Logger) {
+    public init(
+        searchPaths: [URL], executableDirectory: URL?, pins: [String: String] = [:], requirePins: Bool = false,
+        isolated: Set<String> = [], runnerPath: String? = nil, logger: Logger
+    ) {
         self.searchPaths = searchPaths
         self.executableDirectory = executableDirectory
         self.pins = pins
         self.requirePins = requirePins
+        self.isolated = isolated
+        self.runnerPath = runnerPath ?? Self.defaultRunnerPath
         self.logger = logger
+    }
+
+    /// `applinks-plugin-runner` beside the running executable.
+    public static var defaultRunnerPath: String {
+        (currentExecutableDirectory ?? URL(fileURLWithPath: "/usr/local/bin")).appendingPathComponent(PluginProcess.runnerName).path
     }
 
     /// The directory of the running executable, where `swift build` puts the link-type libraries.
@@ -73,6 +88,7 @@ public struct PluginLoader: Sendable {
             do {
                 let (plugin, hash) = try load(file, record: &record)
                 if let other = byID[plugin.id] {
+                    plugin.shutdown()
                     throw refusal(
                         "a plugin with id '\(plugin.id)' is already loaded from \(other)",
                         fix: "remove one of the two files, or give one of them another id")
@@ -81,6 +97,7 @@ public struct PluginLoader: Sendable {
                 record.sha256 = hash
                 record.enabled = enabled[plugin.id] ?? true
                 record.state = record.enabled ? .loaded : .disabled
+                record.isolation = plugin.isolated ? "process" : "in-process"
                 loaded.append(plugin)
             } catch let e as AppLinksError {
                 record.state = .refused
@@ -119,24 +136,64 @@ public struct PluginLoader: Sendable {
                 "plugins.require_pins is on and no pin matches this file's sha256 \(hash)",
                 fix: "add ID=\(hash) to plugins.pins if you trust this file")
         }
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
-            let why = dlerror().map { String(cString: $0) } ?? "unknown reason"
-            throw refusal(
-                "dlopen failed: \(why)", fix: "rebuild the plugin for this platform and check that the libraries it needs are installed")
+        if !isolated.isEmpty { return (try loadThroughRunner(path, hash: hash, record: &record), hash) }
+        let handle: UnsafeMutableRawPointer
+        let raw: UnsafePointer<applinks_plugin_descriptor>
+        do {
+            (handle, raw) = try PluginLibrary.open(path)
+        } catch {
+            throw refusal(error.reason, fix: error.fix)
         }
-        // Never dlclose: a library may have registered Swift metadata or threads that outlive any close.
-        guard let sym = dlsym(handle, APPLINKS_PLUGIN_ENTRY_SYMBOL) else {
-            throw refusal(
-                "the library does not export \(APPLINKS_PLUGIN_ENTRY_SYMBOL)",
-                fix: "export `const applinks_plugin_descriptor *applinks_plugin_entry(uint32_t)` (see sdk/include/applinks/plugin.h)")
+        let (descriptor, abi) = try judge(DescriptorFields(raw), hash: hash, record: &record)
+        var natives: [String: NativeAction] = [:]
+        for action in descriptor.actions where action.cFunction != nil {
+            switch NativeAction.resolve(action, in: handle) {
+            case .resolved(let native): natives[action.id] = native
+            case .refused(let why):
+                throw refusal(why, fix: "make the action's c_function match its params and export the function")
+            }
         }
-        let entry = unsafeBitCast(sym, to: applinks_plugin_entry_fn.self)
-        guard let raw = entry(Self.hostABIVersion) else {
-            throw refusal(
-                "the plugin declined this host's ABI \(Self.format(Self.hostABIVersion))", fix: "install a build of the plugin for ABI 1.x")
+        return (
+            LoadedPlugin(
+                backend: .library(raw), descriptor: descriptor, path: path, abiVersion: abi, sha256: hash, logger: logger, natives: natives),
+            hash
+        )
+    }
+
+    /// Opens the library in a runner process, so that not even its loading runs in the host. A link type that
+    /// is not to be isolated is then opened here as usual.
+    private func loadThroughRunner(_ path: String, hash: String, record: inout PluginRecord) throws -> LoadedPlugin {
+        let (process, hello) = try PluginProcess.start(runner: runnerPath, library: path, sha256: hash, logger: logger)
+        var keep = false
+        defer { if !keep { process.stop() } }
+        guard let fields = hello.fields else {
+            throw refusal(hello.refusal ?? "the plugin runner could not open it", fix: hello.fix ?? "run `applinks plugins verify \(path)`")
         }
-        let structSize = raw.withMemoryRebound(to: UInt32.self, capacity: 2) { $0[0] }
-        let abi = raw.withMemoryRebound(to: UInt32.self, capacity: 2) { $0[1] }
+        let (descriptor, abi) = try judge(fields, hash: hash, record: &record)
+        guard isolated.contains(descriptor.id) || isolated.contains("*") else {
+            var inProcess = self
+            inProcess.isolated = []
+            return try inProcess.load(URL(fileURLWithPath: path), record: &record).0
+        }
+        if let why = hello.nativeRefusals.first {
+            throw refusal(why, fix: "make the action's c_function match its params and export the function")
+        }
+        var natives: [String: NativeAction] = [:]
+        for action in descriptor.actions where action.cFunction != nil {
+            switch NativeAction.resolve(action, in: nil) {
+            case .resolved(let native): natives[action.id] = native
+            case .refused(let why): throw refusal(why, fix: "make the action's c_function match its params and export the function")
+            }
+        }
+        keep = true
+        return LoadedPlugin(
+            backend: .process(process), descriptor: descriptor, path: path, abiVersion: abi, sha256: hash, logger: logger, natives: natives)
+    }
+
+    /// Checks a descriptor table, wherever it was read, and decodes its JSON.
+    private func judge(_ fields: DescriptorFields, hash: String, record: inout PluginRecord) throws -> (LinkTypeDescriptor, UInt32) {
+        let abi = fields.abiVersion
+        let structSize = fields.structSize
         record.abiVersion = Self.format(abi)
         guard abi >> 16 == Self.hostABIVersion >> 16 else {
             throw refusal(
@@ -153,21 +210,19 @@ public struct PluginLoader: Sendable {
                 "its descriptor declares struct_size \(structSize), smaller than the v1.0 descriptor (\(Self.v1DescriptorSize) bytes)",
                 fix: "set struct_size to sizeof(applinks_plugin_descriptor)")
         }
-        let d = raw.pointee
-        guard let idC = d.id, let nameC = d.name, let versionC = d.version, let vendorC = d.vendor, let jsonC = d.descriptor_json else {
+        guard let id = fields.id, let name = fields.name, let version = fields.version, let vendor = fields.vendor,
+            let jsonText = fields.descriptorJSON
+        else {
             throw refusal("its descriptor leaves id, name, version, vendor or descriptor_json NULL", fix: "set every string field")
         }
-        guard d.`init` != nil, d.shutdown != nil, d.wizard_step != nil, d.check_status != nil, d.invoke_action != nil,
-            d.handle_http != nil, d.free_buffer != nil
-        else {
+        guard fields.complete else {
             throw refusal("its descriptor leaves a function pointer NULL", fix: "set all seven functions of the v1 table")
         }
-        let id = String(cString: idC)
         record.id = id
-        record.name = String(cString: nameC)
-        record.version = String(cString: versionC)
-        record.vendor = String(cString: vendorC)
-        let json = Data(String(cString: jsonC).utf8)
+        record.name = name
+        record.version = version
+        record.vendor = vendor
+        let json = Data(jsonText.utf8)
         let descriptor: LinkTypeDescriptor
         do {
             descriptor = try JSONCoding.decode(LinkTypeDescriptor.self, from: json)
@@ -186,18 +241,7 @@ public struct PluginLoader: Sendable {
                 "its sha256 \(hash) does not match the pin \(pin) for '\(id)'",
                 fix: "install the pinned file, or update plugins.pins if this file is the one you trust")
         }
-        var natives: [String: NativeAction] = [:]
-        for action in descriptor.actions where action.cFunction != nil {
-            switch NativeAction.resolve(action, in: handle) {
-            case .resolved(let native): natives[action.id] = native
-            case .refused(let why):
-                throw refusal(why, fix: "make the action's c_function match its params and export the function")
-            }
-        }
-        return (
-            LoadedPlugin(raw: raw, descriptor: descriptor, path: path, abiVersion: abi, sha256: hash, logger: logger, natives: natives),
-            hash
-        )
+        return (descriptor, abi)
     }
 
     /// Refuses files or directories that other users could replace.
@@ -228,9 +272,7 @@ public struct PluginLoader: Sendable {
     }
 
     /// The least `struct_size` a v1 plugin may declare: every field up to and including `free_buffer`.
-    static let v1DescriptorSize =
-        MemoryLayout<applinks_plugin_descriptor>.offset(of: \applinks_plugin_descriptor.free_buffer)!
-        + MemoryLayout<UnsafeRawPointer>.size
+    static let v1DescriptorSize = DescriptorFields.v1Size
 
     static func format(_ v: UInt32) -> String { "\(v >> 16).\(v & 0xFFFF)" }
 

@@ -24,9 +24,11 @@ public struct PluginRecord: Codable, Sendable, Hashable {
     public var reason: String?
     /// Time to open the file and read its descriptor, in milliseconds.
     public var loadMs: Double?
+    /// `process` when the type runs in its own runner process, else `in-process`.
+    public var isolation: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, name, version, vendor, path, sha256, enabled, state, reason
+        case id, name, version, vendor, path, sha256, enabled, state, reason, isolation
         case abiVersion = "abi_version"
         case loadMs = "load_ms"
     }
@@ -44,5 +46,6 @@ public struct PluginRecord: Codable, Sendable, Hashable {
         try c.encode(state, forKey: .state)
         try c.encode(reason, forKey: .reason)
         try c.encode(loadMs, forKey: .loadMs)
+        try c.encode(isolation, forKey: .isolation)
     }
 }

@@ -9,13 +9,16 @@ import Testing
 struct CExampleTests {
     static var source: URL { BuildProducts.repositoryRoot.appendingPathComponent("sdk/examples/c-hello/hello.c") }
 
-    @Test("it builds with cc, loads, and runs its two-step wizard, its status check and its typed action")
-    func example() async throws {
+    @Test(
+        "it builds with cc, loads, and runs its two-step wizard, its status check and its typed action, in process and isolated",
+        arguments: ["in-process", "process"])
+    func example(isolation: String) async throws {
         let dir = TemporaryDirectory("c-hello")
         let file = dir.path("libapplinks-c-hello.so")
         try compileCPlugin(try String(contentsOf: Self.source, encoding: .utf8), to: file, extraFlags: ["-Wall", "-Wextra", "-Werror"])
-        let t = try await TestDeployment.make(pluginPaths: [file])
+        let t = try await TestDeployment.make(pluginPaths: [file], env: ["APPLINKS_PLUGINS_ISOLATION": "c-hello=\(isolation)"])
         #expect(t.deployment.pluginRecords.first { $0.id == "c-hello" }?.state == .loaded)
+        #expect(t.deployment.plugins["c-hello"]?.isolated == (isolation == "process"))
 
         // The remote: a web server the status check can reach.
         let port = try freeLoopbackPort()

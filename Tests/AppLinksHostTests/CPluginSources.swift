@@ -1,7 +1,8 @@
 import Foundation
 
 /// C plugins that tests compile with `cc` at run time, against the SDK header alone: one well-behaved
-/// template that can be bent into each kind of bad file, and one whose status answers misbehave on purpose.
+/// template that can be bent into each kind of bad file, and one whose status answers misbehave on purpose
+/// (links named "segfault" and "hang-forever" do what they say: only ever check them under process isolation).
 enum CPluginSources {
     struct Options {
         var id = "cplugin"
@@ -54,6 +55,8 @@ enum CPluginSources {
                 if (strstr(s, "\\"name\\":\\"garbage\\"")) rc = reply(out, "this is not JSON {");
                 else if (strstr(s, "\\"name\\":\\"negative\\"")) rc = -5;
                 else if (strstr(s, "\\"name\\":\\"error\\"")) rc = (reply(out, "{\\"code\\":\\"remote_down\\",\\"message\\":\\"C says the remote is down\\"}"), APPLINKS_ERROR);
+                else if (strstr(s, "\\"name\\":\\"segfault\\"")) { *(volatile int *)(uintptr_t)0 = 1; rc = -1; }
+                else if (strstr(s, "\\"name\\":\\"hang-forever\\"")) { for (;;) pause(); }
                 else if (strstr(s, "\\"name\\":\\"badpair\\"")) rc = reply(out, "{\\"category\\":\\"CONNECTED\\",\\"error_type\\":\\"TIMEOUT\\",\\"message\\":\\"x\\"}");
                 else if (strstr(s, "\\"name\\":\\"slow")) {
                     int now = __atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);

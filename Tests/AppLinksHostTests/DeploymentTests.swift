@@ -9,9 +9,12 @@ import Testing
 
 @Suite("Deployment")
 struct DeploymentTests {
-    @Test("every host API function works across the ABI (the fixture's self-test)")
-    func hostAPISelfTest() async throws {
-        let t = try await TestDeployment.make()
+    @Test(
+        "every host API function works across the ABI (the fixture's self-test), in process and from a runner process",
+        arguments: ["in-process", "process"])
+    func hostAPISelfTest(isolation: String) async throws {
+        let t = try await TestDeployment.make(env: ["APPLINKS_PLUGINS_ISOLATION": "fixture=\(isolation)"])
+        #expect(t.deployment.plugins["fixture"]?.isolated == (isolation == "process"))
         _ = try await t.createFixtureLink(name: "Jira")
         let (_, response) = try await t.deployment.invokeAction("Jira", action: "selftest", rawArgs: [])
         let out = try #require(response.output?.objectValue)

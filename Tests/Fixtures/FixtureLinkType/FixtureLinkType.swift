@@ -157,6 +157,10 @@ struct FixtureLinkType: LinkTypePlugin {
             try await Task.sleep(for: .milliseconds(300))
             return .init(.connected, message: "Slow but connected.")
         case "fail": throw PluginError(code: "boom", message: "The fixture was told to fail.")
+        case "segfault":
+            // Only ever checked under process isolation: this ends the process it runs in.
+            UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1
+            return .init(.connected, message: "Unreachable.")
         case "bad-pair": return .init(.connected, .timeout, message: "CONNECTED with an error type is not allowed.")
         case "http":
             let url = r.link.config["probe_url"]?.stringValue ?? r.link.rpcURL

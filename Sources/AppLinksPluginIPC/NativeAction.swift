@@ -10,23 +10,25 @@ import Foundation
 /// The declaration is checked when the plugin loads, so a mismatch is refused with the plugin rather than
 /// found by the first admin who runs the action; the arguments are converted from the admin's text straight
 /// to the C types, so an int64 arrives exact even beyond what a JSON number (a double) holds.
-struct NativeAction: @unchecked Sendable {
+public struct NativeAction: @unchecked Sendable {
     // `function` is a code address inside a library that is never closed.
-    enum ArgType: String, CaseIterable {
+    public enum ArgType: String, CaseIterable, Sendable {
         case int64, double, bool, string
     }
 
-    let action: LinkTypeDescriptor.Action
-    let types: [ArgType]
-    let function: UnsafeMutableRawPointer
+    public let action: LinkTypeDescriptor.Action
+    public let types: [ArgType]
+    /// nil where the library lives in a runner process, which calls the function there.
+    let function: UnsafeMutableRawPointer?
 
     /// Checks the declaration against the action's parameters and finds the symbol; the reason otherwise.
-    enum Resolution {
+    public enum Resolution: Sendable {
         case resolved(NativeAction)
         case refused(String)
     }
 
-    static func resolve(_ action: LinkTypeDescriptor.Action, in handle: UnsafeMutableRawPointer) -> Resolution {
+    /// `handle` nil checks the declaration only: the library is open in another process, which finds the symbol.
+    public static func resolve(_ action: LinkTypeDescriptor.Action, in handle: UnsafeMutableRawPointer?) -> Resolution {
         guard let c = action.cFunction else { return .refused("the action \(action.id) declares no c_function") }
         var types: [ArgType] = []
         for (i, name) in c.args.enumerated() {
@@ -47,6 +49,7 @@ struct NativeAction: @unchecked Sendable {
                 "argument \(i + 1) of \(c.symbol) is \(type.rawValue), but the action \(action.id)'s parameter '\(param.name)' is "
                     + "\(param.type.rawValue)")
         }
+        guard let handle else { return .resolved(NativeAction(action: action, types: types, function: nil)) }
         guard let function = dlsym(handle, c.symbol) else {
             return .refused("the library does not export \(c.symbol), the C function of the action \(action.id)")
         }
@@ -62,14 +65,15 @@ struct NativeAction: @unchecked Sendable {
 
     /// The arguments in declaration order, as text for the C conversion: what the admin typed (so an int64
     /// stays exact), else the default the host filled in; nil for an optional one left out (zero, false or
-    /// NULL). `converted` is what ``Deployment/convertArguments(_:for:)`` checked and completed.
-    func values(_ raw: [(String, String)], converted: [String: JSONValue]) -> [String?] {
+    /// NULL). `converted` is what the host's argument check checked and completed.
+    public func values(_ raw: [(String, String)], converted: [String: JSONValue]) -> [String?] {
         let given = Dictionary(raw, uniquingKeysWith: { _, last in last })
         return action.params.map { given[$0.name] ?? converted[$0.name]?.stringValue }
     }
 
     /// Calls the function with `ffi_call` on this thread: the plugin's context, the arguments, the result buffer.
-    func call(context: UnsafeMutableRawPointer?, values: [String?], out: UnsafeMutablePointer<applinks_buffer>) -> Int32 {
+    public func call(context: UnsafeMutableRawPointer?, values: [String?], out: UnsafeMutablePointer<applinks_buffer>) -> Int32 {
+        guard let function else { return Int32(APPLINKS_ERROR) }
         var argTypes: [UnsafeMutablePointer<ffi_type>?] = [applinks_ffi_pointer()]
         argTypes += types.map {
             switch $0 {

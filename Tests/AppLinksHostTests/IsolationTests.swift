@@ -1,0 +1,113 @@
+import AppLinksCore
+import AppLinksHost
+import Foundation
+import TestSupport
+import Testing
+
+/// `plugins.isolation`: link types that run in a runner process of their own.
+@Suite("Process isolation")
+struct IsolationTests {
+    static func deployment(isolation: String, timeout: String = "1") async throws -> (TestDeployment, TemporaryDirectory) {
+        let cdir = TemporaryDirectory("cplugin")
+        try compileCPlugin(CPluginSources.plugin(), to: cdir.path("libcplugin.so"))
+        let t = try await TestDeployment.make(
+            pluginPaths: [BuildProducts.fixturePlugin, cdir.path("libcplugin.so")],
+            env: ["APPLINKS_PLUGINS_ISOLATION": isolation, "APPLINKS_STATUS_TIMEOUT_SECONDS": timeout])
+        return (t, cdir)
+    }
+
+    static func statuses(_ t: TestDeployment, _ links: [Link]) async throws -> [String: LinkStatus] {
+        Dictionary(uniqueKeysWithValues: try await t.deployment.checkStatus(of: links).map { ($0.name, $0.status) })
+    }
+
+    /// Checks `link` until it is CONNECTED again, as a sweep would, for up to `within`.
+    static func reconnects(_ t: TestDeployment, _ link: Link, within: Duration) async throws -> LinkStatus {
+        let deadline = ContinuousClock.now + within
+        var status = try await statuses(t, [link])[link.name]!
+        while status.category != .connected && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            status = try await statuses(t, [link])[link.name]!
+        }
+        return status
+    }
+
+    @Test(
+        "a plugin that segfaults, then one that hangs, in its own process: only its links turn UNKNOWN, the host goes on, the runner restarts"
+    )
+    func crashAndHang() async throws {
+        let (t, cdir) = try await Self.deployment(isolation: "cplugin=process")
+        defer { withExtendedLifetime(cdir) {} }  // a restarted runner loads the library file again
+        let d = t.deployment
+        #expect(d.plugins["cplugin"]?.isolated == true && d.plugins["fixture"]?.isolated == false)
+        #expect(d.pluginRecords.first { $0.id == "cplugin" }?.isolation == "process")
+        let jira = try await t.createFixtureLink(name: "Jira")
+        var c: [String: Link] = [:]
+        for name in ["fine", "segfault", "hang-forever"] {
+            c[name] = try await d.store.createLink(StatusRunnerTests.cLink(name), sealedSecrets: [:])
+        }
+
+        let healthy = try await Self.statuses(t, [c["fine"]!, jira])
+        #expect(healthy["fine"]?.category == .connected && healthy["fine"]?.message == "ok from C", "\(healthy)")
+
+        // The segfault: this test process is the host, so merely going on proves it survived.
+        let crashed = try await Self.statuses(t, [c["segfault"]!, jira])
+        #expect(crashed["segfault"]?.category == .unknown && crashed["segfault"]?.errorType == .unknown, "\(crashed)")
+        #expect(crashed["segfault"]?.message.contains("crashed (SIGSEGV)") == true, "\(crashed)")
+        #expect(crashed["Jira"]?.category == .connected)
+        // Within the backoff the type answers at once that it is restarting; after it, a fresh runner answers.
+        let waiting = try await Self.statuses(t, [c["fine"]!])["fine"]
+        #expect(waiting?.category == .unknown && waiting?.message.contains("is restarting") == true, "\(String(describing: waiting))")
+        let back = try await Self.reconnects(t, c["fine"]!, within: .seconds(5))
+        #expect(back.category == .connected && back.message == "ok from C", "\(back)")
+
+        // The hang: its call times out, and its runner is killed rather than left with a stuck thread.
+        let start = ContinuousClock.now
+        let hung = try await Self.statuses(t, [c["hang-forever"]!, jira])
+        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(hung["hang-forever"]?.category == .unknown && hung["hang-forever"]?.errorType == .timeout, "\(hung)")
+        #expect(hung["Jira"]?.category == .connected)
+        // A second failure in a row waits longer (2 s) before the next runner.
+        let again = try await Self.reconnects(t, c["fine"]!, within: .seconds(6))
+        #expect(again.category == .connected, "\(again)")
+        #expect(try await Self.statuses(t, [jira])["Jira"]?.category == .connected)
+    }
+
+    @Test("with *=process every type runs in a runner: a Swift plugin's wizard and status check work as in process")
+    func everyType() async throws {
+        let (t, _) = try await Self.deployment(isolation: "*=process")
+        #expect(t.deployment.plugins["fixture"]?.isolated == true && t.deployment.plugins["cplugin"]?.isolated == true)
+        let link = try await t.createFixtureLink(name: "Jira")
+        #expect(link.type == "fixture" && link.displayURL == "https://remote.example.com", "\(link)")
+        let status = try await Self.statuses(t, [link])["Jira"]
+        #expect(status?.category == .connected, "\(String(describing: status))")
+    }
+
+    @Test("under isolation a broken file is refused with the reason, even one that crashes while it loads")
+    func brokenFiles() async throws {
+        let dir = TemporaryDirectory("broken")
+        var noEntry = CPluginSources.Options(id: "noentry")
+        noEntry.exportEntry = false
+        try compileCPlugin(CPluginSources.plugin(noEntry), to: dir.path("libnoentry.so"))
+        var crashing = CPluginSources.Options(id: "crashing")
+        crashing.extraC = "#include <signal.h>\n__attribute__((constructor)) static void boom(void) { raise(SIGSEGV); }"
+        try compileCPlugin(CPluginSources.plugin(crashing), to: dir.path("libcrashing.so"))
+        let t = try await TestDeployment.make(
+            pluginPaths: [BuildProducts.fixturePlugin, dir.path("libnoentry.so"), dir.path("libcrashing.so")],
+            env: ["APPLINKS_PLUGINS_ISOLATION": "*=process"])
+        let records = Dictionary(
+            uniqueKeysWithValues: t.deployment.pluginRecords.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0) })
+        #expect(records["libnoentry.so"]?.state == .refused)
+        #expect(records["libnoentry.so"]?.reason?.contains("does not export applinks_plugin_entry") == true, "\(records)")
+        #expect(records["libcrashing.so"]?.state == .refused)
+        #expect(
+            records["libcrashing.so"]?.reason?.contains("crashed (SIGSEGV) before describing the plugin") == true
+                && records["libcrashing.so"]?.reason?.contains("applinks plugins verify") == true, "\(records)")
+        #expect(t.deployment.plugins["fixture"]?.isolated == true)
+    }
+
+    @Test("a bad isolation entry in the config is refused with the form it should take")
+    func badConfig() async throws {
+        let error = await #expect(throws: AppLinksError.self) { _ = try await Self.deployment(isolation: "cplugin=sandbox") }
+        #expect(error?.message.contains("is not ID=process or ID=in-process") == true, "\(error?.message ?? "")")
+    }
+}
