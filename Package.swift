@@ -211,4 +211,12 @@ if ProcessInfo.processInfo.environment["APPLINKS_BENCHMARKS"] != nil {
             swiftSettings: swift6,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
+    package.targets.append(
+        .executableTarget(
+            name: "PluginCallBenchmarks",
+            dependencies: ["AppLinksHost", "AppLinksCore", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/PluginCalls",
+            swiftSettings: swift6,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One no-op status check through the plugin ABI, in microseconds: in the host's process (the baseline) and
+# out of process, in a runner under plugins.isolation, measured in one run (package-benchmark, release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export APPLINKS_BENCHMARKS=1
+swift build -c release --product applinks-plugin-runner >/dev/null
+export APPLINKS_PLUGINS_RUNNER="$PWD/.build/release/applinks-plugin-runner"
+out=$(swift package benchmark --target PluginCallBenchmarks --format markdown --no-progress 2>&1)
+echo "$out" | grep -vE "^(Building|Build|\[|warning:|Compiling|Write|Linking)" | sed -n '/^#/,$p' | head -60 || true
+python3 - "$out" <<'PY'
+import re, sys
+text = sys.argv[1]
+rates = {}
+for name in ["baseline: no-op status call, in process", "no-op status call, out of process"]:
+    section = text.split(name, 1)[1]
+    row = re.search(r"\|\s*Throughput \(# / s\)\s*\(([#KM])\)\s*\|([^\n]*)", section)
+    scale = {"K": 1e3, "M": 1e6}.get(row.group(1), 1)
+    cells = [c.strip() for c in row.group(2).split("|") if c.strip()]
+    rates[name] = float(cells[2]) * scale
+inproc = 1e6 / rates["baseline: no-op status call, in process"]
+outproc = 1e6 / rates["no-op status call, out of process"]
+print(f"no-op status call, in process     {inproc:8.1f} µs (baseline)")
+print(f"no-op status call, out of process {outproc:8.1f} µs  = {outproc / inproc:.1f}x the in-process call")
+PY
