@@ -22,6 +22,11 @@ public struct HostAPI: @unchecked Sendable {
         self.context = context
     }
 
+    /// How a line the plugin logs is filed in the host's log, which tags it with the plugin's id.
+    ///
+    /// ```swift
+    /// host.log(.warning, "the remote answered slowly")
+    /// ```
     public enum LogLevel: Int32, Sendable {
         case trace = 0, debug, info, warning, error
     }
@@ -120,6 +125,12 @@ public struct HostAPI: @unchecked Sendable {
         }
     }
 
+    /// The hash for ``digest(_:_:)``, ``hmac(_:key:_:)`` and the RSA functions: SHA-1 only where a protocol
+    /// demands it (OAuth 1.0's RSA-SHA1 and HMAC-SHA1), SHA-256 otherwise.
+    ///
+    /// ```swift
+    /// let hash = try await host.digest(.sha256, Data("abc".utf8))
+    /// ```
     public enum DigestAlgorithm: Int32, Sendable {
         case sha1 = 1, sha256 = 2
     }
@@ -138,6 +149,13 @@ public struct HostAPI: @unchecked Sendable {
         }
     }
 
+    /// A key pair from ``rsaGenerate(bits:)``, in PEM: keep the private half sealed (``seal(_:)``) before
+    /// storing it.
+    ///
+    /// ```swift
+    /// let pair = try await host.rsaGenerate()
+    /// try await host.kvPut("key", try await host.seal(Data(pair.privateKeyPEM.utf8)))
+    /// ```
     public struct RSAKeyPair: Codable, Sendable {
         public var privateKeyPEM: String
         public var publicKeyPEM: String

@@ -4,6 +4,13 @@ import AppLinksCore
 /// status error types, then a colon), and reports a request it would not send (an address the deployment does
 /// not allow) as `invalid_input`: a status check turns the first into NETWORK_ERROR and the second into
 /// CONFIG_ERROR.
+///
+/// ```swift
+/// do { _ = try await host.http(HostHTTPRequest(url: url)) } catch {
+///     if let why = HostHTTPFailure.refusal(error) { return .init(.configError, .invalidConfig, message: why) }
+///     return .init(.networkError, HostHTTPFailure.errorType(error), message: "The remote cannot be reached.")
+/// }
+/// ```
 public enum HostHTTPFailure {
     /// The status error type the host named, or UNEXPECTED_RESPONSE.
     public static func errorType(_ error: any Error) -> StatusErrorType {

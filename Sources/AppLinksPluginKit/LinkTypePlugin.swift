@@ -46,6 +46,11 @@ extension LinkTypePlugin {
 }
 
 /// An error a plugin reports to the host on purpose: `code` is machine-readable, `message` is for the admin.
+/// The code `invalid_input` makes the CLI exit 2 and the REST API answer 400, as for any other bad input.
+///
+/// ```swift
+/// throw PluginError(code: "invalid_input", message: "job must name a Jenkins job, such as folder/build.")
+/// ```
 public struct PluginError: Error, Sendable, CustomStringConvertible {
     public var code: String
     public var message: String

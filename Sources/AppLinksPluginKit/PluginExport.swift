@@ -4,7 +4,15 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Builds the C descriptor for a ``LinkTypePlugin`` and answers the ABI's calls with it.
+/// Builds the C descriptor for a ``LinkTypePlugin`` and answers the ABI's calls with it: the one C symbol a
+/// Swift plugin writes.
+///
+/// ```swift
+/// @_cdecl("applinks_plugin_entry")
+/// public func applinksPluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
+///     PluginExport.entry(AcmeWidget.self, hostABIVersion: hostABIVersion)
+/// }
+/// ```
 public enum PluginExport {
     private struct Registration: @unchecked Sendable {
         // The descriptor is written once, read-only afterwards, and lives until the process exits.

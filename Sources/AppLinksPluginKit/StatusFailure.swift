@@ -2,6 +2,12 @@ import AppLinksCore
 
 /// Why a link cannot work, as a status: a category, an error type, and a message that names the fix. A status
 /// check returns ``status``; an action throws ``pluginError``; a link type adds constructors for its own cases.
+///
+/// ```swift
+/// let failure = StatusFailure(.accessError, .localAuthTokenRequired, "Run `applinks action LINK authorize`.")
+/// return failure.status          // from checkStatus
+/// throw failure.pluginError      // from invokeAction
+/// ```
 public struct StatusFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var category: StatusCategory
     public var type: StatusErrorType
