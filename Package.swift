@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -69,9 +70,14 @@ let package = Package(
         .target(name: "AppLinksPluginIPC", dependencies: ["AppLinksCore", "AppLinksPluginABI", "CFFI"], swiftSettings: swift6),
         .executableTarget(name: "applinks-plugin-runner", dependencies: ["AppLinksPluginIPC"], swiftSettings: swift6),
         .target(
+            name: "AppLinksStorePostgres",
+            dependencies: ["AppLinksCore", "AppLinksStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swift6
+        ),
+        .target(
             name: "AppLinksHost",
             dependencies: [
-                "AppLinksCore", "AppLinksCrypto", "AppLinksStore", "AppLinksPluginABI", "AppLinksPluginIPC",
+                "AppLinksCore", "AppLinksCrypto", "AppLinksStore", "AppLinksStorePostgres", "AppLinksPluginABI", "AppLinksPluginIPC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
@@ -163,7 +169,7 @@ let package = Package(
             swiftSettings: swift6),
         .testTarget(
             name: "AppLinksStoreTests",
-            dependencies: ["AppLinksStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["AppLinksStore", "AppLinksStorePostgres", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swift6
         ),
         .testTarget(

@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: OpenSSL, SQLite and libffi headers, pkg-config and a C compiler (tests compile C plugins).
+# System packages: OpenSSL, SQLite and libffi headers, pkg-config, a C compiler (tests compile C plugins), and
+# PostgreSQL 15, whose tests start a throwaway cluster of their own.
 missing=()
-for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc make python3; do
+for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc make python3 postgresql-15 postgresql-client-15; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

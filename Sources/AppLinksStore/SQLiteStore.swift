@@ -174,49 +174,66 @@ public final class SQLiteStore: Sendable {
 
 // MARK: - Row mapping
 
-enum Columns {
+/// How rows hold values that SQL has no type for: JSON text for lists and objects, seconds since 1970 for times.
+/// Every backend stores them the same way, so that a migration between backends copies them unchanged.
+public enum Columns {
     private static let decoder = JSONCoding.decoder()
 
-    static func json<T: Encodable>(_ v: T) -> String {
+    public static func json<T: Encodable>(_ v: T) -> String {
         String(decoding: (try? JSONCoding.encode(v)) ?? Data("null".utf8), as: UTF8.self)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ s: String?, default d: T) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, _ s: String?, default d: T) -> T {
         guard let s, let v = try? decoder.decode(type, from: Data(s.utf8)) else { return d }
         return v
     }
 
     /// Most links have no or one authentication type and an empty config; skip the decoder for those.
-    static func strings(_ s: String?) -> [String] {
+    public static func strings(_ s: String?) -> [String] {
         guard let s, s != "[]" else { return [] }
         return decode([String].self, s, default: [])
     }
 
-    static func object(_ s: String?) -> [String: JSONValue] {
+    public static func object(_ s: String?) -> [String: JSONValue] {
         guard let s, s != "{}" else { return [:] }
         return decode([String: JSONValue].self, s, default: [:])
     }
 
-    static func date(_ d: Date) -> Double { d.timeIntervalSince1970 }
-    static func date(_ v: Double?) -> Date? { v.map(Date.init(timeIntervalSince1970:)) }
+    public static func date(_ d: Date) -> Double { d.timeIntervalSince1970 }
+    public static func date(_ v: Double?) -> Date? { v.map(Date.init(timeIntervalSince1970:)) }
 
-    static func seconds(_ d: Duration) -> Double {
+    public static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
 
 /// One `links` row as plain values, read straight from the statement, with its JSON columns still text.
-struct LinkRow: Sendable {
-    var id, type, name, appType, appName: String
-    var appVersion, appID: String?
-    var displayURL, rpcURL, incomingAuth, outgoingAuth: String
-    var primary, enabled: Bool
-    var config, category: String
-    var errorType: String?
-    var message: String
-    var checkedAt: Double?
-    var version: Int
-    var createdAt, updatedAt: Double
+public struct LinkRow: Sendable {
+    public var id, type, name, appType, appName: String
+    public var appVersion, appID: String?
+    public var displayURL, rpcURL, incomingAuth, outgoingAuth: String
+    public var primary, enabled: Bool
+    public var config, category: String
+    public var errorType: String?
+    public var message: String
+    public var checkedAt: Double?
+    public var version: Int
+    public var createdAt, updatedAt: Double
+
+    /// The columns of ``Link/selectColumns`` in order, as another backend reads them.
+    public init(
+        id: String, type: String, name: String, appType: String, appName: String, appVersion: String?, appID: String?,
+        displayURL: String, rpcURL: String, incomingAuth: String?, outgoingAuth: String?, primary: Bool, enabled: Bool,
+        config: String?, category: String, errorType: String?, message: String, checkedAt: Double?, version: Int,
+        createdAt: Double, updatedAt: Double
+    ) {
+        self.id = id; self.type = type; self.name = name; self.appType = appType; self.appName = appName
+        self.appVersion = appVersion; self.appID = appID; self.displayURL = displayURL; self.rpcURL = rpcURL
+        self.incomingAuth = incomingAuth ?? "[]"; self.outgoingAuth = outgoingAuth ?? "[]"; self.primary = primary
+        self.enabled = enabled; self.config = config ?? "{}"; self.category = category; self.errorType = errorType
+        self.message = message; self.checkedAt = checkedAt; self.version = version; self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 
     /// Reads the columns of ``Link/selectColumns`` by position.
     init(_ row: Row) {
@@ -241,7 +258,7 @@ struct LinkRow: Sendable {
 
 extension Link {
     /// The columns `LinkRow` reads, by position: looking columns up by name costs more than the row itself.
-    static let selectColumns = """
+    public static let selectColumns = """
         id, type, name, app_type, app_name, app_version, app_id, display_url, rpc_url, incoming_auth, outgoing_auth,
         is_primary, enabled, config, status_category, status_error_type, status_message, status_checked_at, version,
         created_at, updated_at
@@ -249,7 +266,7 @@ extension Link {
 
     /// Decodes many rows, parsing each JSON column of a chunk of them in one decoder call (JSONDecoder's per-call
     /// cost, not the JSON itself, dominates thousands of small documents), one chunk per core.
-    static func decodeAll(_ rows: [LinkRow]) async -> [Link] {
+    public static func decodeAll(_ rows: [LinkRow]) async -> [Link] {
         let parts = rows.count >= 512 ? ProcessInfo.processInfo.activeProcessorCount : 1
         let size = max(1, (rows.count + parts - 1) / parts)
         let chunks = stride(from: 0, to: rows.count, by: size).map { Array(rows[$0..<min($0 + size, rows.count)]) }
@@ -261,7 +278,7 @@ extension Link {
         }
     }
 
-    static func decodeChunk(_ rows: [LinkRow]) -> [Link] {
+    public static func decodeChunk(_ rows: [LinkRow]) -> [Link] {
         func column(_ text: (LinkRow) -> String) -> String { "[" + rows.map(text).joined(separator: ",") + "]" }
         let incoming = Columns.decode([[String]].self, column(\.incomingAuth), default: [])
         let outgoing = Columns.decode([[String]].self, column(\.outgoingAuth), default: [])

@@ -28,6 +28,8 @@ public protocol PluginDataStore: Sendable {
     func keys(namespace: String, prefix: String) async throws -> [String]
     /// Replaces the value only if it currently equals `expected` (nil: absent). A nil `replacement` deletes.
     func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool
+    /// Deletes expired values, which every read already treats as absent: housekeeping, run by the status sweep.
+    func purgeExpiredPluginData() async throws
 }
 
 /// ``PluginDataStore``'s operations on the calling thread, for a store that can run them without async work

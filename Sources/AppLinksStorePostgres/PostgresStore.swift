@@ -1,0 +1,249 @@
+import AppLinksCore
+import AppLinksStore
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The store for clusters: several AppLinks nodes over one PostgreSQL database, through PostgresNIO's pool.
+///
+/// Every write that could race between nodes is one statement or one transaction with a row lock: link
+/// updates compare the version, plugin data is compared and set in a single `INSERT … ON CONFLICT` or
+/// `UPDATE … WHERE`, and migrations run under an advisory lock, so nodes starting together migrate once.
+///
+/// ```swift
+/// let store = try await PostgresStore.connect(url: "postgres://applinks@db.example.com/applinks")
+/// let links = try await store.links()
+/// ```
+public final class PostgresStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+    /// Where the database is, without its password, for messages.
+    public let location: String
+
+    private init(client: PostgresClient, location: String, logger: Logger) {
+        self.client = client
+        self.location = location
+        self.logger = logger
+        // The pool's event loop runs for the store's lifetime; ``close()`` ends it.
+        runner = Task { await client.run() }
+    }
+
+    /// Connects, checks the server answers, and brings the schema up to date.
+    public static func connect(url: String, logger: Logger = Logger(label: "applinks.postgres")) async throws -> PostgresStore {
+        let target = try PostgresURL(url)
+        var config: PostgresClient.Configuration
+        if let socket = target.socketPath {
+            config = .init(unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+        } else {
+            config = .init(
+                host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
+                tls: .disable)
+        }
+        config.options.maximumConnections = target.poolSize
+        config.options.connectTimeout = .seconds(5)
+        // The pool retries a server it cannot reach for as long as a caller waits: one direct connection first
+        // turns a wrong address or a stopped server into an error at once.
+        do {
+            try await probe(target, logger: logger)
+        } catch {
+            throw AppLinksError(
+                .storage,
+                "Cannot connect to the PostgreSQL database \(target.description): \(PostgresStore.describe(error)). Check that the server "
+                    + "runs and accepts connections there, and that the user and database exist.", cause: error)
+        }
+        let store = PostgresStore(client: PostgresClient(configuration: config), location: target.description, logger: logger)
+        do {
+            try await store.migrate()
+        } catch {
+            store.close()
+            throw AppLinksError(
+                .storage,
+                "Cannot use the PostgreSQL database \(target.description): \(PostgresStore.describe(error)). Check that the server "
+                    + "runs, that the database exists and that the user may create tables in it.", cause: error)
+        }
+        return store
+    }
+
+    private static func probe(_ target: PostgresURL, logger: Logger) async throws {
+        let config: PostgresConnection.Configuration =
+            if let socket = target.socketPath {
+                .init(unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+            } else {
+                .init(
+                    host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
+                    tls: .disable)
+            }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+                try await connection.close()
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                throw AppLinksError(.timeout, "no answer within 10 s")
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Ends the connection pool.
+    public func close() { runner.cancel() }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? PostgresTransactionError, let inner = e.closureError ?? e.beginError ?? e.commitError {
+            return describe(inner)
+        }
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] { return message }
+            switch e.code {
+            case .connectionError: return "cannot connect (\(e.underlying.map { "\($0)" } ?? "connection refused"))"
+            default: return "\(e.code)"
+            }
+        }
+        return "\(error)"
+    }
+
+    static func sqlState(_ error: any Error) -> String? {
+        if let e = error as? PostgresTransactionError, let inner = e.closureError { return sqlState(inner) }
+        return (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// Runs `body`, turning a database failure into a storage error that says what was being done.
+    @discardableResult
+    func run<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let e as AppLinksError { throw e } catch {
+            throw AppLinksError(.storage, "\(what) failed: \(Self.describe(error))", cause: error)
+        }
+    }
+
+    func transaction<T: Sendable>(_ what: String, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await run(what) {
+            do {
+                return try await client.withTransaction(logger: logger) { try await body($0) }
+            } catch let e as PostgresTransactionError {
+                // Our own errors (a lost version race, a missing link) come back wrapped; they mean the same outside.
+                if let own = e.closureError as? AppLinksError { throw own }
+                throw e
+            }
+        }
+    }
+
+    // MARK: Schema
+
+    /// Numbered migrations, each applied once, by whichever node takes the advisory lock first.
+    static let migrations: [(Int, String, String)] = [
+        (
+            1, "initial",
+            """
+            CREATE TABLE links (
+                id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, app_type TEXT NOT NULL, app_name TEXT NOT NULL,
+                app_version TEXT, app_id TEXT, display_url TEXT NOT NULL, rpc_url TEXT NOT NULL,
+                incoming_auth TEXT NOT NULL DEFAULT '[]', outgoing_auth TEXT NOT NULL DEFAULT '[]',
+                is_primary BOOLEAN NOT NULL DEFAULT FALSE, enabled BOOLEAN NOT NULL DEFAULT TRUE, config TEXT NOT NULL DEFAULT '{}',
+                status_category TEXT NOT NULL DEFAULT 'UNKNOWN', status_error_type TEXT, status_message TEXT NOT NULL DEFAULT '',
+                status_checked_at DOUBLE PRECISION, version BIGINT NOT NULL DEFAULT 1,
+                created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL
+            );
+            CREATE INDEX links_by_type ON links(type);
+            CREATE INDEX links_by_app_type ON links(app_type);
+            CREATE TABLE link_secrets (
+                link_id TEXT NOT NULL REFERENCES links(id) ON DELETE CASCADE, name TEXT NOT NULL, sealed BYTEA NOT NULL,
+                PRIMARY KEY (link_id, name)
+            );
+            CREATE TABLE plugin_kv (
+                namespace TEXT NOT NULL, key TEXT NOT NULL, value BYTEA NOT NULL, expires_at DOUBLE PRECISION,
+                PRIMARY KEY (namespace, key)
+            );
+            CREATE TABLE drafts (
+                id TEXT PRIMARY KEY, type TEXT NOT NULL, step TEXT, sealed_answers BYTEA NOT NULL, note TEXT,
+                created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL
+            );
+            CREATE TABLE users (
+                name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, admin BOOLEAN NOT NULL DEFAULT FALSE,
+                created_at DOUBLE PRECISION NOT NULL
+            );
+            CREATE TABLE tokens (
+                id TEXT PRIMARY KEY, "user" TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE, name TEXT NOT NULL,
+                hash BYTEA NOT NULL UNIQUE, scopes TEXT NOT NULL DEFAULT '[]', created_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION, revoked BOOLEAN NOT NULL DEFAULT FALSE
+            );
+            CREATE TABLE audit (
+                id BIGSERIAL PRIMARY KEY, at DOUBLE PRECISION NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                link_id TEXT, link_type TEXT, detail TEXT NOT NULL DEFAULT '{}'
+            );
+            CREATE INDEX audit_by_time ON audit(at);
+            CREATE TABLE link_types (id TEXT PRIMARY KEY, enabled BOOLEAN NOT NULL, updated_at DOUBLE PRECISION NOT NULL);
+            CREATE TABLE instance (
+                singleton INTEGER PRIMARY KEY CHECK (singleton = 1), app_id TEXT NOT NULL, public_key_pem TEXT NOT NULL,
+                sealed_private_key BYTEA NOT NULL, created_at DOUBLE PRECISION NOT NULL
+            );
+            """
+        )
+    ]
+
+    /// The advisory lock key for migrations ("applinks" in ASCII, truncated to 63 bits).
+    static let migrationLock: Int64 = 0x6170_706C_696E_6B73 & Int64.max
+
+    func migrate() async throws {
+        try await client.withTransaction(logger: logger) { c in
+            try await c.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            try await c.query(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)
+                """, logger: logger)
+            var applied = Set<Int>()
+            for try await v in try await c.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+                applied.insert(v)
+            }
+            for (version, name, sql) in Self.migrations where !applied.contains(version) {
+                // The extended protocol takes one statement at a time.
+                for statement in sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                    try await c.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                }
+                let now = Date().timeIntervalSince1970
+                try await c.query(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(version), \(name), \(now))", logger: logger)
+            }
+        }
+    }
+}
+
+/// `postgres://user[:password]@host[:port]/database[?pool_size=N&host=/socket/dir]`, as libpq writes it.
+struct PostgresURL: CustomStringConvertible {
+    var user: String
+    var password: String?
+    var host: String
+    var port: Int
+    var database: String
+    var socketPath: String?
+    var poolSize: Int
+
+    init(_ text: String) throws {
+        guard let c = URLComponents(string: text), ["postgres", "postgresql"].contains(c.scheme ?? "") else {
+            throw AppLinksError(
+                .config, "'\(text)' is not a PostgreSQL URL. Write postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
+        }
+        let query = Dictionary((c.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
+        user = c.user.flatMap { $0.removingPercentEncoding } ?? ProcessInfo.processInfo.environment["USER"] ?? "postgres"
+        password = c.password?.removingPercentEncoding
+        host = c.host.flatMap { $0.removingPercentEncoding } ?? ""
+        port = c.port ?? 5432
+        database = String(c.path.dropFirst()).removingPercentEncoding ?? ""
+        poolSize = Int(query["pool_size"] ?? "") ?? 16
+        if let dir = query["host"], dir.hasPrefix("/") {
+            socketPath = "\(dir)/.s.PGSQL.\(port)"
+        } else if host.isEmpty || host.hasPrefix("/") {
+            socketPath = "\(host.isEmpty ? "/var/run/postgresql" : host)/.s.PGSQL.\(port)"
+        }
+        guard !database.isEmpty else {
+            throw AppLinksError(.config, "The PostgreSQL URL names no database. Add it as the path: postgres://USER@HOST/DATABASE.")
+        }
+        guard (1...512).contains(poolSize) else { throw AppLinksError(.config, "pool_size in the PostgreSQL URL must be 1 to 512.") }
+    }
+
+    var description: String { "postgres://\(user)@\(socketPath ?? "\(host):\(port)")/\(database)" }
+}

@@ -1,0 +1,85 @@
+import AppLinksCore
+import AppLinksStore
+import AppLinksStorePostgres
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("PostgreSQL store")
+struct PostgresStoreTests {
+    static func freshStore() async throws -> PostgresStore {
+        try await PostgresStore.connect(url: try await TestPostgres.freshDatabase())
+    }
+
+    @Test("passes the store conformance suite on a real PostgreSQL 15", arguments: StoreConformanceSuite.checks.map(\.0))
+    func conformance(check: String) async throws {
+        let suite = StoreConformanceSuite { try await Self.freshStore() }
+        let body = try #require(StoreConformanceSuite.checks.first { $0.0 == check }?.1)
+        try await body(suite)
+    }
+
+    @Test("nodes starting together migrate once, under the advisory lock")
+    func concurrentMigrations() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<4 { group.addTask { try await PostgresStore.connect(url: url) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(stores.count == 4)
+        #expect(try TestPostgres.psql(url, "SELECT version || ':' || name FROM schema_migrations ORDER BY version") == "1:initial\n")
+        for s in stores { s.close() }
+    }
+
+    @Test("compare-and-set across separate pools (two nodes): of 20 racing inserts of one code, exactly one wins")
+    func racingNodes() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let a = try await PostgresStore.connect(url: url)
+        let b = try await PostgresStore.connect(url: url)
+        for round in 0..<5 {
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<20 {
+                    let s = i % 2 == 0 ? a : b
+                    group.addTask {
+                        try await s.compareAndSet(
+                            namespace: "oauth2", key: "code:\(round)", expected: Data("issued".utf8),
+                            replacement: Data("redeemed-\(i)".utf8),
+                            ttl: nil)
+                    }
+                }
+                try await a.put(namespace: "oauth2", key: "code:\(round)", value: Data("issued".utf8), ttl: nil)
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            // Tasks that ran before the put saw no "issued" value; after it, exactly one redeems it.
+            #expect(wins <= 1)
+            let final = try await b.value(namespace: "oauth2", key: "code:\(round)")
+            #expect(final.map { String(decoding: $0, as: UTF8.self).hasPrefix("redeemed-") || $0 == Data("issued".utf8) } == true)
+        }
+        let raced = try await withThrowingTaskGroup(of: Bool.self) { group in
+            try await a.put(namespace: "oauth2", key: "code:final", value: Data("issued".utf8), ttl: nil)
+            for i in 0..<20 {
+                let s = i % 2 == 0 ? a : b
+                group.addTask {
+                    try await s.compareAndSet(
+                        namespace: "oauth2", key: "code:final", expected: Data("issued".utf8), replacement: nil, ttl: nil)
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(raced == 1)
+        a.close()
+        b.close()
+    }
+
+    @Test("a wrong URL or an unreachable server is refused with what to fix")
+    func badURLs() async throws {
+        let notURL = await #expect(throws: AppLinksError.self) { _ = try await PostgresStore.connect(url: "mysql://x/y") }
+        #expect(notURL?.message.contains("is not a PostgreSQL URL") == true)
+        let noDB = await #expect(throws: AppLinksError.self) { _ = try await PostgresStore.connect(url: "postgres://u@127.0.0.1:1") }
+        #expect(noDB?.message.contains("names no database") == true)
+        let port = try freeLoopbackPort()
+        let down = await #expect(throws: AppLinksError.self) {
+            _ = try await PostgresStore.connect(url: "postgres://applinks@127.0.0.1:\(port)/applinks")
+        }
+        #expect(down?.message.contains("Check that the server runs and accepts connections") == true, "\(down?.message ?? "")")
+    }
+}
