@@ -1,11 +1,12 @@
 import Foundation
 import Synchronization
 
-/// Records read from the store in the last second, by key.
+/// Records read from the store in the last half second, by key.
 ///
-/// A client that calls the token endpoints many times a second then costs one store read per record per second
+/// A client that calls the token endpoints many times a second then costs two store reads per record per second
 /// instead of one per call. A change made through this process drops its entries at once; a change made
-/// elsewhere (another node, the CLI) is seen within ``lifetime``, as every cached view in the host is.
+/// elsewhere (another node of a cluster, the CLI) is seen within ``lifetime``, well inside the second within
+/// which every node of a cluster must see every change.
 final class RecordCache<Value: Sendable>: Sendable {
     private struct Entry {
         var value: Value
@@ -15,7 +16,7 @@ final class RecordCache<Value: Sendable>: Sendable {
     let lifetime: Duration
     let capacity: Int
 
-    init(lifetime: Duration = .seconds(1), capacity: Int = 50_000) {
+    init(lifetime: Duration = .milliseconds(500), capacity: Int = 50_000) {
         self.lifetime = lifetime
         self.capacity = capacity
     }

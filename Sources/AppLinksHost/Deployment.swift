@@ -1,6 +1,7 @@
 import AppLinksCore
 import AppLinksCrypto
 import AppLinksStore
+import AppLinksStorePostgres
 import Foundation
 import Logging
 import Synchronization
@@ -12,7 +13,7 @@ public final class Deployment: Sendable {
 
     public let home: DeploymentHome
     public let config: DeploymentConfig
-    public let store: SQLiteStore
+    public let store: any AppLinksStore
     public let sealer: SecretSealer
     public let identity: InstanceIdentity
     public let logger: Logger
@@ -84,7 +85,7 @@ public final class Deployment: Sendable {
     }
 
     private init(
-        home: DeploymentHome, config: DeploymentConfig, store: SQLiteStore, sealer: SecretSealer, identity: InstanceIdentity,
+        home: DeploymentHome, config: DeploymentConfig, store: any AppLinksStore, sealer: SecretSealer, identity: InstanceIdentity,
         logger: Logger, actor: String, plugins: [String: LoadedPlugin], records: [PluginRecord], runtime: RuntimeState
     ) {
         self.home = home
@@ -120,12 +121,7 @@ public final class Deployment: Sendable {
         try home.requireExisting()
         let config = try await DeploymentConfig.load(home: home.url, environment: environment)
         let sealer = try SecretSealer(masterKey: try home.masterKey(config))
-        let dbPath = try home.databasePath(config)
-        if !FileManager.default.fileExists(atPath: dbPath) {
-            // SQLite gives its WAL and shared-memory files the database's mode: keep all three private.
-            _ = FileManager.default.createFile(atPath: dbPath, contents: nil, attributes: [.posixPermissions: 0o600])
-        }
-        let store = try SQLiteStore(path: dbPath)
+        let store = try await openStore(home: home, config: config, logger: logger)
         let identity = try await ensureIdentity(store: store, sealer: sealer)
         var paths = [home.pluginDirectory]
         for p in config.pluginPaths {
@@ -144,6 +140,19 @@ public final class Deployment: Sendable {
             plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records, runtime: RuntimeState(states: states))
         for p in loaded { p.attach(HostServices(pluginID: p.id, host: host)) }
         return host
+    }
+
+    /// The configured store: `postgres://…` for a cluster, else the home's SQLite file.
+    static func openStore(home: DeploymentHome, config: DeploymentConfig, logger: Logger) async throws -> any AppLinksStore {
+        if config.database.hasPrefix("postgres://") || config.database.hasPrefix("postgresql://") {
+            return try await PostgresStore.connect(url: config.database, logger: logger)
+        }
+        let dbPath = try home.databasePath(config)
+        if !FileManager.default.fileExists(atPath: dbPath) {
+            // SQLite gives its WAL and shared-memory files the database's mode: keep all three private.
+            _ = FileManager.default.createFile(atPath: dbPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        return try SQLiteStore(path: dbPath)
     }
 
     /// Creates the home (config, master key, database, identity) if it does not exist, then opens it.
@@ -170,7 +179,7 @@ public final class Deployment: Sendable {
         return (host, created)
     }
 
-    private static func ensureIdentity(store: SQLiteStore, sealer: SecretSealer) async throws -> InstanceIdentity {
+    private static func ensureIdentity(store: any AppLinksStore, sealer: SecretSealer) async throws -> InstanceIdentity {
         if let id = try await store.instanceIdentity() { return id }
         let key = try RSAKey.generate(bits: 2048)
         let appID = UUID().uuidString.lowercased()
@@ -200,6 +209,7 @@ public final class Deployment: Sendable {
     public func shutdown() async {
         // A plugin's shutdown may block like any other call into it, so it runs on the blocking pool.
         for p in availablePlugins.values { _ = try? await BlockingThreadPool.shared.run { p.shutdown() } }
+        (store as? PostgresStore)?.close()
     }
 
     func audit(_ action: String, link: Link? = nil, detail: [String: JSONValue] = [:]) async throws {

@@ -57,7 +57,10 @@ public struct DeploymentConfig: Sendable {
         let env = EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["APPLINKS_MASTER_KEY"]))
             .prefixKeys(with: "applinks")
         let reader = ConfigReader(providers: [env, file])
-        return try DeploymentConfig(reader: reader)
+        var config = try DeploymentConfig(reader: reader)
+        // The name PostgreSQL deployments conventionally use, beside APPLINKS_DATABASE.
+        if let url = environment["APPLINKS_DATABASE_URL"], !url.isEmpty { config.database = url }
+        return config
     }
 
     /// Every key the file may hold. A key outside this set is a typo, and silently ignoring it would leave the
@@ -220,7 +223,8 @@ public struct DeploymentConfig: Sendable {
             # The address `applinks serve` listens on (HOST:PORT).
             listen: \(q(listen))
 
-            # The store. sqlite:FILE is relative to this home and is the embedded default.
+            # The store. sqlite:FILE is relative to this home and is the embedded default. For several nodes over one
+            # database, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or set APPLINKS_DATABASE_URL).
             database: "sqlite:applinks.db"
 
             # The master key that seals secrets lives in master.key beside this file (mode 0600).

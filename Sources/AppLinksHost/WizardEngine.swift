@@ -261,10 +261,3 @@ public struct WizardEngine: Sendable {
         }
     }
 }
-
-extension SQLiteStore {
-    /// Drafts live for a day.
-    func purgeExpiredDrafts() async throws {
-        _ = try await purgeDrafts(updatedBefore: Date().addingTimeInterval(-86_400))
-    }
-}

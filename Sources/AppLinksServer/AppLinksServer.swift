@@ -100,19 +100,23 @@ struct StatusSweeper: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try deployment.store.purgeExpiredPluginData()
-                } catch {
-                    logger.error("purging expired plugin data failed", metadata: ["error": "\(error)"])
-                }
-                do {
-                    let links = try await deployment.store.links()
-                    let checked = try await deployment.checkStatus(of: links)
-                    logger.info(
-                        "status sweep",
-                        metadata: [
-                            "links": "\(checked.count)",
-                            "connected": "\(checked.filter { $0.status.category == .connected }.count)",
-                        ])
+                    // On a cluster, one node sweeps at a time; the others find the lock taken and skip this round.
+                    let swept = try await deployment.store.exclusively("status-sweep") {
+                        do {
+                            try await deployment.store.purgeExpiredPluginData()
+                        } catch {
+                            logger.error("purging expired plugin data failed", metadata: ["error": "\(error)"])
+                        }
+                        let links = try await deployment.store.links()
+                        let checked = try await deployment.checkStatus(of: links)
+                        logger.info(
+                            "status sweep",
+                            metadata: [
+                                "links": "\(checked.count)",
+                                "connected": "\(checked.filter { $0.status.category == .connected }.count)",
+                            ])
+                    }
+                    if !swept { logger.debug("status sweep left to another node") }
                 } catch {
                     logger.error("status sweep failed", metadata: ["error": "\(error)"])
                 }

@@ -93,6 +93,19 @@ public protocol InstanceStore: Sendable {
     func initializeInstanceIdentity(_ identity: InstanceIdentity) async throws -> InstanceIdentity
 }
 
+/// Work that one node of a cluster does for all of them, such as the status sweep.
+public protocol ClusterCoordination: Sendable {
+    /// Runs `body` unless another process is running work of the same name right now; returns whether it ran.
+    func exclusively(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool
+}
+
 /// Everything a deployment keeps. SQLite and PostgreSQL implement all of it.
 public typealias AppLinksStore = LinkStore & PluginDataStore & DraftStore & UserStore & TokenStore & AuditStore
-    & LinkTypeStateStore & InstanceStore
+    & LinkTypeStateStore & InstanceStore & ClusterCoordination
+
+extension DraftStore {
+    /// Drafts live for a day.
+    public func purgeExpiredDrafts() async throws {
+        _ = try await purgeDrafts(updatedBefore: Date().addingTimeInterval(-86_400))
+    }
+}

@@ -373,3 +373,27 @@ extension PostgresStore: InstanceStore {
         }
     }
 }
+
+extension PostgresStore: ClusterCoordination {
+    /// A session advisory lock on a connection held for the work: it is released when the work ends, or by
+    /// the server when the node holding it dies.
+    public func exclusively(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
+        try await run("Coordinating \(name)") {
+            try await client.withConnection { c in
+                var got = false
+                for try await ok in try await c.query("SELECT pg_try_advisory_lock(hashtext(\(name)))", logger: logger).decode(Bool.self) {
+                    got = ok
+                }
+                guard got else { return false }
+                do {
+                    try await body()
+                } catch {
+                    _ = try? await c.query("SELECT pg_advisory_unlock(hashtext(\(name)))", logger: logger)
+                    throw error
+                }
+                try await c.query("SELECT pg_advisory_unlock(hashtext(\(name)))", logger: logger)
+                return true
+            }
+        }
+    }
+}

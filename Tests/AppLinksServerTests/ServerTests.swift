@@ -90,7 +90,7 @@ final class RunningServer: @unchecked Sendable {
     ) throws {
         self.dir = dir
         self.extraEnv = extraEnv
-        let env = Self.environment(home: dir.path("home"))
+        let env = Self.environment(home: dir.path("home")).merging(extraEnv) { _, n in n }
         if initialise {
             let r = try runCommand(BuildProducts.applinks, ["init", "--name", "Server test"], environment: env)
             precondition(r.status == 0, r.stderr)

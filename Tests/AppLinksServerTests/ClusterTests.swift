@@ -1,0 +1,101 @@
+import AppLinksCore
+import Foundation
+import TestSupport
+import Testing
+
+extension ServerProcessTests {
+    /// Two `applinks serve` processes, each with its own home, over one real PostgreSQL database.
+    @Suite("Two nodes over one PostgreSQL database")
+    struct ClusterTests {
+        typealias O = OAuth2IncomingTests
+
+        /// `bundled`: load the link types built beside applinks (oauth2-incoming among them), not only the fixture.
+        static func nodes(bundled: Bool = true) async throws -> (RunningServer, RunningServer, admin: String) {
+            let database = try await TestPostgres.freshDatabase()
+            let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            let portA = try freeLoopbackPort()
+            // One public address, as behind a load balancer: the OAuth issuer is the same on both.
+            let env = [
+                "APPLINKS_DATABASE_URL": database, "APPLINKS_MASTER_KEY": key, "APPLINKS_BASE_URL": "http://127.0.0.1:\(portA)",
+                "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": bundled ? "true" : "false",
+            ]
+            let a = try RunningServer(extraEnv: env, listen: "127.0.0.1:\(portA)")
+            let b = try RunningServer(extraEnv: env)
+            let admin = try a.token(user: "alice", admin: true)
+            return (a, b, admin)
+        }
+
+        @Test("tokens, revocations, links and link-type states made on one node hold on the other; a code raced at both wins once")
+        func twoNodes() async throws {
+            let (a, b, admin) = try await Self.nodes()
+            let c = try O.register(a, clientCredentials: true)
+
+            // A token issued on A introspects as active on B; revoked on B, it is inactive on A within a second.
+            let issued = try await O.post(
+                a, "/rest/oauth2/latest/token", ["grant_type": "client_credentials"], basic: (c.id, c.secret ?? ""))
+            let token = try #require(issued.json["access_token"] as? String, "\(issued)")
+            #expect(try await O.introspect(b, c, token) == true)
+            let revoked = try await O.post(b, "/rest/oauth2/latest/revoke", ["token": token], basic: (c.id, c.secret ?? ""))
+            #expect(revoked.status == 200)
+            #expect(try await O.introspect(b, c, token) == false)
+            let seen = try await a.eventually(within: .seconds(1)) { try await O.introspect(a, c, token) == false }
+            let last = try await O.post(a, "/rest/oauth2/latest/introspect", ["token": token], basic: (c.id, c.secret ?? ""))
+            #expect(seen != nil, "node A still calls the token revoked on node B active: \(last)")
+
+            // A link created through node A's CLI is listed by node B's server.
+            let created = try a.cli(
+                "create", "fixture", "--set", "name=Shared", "--set", "url=https://shared.example.com", "--set", "token=abcd", "--json")
+            let link = try #require(created.jsonObject?["id"] as? String, "\(created.stderr)")
+            let listed = try await b.eventually(within: .seconds(1)) {
+                try await b.get("/rest/applinks/3.0/links/\(link)", headers: [("Authorization", "Bearer \(admin)")]).status == 200
+            }
+            #expect(listed != nil)
+            #expect(try await b.checkStatus(link, admin: admin).0 == "CONNECTED")
+
+            // A link type disabled through node B's CLI is disabled on both servers.
+            #expect(try b.cli("plugins", "disable", "fixture").status == 0)
+            for node in [a, b] {
+                let off = try await node.eventually(within: .seconds(1)) {
+                    try await node.checkStatus(link, admin: admin).0 == "DISABLED/DISABLED"
+                }
+                #expect(off != nil, "node on port \(node.port) still runs the disabled link type")
+            }
+            #expect(try a.cli("plugins", "enable", "fixture").status == 0)
+
+            // One authorization code, redeemed at both nodes at the same moment: exactly one exchange succeeds.
+            for _ in 0..<3 {
+                let browser = try await O.loggedIn(a)
+                let code = try #require(try await O.code(browser, c).code)
+                async let onA = O.exchange(a, c, code: code)
+                async let onB = O.exchange(b, c, code: code)
+                let statuses = [try await onA.status, try await onB.status].sorted()
+                #expect(statuses == [200, 400], "\(statuses)")
+            }
+            a.stop()
+            b.stop()
+        }
+
+        @Test("an OAuth 1.0 request accepted by one node is refused as a replay by the other")
+        func nonceReplay() async throws {
+            // The fixture's OAuth 1.0 provider, on Atlassian's paths (which the bundled atlassian-oauth1 would take).
+            let (a, b, _) = try await Self.nodes(bundled: false)
+            let link = try a.cli(
+                "create", "fixture", "--set", "name=Provider", "--set", "url=https://p.example.com", "--set", "token=abcd", "--json")
+            let linkID = try #require(link.jsonObject?["id"] as? String, "\(link.stderr)")
+            let registered = try a.cli(
+                "action", linkID, "register-consumer", "--arg", "key=replayed", "--arg", "name=Replayed", "--arg", "secret=s3cret")
+            #expect(registered.status == 0, "\(registered.stderr)")
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("oauth1_replay.py")
+            let nodeA = "http://127.0.0.1:\(a.port)", nodeB = "http://127.0.0.1:\(b.port)"
+            let r = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, nodeA, "replayed", "s3cret", nodeA, nodeB])
+            #expect(r.status == 0, "\(r.stderr)")
+            let answers = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[Any]], "\(r.stdout)")
+            #expect(answers.first?.first as? Int == 200, "\(answers)")
+            #expect(
+                answers.last?.first as? Int == 401 && (answers.last?.last as? String)?.contains("nonce_used") == true, "\(answers)")
+            a.stop()
+            b.stop()
+        }
+    }
+}
