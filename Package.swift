@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "AppLinksStore",
             dependencies: [
-                "AppLinksCore",
+                "AppLinksCore", "AppLinksCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "AppLinksCLI",
             dependencies: [
-                "AppLinksHost",
+                "AppLinksHost", "AppLinksStore", "AppLinksStorePostgres",
                 "AppLinksServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

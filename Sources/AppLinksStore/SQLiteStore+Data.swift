@@ -275,3 +275,26 @@ extension SQLiteStore: ClusterCoordination {
         return true
     }
 }
+
+extension SQLiteStore {
+    /// A whole table in key order, as ``StoreTables`` describes it: what `applinks db migrate` copies.
+    public func contents(of table: StoreTables.Table) async throws -> StoreTables.Contents {
+        try await read("table \(table.name)") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT \(table.quotedColumns) FROM \(table.name) ORDER BY \(table.order)")
+            return StoreTables.Contents(
+                rows: rows.map { row in
+                    table.columns.enumerated().map { i, column -> StoreTables.Value in
+                        let value: DatabaseValue = row[i]
+                        switch (value.storage, column.kind) {
+                        case (.null, _): return .null
+                        case (.int64(let n), .real): return .real(Double(n))
+                        case (.int64(let n), _): return .integer(n)
+                        case (.double(let d), _): return .real(d)
+                        case (.string(let t), _): return .text(t)
+                        case (.blob(let b), _): return .blob(b)
+                        }
+                    }
+                })
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import AppLinksCore
+import AppLinksHost
+import AppLinksStore
+import AppLinksStorePostgres
+import ArgumentParser
+import Foundation
+
+struct DatabaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db", abstract: "Move the deployment's data between stores.", subcommands: [DatabaseMigrate.self])
+}
+
+struct DatabaseMigrate: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Copy this deployment from its SQLite file into an empty PostgreSQL database, and verify the copy.",
+        discussion: """
+            Every table is copied in one transaction, then read back and compared row count and sha256 against the
+            source. The SQLite file is only read: it stays as it was, as a backup. Stop `applinks serve` first, so
+            that nothing is written to the file during the copy; then point `database` in config.yaml (or
+            APPLINKS_DATABASE_URL) at the new database and start the nodes.
+            """)
+    @OptionGroup var common: CommonOptions
+    @Option(name: .long, help: "The target, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE; it must hold no deployment yet.")
+    var to: String
+
+    func execute() async throws {
+        let home = common.deploymentHome
+        try home.requireExisting()
+        let config = try await DeploymentConfig.load(home: home.url)
+        guard config.database.hasPrefix("sqlite:") else {
+            throw AppLinksError(
+                .invalidInput, "This deployment already uses \(config.database), not a SQLite file; there is nothing to migrate.")
+        }
+        let path = try home.databasePath(config)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw AppLinksError(.notFound, "There is no database file at \(path) to migrate.")
+        }
+        let source = try SQLiteStore(path: path)
+        let target = try await PostgresStore.connect(url: to)
+        defer { target.close() }
+        let reports = try await StoreMigration.migrate(from: source, to: target)
+        struct Report: Encodable {
+            var target: String
+            var source: String
+            var tables: [StoreMigration.TableReport]
+        }
+        if common.json { return try Output.json(Report(target: target.location, source: path, tables: reports)) }
+        for r in reports {
+            print(
+                "\(r.table.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(r.rows).leftPadded(7)) rows  sha256 \(r.targetChecksum.prefix(16))…  matches"
+            )
+        }
+        print(
+            "Copied to \(target.location). The SQLite file \(path) is unchanged. Next: set database to the new URL in "
+                + "\(home.url.appendingPathComponent(DeploymentConfig.fileName).path) (or APPLINKS_DATABASE_URL) and start the nodes.")
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}

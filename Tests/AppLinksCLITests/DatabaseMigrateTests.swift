@@ -1,0 +1,60 @@
+import AppLinksCore
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("applinks db migrate")
+struct DatabaseMigrateTests {
+    @Test("moves a populated SQLite deployment to PostgreSQL, verifies every table, and leaves the file's data untouched")
+    func migrate() async throws {
+        let cli = try CLI.initialized()
+        // Links with sealed secrets, a user and tokens, a disabled link type, plugin data, and the audit log.
+        try cli.createLink("Jira", url: "https://jira.example.com")
+        try cli.createLink("Confluence ü", url: "https://wiki.example.com")
+        #expect(try cli.run("users", "add", "alice", "--admin", "--password-stdin", stdin: "correct horse battery\n").status == 0)
+        #expect(try cli.run("tokens", "create", "--user", "alice", "--name", "ci").status == 0)
+        #expect(
+            try cli.run("action", "Jira", "register-consumer", "--arg", "key=consumer", "--arg", "name=C", "--arg", "secret=s").status == 0)
+        #expect(try cli.run("plugins", "disable", "fixture").status == 0)
+        #expect(try cli.run("plugins", "enable", "fixture").status == 0)
+        let beforeList = try cli.run("list", "--json").stdout
+        // Python's own sqlite3 dumps the file, as an outside judge of what it holds.
+        let file = cli.home.appendingPathComponent("applinks.db").path
+        let dump = {
+            try runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                ["python3", "-c", "import sqlite3,sys; print('\\n'.join(sqlite3.connect(sys.argv[1]).iterdump()))", file]
+            ).stdout
+        }
+        let before = try dump()
+        #expect(before.contains("INSERT INTO \"links\"") && before.count > 1000)
+
+        let url = try await TestPostgres.freshDatabase()
+        let r = try cli.run("db", "migrate", "--to", url, "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try #require(r.jsonObject, "\(r.stdout)")
+        let tables = try #require(report["tables"] as? [[String: Any]])
+        #expect(tables.count == 9)
+        for t in tables { #expect(t["source_sha256"] as? String == t["target_sha256"] as? String, "\(t)") }
+        let rows = Dictionary(uniqueKeysWithValues: tables.map { ($0["table"] as? String ?? "", $0["rows"] as? Int ?? -1) })
+        #expect(rows["links"] == 2 && rows["users"] == 1 && rows["tokens"] == 1 && rows["instance"] == 1, "\(rows)")
+        #expect((rows["link_secrets"] ?? 0) >= 2 && (rows["plugin_kv"] ?? 0) >= 1 && (rows["audit"] ?? 0) >= 6, "\(rows)")
+        #expect(try TestPostgres.psql(url, "SELECT count(*) FROM audit") == "\(rows["audit"] ?? -1)\n")
+
+        // The same deployment on PostgreSQL: the same links, secrets that still open, the same admin token.
+        let onPG = ["APPLINKS_DATABASE_URL": url]
+        #expect(try cli.run("list", "--json", env: onPG).stdout == beforeList)
+        let status = try cli.run("status", "Jira", "--json", env: onPG)
+        #expect(status.status == 0 && status.stdout.contains("CONNECTED"), "\(status.stdout) \(status.stderr)")
+        #expect(try cli.run("tokens", "list", "--json", env: onPG).stdout.contains("\"ci\""))
+        let audit = try cli.run("audit", "--json", env: onPG)
+        #expect(audit.stdout.contains("link-type-disable"), "\(audit.stdout)")
+
+        #expect(try dump() == before, "the SQLite file's data changed")
+        // A second run into the now populated database is refused and changes nothing.
+        let again = try cli.run("db", "migrate", "--to", url)
+        #expect(again.status == 5 && again.stderr.contains("already holds a deployment"), "\(again.stderr)")
+        let refused = try cli.run("db", "migrate", "--to", "postgres://applinks@127.0.0.1:1/x")
+        #expect(refused.status != 0 && refused.stderr.contains("Cannot connect"), "\(refused.stderr)")
+    }
+}
