@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksStore
 import Foundation
 import Hummingbird
 import Logging
@@ -69,23 +70,41 @@ public func buildApplication(
         logger: logger)
 }
 
-/// Follows `applinks plugins enable|disable` run against the same home while the server runs.
+/// Follows `applinks plugins enable|disable` run against the same home, or on another node, while the server
+/// runs: at once through the store's change feed where it has one (PostgreSQL's LISTEN/NOTIFY), with a slow
+/// poll behind it; else by polling.
 struct LinkTypeWatcher: Service {
     let deployment: Deployment
     let logger: Logger
     static let interval: Duration = .milliseconds(200)
+    /// The poll behind a change feed, for a notification lost while the feed reconnects.
+    static let fallbackInterval: Duration = .seconds(5)
+
+    func refresh() async {
+        do {
+            if try await deployment.refreshLinkTypeStates() {
+                logger.info("link type states changed", metadata: ["enabled": "\(deployment.plugins.keys.sorted())"])
+            }
+        } catch {
+            logger.error("cannot read link type states", metadata: ["error": "\(error)"])
+        }
+    }
 
     func run() async throws {
+        let feed = deployment.store as? any ChangeNotifying
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    if try await deployment.refreshLinkTypeStates() {
-                        logger.info("link type states changed", metadata: ["enabled": "\(deployment.plugins.keys.sorted())"])
+            await withTaskGroup(of: Void.self) { group in
+                if let feed {
+                    group.addTask {
+                        for await topic in feed.changes() where topic == "link_types" || topic == "subscribed" { await refresh() }
                     }
-                } catch {
-                    logger.error("cannot read link type states", metadata: ["error": "\(error)"])
                 }
-                try? await Task.sleep(for: Self.interval)
+                group.addTask {
+                    while !Task.isCancelled {
+                        await refresh()
+                        try? await Task.sleep(for: feed == nil ? Self.interval : Self.fallbackInterval)
+                    }
+                }
             }
         }
     }

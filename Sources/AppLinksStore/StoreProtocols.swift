@@ -93,6 +93,15 @@ public protocol InstanceStore: Sendable {
     func initializeInstanceIdentity(_ identity: InstanceIdentity) async throws -> InstanceIdentity
 }
 
+/// A store shared by several processes that tells each of them at once when another changed shared state, so
+/// that a node's cached view (which link types are enabled) follows within moments rather than a polling period.
+public protocol ChangeNotifying: Sendable {
+    /// Topics as other processes change them: `link_types`, the one piece of shared state a node caches (links,
+    /// users and tokens are read from the database at each use); and `subscribed` each time the feed
+    /// (re)connects, after which a consumer should reread what it caches.
+    func changes() -> AsyncStream<String>
+}
+
 /// Work that one node of a cluster does for all of them, such as the status sweep.
 public protocol ClusterCoordination: Sendable {
     /// Runs `body` unless another process is running work of the same name right now; returns whether it ran.

@@ -330,6 +330,7 @@ extension PostgresStore: LinkTypeStateStore {
                 INSERT INTO link_types (id, enabled, updated_at) VALUES (\(id), \(enabled), \(Date().timeIntervalSince1970))
                 ON CONFLICT (id) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = EXCLUDED.updated_at
                 """, logger: logger)
+            try await notify("link_types")
         }
     }
 
@@ -394,6 +395,44 @@ extension PostgresStore: ClusterCoordination {
                 try await c.query("SELECT pg_advisory_unlock(hashtext(\(name)))", logger: logger)
                 return true
             }
+        }
+    }
+}
+
+extension PostgresStore: ChangeNotifying {
+    static let changeChannel = "applinks_changes"
+
+    /// LISTEN on a pooled connection held for as long as the stream is consumed; reconnects after a failure.
+    public func changes() -> AsyncStream<String> {
+        let (client, logger) = (self.client, self.logger)
+        return AsyncStream { continuation in
+            let task = Task {
+                while !Task.isCancelled {
+                    do {
+                        try await client.withConnection { c in
+                            try await c.listen(on: Self.changeChannel) { notifications in
+                                continuation.yield("subscribed")
+                                for try await n in notifications { continuation.yield(n.payload) }
+                            }
+                        }
+                    } catch {
+                        if Task.isCancelled { break }
+                        logger.warning("change feed interrupted; reconnecting", metadata: ["error": "\(PostgresStore.describe(error))"])
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Tells every node that `topic` changed; inside a transaction, delivered when it commits.
+    func notify(_ topic: String, on connection: PostgresConnection? = nil) async throws {
+        if let connection {
+            try await connection.query("SELECT pg_notify(\(Self.changeChannel), \(topic))", logger: logger)
+        } else {
+            try await client.query("SELECT pg_notify(\(Self.changeChannel), \(topic))", logger: logger)
         }
     }
 }

@@ -83,3 +83,35 @@ struct PostgresStoreTests {
         #expect(down?.message.contains("Check that the server runs and accepts connections") == true, "\(down?.message ?? "")")
     }
 }
+
+extension PostgresStoreTests {
+    @Test("a link type enabled or disabled through one pool is announced at once to another's change feed")
+    func changeFeed() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let a = try await PostgresStore.connect(url: url)
+        let b = try await PostgresStore.connect(url: url)
+        let topics = try await withThrowingTaskGroup(of: [String].self) { group in
+            group.addTask {
+                var seen: [String] = []
+                for await topic in b.changes() {
+                    seen.append(topic)
+                    if seen.filter({ $0 == "link_types" }).count == 2 { break }
+                }
+                return seen
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(3))
+                return ["timed out"]
+            }
+            try await Task.sleep(for: .milliseconds(300))  // the feed subscribes first
+            try await a.setLinkTypeEnabled("jenkins", enabled: false)
+            try await a.setLinkTypeEnabled("jenkins", enabled: true)
+            let first = try await group.next() ?? []
+            group.cancelAll()
+            return first
+        }
+        #expect(topics == ["subscribed", "link_types", "link_types"], "\(topics)")
+        a.close()
+        b.close()
+    }
+}
