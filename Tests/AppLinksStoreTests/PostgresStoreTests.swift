@@ -115,3 +115,25 @@ extension PostgresStoreTests {
         b.close()
     }
 }
+
+extension PostgresStoreTests {
+    @Test("work done exclusively runs on one node at a time; the other skips it, and may run it once it is free")
+    func exclusiveWork() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let a = try await PostgresStore.connect(url: url)
+        let b = try await PostgresStore.connect(url: url)
+        let (ranA, ranB) = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+            group.addTask { ("a", try await a.exclusively("status-sweep") { try await Task.sleep(for: .milliseconds(800)) }) }
+            try await Task.sleep(for: .milliseconds(200))
+            group.addTask { ("b", try await b.exclusively("status-sweep") {}) }
+            var out: [String: Bool] = [:]
+            for try await (who, ran) in group { out[who] = ran }
+            return (out["a"], out["b"])
+        }
+        #expect(ranA == true && ranB == false)
+        #expect(try await b.exclusively("status-sweep") {})
+        #expect(try await a.exclusively("other-work") {})
+        a.close()
+        b.close()
+    }
+}
