@@ -95,17 +95,19 @@ extension PostgresStoreTests {
                 var seen: [String] = []
                 for await topic in b.changes() {
                     seen.append(topic)
+                    if topic == "subscribed" {
+                        // Changed through the other pool only once this feed listens.
+                        try await a.setLinkTypeEnabled("jenkins", enabled: false)
+                        try await a.setLinkTypeEnabled("jenkins", enabled: true)
+                    }
                     if seen.filter({ $0 == "link_types" }).count == 2 { break }
                 }
                 return seen
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(5))
                 return ["timed out"]
             }
-            try await Task.sleep(for: .milliseconds(300))  // the feed subscribes first
-            try await a.setLinkTypeEnabled("jenkins", enabled: false)
-            try await a.setLinkTypeEnabled("jenkins", enabled: true)
             let first = try await group.next() ?? []
             group.cancelAll()
             return first
@@ -122,13 +124,21 @@ extension PostgresStoreTests {
         let url = try await TestPostgres.freshDatabase()
         let a = try await PostgresStore.connect(url: url)
         let b = try await PostgresStore.connect(url: url)
-        let (ranA, ranB) = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
-            group.addTask { ("a", try await a.exclusively("status-sweep") { try await Task.sleep(for: .milliseconds(800)) }) }
-            try await Task.sleep(for: .milliseconds(200))
-            group.addTask { ("b", try await b.exclusively("status-sweep") {}) }
-            var out: [String: Bool] = [:]
-            for try await (who, ran) in group { out[who] = ran }
-            return (out["a"], out["b"])
+        // A holds the lock until told to let go; B tries meanwhile.
+        let (held, holding) = AsyncStream<Void>.makeStream()
+        let (release, releasing) = AsyncStream<Void>.makeStream()
+        let (ranA, ranB) = try await withThrowingTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                try await a.exclusively("status-sweep") {
+                    holding.yield()
+                    for await _ in release { break }
+                }
+            }
+            for await _ in held { break }
+            let ranB = try await b.exclusively("status-sweep") {}
+            releasing.yield()
+            let ranA = try await group.next() ?? nil
+            return (ranA, ranB)
         }
         #expect(ranA == true && ranB == false)
         #expect(try await b.exclusively("status-sweep") {})
