@@ -310,10 +310,11 @@ final class RunnerConnection: @unchecked Sendable {
             defer { t = [:] }; return Array(t.values)
         }) { Watchdog.shared.forget(ticket) }
         closeDescriptors()
+        // The owner learns first, so that a caller woken by the failure already finds the backoff in force.
+        owner?.ended(self, why: why, lived: ContinuousClock.now - started)
         for once in pending {
             once.resume(with: .failure(AppLinksError(.pluginFailed, "The plugin's runner process \(why) during the call.")))
         }
-        owner?.ended(self, why: why, lived: ContinuousClock.now - started)
     }
 
     /// Waits for the process and says how it ended.
