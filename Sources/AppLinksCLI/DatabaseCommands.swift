@@ -36,7 +36,7 @@ struct DatabaseMigrate: HostCommand {
         guard FileManager.default.fileExists(atPath: path) else {
             throw AppLinksError(.notFound, "There is no database file at \(path) to migrate.")
         }
-        let source = try SQLiteStore(path: path)
+        let source = try SQLiteStore(path: path, readOnly: true)
         let target = try await PostgresStore.connect(url: to)
         defer { target.close() }
         let reports = try await StoreMigration.migrate(from: source, to: target)

@@ -13,9 +13,12 @@ public final class SQLiteStore: Sendable {
     let pool: DatabasePool
     let kv: SQLiteKV
 
-    public init(path: String) throws {
+    /// `readOnly` opens an existing file without writing to it at all, not even a checkpoint: for copying it
+    /// elsewhere (`applinks db migrate`) while leaving it byte for byte as it was.
+    public init(path: String, readOnly: Bool = false) throws {
         kv = SQLiteKV(path: path)
         var config = Configuration()
+        config.readonly = readOnly
         config.busyMode = .timeout(10)
         config.foreignKeysEnabled = true
         // In WAL mode, NORMAL syncs at checkpoints rather than at every commit: a power cut may lose the last
@@ -24,7 +27,14 @@ public final class SQLiteStore: Sendable {
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            try Self.migrator.migrate(pool)
+            if readOnly {
+                guard try pool.read({ try Self.migrator.hasCompletedMigrations($0) }) else {
+                    throw AppLinksError(
+                        .storage, "the file was written by another version of AppLinks; run any applinks command on it first")
+                }
+            } else {
+                try Self.migrator.migrate(pool)
+            }
         } catch {
             throw AppLinksError(
                 .storage,

@@ -1,11 +1,12 @@
 import AppLinksCore
+import AppLinksCrypto
 import Foundation
 import TestSupport
 import Testing
 
 @Suite("applinks db migrate")
 struct DatabaseMigrateTests {
-    @Test("moves a populated SQLite deployment to PostgreSQL, verifies every table, and leaves the file's data untouched")
+    @Test("moves a populated SQLite deployment to PostgreSQL, verifies every table, and leaves the file untouched")
     func migrate() async throws {
         let cli = try CLI.initialized()
         // Links with sealed secrets, a user and tokens, a disabled link type, plugin data, and the audit log.
@@ -27,6 +28,7 @@ struct DatabaseMigrateTests {
             ).stdout
         }
         let before = try dump()
+        let bytes = Digest.sha256(try Data(contentsOf: URL(fileURLWithPath: file))).hexString
         #expect(before.contains("INSERT INTO \"links\"") && before.count > 1000)
 
         let url = try await TestPostgres.freshDatabase()
@@ -51,6 +53,7 @@ struct DatabaseMigrateTests {
         #expect(audit.stdout.contains("link-type-disable"), "\(audit.stdout)")
 
         #expect(try dump() == before, "the SQLite file's data changed")
+        #expect(Digest.sha256(try Data(contentsOf: URL(fileURLWithPath: file))).hexString == bytes, "the SQLite file's bytes changed")
         // A second run into the now populated database is refused and changes nothing.
         let again = try cli.run("db", "migrate", "--to", url)
         #expect(again.status == 5 && again.stderr.contains("already holds a deployment"), "\(again.stderr)")
