@@ -152,6 +152,15 @@ struct OAuth2ServerStore: Sendable {
             clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id,
             expiresAt: now + settings.refreshLifetime, used: false)
         try await host.kvPut("rt/" + refreshHash, r.json, ttl: .seconds(settings.refreshLifetime))
+        // A revocation that ran between the index update and these writes (from the CLI, another node, or the
+        // user's grants page) deleted the grant and found no tokens yet to delete: undo them, or they would
+        // outlive the grant until they expire.
+        guard try await host.kvGet("grant/" + grant.id) != nil else {
+            accessTokens.remove(accessHash)
+            try await host.kvDelete("at/" + accessHash)
+            try await host.kvDelete("rt/" + refreshHash)
+            return nil
+        }
         return Issued(accessToken: access, refreshToken: refresh, access: record)
     }
 

@@ -144,7 +144,8 @@ extension ServerProcessTests {
             // The user revokes the grant at the provider: our next check finds out.
             let grants = try #require(try p.cli("users", "grants", "alice", "--json").jsonArray)
             try #require(grants.count == 1)
-            #expect(try p.cli("users", "revoke-grant", "alice", grants[0]["id"] as? String ?? "").status == 0)
+            let revoked = try p.cli("users", "revoke-grant", "alice", grants[0]["id"] as? String ?? "")
+            #expect(revoked.status == 0, "\(revoked.stdout) \(revoked.stderr)")
             // The provider's server caches tokens for up to a second, so a revocation made by its CLI reaches it within one.
             var after = try await c.checkStatus(link, admin: admin)
             for _ in 0..<20 where after.0 == "CONNECTED" {
