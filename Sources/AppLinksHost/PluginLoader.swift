@@ -137,6 +137,11 @@ public struct PluginLoader: Sendable {
                 fix: "add ID=\(hash) to plugins.pins if you trust this file")
         }
         if !isolated.isEmpty { return (try loadThroughRunner(path, hash: hash, record: &record), hash) }
+        return (try openInProcess(path, hash: hash, record: &record), hash)
+    }
+
+    /// Opens a file that passed the trust, format and pin checks in this process.
+    private func openInProcess(_ path: String, hash: String, record: inout PluginRecord) throws -> LoadedPlugin {
         let handle: UnsafeMutableRawPointer
         let raw: UnsafePointer<applinks_plugin_descriptor>
         do {
@@ -153,11 +158,8 @@ public struct PluginLoader: Sendable {
                 throw refusal(why, fix: "make the action's c_function match its params and export the function")
             }
         }
-        return (
-            LoadedPlugin(
-                backend: .library(raw), descriptor: descriptor, path: path, abiVersion: abi, sha256: hash, logger: logger, natives: natives),
-            hash
-        )
+        return LoadedPlugin(
+            backend: .library(raw), descriptor: descriptor, path: path, abiVersion: abi, sha256: hash, logger: logger, natives: natives)
     }
 
     /// Opens the library in a runner process, so that not even its loading runs in the host. A link type that
@@ -171,9 +173,7 @@ public struct PluginLoader: Sendable {
         }
         let (descriptor, abi) = try judge(fields, hash: hash, record: &record)
         guard isolated.contains(descriptor.id) || isolated.contains("*") else {
-            var inProcess = self
-            inProcess.isolated = []
-            return try inProcess.load(URL(fileURLWithPath: path), record: &record).0
+            return try openInProcess(path, hash: hash, record: &record)
         }
         if let why = hello.nativeRefusals.first {
             throw refusal(why, fix: "make the action's c_function match its params and export the function")
