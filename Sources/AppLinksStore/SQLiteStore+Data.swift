@@ -121,8 +121,7 @@ extension SQLiteStore: UserStore {
                     sql: "INSERT INTO users (name, password_hash, admin, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [user.name, user.passwordHash, user.admin, Columns.date(user.createdAt)])
             } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
-                throw AppLinksError(
-                    .conflict, "A user named '\(user.name)' already exists. Choose another name, or use `applinks users passwd`.", cause: e)
+                throw StoreFailure.userExists(user.name, cause: e)
             }
         }
     }
@@ -140,7 +139,7 @@ extension SQLiteStore: UserStore {
     public func setPassword(name: String, passwordHash: String) async throws {
         try await write("user \(name)") { db in
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE name = ?", arguments: [passwordHash, name])
-            if db.changesCount == 0 { throw AppLinksError(.notFound, "No user named '\(name)'. Run `applinks users list`.") }
+            if db.changesCount == 0 { throw StoreFailure.noUser(name) }
         }
     }
 
@@ -172,7 +171,7 @@ extension SQLiteStore: TokenStore {
                         Columns.date(token.createdAt), token.expiresAt.map(Columns.date), token.revoked,
                     ])
             } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
-                throw AppLinksError(.invalidInput, "Cannot store the token: no user named '\(token.user)', or the token exists.", cause: e)
+                throw StoreFailure.tokenRefused(user: token.user, cause: e)
             }
         }
     }

@@ -22,7 +22,7 @@ extension SQLiteStore: LinkStore {
                     sql: "INSERT INTO links (\(names.joined(separator: ","))) VALUES (\(names.map { _ in "?" }.joined(separator: ",")))",
                     arguments: StatementArguments(names.map { values[$0]! }))
             } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
-                throw AppLinksError(.conflict, "A link with id \(link.id) already exists.", cause: e)
+                throw StoreFailure.linkExists(link.id, cause: e)
             }
             for (name, sealed) in sealedSecrets {
                 try db.execute(
@@ -63,11 +63,8 @@ extension SQLiteStore: LinkStore {
                 arguments: StatementArguments(names.map { values[$0]! } + [link.id, link.version]))
             if db.changesCount == 0 {
                 let current = try Int.fetchOne(db, sql: "SELECT version FROM links WHERE id = ?", arguments: [link.id])
-                guard let current else { throw AppLinksError(.notFound, "The link \(link.id) no longer exists.") }
-                throw AppLinksError(
-                    .conflict,
-                    "The link '\(link.name)' was changed by someone else (version \(current), "
-                        + "expected \(link.version)). Reload it and try again.")
+                guard let current else { throw StoreFailure.linkGone(link.id) }
+                throw StoreFailure.versionConflict(name: link.name, current: current, expected: link.version)
             }
             for (name, sealed) in sealedSecrets {
                 if let sealed {

@@ -182,9 +182,7 @@ extension PostgresStore: UserStore {
                     VALUES (\(user.name), \(user.passwordHash), \(user.admin), \(Columns.date(user.createdAt)))
                     """, logger: logger)
             } catch  where Self.sqlState(error) == "23505" {
-                throw AppLinksError(
-                    .conflict, "A user named '\(user.name)' already exists. Choose another name, or use `applinks users passwd`.",
-                    cause: error)
+                throw StoreFailure.userExists(user.name, cause: error)
             }
         }
     }
@@ -212,7 +210,7 @@ extension PostgresStore: UserStore {
             {
                 return
             }
-            throw AppLinksError(.notFound, "No user named '\(name)'. Run `applinks users list`.")
+            throw StoreFailure.noUser(name)
         }
     }
 
@@ -251,8 +249,7 @@ extension PostgresStore: TokenStore {
                         \(Columns.json(token.scopes)), \(Columns.date(token.createdAt)), \(token.expiresAt.map(Columns.date)), \(token.revoked))
                     """, logger: logger)
             } catch  where ["23505", "23503"].contains(Self.sqlState(error)) {
-                throw AppLinksError(
-                    .invalidInput, "Cannot store the token: no user named '\(token.user)', or the token exists.", cause: error)
+                throw StoreFailure.tokenRefused(user: token.user, cause: error)
             }
         }
     }

@@ -59,7 +59,7 @@ extension PostgresStore: LinkStore {
                         \(Columns.date(link.createdAt)), \(Columns.date(link.updatedAt)))
                     """, logger: logger)
             } catch  where Self.sqlState(error) == "23505" {
-                throw AppLinksError(.conflict, "A link with id \(link.id) already exists.", cause: error)
+                throw StoreFailure.linkExists(link.id, cause: error)
             }
             for (name, sealed) in sealedSecrets {
                 try await c.query(
@@ -107,11 +107,8 @@ extension PostgresStore: LinkStore {
                 for try await v in try await c.query("SELECT version FROM links WHERE id = \(link.id)", logger: logger).decode(Int.self) {
                     current = v
                 }
-                guard let current else { throw AppLinksError(.notFound, "The link \(link.id) no longer exists.") }
-                throw AppLinksError(
-                    .conflict,
-                    "The link '\(link.name)' was changed by someone else (version \(current), "
-                        + "expected \(link.version)). Reload it and try again.")
+                guard let current else { throw StoreFailure.linkGone(link.id) }
+                throw StoreFailure.versionConflict(name: link.name, current: current, expected: link.version)
             }
             for (name, sealed) in sealedSecrets {
                 if let sealed {

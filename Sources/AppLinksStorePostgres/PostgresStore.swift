@@ -99,7 +99,14 @@ public final class PostgresStore: Sendable {
         if let e = error as? PSQLError {
             if let message = e.serverInfo?[.message] { return message }
             switch e.code {
-            case .connectionError: return "cannot connect (\(e.underlying.map { "\($0)" } ?? "connection refused"))"
+            case .connectionError:
+                // NIO's connection errors nest every attempt; the OS's reason is what an admin can act on.
+                let text = e.underlying.map { "\($0)" } ?? ""
+                for reason in ["Connection refused", "No such file or directory", "Network is unreachable", "timed out"]
+                where text.contains(reason) {
+                    return "cannot connect: \(reason.lowercased())"
+                }
+                return "cannot connect"
             default: return "\(e.code)"
             }
         }
