@@ -152,10 +152,10 @@ struct OAuth2ServerStore: Sendable {
             clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id,
             expiresAt: now + settings.refreshLifetime, used: false)
         try await host.kvPut("rt/" + refreshHash, r.json, ttl: .seconds(settings.refreshLifetime))
-        // A revocation that ran between the index update and these writes (from the CLI, another node, or the
-        // user's grants page) deleted the grant and found no tokens yet to delete: undo them, or they would
+        // A revocation that ran between the index update and these writes (from the CLI, another node, the
+        // user's grants page, or a replay of the code) found no tokens yet to delete: undo them, or they would
         // outlive the grant until they expire.
-        guard try await host.kvGet("grant/" + grant.id) != nil else {
+        guard try await host.kvGet("grant/" + grant.id) != nil, try await host.kvGet("revoked-grant/" + grant.id) == nil else {
             accessTokens.remove(accessHash)
             try await host.kvDelete("at/" + accessHash)
             try await host.kvDelete("rt/" + refreshHash)
@@ -229,6 +229,8 @@ struct OAuth2ServerStore: Sendable {
 
     /// Deletes the grant and every token issued under it.
     func revokeGrant(_ id: String) async throws {
+        // A tombstone first: a code replayed before its first redemption has created the grant still revokes it.
+        try await host.kvPut("revoked-grant/" + id, Data(), ttl: .seconds(86_400))
         guard let grant = try await grant(id) else { return }
         try await host.kvDelete("grant/" + id)
         for hash in grant.accessTokens.keys {
