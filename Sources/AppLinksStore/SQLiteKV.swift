@@ -14,15 +14,26 @@ final class SQLiteKV: Sendable {
     private let path: String
     private let readers = Mutex<[Connection]>([])
     private let writer = SpinningLock<Connection?>(nil)
-    /// Writes since the last checkpoint, and whether one is running.
-    private let checkpoint = Mutex<(writes: Int, running: Bool)>((0, false))
+    /// Writes since the last checkpoint was scheduled, writes since the last one finished, and whether one is
+    /// running. A finished checkpoint resets them while holding `checkpointDone`, on which writers that are too
+    /// far ahead wait.
+    private let checkpoint = SpinningLock<(writes: Int, behind: Int, running: Bool, peak: Int)>((0, 0, false, 0))
+    private let checkpointDone = NSCondition()
     private let checkpointQueue = DispatchQueue(label: "applinks.sqlite.checkpoint", qos: .utility)
     /// Writes between two background checkpoints: about a thousand WAL pages, SQLite's own default.
     static let checkpointEvery = 500
     /// WAL pages at which the write connection checkpoints by itself.
     static let walBackstopPages = 4_000
+    /// Writes since the last finished checkpoint beyond which a writer waits for the running one: when the
+    /// checkpoint is slow (a disk that takes seconds to sync, a starved thread), the writers slow down to its
+    /// pace instead of growing the WAL without bound.
+    static let maxWritesBehind = 4 * checkpointEvery
     /// The checkpoint's own connection, used only on `checkpointQueue`.
     private let checkpointer = Mutex<Connection?>(nil)
+    /// For tests: a pause before each checkpoint, standing in for a slow disk or a starved thread.
+    let checkpointDelay = Mutex<Duration>(.zero)
+    /// For tests: the most writes ever made since the last finished checkpoint.
+    var peakWritesBehind: Int { checkpoint.withLock { $0.peak } }
 
     init(path: String) { self.path = path }
 
@@ -98,19 +109,37 @@ final class SQLiteKV: Sendable {
     /// pass is short, and it is what lets the next write start the WAL over: a checkpoint racing the writers
     /// never catches up, and the WAL would grow without end.
     private func scheduleCheckpoint() {
-        let due = checkpoint.withLock { c -> Bool in
+        let (due, behind) = checkpoint.withLock { c -> (Bool, Int) in
             c.writes += 1
-            guard c.writes >= Self.checkpointEvery, !c.running else { return false }
-            c = (0, true)
-            return true
+            c.behind += 1
+            c.peak = max(c.peak, c.behind)
+            guard c.writes >= Self.checkpointEvery, !c.running else { return (false, c.behind) }
+            c.writes = 0
+            c.running = true
+            return (true, c.behind)
         }
-        guard due else { return }
-        checkpointQueue.async { [self] in
-            if let c = checkpointConnection() {
-                c.checkpoint()
-                writer.withLock { _ in c.checkpoint() }
+        if due {
+            checkpointQueue.async { [self] in
+                let delay = checkpointDelay.withLock { $0 }
+                if delay > .zero {
+                    Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                }
+                if let c = checkpointConnection() {
+                    c.checkpoint()
+                    writer.withLock { _ in c.checkpoint() }
+                }
+                checkpointDone.locked {
+                    checkpoint.withLock { $0 = (0, 0, false, $0.peak) }
+                    checkpointDone.broadcast()
+                }
             }
-            checkpoint.withLock { $0.running = false }
+        }
+        guard behind >= Self.maxWritesBehind else { return }
+        // Bounded, so that a checkpoint stuck on a disk that does not answer costs writers their speed, not
+        // their progress.
+        let deadline = Date(timeIntervalSinceNow: 5)
+        checkpointDone.locked {
+            while checkpoint.withLock({ $0.behind }) >= Self.maxWritesBehind, checkpointDone.wait(until: deadline) {}
         }
     }
 
@@ -217,4 +246,12 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 struct SQLiteKVError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+extension NSCondition {
+    fileprivate func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
 }
