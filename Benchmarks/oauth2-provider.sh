@@ -42,6 +42,8 @@ run() {  # name, then wrk arguments; prints req/s
   shift
   out=$(wrk -t2 -c"$connections" -d"$duration" "$@" 2> "$work/wrk.err")
   if [ -s "$work/wrk.err" ]; then echo "$name: $(head -3 "$work/wrk.err")" >&2; fi
+  # A run with failed answers measured something else: stop rather than print its rate.
+  if echo "$out" | grep -q "Non-2xx"; then echo "$name: $(echo "$out" | grep "Non-2xx")" >&2; exit 1; fi
   echo "$out" | awk '/Requests\/sec/ {print $2}'
 }
 declare -A samples

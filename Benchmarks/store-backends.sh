@@ -52,8 +52,11 @@ for store in sqlite postgres; do
 done
 unset APPLINKS_DATABASE_URL
 
-run() {  # prints req/s
-  wrk -t2 -c"$connections" -d"$duration" "$@" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
+run() {  # prints req/s; a run with failed answers stops the benchmark
+  local out
+  out=$(wrk -t2 -c"$connections" -d"$duration" "$@" 2>/dev/null)
+  if echo "$out" | grep -q "Non-2xx"; then echo "$(echo "$out" | grep "Non-2xx") for $*" >&2; exit 1; fi
+  echo "$out" | awk '/Requests\/sec/ {print $2}'
 }
 declare -A samples
 for round in $(seq 0 "$rounds"); do   # round 0 warms up and is not counted
