@@ -102,6 +102,8 @@ let package = Package(
             dependencies: [
                 "AppLinksHost", "AppLinksStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -120,9 +122,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "applinks",
-            dependencies: [
-                "AppLinksCLI", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            ], swiftSettings: swift6),
+            dependencies: ["AppLinksCLI", "AppLinksServer"], swiftSettings: swift6),
 
         // MARK: Link types
         .target(

@@ -331,9 +331,10 @@ final class OnceResume<T: Sendable>: Sendable {
 
 /// Marks the threads that are inside a plugin's inline route, where the plugin must not wait for the host.
 ///
-/// An inline call runs on one of Swift's cooperative threads. A host call that waits for async work there would
-/// hold that thread, and with every such thread holding one, the work it waits for could never run.
-enum InlineCall {
+/// An inline call runs on the request's thread: one of Swift's cooperative threads, or under `applinks serve` an
+/// event loop (see `EventLoopExecutor`). A host call that waits for async work there would hold that thread,
+/// and with every such thread holding one, the work it waits for could never run.
+public enum InlineCall {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
@@ -342,7 +343,8 @@ enum InlineCall {
     /// Longer than this, an inline answer is logged as misdeclared.
     static let slow: Duration = .milliseconds(50)
 
-    static var isActive: Bool { pthread_getspecific(key) != nil }
+    /// Whether the current thread is inside an inline plugin route.
+    public static var isActive: Bool { pthread_getspecific(key) != nil }
 
     static func run<T>(_ body: () throws -> T) rethrows -> T {
         pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))

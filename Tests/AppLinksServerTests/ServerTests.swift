@@ -216,6 +216,9 @@ extension ServerProcessTests {
             #expect(try await server.get("/plugins/fixture/inline-store").status == 502)
             let log = String(decoding: try Data(contentsOf: server.logFile), as: UTF8.self)
             #expect(log.contains(#"remove "inline": true"#) || log.contains(#"remove "inline": true"#), "\(log.suffix(2000))")
+            // The route holds its event loop until it answers: a task it starts and waits for must run elsewhere.
+            let task = try await server.get("/plugins/fixture/inline-task")
+            #expect(task.status == 200 && task.body == "answered by a task")
             #expect(try server.cli("plugins", "disable", "fixture").status == 0)
             let off = await server.eventually(within: .seconds(1)) { () async -> Bool in
                 (try? await server.get("/plugins/fixture/hello").status) == 404

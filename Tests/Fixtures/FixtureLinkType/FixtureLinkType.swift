@@ -41,6 +41,8 @@ struct FixtureLinkType: LinkTypePlugin {
             .init(method: "GET", path: "/plugins/fixture/hello", auth: .none, inline: true),
             // Declared inline by mistake: it reads the store, which an inline route may not.
             .init(method: "GET", path: "/plugins/fixture/inline-store", auth: .none, inline: true),
+            // Inline, and waits for a task it starts, as a handler using SingleFlight does.
+            .init(method: "GET", path: "/plugins/fixture/inline-task", auth: .none, inline: true),
             .init(method: "GET", path: "/plugins/fixture/approve", auth: .user),
             .init(method: "GET", path: "/plugins/fixture/slow", auth: .none),
             .init(method: "GET", path: "/plugins/fixture/consent", auth: .user),
@@ -320,6 +322,10 @@ struct FixtureLinkType: LinkTypePlugin {
             // Outbound HTTP waits for the network, which an inline route may not do: the host refuses it at once.
             let reply = try await host.http(HostHTTPRequest(url: "http://127.0.0.1:9/"))
             return PluginHTTPResponse(status: 200, body: Data("\(reply.status)".utf8))
+        }
+        if r.path == "/plugins/fixture/inline-task" {
+            let answer = await Task { "answered by a task" }.value
+            return PluginHTTPResponse(status: 200, body: Data(answer.utf8))
         }
         if r.path == "/plugins/fixture/slow" {
             try await Task.sleep(for: .milliseconds(1500))
