@@ -89,6 +89,20 @@ extension ServerProcessTests {
             return (report["status"] as? Int ?? 0, report["page"] as? String ?? "")
         }
 
+        /// For a failure's message: the provider's grant and token keys (hashes, never tokens) with their expiry,
+        /// and the ends of both logs.
+        static func providerState(_ p: RunningServer) -> String {
+            let dump = try? runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                [
+                    "python3", "-c",
+                    "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); "
+                        + "[print(*r) for r in db.execute(\"select key, expires_at from plugin_kv where namespace='oauth2-incoming'\")]",
+                    p.home.appendingPathComponent("applinks.db").path,
+                ])
+            return "provider keys:\n\(dump?.stdout ?? "?")\(dump?.stderr ?? "")\nprovider log:\n\(p.log.suffix(3000))"
+        }
+
         static func output(_ r: (status: Int32, json: [String: Any], stderr: String)) -> [String: Any] {
             r.json["output"] as? [String: Any] ?? [:]
         }
@@ -154,7 +168,7 @@ extension ServerProcessTests {
             }
             #expect(
                 after.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && after.1.contains("Run `applinks action \(link) authorize`"),
-                "\(after)")
+                "\(after)\n\(Self.providerState(p))")
             let refused = try c.action(link, "test-request", "--arg", "url=\(whoami)")
             #expect(refused.status != 0 && refused.stderr.contains("authorize"), "\(refused)")
             #expect(
