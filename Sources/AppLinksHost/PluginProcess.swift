@@ -194,6 +194,8 @@ final class RunnerConnection: @unchecked Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        // Nothing else of the host's: not its sockets, its database, nor another child's pipe.
+        SpawnActions.closeAll(from: 3, &actions)
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(runner), strdup(library), nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0

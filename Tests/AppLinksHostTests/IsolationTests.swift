@@ -82,6 +82,39 @@ struct IsolationTests {
         #expect(status?.category == .connected, "\(String(describing: status))")
     }
 
+    @Test("a runner inherits none of the host's open files: not its database, sockets or other children's pipes")
+    func runnerInheritsNothing() async throws {
+        let dir = TemporaryDirectory("inherit")
+        let marker = dir.path("host-only").path
+        #expect(FileManager.default.createFile(atPath: marker, contents: Data("x".utf8)))
+        // Opened the plain way, without close-on-exec, as Foundation and libraries often do.
+        let fd = open(marker, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let (t, _) = try await Self.deployment(isolation: "*=process")
+        #expect(t.deployment.plugins["fixture"]?.isolated == true)
+        let runners = try Self.childRunners()
+        #expect(!runners.isEmpty, "no runner process found")
+        for pid in runners {
+            let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")
+            }
+            #expect(!open.contains(marker), "runner \(pid) holds \(open)")
+        }
+    }
+
+    /// The plugin runners this test process started and that are still running.
+    static func childRunners() throws -> [Int32] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let cmd = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
+            else { return false }
+            // The parent's pid is the fourth field, after the command name in parentheses.
+            let fields = stat[(stat.lastIndex(of: ")") ?? stat.startIndex)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[2]) == getpid() && cmd.contains("applinks-plugin-runner")
+        }
+    }
+
     @Test("under isolation a broken file is refused with the reason, even one that crashes while it loads")
     func brokenFiles() async throws {
         let dir = TemporaryDirectory("broken")
