@@ -209,7 +209,7 @@ public final class Deployment: Sendable {
     public func shutdown() async {
         // A plugin's shutdown may block like any other call into it, so it runs on the blocking pool.
         for p in availablePlugins.values { _ = try? await BlockingThreadPool.shared.run { p.shutdown() } }
-        (store as? PostgresStore)?.close()
+        store.close()
     }
 
     func audit(_ action: String, link: Link? = nil, detail: [String: JSONValue] = [:]) async throws {

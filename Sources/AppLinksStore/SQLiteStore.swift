@@ -321,3 +321,8 @@ extension Link {
         ]
     }
 }
+
+extension SQLiteStore: ClosableStore {
+    /// Nothing to end early: SQLite's connections close with the store.
+    public func close() {}
+}

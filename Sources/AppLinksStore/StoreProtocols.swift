@@ -108,9 +108,15 @@ public protocol ClusterCoordination: Sendable {
     func exclusively(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool
 }
 
+/// A store that holds connections to let go of when its deployment shuts down.
+public protocol ClosableStore: Sendable {
+    /// Ends the store's connections; the store is not used afterwards.
+    func close()
+}
+
 /// Everything a deployment keeps. SQLite and PostgreSQL implement all of it.
 public typealias AppLinksStore = LinkStore & PluginDataStore & DraftStore & UserStore & TokenStore & AuditStore
-    & LinkTypeStateStore & InstanceStore & ClusterCoordination
+    & LinkTypeStateStore & InstanceStore & ClusterCoordination & ClosableStore
 
 extension DraftStore {
     /// Drafts live for a day.

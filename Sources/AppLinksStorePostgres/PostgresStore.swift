@@ -254,3 +254,5 @@ struct PostgresURL: CustomStringConvertible {
 
     var description: String { "postgres://\(user)@\(socketPath ?? "\(host):\(port)")/\(database)" }
 }
+
+extension PostgresStore: ClosableStore {}
