@@ -191,7 +191,7 @@ let package = Package(
             exclude: [
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",
                 "authlib_provider.py", "oauth2_outgoing_browser.py", "jenkins_standin.py",
-                "oauth2_client_flow.py", "oauth1_replay.py",
+                "oauth2_client_flow.py", "oauth1_replay.py", "oauth1_levels.py",
             ],
             swiftSettings: swift6
         ),

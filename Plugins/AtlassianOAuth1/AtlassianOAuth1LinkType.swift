@@ -291,7 +291,16 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             errors.append(FieldError(field: "incoming_consumer_key", message: "give an incoming or an outgoing consumer key (or both)"))
         }
         if !incomingKey.isEmpty {
-            if (try? RSAKey(publicKeyPEM: publicKey)) == nil {
+            if let key = try? RSAKey(publicKeyPEM: publicKey) {
+                if key.bits < OAuth1Provider.minimumRSABits {
+                    errors.append(
+                        FieldError(
+                            field: "incoming_public_key",
+                            message:
+                                "the key has \(key.bits) bits; give an RSA key of at least \(OAuth1Provider.minimumRSABits) bits (openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072)"
+                        ))
+                }
+            } else {
                 errors.append(
                     FieldError(
                         field: "incoming_public_key", message: "give the consumer's RSA public key as PEM (-----BEGIN PUBLIC KEY-----)"))
@@ -594,7 +603,7 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             return PluginHTTPResponse(
                 status: 200, headers: [["Content-Type", "application/xml; charset=utf-8"]], body: Data(info.xml.utf8))
         }
-        let routes = OAuth1ProviderRoutes(host: host, baseURL: r.baseURL)
+        let routes = OAuth1ProviderRoutes(host: host, baseURL: r.baseURL, admission: admission)
         if let answer = try await routes.handle(r) { return answer }
         if r.method == "GET", r.path.hasPrefix("/rest/applinks/3.0/status/") {
             return try await statusAPI(r, routes)
@@ -616,6 +625,22 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         default: break
         }
         return PluginHTTPResponse(status: 404)
+    }
+
+    /// What a consumer may do, from its link as it is now (read at each request, so a change on any node counts
+    /// at once): nothing while the link is disabled or gone, and only the link's incoming levels otherwise.
+    private func admission(_ consumer: OAuth1ConsumerRecord) async throws -> OAuth1Admission {
+        guard let link = try await host.links().first(where: { $0.config["consumer_key"]?.stringValue == consumer.key }) else {
+            return .refused("no link here registers the consumer \(consumer.key)")
+        }
+        guard link.enabled else {
+            return .refused("the link to \(link.name) is disabled here; an administrator can enable it again")
+        }
+        var levels: OAuth1Levels = []
+        if link.incomingAuth.contains(Self.oauth) { levels.insert(.threeLegged) }
+        if link.incomingAuth.contains(Self.twoLegged) { levels.insert(.twoLegged) }
+        if link.incomingAuth.contains(Self.impersonating) { levels.insert(.impersonation) }
+        return .allowed(levels)
     }
 
     /// The remote's check of our side: a request signed by the consumer this link registered.

@@ -1,4 +1,6 @@
 import AppLinksCore
+import AppLinksCrypto
+import AppLinksOAuth1
 import AppLinksPluginKit
 import AppLinksPluginOAuth1
 import Foundation
@@ -107,6 +109,13 @@ enum RemoteApplication {
                 code: "no_consumer_info",
                 message:
                     "\(base) did not give its OAuth consumer info (HTTP \(response.status)); check that it is an application-links host.")
+        }
+        if let bits = try? RSAKey(publicKeyPEM: info.publicKeyPEM).bits, bits < OAuth1Provider.minimumRSABits {
+            throw PluginError(
+                code: "weak_consumer_key",
+                message:
+                    "\(base) signs with a \(bits)-bit RSA key; this host accepts only keys of at least \(OAuth1Provider.minimumRSABits) bits. Give it a stronger key first."
+            )
         }
         return info
     }

@@ -9,6 +9,8 @@ public struct OAuth1Problem: Error, Sendable, Hashable, CustomStringConvertible 
         case signatureInvalid = "signature_invalid"
         case signatureMethodRejected = "signature_method_rejected"
         case consumerKeyUnknown = "consumer_key_unknown"
+        /// The consumer is known but may not make requests now, such as when its link is disabled.
+        case consumerKeyRefused = "consumer_key_refused"
         case tokenRejected = "token_rejected"
         case tokenExpired = "token_expired"
         case tokenUsed = "token_used"

@@ -68,6 +68,36 @@ public protocol OAuth1ProviderStore: Sendable {
     func nonceIsFresh(consumerKey: String, token: String?, timestamp: String, nonce: String) async throws -> Bool
 }
 
+/// The kinds of signed request a consumer may make: Atlassian's incoming authentication levels.
+public struct OAuth1Levels: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// 3-legged: the three legs, and resource requests with an access token a user approved.
+    public static let threeLegged = OAuth1Levels(rawValue: 1)
+    /// 2-legged: resource requests without a token, as the consumer itself.
+    public static let twoLegged = OAuth1Levels(rawValue: 2)
+    /// 2-legged with impersonation: resource requests as any user named by `xoauth_requestor_id`.
+    public static let impersonation = OAuth1Levels(rawValue: 4)
+    public static let all: OAuth1Levels = [.threeLegged, .twoLegged, .impersonation]
+
+    var name: String {
+        switch self {
+        case .threeLegged: "3-legged"
+        case .twoLegged: "2-legged"
+        case .impersonation: "2-legged with impersonation"
+        default: "these"
+        }
+    }
+}
+
+/// What a consumer may do right now, decided from the state of its link at each request, so that disabling a
+/// link or narrowing its incoming authentication takes effect on the next request, on every node.
+public enum OAuth1Admission: Sendable, Hashable {
+    case allowed(OAuth1Levels)
+    /// The consumer is refused altogether (`consumer_key_refused`), for the reason given.
+    case refused(String)
+}
+
 /// A provider's answer: status, headers and a form-encoded body.
 public struct OAuth1Response: Sendable, Hashable {
     public var status: Int
@@ -87,13 +117,37 @@ public struct OAuth1Provider: Sendable {
     public var requestTokenLifetime: TimeInterval = 600
     public var accessTokenLifetime: TimeInterval = 5 * 365 * 86_400
     public var authorizationLifetime: TimeInterval = 5 * 365 * 86_400
+    /// Decides, at every signed request and on every leg, what the consumer may do. The default admits every
+    /// level; a link type passes one that reads the consumer's link.
+    public var admission: @Sendable (OAuth1ConsumerRecord) async throws -> OAuth1Admission
     /// Parsed consumer keys by PEM: parsing a PEM costs more than verifying the signature it checks.
     private let publicKeys = PublicKeyCache()
+    /// RSA consumer keys shorter than this are refused: NIST has disallowed them for signatures since 2013.
+    public static let minimumRSABits = 2048
 
-    public init(store: any OAuth1ProviderStore, realm: String, verifier: OAuth1Verifier = OAuth1Verifier()) {
+    public init(
+        store: any OAuth1ProviderStore, realm: String, verifier: OAuth1Verifier = OAuth1Verifier(),
+        admission: @escaping @Sendable (OAuth1ConsumerRecord) async throws -> OAuth1Admission = { _ in .allowed(.all) }
+    ) {
         self.store = store
         self.realm = realm
         self.verifier = verifier
+        self.admission = admission
+    }
+
+    /// Throws unless `consumer` may make a request of `level` now.
+    func admit(_ consumer: OAuth1ConsumerRecord, _ level: OAuth1Levels) async throws {
+        switch try await admission(consumer) {
+        case .refused(let why):
+            throw OAuth1Problem(.consumerKeyRefused, why)
+        case .allowed(let levels) where !levels.contains(level):
+            throw OAuth1Problem(
+                .permissionDenied,
+                "\(consumer.name) may not make \(level.name) requests here; an administrator can allow them in the link's incoming authentication"
+            )
+        case .allowed:
+            return
+        }
     }
 
     /// Who made a verified resource request.
@@ -108,6 +162,11 @@ public struct OAuth1Provider: Sendable {
         if method.isRSA {
             guard let pem = consumer.publicKeyPEM, let key = publicKeys.key(pem: pem) else {
                 throw OAuth1Problem(.signatureMethodRejected, "consumer \(consumer.key) has no RSA public key; sign with HMAC-SHA1")
+            }
+            guard key.bits >= Self.minimumRSABits else {
+                throw OAuth1Problem(
+                    .signatureMethodRejected,
+                    "consumer \(consumer.key)'s RSA key has \(key.bits) bits; register a key of at least \(Self.minimumRSABits) bits")
             }
             return .rsa(key)
         }
@@ -154,6 +213,7 @@ public struct OAuth1Provider: Sendable {
                 if token != nil { throw OAuth1Problem(.tokenRejected, "a request-token request carries no token") }
                 return nil
             }
+            try await admit(consumer, .threeLegged)
             guard let callback = v.parameter("oauth_callback") ?? consumer.callback else {
                 throw OAuth1Problem(.parameterAbsent, "oauth_callback is missing (use \"oob\" without a callback)")
             }
@@ -183,6 +243,7 @@ public struct OAuth1Provider: Sendable {
         guard let consumer = try await store.consumer(key: t.consumerKey) else {
             throw OAuth1Problem(.consumerKeyUnknown, "the application that asked is no longer registered")
         }
+        try await admit(consumer, .threeLegged)
         return (t, consumer)
     }
 
@@ -227,6 +288,7 @@ public struct OAuth1Provider: Sendable {
                 }
                 throw OAuth1Problem(.tokenRejected, "the token is unknown, or was already exchanged")
             }
+            try await admit(consumer, .threeLegged)
             if let old = renewing {
                 guard old.consumerKey == consumer.key, v.parameter("oauth_session_handle") == old.sessionHandle else {
                     throw OAuth1Problem(.tokenRejected, "oauth_session_handle does not belong to this token")
@@ -283,7 +345,7 @@ public struct OAuth1Provider: Sendable {
     /// impersonation (`xoauth_requestor_id`, only for consumers allowed to).
     public func authenticate(_ request: OAuth1Request, now: Date = Date()) async throws -> Caller {
         var access: OAuth1AccessToken?
-        let (v, consumer) = try await verified(request, now: now) { token in
+        let (_, consumer) = try await verified(request, now: now) { token in
             guard let token else { return nil }
             guard let a = try await store.accessToken(token) else {
                 throw OAuth1Problem(.tokenRejected, "the access token is unknown or revoked")
@@ -296,16 +358,17 @@ public struct OAuth1Provider: Sendable {
         }
         if let a = access {
             guard a.consumerKey == consumer.key else { throw OAuth1Problem(.tokenRejected, "the access token belongs to another consumer") }
+            try await admit(consumer, .threeLegged)
             return Caller(consumer: consumer, user: a.user, twoLegged: false)
         }
-        let requestor = try request.parameters().all.first { $0.0 == "xoauth_requestor_id" }?.1
-        if let requestor {
+        if let requestor = try request.parameters().all.first(where: { $0.0 == "xoauth_requestor_id" })?.1 {
             guard consumer.allowImpersonation else {
                 throw OAuth1Problem(.permissionDenied, "\(consumer.name) may not act as other users (2-legged impersonation is off)")
             }
+            try await admit(consumer, .impersonation)
             return Caller(consumer: consumer, user: requestor, twoLegged: true)
         }
-        _ = v
+        try await admit(consumer, .twoLegged)
         return Caller(consumer: consumer, user: nil, twoLegged: true)
     }
 }

@@ -140,7 +140,8 @@ public struct OAuth1Request: Sendable {
     /// The base string as bytes, built in one buffer: a provider verifies every request, and building it from
     /// intermediate strings costs more than the HMAC over it.
     static func baseStringBytes(method: String, uri: String, parameters: [(String, String)]) -> [UInt8] {
-        func isSigned(_ name: String) -> Bool { name != "oauth_signature" && name != "realm" }
+        // The header's `realm` never reaches `parameters`; one in the query or body is signed (§3.4.1.3.1).
+        func isSigned(_ name: String) -> Bool { name != "oauth_signature" }
         // Every name and value encoded into one buffer; `spans` points into it.
         var spans: [(name: Range<Int>, value: Range<Int>)] = []
         spans.reserveCapacity(parameters.count)

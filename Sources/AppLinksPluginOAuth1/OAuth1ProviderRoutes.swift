@@ -12,9 +12,14 @@ public struct OAuth1ProviderRoutes: Sendable {
     public let provider: OAuth1Provider
     public let baseURL: String
 
-    public init(host: HostAPI, baseURL: String, verifier: OAuth1Verifier = OAuth1Verifier()) {
+    /// `admission` decides at each signed request what its consumer may do, from the consumer's link as it is
+    /// now: a link type must not answer for a disabled link, or on a level its admin did not allow.
+    public init(
+        host: HostAPI, baseURL: String, verifier: OAuth1Verifier = OAuth1Verifier(),
+        admission: @escaping @Sendable (OAuth1ConsumerRecord) async throws -> OAuth1Admission
+    ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.provider = OAuth1Provider(store: KVProviderStore(host: host), realm: self.baseURL, verifier: verifier)
+        self.provider = OAuth1Provider(store: KVProviderStore(host: host), realm: self.baseURL, verifier: verifier, admission: admission)
     }
 
     /// The request as its client addressed it: the public base URL, the path and the query.

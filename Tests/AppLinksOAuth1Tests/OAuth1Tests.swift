@@ -123,6 +123,17 @@ struct OAuth1SignatureTests {
             }
             out.append(c)
         }
+        // A `realm` in the query or the body is an ordinary parameter and is signed; only the header's is left
+        // out (RFC 5849 §3.4.1.3.1).
+        out.append([
+            "method": "GET", "url": "https://example.com/r?realm=query&a=1", "consumer_key": "realm-q",
+            "signature_method": "HMAC-SHA1", "consumer_secret": "s", "timestamp": "1700000100", "nonce": "realm1", "realm": "Header",
+        ])
+        out.append([
+            "method": "POST", "url": "https://example.com/r", "consumer_key": "realm-b", "signature_method": "RSA-SHA1",
+            "rsa_key": rsaPEM, "timestamp": "1700000101", "nonce": "realm2", "content_type": "application/x-www-form-urlencoded",
+            "body": "realm=body&b=2",
+        ])
         return out
     }
 

@@ -65,11 +65,16 @@ extension ServerProcessTests {
                 #expect(link["direction"] as? String == "two_way")
                 #expect(Self.status(link) == "CONNECTED", "\(link)")
             }
+            // B disables its side: it refuses A's signed calls, so A does not show CONNECTED.
+            let onB = try #require(try Self.onlyLink(b)["id"] as? String)
+            #expect(try b.cli("edit", onB, "--set", "enabled=false").status == 0)
+            #expect(Self.status(try Self.onlyLink(a)) == "NETWORK_ERROR/OAUTH_PROBLEM")
+            #expect(try b.cli("edit", onB, "--set", "enabled=true").status == 0)
+            #expect(Self.status(try Self.onlyLink(a)) == "CONNECTED")
             b.stop()
             #expect(Self.status(try Self.onlyLink(a)) == "NETWORK_ERROR/CONNECTION_REFUSED")
             b = try Self.server(pb, dir: b.dir, initialise: false)
             #expect(Self.status(try Self.onlyLink(a)) == "CONNECTED")
-            let onB = try #require(try Self.onlyLink(b)["id"] as? String)
             #expect(try b.cli("delete", onB, "--yes").status == 0)
             #expect(Self.status(try Self.onlyLink(a)) == "CONFIG_ERROR/NO_REMOTE_APPLINK")
         }
@@ -249,6 +254,65 @@ extension ServerProcessTests {
             let urls = link["urls"] as? [String: Any]
             #expect(urls?["rpc"] as? String == moved && application?["type"] as? String == "jira", "\(link)")
             #expect(application?["id"] as? String == "6f1c2a52-5f6b-3a4e-9b1e-0c6b1b3c9d10")
+        }
+
+        @Test("every signed request is checked against the link as it is now: its incoming levels, and whether it is enabled")
+        func incomingLevelsEnforced() async throws {
+            let port = try freeLoopbackPort()
+            let b = try Self.server(port)
+            _ = try b.token(user: "alice", admin: false)
+            let keyFile = b.dir.path("consumer.pem").path
+            let openssl = URL(fileURLWithPath: "/usr/bin/openssl")
+            #expect(
+                try runCommand(openssl, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyFile]).status == 0)
+            let pub = try runCommand(openssl, ["pkey", "-in", keyFile, "-pubout"]).stdout
+            // A key under 2048 bits is refused at registration, against the field it came in.
+            let weakFile = b.dir.path("weak.pem").path
+            #expect(
+                try runCommand(openssl, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", weakFile]).status == 0)
+            let weak = try b.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(try freeLoopbackPort())", "--set", "name=Weak app",
+                "--set", "incoming_consumer_key=weak-app", "--set",
+                "incoming_public_key=\(try runCommand(openssl, ["pkey", "-in", weakFile, "-pubout"]).stdout)")
+            #expect(weak.status != 0 && weak.stderr.contains("incoming_public_key") && weak.stderr.contains("1024 bits"), "\(weak.stderr)")
+
+            let created = try b.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(try freeLoopbackPort())", "--set", "name=Python app",
+                "--set", "incoming_consumer_key=python-app", "--set", "incoming_public_key=\(pub)", "--json")
+            let id = try #require(created.jsonObject?["id"] as? String, "\(created.stderr)")
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("oauth1_levels.py")
+            func python(_ args: String...) throws -> Any {
+                let r = try runCommand(
+                    URL(fileURLWithPath: "/usr/bin/env"),
+                    ["python3", script.path, args[0], "http://127.0.0.1:\(port)", "python-app", keyFile] + args.dropFirst())
+                try #require(r.status == 0, "the python consumer failed: \(r.stderr)")
+                return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
+            }
+            let token = try #require(try python("token", "alice", Self.password) as? [String: String])
+            let whoami = "/plugins/atlassian-oauth1/whoami"
+            /// The status and the oauth_problem (or "ok") of each kind of request, in the order: leg 1, 3LO, 2LO.
+            func outcome() throws -> [String] {
+                try [python("request-token"), python("get", whoami, token["token"]!, token["secret"]!), python("get", whoami)].map { any in
+                    let reply = try #require(any as? [Any])
+                    let status = reply[0] as? Int ?? 0
+                    let body = reply[1] as? String ?? ""
+                    if status == 200 { return "ok" }
+                    let problem = body.split(separator: "&").first { $0.hasPrefix("oauth_problem=") }?.dropFirst(14) ?? "?"
+                    return "\(status) \(problem)"
+                }
+            }
+            // A Generic application's incoming authentication is 3LO only: 2-legged requests are refused.
+            #expect(try outcome() == ["ok", "ok", "401 permission_denied"])
+            #expect(try b.cli("action", id, "edit-auth", "--arg", "level=3LO and 2LO").status == 0)
+            #expect(try outcome() == ["ok", "ok", "ok"])
+            // A disabled link answers nothing, on any leg, and answers again once enabled.
+            #expect(try b.cli("edit", id, "--set", "enabled=false").status == 0)
+            #expect(try outcome() == ["401 consumer_key_refused", "401 consumer_key_refused", "401 consumer_key_refused"])
+            #expect(try b.cli("edit", id, "--set", "enabled=true").status == 0)
+            #expect(try outcome() == ["ok", "ok", "ok"])
+            // Level "none": no leg at all.
+            #expect(try b.cli("action", id, "edit-auth", "--arg", "level=none").status == 0)
+            #expect(try outcome() == ["401 permission_denied", "401 permission_denied", "401 permission_denied"])
         }
 
         @Test("a Generic application signs in with requests-oauthlib and RSA-SHA1: three legs, then signed requests")

@@ -259,7 +259,8 @@ struct FixtureLinkType: LinkTypePlugin {
 
     /// The OAuth 1.0 provider, mounted on Atlassian's paths, verifying against the public base URL.
     private func oauthProvider(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
-        let routes = OAuth1ProviderRoutes(host: host, baseURL: r.baseURL)
+        // The fixture's consumers have no link of their own: each is admitted at every level.
+        let routes = OAuth1ProviderRoutes(host: host, baseURL: r.baseURL, admission: { _ in .allowed(.all) })
         if let answer = try await routes.handle(r) { return answer }
         guard r.method == "GET", r.path == "/plugins/fixture/whoami" else { return PluginHTTPResponse(status: 404) }
         switch await routes.authenticate(r) {
