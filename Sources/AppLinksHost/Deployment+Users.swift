@@ -61,12 +61,16 @@ extension Deployment {
 
     /// The user, if the password is right. Takes as long for an unknown user as for a wrong password.
     public func authenticate(user name: String, password: String) async throws -> UserRecord? {
-        guard let user = try await store.user(name: name) else {
-            _ = Self.verifyPassword(password, hash: Self.dummyHash)
-            return nil
-        }
-        return Self.verifyPassword(password, hash: user.passwordHash) ? user : nil
+        let user = try await store.user(name: name)
+        let hash = user?.passwordHash ?? Self.dummyHash
+        let right = try await Self.passwordThreads.run { Self.verifyPassword(password, hash: hash) }
+        return right ? user : nil
     }
+
+    /// Where scrypt runs: 32 MiB and tens of milliseconds a check would stall an event loop and every request
+    /// on it. No more checks run at once than there are cores; the rest wait their turn.
+    static let passwordThreads = BlockingThreadPool(
+        name: "applinks.scrypt", maxThreads: max(1, ProcessInfo.processInfo.activeProcessorCount))
 
     private static let dummyHash = (try? hashPassword("timing-equaliser")) ?? ""
 

@@ -33,6 +33,9 @@ public struct DeploymentConfig: Sendable {
     /// Whether link types may reach loopback, private and link-local addresses (off: a URL an admin types, or a
     /// remote sends, cannot make this host probe its own network).
     public var allowPrivateAddresses: Bool
+    /// The reverse proxies in front of this node (`server.trusted_proxies`): only from these peers does
+    /// `X-Forwarded-For` name the client, for logs and login throttles. Empty: the peer is the client.
+    public var trustedProxies: [AddressRange] = []
     /// The master key, base64, when it comes from the environment rather than the home's `master.key`.
     public var masterKeyBase64: String?
     /// The OAuth 2.0 provider's settings, handed to link types as they are (see ``InstanceInfo/settings``).
@@ -70,7 +73,7 @@ public struct DeploymentConfig: Sendable {
         "plugins.paths", "plugins.search_executable_directory", "plugins.pins", "plugins.require_pins",
         "plugins.isolation", "plugins.runner",
         "status.timeout_seconds", "status.concurrency", "status.interval_seconds", "wizard.timeout_seconds",
-        "http.allow_private_addresses", "testing.clock_offset_seconds",
+        "http.allow_private_addresses", "testing.clock_offset_seconds", "server.trusted_proxies",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
         "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes",
     ]
@@ -150,6 +153,7 @@ public struct DeploymentConfig: Sendable {
         allowPrivateAddresses = try Self.typed("http.allow_private_addresses", "true or false", default: false) {
             try r.requiredBool(forKey: $0)
         }
+        trustedProxies = try r.stringArray(forKey: "server.trusted_proxies", default: []).map(AddressRange.init)
         clockOffset = try Self.typed("testing.clock_offset_seconds", "a number of seconds", default: 0) { try r.requiredDouble(forKey: $0) }
         masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
         let code = try Self.typed("oauth2.code_lifetime_seconds", "a whole number of seconds", default: 60) {

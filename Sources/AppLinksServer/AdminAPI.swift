@@ -36,19 +36,18 @@ struct BearerAdminMiddleware: RouterMiddleware {
             }
             let name = String(decoded[..<colon])
             let throttle = LoginThrottle(deployment: deployment)
-            if try await throttle.blocked(user: name, address: context.clientAddress) {
+            if try await !throttle.reserve(user: name, address: context.clientAddress) {
                 return HTTPReply.error(
                     .tooManyRequests, code: "too_many_attempts", "Too many failed attempts. Wait five minutes and try again.",
                     headers: [.retryAfter: "300"])
             }
             guard let found = try await deployment.authenticate(user: name, password: String(decoded[decoded.index(after: colon)...]))
             else {
-                try await throttle.failed(user: name, address: context.clientAddress)
                 context.logger.notice("API login failed", metadata: ["user": "\(name)"])
                 return HTTPReply.error(
                     .unauthorized, code: "invalid_credentials", "Wrong user name or password.", headers: [.wwwAuthenticate: Self.challenge])
             }
-            try await throttle.succeeded(user: name)
+            try await throttle.succeeded(user: name, address: context.clientAddress)
             (user, via) = (found, "password")
         } else if scheme == "bearer", let (found, token) = try await deployment.authenticate(bearer: credentials) {
             (user, via) = (found, "token \(token.id)")

@@ -18,6 +18,9 @@ public func buildApplication(
     metrics: ServerMetrics = ServerMetrics(), onRunning: @escaping @Sendable (ListenAddress) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let router = Router(context: AppRequestContext.self)
+    if !deployment.config.trustedProxies.isEmpty {
+        router.add(middleware: ForwardedClientMiddleware(trusted: deployment.config.trustedProxies))
+    }
     router.add(middleware: AccessLogMiddleware(metrics: metrics))
 
     router.get("/healthz") { _, _ in HTTPReply.json(["status": "ok"]) }

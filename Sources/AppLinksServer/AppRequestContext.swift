@@ -8,15 +8,18 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public let remoteAddress: SocketAddress?
     /// Set by the authentication middleware: the user a token or session belongs to.
     public var user: AuthenticatedUser?
+    /// The client named by `X-Forwarded-For`, set only when the peer is a trusted proxy.
+    public var forwardedClient: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         user = nil
+        forwardedClient = nil
     }
 
-    /// The peer's IP address as text, without the port.
-    public var clientAddress: String? { remoteAddress?.ipAddress }
+    /// The client's IP address as text, without the port: the peer's, or the one a trusted proxy forwarded for.
+    public var clientAddress: String? { forwardedClient ?? remoteAddress?.ipAddress }
 }
 
 public struct AuthenticatedUser: Sendable, Hashable {

@@ -30,7 +30,7 @@ enum LoginRoutes {
             }
             let name = (fields["username"] ?? "").trimmingCharacters(in: .whitespaces)
             let password = fields["password"] ?? ""
-            if try await throttle.blocked(user: name, address: context.clientAddress) {
+            if try await !throttle.reserve(user: name, address: context.clientAddress) {
                 var r = form(
                     sessions: sessions, next: next, error: "Too many failed attempts. Wait five minutes and try again.",
                     status: .tooManyRequests)
@@ -38,11 +38,10 @@ enum LoginRoutes {
                 return r
             }
             guard let user = try await deployment.authenticate(user: name, password: password) else {
-                try await throttle.failed(user: name, address: context.clientAddress)
                 context.logger.notice("login failed", metadata: ["user": "\(name)"])
                 return form(sessions: sessions, next: next, error: "Wrong user name or password.", status: .unauthorized)
             }
-            try await throttle.succeeded(user: name)
+            try await throttle.succeeded(user: name, address: context.clientAddress)
             let (id, _) = try await sessions.create(user: user.name, admin: user.admin)
             context.logger.info("login", metadata: ["user": "\(user.name)"])
             var r = redirect(next)

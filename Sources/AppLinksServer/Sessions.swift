@@ -81,40 +81,99 @@ enum FormBody {
 }
 
 /// Failed logins counted per user and per address; past the limit, logins answer 429 for a while.
+///
+/// An attempt takes its slot before the password is checked, atomically (compare-and-set), so that a burst of
+/// parallel attempts cannot all pass the check while the first ones are still being verified. A successful
+/// login gives its slots back.
 struct LoginThrottle: Sendable {
     let deployment: Deployment
     static let namespace = "host.login-failures"
     static let limit = 5
     static let window: Duration = .seconds(300)
 
-    private func count(_ key: String) async throws -> Int {
-        try await deployment.store.value(namespace: Self.namespace, key: key).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+    /// The throttle's keys for one attempt, with their limits. IPv6 clients are keyed by their /64, which one
+    /// subscriber usually holds whole.
+    private func keys(user: String, address: String?) -> [(key: String, limit: Int)] {
+        [("user:\(user.lowercased())", Self.limit)] + (address.map { [("addr:\(AddressRange.clientKey($0))", Self.limit * 4)] } ?? [])
     }
 
-    func blocked(user: String, address: String?) async throws -> Bool {
-        if try await count("user:\(user.lowercased())") >= Self.limit { return true }
-        if let address, try await count("addr:\(address)") >= Self.limit * 4 { return true }
-        return false
+    /// Takes a slot for an attempt; false (and nothing taken) when the user or the address is over its limit.
+    func reserve(user: String, address: String?) async throws -> Bool {
+        var taken: [String] = []
+        for (key, limit) in keys(user: user, address: address) {
+            guard try await add(1, to: key, limit: limit) else {
+                for key in taken { _ = try await add(-1, to: key, limit: .max) }
+                return false
+            }
+            taken.append(key)
+        }
+        return true
     }
 
-    func failed(user: String, address: String?) async throws {
-        for key in ["user:\(user.lowercased())"] + (address.map { ["addr:\($0)"] } ?? []) {
-            let n = try await count(key) + 1
-            try await deployment.store.put(namespace: Self.namespace, key: key, value: Data(String(n).utf8), ttl: Self.window)
+    /// After a successful login: the user's failures are forgotten, and the address's slot is given back.
+    func succeeded(user: String, address: String?) async throws {
+        for (key, _) in keys(user: user, address: address) {
+            if key.hasPrefix("user:") {
+                try await deployment.store.delete(namespace: Self.namespace, key: key)
+            } else {
+                _ = try await add(-1, to: key, limit: .max)
+            }
         }
     }
 
-    func succeeded(user: String) async throws {
-        try await deployment.store.delete(namespace: Self.namespace, key: "user:\(user.lowercased())")
+    /// Adds `delta` to a counter unless it stands at `limit` already; compare-and-set, retried on a race.
+    private func add(_ delta: Int, to key: String, limit: Int) async throws -> Bool {
+        let store = deployment.store
+        for _ in 0..<100 {
+            let old = try await store.value(namespace: Self.namespace, key: key)
+            let n = old.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+            if delta > 0 && n >= limit { return false }
+            let next = max(0, n + delta)
+            let replacement = next == 0 ? nil : Data(String(next).utf8)
+            if try await store.compareAndSet(
+                namespace: Self.namespace, key: key, expected: old, replacement: replacement, ttl: Self.window)
+            {
+                return true
+            }
+        }
+        // Contended past reason: count it as over the limit rather than let the attempt through unchecked.
+        return false
     }
 }
 
 /// Where `?next=` may send a browser after login: a path on this host, never another site.
-enum SafeRedirect {
-    static func path(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.contains("\r"), !next.contains("\n"),
-            let url = URL(string: next), url.scheme == nil, url.host == nil
-        else { return "/" }
-        return next
+///
+/// Browsers strip tabs and newlines from a `Location`, read `\` as `/`, and some decode `%2F` or fold full-width
+/// dots, so `/%09/evil.example` or `/%5Cevil.example` would leave the site. Only a path made of printable
+/// ASCII, starting with one `/` and never `//` or `/\`, is accepted, both as given and fully percent-decoded.
+///
+/// ```swift
+/// SafeRedirect.path("/admin/applinks?x=1")  // "/admin/applinks?x=1"
+/// SafeRedirect.path("/%09/evil.example")    // "/"
+/// ```
+public enum SafeRedirect {
+    /// `next` if it is a safe same-origin path, otherwise `/`.
+    public static func path(_ next: String?) -> String {
+        guard let next, isSafe(next) else { return "/" }
+        // Decoded until nothing changes: a double-encoded `%252F` must not become `/` in a second decoder.
+        var decoded = next
+        for _ in 0..<4 {
+            guard let once = decoded.removingPercentEncoding else { return "/" }
+            guard isSafe(once) else { return "/" }
+            if once == decoded {
+                guard let url = URL(string: next), url.scheme == nil, url.host == nil else { return "/" }
+                return next
+            }
+            decoded = once
+        }
+        return "/"
+    }
+
+    private static func isSafe(_ s: String) -> Bool {
+        let bytes = Array(s.utf8)
+        guard bytes.first == UInt8(ascii: "/") else { return false }
+        if bytes.count > 1, bytes[1] == UInt8(ascii: "/") || bytes[1] == UInt8(ascii: "\\") { return false }
+        // Printable ASCII only, and no backslash anywhere: a browser reads it as a slash.
+        return bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }
     }
 }

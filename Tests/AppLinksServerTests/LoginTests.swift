@@ -88,7 +88,7 @@ extension ServerProcessTests {
 
         @Test(
             "next= only ever leads to a path on this host",
-            arguments: ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "evil"])
+            arguments: ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "evil", "/\t/evil.example/"])
         func openRedirect(next: String) async throws {
             let server = try Self.server()
             let r = try await Browser(server).logIn("alice", "correct horse battery", next: next)
@@ -105,6 +105,54 @@ extension ServerProcessTests {
             let blocked = try await Browser(server).logIn("alice", "correct horse battery")
             #expect(blocked.status == 429 && blocked.headers["Retry-After"].first == "300")
             #expect(try await Browser(server).logIn("root", "correct horse battery").status == 303, "other users are not locked out")
+        }
+
+        @Test("200 parallel wrong passwords for one user get at most 5 answers other than 429")
+        func throttleRace() async throws {
+            let server = try Self.server()
+            let basic = [("Authorization", "Basic " + Data("alice:wrong password".utf8).base64EncodedString())]
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<200 { group.addTask { try await server.get("/rest/applinks/3.0/links", headers: basic).status } }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.count == 200 && Set(statuses).isSubset(of: [401, 429]), "\(Set(statuses))")
+            #expect(statuses.filter { $0 != 429 }.count <= 5 && statuses.contains(401), "\(statuses.filter { $0 != 429 }.count)")
+            // The right password is refused too now, and a login form for the same user as well.
+            #expect(
+                try await server.get(
+                    "/rest/applinks/3.0/links",
+                    headers: [("Authorization", "Basic " + Data("alice:correct horse battery".utf8).base64EncodedString())]
+                ).status == 429)
+            #expect(try await Browser(server).logIn("alice", "correct horse battery").status == 429)
+        }
+
+        @Test("X-Forwarded-For names the client only from a trusted proxy; IPv6 clients are counted by their /64")
+        func forwardedClients() async throws {
+            func failures(_ server: RunningServer, from client: String, users: Range<Int>) async throws -> [Int] {
+                var statuses: [Int] = []
+                for i in users {
+                    let basic = "Basic " + Data("nobody\(i):wrong password".utf8).base64EncodedString()
+                    statuses.append(
+                        try await server.get(
+                            "/rest/applinks/3.0/links", headers: [("Authorization", basic), ("X-Forwarded-For", "203.0.113.9, \(client)")]
+                        ).status)
+                }
+                return statuses
+            }
+            // Behind a trusted proxy, each client has its own budget of 20 failures, whatever the user names.
+            let proxied = try Self.server(env: ["APPLINKS_SERVER_TRUSTED_PROXIES": "127.0.0.0/8"])
+            #expect(try await failures(proxied, from: "198.51.100.7", users: 0..<20).allSatisfy { $0 == 401 })
+            #expect(try await failures(proxied, from: "198.51.100.7", users: 20..<21) == [429])
+            #expect(try await failures(proxied, from: "198.51.100.8", users: 21..<22) == [401], "another client is not blocked")
+            #expect(try await failures(proxied, from: "2001:db8:1:2::1", users: 30..<50).allSatisfy { $0 == 401 })
+            #expect(try await failures(proxied, from: "2001:db8:1:2:ffff::9", users: 50..<51) == [429], "the same /64")
+            #expect(try await failures(proxied, from: "2001:db8:1:3::1", users: 51..<52) == [401], "another /64")
+            // Without trusted proxies the header is the client's own word, and changes nothing.
+            let direct = try Self.server()
+            for i in 0..<20 {
+                #expect(try await failures(direct, from: "198.51.100.\(i)", users: i..<(i + 1)) == [401])
+            }
+            #expect(try await failures(direct, from: "198.51.100.200", users: 20..<21) == [429])
         }
 
         @Test("protected routes send a browser to log in, render the plugin's page escaped with a CSRF token, and refuse a forged post")
