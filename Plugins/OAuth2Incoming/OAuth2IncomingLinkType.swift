@@ -84,6 +84,10 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
             WizardField(
                 name: "allow_client_credentials", label: "Allow the client_credentials grant", type: .bool, required: false,
                 defaultValue: false, help: "Lets the application get tokens for itself, without a user."),
+            WizardField(
+                name: "resource_server", label: "A resource server: may introspect other clients' tokens", type: .bool, required: false,
+                defaultValue: false,
+                help: "Only for an API that accepts tokens issued to other applications. Others learn only about their own tokens."),
         ]
         switch r.step {
         case nil: return .fields(step: "client", title: "Register the application", fields: fields, messages: [])
@@ -98,6 +102,7 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
         let scopes = r.answers["scopes"]?.words ?? []
         let type = r.answers["client_type"]?.stringValue ?? "confidential"
         let allowCC = r.answers["allow_client_credentials"]?.boolValue ?? false
+        let resourceServer = r.answers["resource_server"]?.boolValue ?? false
         var errors: [FieldError] = []
         if name.isEmpty { errors.append(FieldError(field: "name", message: "give the application a name its users will recognise")) }
         if redirects.isEmpty {
@@ -131,7 +136,8 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
         try await store.saveClient(
             ClientRecord(
                 clientID: clientID, name: name, secretHash: secret.map(Secrets.hash), redirectURIs: redirects, scopes: scopes,
-                confidential: type == "confidential", allowClientCredentials: allowCC, createdAt: Date().timeIntervalSince1970))
+                confidential: type == "confidential", allowClientCredentials: allowCC, createdAt: Date().timeIntervalSince1970,
+                resourceServer: resourceServer))
         let issuer = try await context().issuer
         var credentials: [String: JSONValue] = [
             "client_id": .string(clientID), "redirect_urls": .array(redirects.map(JSONValue.string)),
@@ -158,7 +164,7 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
                 config: [
                     "client_id": .string(clientID), "redirect_urls": .array(redirects.map(JSONValue.string)),
                     "scopes": .array(scopes.map(JSONValue.string)), "client_type": .string(type),
-                    "allow_client_credentials": .bool(allowCC),
+                    "allow_client_credentials": .bool(allowCC), "resource_server": .bool(resourceServer),
                 ]),
             secrets: secret.flatMap { settings.allowViewingSecrets ? ["client_secret": $0] : nil } ?? [:],
             messages: messages, credentials: .object(credentials))

@@ -48,7 +48,8 @@ extension ClientRecord {
         self.init(
             clientID: id, name: name, secretHash: o["secretHash"]?.stringValue, redirectURIs: strings(o["redirectURIs"]),
             scopes: strings(o["scopes"]), confidential: o["confidential"]?.boolValue ?? true,
-            allowClientCredentials: o["allowClientCredentials"]?.boolValue ?? false, createdAt: o["createdAt"]?.doubleValue ?? 0)
+            allowClientCredentials: o["allowClientCredentials"]?.boolValue ?? false, createdAt: o["createdAt"]?.doubleValue ?? 0,
+            resourceServer: o["resourceServer"]?.boolValue ?? false)
     }
 }
 

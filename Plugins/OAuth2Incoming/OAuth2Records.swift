@@ -13,6 +13,9 @@ struct ClientRecord: Codable, Sendable {
     var confidential: Bool
     var allowClientCredentials: Bool
     var createdAt: Double
+    /// A resource server may introspect tokens issued to other clients (RFC 7662 §4); any other client learns
+    /// only about its own tokens.
+    var resourceServer: Bool = false
 }
 
 /// An authorization code, under `code/<hash>`. After its first redemption it stays, marked used, so that a

@@ -61,11 +61,16 @@ struct OAuth2ServerStore: Sendable {
     }
 
     /// Marks the code used, once. A second redemption, even at the same moment, revokes the grant of the first.
-    func redeem(code: String, replayWindow: Double) async throws -> Redemption {
+    ///
+    /// `check` runs first and may throw: a code presented by another client, or with the wrong `redirect_uri` or
+    /// PKCE verifier, is refused without being spent, so that someone holding a leaked code cannot burn it and
+    /// make the real client's exchange look like a replay.
+    func redeem(code: String, replayWindow: Double, check: (CodeRecord) throws -> Void) async throws -> Redemption {
         let key = "code/" + Secrets.hash(code)
         guard let raw = try await host.kvGet(key), let record = try? JSONCoding.decode(CodeRecord.self, from: raw) else {
             return .unknown
         }
+        try check(record)
         if !record.used {
             var used = record
             used.used = true

@@ -40,31 +40,33 @@ struct TokenEndpoints: Sendable {
 
     private func authorizationCode(_ form: FormURLEncoded, client: ClientRecord, now: Double) async throws -> PluginHTTPResponse {
         guard let code = form["code"] else { throw OAuth2Error(.invalidRequest, "code is missing.") }
+        let redirect = form["redirect_uri"], verifier = form["code_verifier"]
         let record: CodeRecord
-        switch try await store.redeem(code: code, replayWindow: settings.codeLifetime + 600) {
+        let redemption = try await store.redeem(code: code, replayWindow: settings.codeLifetime + 600) { record in
+            guard record.clientID == client.clientID else { throw OAuth2Error(.invalidGrant, "The code was issued to another client.") }
+            if record.redirectURIGiven || redirect != nil {
+                guard redirect == record.redirectURI else {
+                    throw OAuth2Error(.invalidGrant, "redirect_uri differs from the one the code was issued for.")
+                }
+            }
+            switch (record.challenge, verifier) {
+            case (nil, nil): break
+            case (nil, _?):
+                throw OAuth2Error(.invalidGrant, "code_verifier was sent, but the authorization request had no code_challenge.")
+            case (_?, nil): throw OAuth2Error(.invalidGrant, "code_verifier is missing; the authorization request had a code_challenge.")
+            case (let challenge?, let verifier?):
+                guard PKCE.verify(verifier: verifier, challenge: challenge) else {
+                    throw OAuth2Error(.invalidGrant, "code_verifier does not match the code_challenge.")
+                }
+            }
+        }
+        switch redemption {
         case .unknown: throw OAuth2Error(.invalidGrant, "The code is unknown or has expired.")
         case .replayed:
             throw OAuth2Error(.invalidGrant, "The code was already used; the tokens issued for it have been revoked.")
         case .redeemed(let r): record = r
         }
-        guard record.clientID == client.clientID else { throw OAuth2Error(.invalidGrant, "The code was issued to another client.") }
         guard record.expiresAt > now else { throw OAuth2Error(.invalidGrant, "The code has expired; authorize again.") }
-        let redirect = form["redirect_uri"]
-        if record.redirectURIGiven || redirect != nil {
-            guard redirect == record.redirectURI else {
-                throw OAuth2Error(.invalidGrant, "redirect_uri differs from the one the code was issued for.")
-            }
-        }
-        let verifier = form["code_verifier"]
-        switch (record.challenge, verifier) {
-        case (nil, nil): break
-        case (nil, _?): throw OAuth2Error(.invalidGrant, "code_verifier was sent, but the authorization request had no code_challenge.")
-        case (_?, nil): throw OAuth2Error(.invalidGrant, "code_verifier is missing; the authorization request had a code_challenge.")
-        case (let challenge?, let verifier?):
-            guard PKCE.verify(verifier: verifier, challenge: challenge) else {
-                throw OAuth2Error(.invalidGrant, "code_verifier does not match the code_challenge.")
-            }
-        }
         let grant = GrantRecord(
             id: record.grantID, clientID: client.clientID, user: record.user, scopes: record.scopes, createdAt: now, lastUsedAt: now,
             accessTokens: [:], refreshTokens: [:])
@@ -145,14 +147,18 @@ struct TokenEndpoints: Sendable {
                 throw OAuth2Error(.invalidClient, "Only a confidential client may introspect tokens.")
             }
             guard let token = form["token"] else { throw OAuth2Error(.invalidRequest, "token is missing.") }
-            // The hint only orders the lookups (RFC 7662 §2.1): a token of the other kind is still found.
+            // The hint only orders the lookups (RFC 7662 §2.1): a token of the other kind is still found. A client
+            // learns only about its own tokens, unless its link makes it a resource server (§4): to anyone else,
+            // another client's token is as inactive as an unknown one.
+            func mayLearn(_ owner: String) -> Bool { owner == client.clientID || client.resourceServer }
             let asAccess = { () async throws -> Data? in
-                guard let a = try await store.accessToken(token), a.expiresAt > now, try await store.linkEnabled(client: a.clientID)
+                guard let a = try await store.accessToken(token), mayLearn(a.clientID), a.expiresAt > now,
+                    try await store.linkEnabled(client: a.clientID)
                 else { return nil }
                 return active(a.clientID, user: a.user, scopes: a.scopes, exp: a.expiresAt, iat: a.issuedAt, type: "Bearer")
             }
             let asRefresh = { () async throws -> Data? in
-                guard let (rt, _) = try await store.refreshToken(token), !rt.used, rt.expiresAt > now,
+                guard let (rt, _) = try await store.refreshToken(token), mayLearn(rt.clientID), !rt.used, rt.expiresAt > now,
                     try await store.linkEnabled(client: rt.clientID)
                 else { return nil }
                 return active(rt.clientID, user: rt.user, scopes: rt.scopes, exp: rt.expiresAt, iat: nil, type: "refresh_token")

@@ -33,12 +33,12 @@ extension ServerProcessTests {
 
         static func register(
             _ s: RunningServer, redirects: [String] = [redirect, loopback], scopes: String = "REPO_READ,SYSTEM_ADMIN",
-            type: String = "confidential", clientCredentials: Bool = false
+            type: String = "confidential", clientCredentials: Bool = false, resourceServer: Bool = false
         ) throws -> Client {
             let r = try s.cli(
                 "create", "oauth2-incoming", "--set", "name=Example app", "--set", "redirect_url=\(redirects.joined(separator: " "))",
                 "--set", "scopes=\(scopes)", "--set", "client_type=\(type)", "--set", "allow_client_credentials=\(clientCredentials)",
-                "--json")
+                "--set", "resource_server=\(resourceServer)", "--json")
             let object = try #require(r.jsonObject, "\(r.stderr)")
             let credentials = try #require(object["credentials"] as? [String: Any])
             return Client(
@@ -216,12 +216,17 @@ extension ServerProcessTests {
             #expect(try await Self.introspect(s, c, access) == false, "the replay revoked the first use's access token")
             #expect(try await Self.refresh(s, c, refresh).json["error"] as? String == "invalid_grant")
 
+            // A leaked code presented by another client, or with another redirect_uri or verifier, is refused
+            // without being spent: the real client's exchange then succeeds and is no replay.
             let code2 = try #require(try await Self.code(b, c, challenge: ch).code)
             let stolen = try await Self.exchange(s, other, code: code2, verifier: v)
             #expect(stolen.status == 400 && stolen.json["error"] as? String == "invalid_grant", "another client's code")
-            let code3 = try #require(try await Self.code(b, c, challenge: ch).code)
-            let moved = try await Self.exchange(s, c, code: code3, verifier: v, redirectURI: Self.loopback)
+            let moved = try await Self.exchange(s, c, code: code2, verifier: v, redirectURI: Self.loopback)
             #expect(moved.status == 400 && moved.json["error"] as? String == "invalid_grant", "another redirect_uri")
+            let guessed = try await Self.exchange(s, c, code: code2, verifier: Self.verifier().0)
+            #expect(guessed.status == 400 && guessed.json["error"] as? String == "invalid_grant", "another verifier")
+            let real = try await Self.exchange(s, c, code: code2, verifier: v)
+            #expect(real.status == 200 && real.json["access_token"] is String, "\(real.json)")
         }
 
         @Test("an expired code is refused")
@@ -341,6 +346,12 @@ extension ServerProcessTests {
             #expect(info.json["active"] as? Bool == true && info.json["sub"] as? String == c.id && info.json["username"] == nil)
             let anonymous = try await Self.post(s, "/rest/oauth2/latest/introspect", ["token": token])
             #expect(anonymous.status == 400 && anonymous.json["error"] as? String == "invalid_client")
+            // Another client learns nothing of this token; a client whose link makes it a resource server does.
+            let nosy = try await Self.post(s, "/rest/oauth2/latest/introspect", ["token": token], basic: (plain.id, plain.secret ?? ""))
+            #expect(nosy.status == 200 && nosy.json.count == 1 && nosy.json["active"] as? Bool == false, "\(nosy.json)")
+            let api = try Self.register(s, resourceServer: true)
+            let allowed = try await Self.post(s, "/rest/oauth2/latest/introspect", ["token": token], basic: (api.id, api.secret ?? ""))
+            #expect(allowed.json["active"] as? Bool == true && allowed.json["client_id"] as? String == c.id, "\(allowed.json)")
             let badScope = try await Self.post(
                 s, "/rest/oauth2/latest/token", ["grant_type": "client_credentials", "scope": "REPO_ADMIN"], basic: (c.id, c.secret ?? ""))
             #expect(badScope.json["error"] as? String == "invalid_scope")
