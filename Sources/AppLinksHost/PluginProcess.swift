@@ -36,6 +36,15 @@ final class PluginProcess: Sendable {
     /// The file name of the runner executable, installed beside `applinks`.
     public static let runnerName = "applinks-plugin-runner"
 
+    /// The variables a runner inherits, and nothing else: the host's environment holds the master key and the
+    /// database URL, which a plugin has no business reading (it reaches both only through the host API). The
+    /// host logs how a runner ended; Swift's crash backtracer would print the plugin's stack to stderr.
+    static let runnerVariables = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"]
+
+    static func runnerEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        runnerVariables.compactMap { name in environment[name].map { "\(name)=\($0)" } } + ["SWIFT_BACKTRACE=enable=no"]
+    }
+
     private init(runnerPath: String, libraryPath: String, sha256: String, logger: Logger, runner: RunnerConnection) {
         self.runnerPath = runnerPath
         self.libraryPath = libraryPath
@@ -199,10 +208,7 @@ final class RunnerConnection: @unchecked Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(runner), strdup(library), nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
-        // The host logs how a runner ended; Swift's crash backtracer would print the plugin's stack to stderr.
-        var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = PluginProcess.runnerEnvironment().map { strdup($0) } + [nil]
         defer { for e in envp { free(e) } }
         let rc = posix_spawn(&pid, runner, &actions, nil, argv, envp)
         close(toChild[0])

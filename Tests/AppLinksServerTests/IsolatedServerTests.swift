@@ -34,4 +34,30 @@ struct IsolatedServerTests {
         #expect(!log.contains("Thread 0") && !log.contains("Backtrace"), "a plugin's crash must not print a stack trace: \(log)")
         s.stop()
     }
+
+    @Test("a runner starts with a minimal environment: no APPLINKS_ variable, so no master key and no database URL")
+    func runnerEnvironment() async throws {
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let s = try RunningServer(
+            extraEnv: ["APPLINKS_PLUGINS_ISOLATION": "fixture=process", "APPLINKS_MASTER_KEY": key, "SOME_OTHER_SECRET": "hush"])
+        let admin = try s.token(user: "root", admin: true)
+        #expect(
+            try s.cli("create", "fixture", "--set", "name=Good", "--set", "url=https://good.example.com", "--set", "token=abcd").status == 0
+        )
+        #expect(try await s.checkStatus("Good", admin: admin).0 == "CONNECTED")
+        let runners = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+            let fields = stat[(stat.lastIndex(of: ")") ?? stat.startIndex)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[2]) == s.process.processIdentifier
+        }
+        try #require(!runners.isEmpty, "the server started no runner")
+        for pid in runners {
+            let environ = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))
+            let names = environ.split(separator: 0).map { String(decoding: $0.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self) }
+            #expect(names.contains("PATH"), "\(names)")
+            #expect(!names.contains { $0.hasPrefix("APPLINKS_") } && !names.contains("SOME_OTHER_SECRET"), "runner \(pid): \(names)")
+            #expect(environ.range(of: Data(key.utf8)) == nil)
+        }
+        s.stop()
+    }
 }
