@@ -42,11 +42,14 @@ public final class PostgresStore: Sendable {
                 tls: .disable)
         }
         config.options.maximumConnections = target.poolSize
-        config.options.connectTimeout = .seconds(5)
+        config.options.connectTimeout = .seconds(Int64(target.connectTimeout))
         // The pool retries a server it cannot reach for as long as a caller waits: one direct connection first
         // turns a wrong address or a stopped server into an error at once.
         do {
             try await probe(target, logger: logger)
+        } catch let slow as AppLinksError where slow.code == .timeout {
+            // The server may well be running: say which step was slow, not that it is down.
+            throw AppLinksError(.storage, "Cannot connect to the PostgreSQL database \(target.description): \(slow.message).", cause: slow)
         } catch {
             throw AppLinksError(
                 .storage,
@@ -81,8 +84,11 @@ public final class PostgresStore: Sendable {
                 try await connection.close()
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(10))
-                throw AppLinksError(.timeout, "no answer within 10 s")
+                try await Task.sleep(for: .seconds(target.connectTimeout))
+                throw AppLinksError(
+                    .timeout,
+                    "connecting and logging in took more than \(target.connectTimeout) s (a busy or distant server may need more: "
+                        + "add ?connect_timeout=SECONDS to the URL)")
             }
             try await group.next()
             group.cancelAll()
@@ -219,7 +225,8 @@ public final class PostgresStore: Sendable {
     }
 }
 
-/// `postgres://user[:password]@host[:port]/database[?pool_size=N&host=/socket/dir]`, as libpq writes it.
+/// `postgres://user[:password]@host[:port]/database[?pool_size=N&connect_timeout=S&host=/socket/dir]`, as libpq
+/// writes it.
 struct PostgresURL: CustomStringConvertible {
     var user: String
     var password: String?
@@ -228,6 +235,9 @@ struct PostgresURL: CustomStringConvertible {
     var database: String
     var socketPath: String?
     var poolSize: Int
+    /// How long connecting and logging in may take, in seconds (libpq's `connect_timeout`). Generous by default:
+    /// a busy machine may take seconds to answer, and giving up early reports a running server as down.
+    var connectTimeout: Int
 
     init(_ text: String) throws {
         guard let c = URLComponents(string: text), ["postgres", "postgresql"].contains(c.scheme ?? "") else {
@@ -241,6 +251,7 @@ struct PostgresURL: CustomStringConvertible {
         port = c.port ?? 5432
         database = String(c.path.dropFirst()).removingPercentEncoding ?? ""
         poolSize = Int(query["pool_size"] ?? "") ?? 16
+        connectTimeout = Int(query["connect_timeout"] ?? "") ?? 30
         if let dir = query["host"], dir.hasPrefix("/") {
             socketPath = "\(dir)/.s.PGSQL.\(port)"
         } else if host.isEmpty || host.hasPrefix("/") {
@@ -250,6 +261,9 @@ struct PostgresURL: CustomStringConvertible {
             throw AppLinksError(.config, "The PostgreSQL URL names no database. Add it as the path: postgres://USER@HOST/DATABASE.")
         }
         guard (1...512).contains(poolSize) else { throw AppLinksError(.config, "pool_size in the PostgreSQL URL must be 1 to 512.") }
+        guard (1...3600).contains(connectTimeout) else {
+            throw AppLinksError(.config, "connect_timeout in the PostgreSQL URL must be 1 to 3600 seconds.")
+        }
     }
 
     var description: String { "postgres://\(user)@\(socketPath ?? "\(host):\(port)")/\(database)" }

@@ -3,8 +3,9 @@ tests: authorization code with PKCE (S256 required), refresh tokens with or with
 revocation, and a protected API. It counts the refreshes it grants, so a test can see that concurrent callers
 shared one. The signed-in user is always `alice`; the consent is a link the test's browser follows.
 
-usage: authlib_provider.py PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI EXPIRES_IN ROTATE(yes|no|none)
-ROTATE none issues no refresh tokens at all.
+usage: authlib_provider.py PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI EXPIRES_IN[,REFRESHED_EXPIRES_IN] ROTATE(yes|no|none)
+ROTATE none issues no refresh tokens at all. REFRESHED_EXPIRES_IN, when given, is the lifetime of the tokens
+a refresh issues (EXPIRES_IN otherwise).
 Prints `ready` once it listens."""
 import sys
 import time
@@ -18,7 +19,8 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 port, client_id, client_secret, redirect_uri, expires_in, rotate = sys.argv[1:7]
-EXPIRES_IN, ROTATE, REFRESH = int(expires_in), rotate == "yes", rotate != "none"
+EXPIRES_IN, REFRESHED_EXPIRES_IN = (int(x) for x in (expires_in + "," + expires_in).split(",")[:2])
+ROTATE, REFRESH = rotate == "yes", rotate != "none"
 lock = threading.Lock()
 codes, access_tokens, refresh_tokens = {}, {}, {}
 stats = {"refreshes": 0, "codes": 0, "revocations": 0}
@@ -55,8 +57,8 @@ class Record:
     def check_client(self, client): return client.get_client_id() == client_id
     def get_client(self): return CLIENT
     def get_user(self): return "alice"
-    def get_expires_in(self): return EXPIRES_IN
-    def is_expired(self): return self.kind == "access" and time.time() > self.issued_at + EXPIRES_IN
+    def get_expires_in(self): return getattr(self, "expires_in", EXPIRES_IN)
+    def is_expired(self): return self.kind == "access" and time.time() > self.issued_at + self.get_expires_in()
     def is_revoked(self): return self.revoked
 
 
@@ -109,7 +111,8 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
 def save_token(token, req):
     with lock:
-        access_tokens[token["access_token"]] = Record(kind="access", scope=token.get("scope"), token=token["access_token"])
+        access_tokens[token["access_token"]] = Record(kind="access", scope=token.get("scope"), token=token["access_token"],
+                                                      expires_in=int(token.get("expires_in", EXPIRES_IN)))
         if "refresh_token" in token:
             refresh_tokens[token["refresh_token"]] = Record(kind="refresh", scope=token.get("scope"), token=token["refresh_token"])
 
@@ -134,7 +137,7 @@ class Validator(BearerTokenValidator):
 
 
 app = Flask(__name__)
-app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {"authorization_code": EXPIRES_IN, "refresh_token": EXPIRES_IN}
+app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {"authorization_code": EXPIRES_IN, "refresh_token": REFRESHED_EXPIRES_IN}
 app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True
 server = AuthorizationServer(app, query_client=lambda cid: CLIENT if cid == client_id else None, save_token=save_token)
 server.register_grant(CodeGrant, [CodeChallenge(required=True)])
