@@ -30,7 +30,8 @@ struct DatabaseMigrate: HostCommand {
         let config = try await DeploymentConfig.load(home: home.url)
         guard config.database.hasPrefix("sqlite:") else {
             throw AppLinksError(
-                .invalidInput, "This deployment already uses \(config.database), not a SQLite file; there is nothing to migrate.")
+                .invalidInput,
+                "This deployment already uses \(Redaction.url(config.database)), not a SQLite file; there is nothing to migrate.")
         }
         let path = try home.databasePath(config)
         guard FileManager.default.fileExists(atPath: path) else {

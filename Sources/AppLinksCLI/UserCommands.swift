@@ -7,7 +7,10 @@ import Foundation
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users", abstract: "Local users, who log in to approve authorizations and own access tokens.",
-        subcommands: [UsersAdd.self, UsersList.self, UsersPasswd.self, UsersDelete.self, UsersGrants.self, UsersRevokeGrant.self])
+        subcommands: [
+            UsersAdd.self, UsersList.self, UsersPasswd.self, UsersSetAdmin.self, UsersDelete.self, UsersGrants.self,
+            UsersRevokeGrant.self,
+        ])
 }
 
 struct UsersGrants: HostCommand {
@@ -103,7 +106,21 @@ struct UsersPasswd: HostCommand {
             throw AppLinksError(.notFound, "No user named '\(name)'. Run `applinks users list`.")
         }
         try await host.setPassword(name, password: try readPassword(fromStdin: passwordStdin, prompt: "New password for \(name)"))
-        if !common.json { print("Changed the password of '\(name)'.") }
+        if !common.json { print("Changed the password of '\(name)'; their sessions ended and their tokens were revoked.") }
+    }
+}
+
+struct UsersSetAdmin: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set-admin", abstract: "Make a user an administrator, or (with --no-admin) take the right away.",
+        discussion: "It counts from the user's next request, on every node: open admin pages and the admin API refuse a demoted user.")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The user name.") var name: String
+    @Flag(inversion: .prefixedNo, help: "Whether the user administers this deployment.") var admin: Bool
+
+    func execute() async throws {
+        try await common.openHost().setAdmin(name, admin: admin)
+        if !common.json { print(admin ? "'\(name)' is now an administrator." : "'\(name)' is no longer an administrator.") }
     }
 }
 

@@ -47,16 +47,47 @@ extension Deployment {
         return user
     }
 
+    /// Sets a new password. The user's browser sessions end and their personal access tokens are revoked: a
+    /// password is changed most often because the old one, or what it unlocked, leaked.
     public func setPassword(_ name: String, password: String) async throws {
         try await store.setPassword(name: name, passwordHash: try Self.hashPassword(try Self.validPassword(password)))
-        try await audit("user-passwd", detail: ["user": .string(name)])
+        let revoked = try await endCredentials(of: name)
+        try await audit("user-passwd", detail: ["user": .string(name), "tokens_revoked": .number(Double(revoked))])
     }
 
+    /// Grants or withdraws administration. It counts from the user's next request: sessions read the flag from
+    /// the user each time, and tokens act with the user's rights as they are.
+    public func setAdmin(_ name: String, admin: Bool) async throws {
+        try await store.setAdmin(name: name, admin: admin)
+        try await audit("user-admin", detail: ["user": .string(name), "admin": .bool(admin)])
+    }
+
+    /// Deletes a user, ending their sessions and revoking their personal access tokens.
     public func deleteUser(_ name: String) async throws {
         guard try await store.deleteUser(name: name) else {
             throw AppLinksError(.notFound, "No user named '\(name)'. Run `applinks users list`.")
         }
-        try await audit("user-delete", detail: ["user": .string(name)])
+        let revoked = try await endCredentials(of: name)
+        try await audit("user-delete", detail: ["user": .string(name), "tokens_revoked": .number(Double(revoked))])
+    }
+
+    static let sessionEpochs = "host.session-epochs"
+
+    /// When the user's sessions were last ended: a session that began before then is over, on every node.
+    public func sessionsEnded(user name: String) async throws -> Date? {
+        try await store.value(namespace: Self.sessionEpochs, key: name.lowercased())
+            .flatMap { Double(String(decoding: $0, as: UTF8.self)) }.map { Date(timeIntervalSince1970: $0) }
+    }
+
+    /// Ends the user's sessions and revokes their tokens; returns how many tokens were revoked.
+    private func endCredentials(of name: String) async throws -> Int {
+        try await store.put(
+            namespace: Self.sessionEpochs, key: name.lowercased(), value: Data(String(Date().timeIntervalSince1970).utf8), ttl: nil)
+        var revoked = 0
+        for token in try await store.tokens(user: name) where !token.revoked {
+            if try await store.revokeToken(id: token.id) { revoked += 1 }
+        }
+        return revoked
     }
 
     /// The user, if the password is right. Takes as long for an unknown user as for a wrong password.

@@ -39,7 +39,7 @@ public struct DeploymentHome: Sendable {
 
     public func databasePath(_ config: DeploymentConfig) throws -> String {
         guard config.database.hasPrefix("sqlite:") else {
-            throw AppLinksError(.config, "database '\(config.database)' is not supported by this build; use sqlite:FILE.")
+            throw AppLinksError(.config, "database '\(Redaction.url(config.database))' is not supported by this build; use sqlite:FILE.")
         }
         let file = String(config.database.dropFirst("sqlite:".count))
         guard !file.isEmpty else { throw AppLinksError(.config, "database 'sqlite:' names no file; use sqlite:applinks.db.") }

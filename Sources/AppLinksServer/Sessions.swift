@@ -34,12 +34,17 @@ struct Sessions: Sendable {
         return (id, record)
     }
 
+    /// The request's session, if it is live: its user still exists, and has not changed password (or been
+    /// deleted and added again) since the session began. The admin flag is the user's as it is now, so a
+    /// demoted administrator loses the admin pages at their next request.
     func find(_ request: Request) async throws -> (id: String, record: Record)? {
         guard let id = Cookies.value(Self.cookie, in: request), !id.isEmpty,
             let data = try await deployment.store.value(namespace: Self.namespace, key: Self.key(id)),
-            let record = try? JSONCoding.decode(Record.self, from: data),
-            try await deployment.store.user(name: record.user) != nil
+            var record = try? JSONCoding.decode(Record.self, from: data),
+            let user = try await deployment.store.user(name: record.user)
         else { return nil }
+        if let ended = try await deployment.sessionsEnded(user: user.name), record.created <= ended { return nil }
+        record.admin = user.admin
         return (id, record)
     }
 

@@ -143,6 +143,13 @@ extension SQLiteStore: UserStore {
         }
     }
 
+    public func setAdmin(name: String, admin: Bool) async throws {
+        try await write("user \(name)") { db in
+            try db.execute(sql: "UPDATE users SET admin = ? WHERE name = ?", arguments: [admin, name])
+            if db.changesCount == 0 { throw StoreFailure.noUser(name) }
+        }
+    }
+
     public func deleteUser(name: String) async throws -> Bool {
         try await write("user \(name)") { db in
             try db.execute(sql: "DELETE FROM users WHERE name = ?", arguments: [name])

@@ -64,6 +64,8 @@ public protocol UserStore: Sendable {
     func user(name: String) async throws -> UserRecord?
     func users() async throws -> [UserRecord]
     func setPassword(name: String, passwordHash: String) async throws
+    /// Grants or withdraws administration; throws `.notFound` for an unknown user.
+    func setAdmin(name: String, admin: Bool) async throws
     func deleteUser(name: String) async throws -> Bool
 }
 

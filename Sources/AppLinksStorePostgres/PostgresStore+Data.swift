@@ -203,6 +203,17 @@ extension PostgresStore: UserStore {
         }
     }
 
+    public func setAdmin(name: String, admin: Bool) async throws {
+        try await run("Writing user \(name)") {
+            for try await _ in try await client.query(
+                "UPDATE users SET admin = \(admin) WHERE name = \(name) RETURNING name", logger: logger)
+            {
+                return
+            }
+            throw StoreFailure.noUser(name)
+        }
+    }
+
     public func setPassword(name: String, passwordHash: String) async throws {
         try await run("Writing user \(name)") {
             for try await _ in try await client.query(

@@ -242,7 +242,7 @@ struct PostgresURL: CustomStringConvertible {
     init(_ text: String) throws {
         guard let c = URLComponents(string: text), ["postgres", "postgresql"].contains(c.scheme ?? "") else {
             throw AppLinksError(
-                .config, "'\(text)' is not a PostgreSQL URL. Write postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
+                .config, "'\(Redaction.url(text))' is not a PostgreSQL URL. Write postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.")
         }
         let query = Dictionary((c.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
         user = c.user.flatMap { $0.removingPercentEncoding } ?? ProcessInfo.processInfo.environment["USER"] ?? "postgres"

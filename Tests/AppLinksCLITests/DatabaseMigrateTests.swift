@@ -57,7 +57,14 @@ struct DatabaseMigrateTests {
         // A second run into the now populated database is refused and changes nothing.
         let again = try cli.run("db", "migrate", "--to", url)
         #expect(again.status == 5 && again.stderr.contains("already holds a deployment"), "\(again.stderr)")
-        let refused = try cli.run("db", "migrate", "--to", "postgres://applinks@127.0.0.1:1/x")
+        let refused = try cli.run("db", "migrate", "--to", "postgres://applinks:s3cret-pw@127.0.0.1:1/x")
         #expect(refused.status != 0 && refused.stderr.contains("Cannot connect"), "\(refused.stderr)")
+        // A password in the URL never reaches the output, whatever went wrong.
+        for url in [
+            "postgres://applinks:s3cret-pw@127.0.0.1:1/x", "mysql://applinks:s3cret-pw@127.0.0.1/x", "postgres://u:s3cret-pw@h:99999999/x",
+        ] {
+            let r = try cli.run("db", "migrate", "--to", url)
+            #expect(r.status != 0 && !(r.stdout + r.stderr).contains("s3cret-pw"), "\(r.stdout) \(r.stderr)")
+        }
     }
 }

@@ -185,6 +185,37 @@ extension ServerProcessTests {
             #expect(admin.status == 200 && admin.body == "admin root")
         }
 
+        @Test("a new password or a deleted user ends sessions and revokes tokens; a demoted admin loses admin pages at once")
+        func credentialsEnd() async throws {
+            let server = try RunningServer()
+            let rootToken = try server.token(user: "root", admin: true)
+            let bobToken = try server.token(user: "bob", admin: true)
+            let api = { (token: String) in
+                try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(token)")]).status
+            }
+            let root = Browser(server), bob = Browser(server)
+            #expect(try await root.logIn("root", "correct horse battery").status == 303)
+            #expect(try await bob.logIn("bob", "correct horse battery").status == 303)
+            #expect(try await root.request("GET", "/plugins/fixture/admin-only").status == 200)
+            #expect(try await bob.request("GET", "/plugins/fixture/admin-only").status == 200)
+            // Demoted: the open session loses the admin page at its next request, and the token the admin API.
+            #expect(try server.cli("users", "set-admin", "root", "--no-admin").status == 0)
+            #expect(try await root.request("GET", "/plugins/fixture/admin-only").status == 403)
+            #expect(try await root.request("GET", "/plugins/fixture/consent").status == 200, "still logged in, as a user")
+            #expect(try await api(rootToken) == 403)
+            // A new password: every session of the user ends, and every personal token is revoked.
+            #expect(try server.cli("users", "passwd", "bob", "--password-stdin", stdin: "another long password\n").status == 0)
+            #expect(try await bob.request("GET", "/plugins/fixture/consent").status == 303, "the session ended")
+            #expect(try await api(bobToken) == 401)
+            #expect(try await Browser(server).logIn("bob", "another long password").status == 303, "the new password works")
+            // Deleted and added again under the same name: the old session does not come back.
+            let again = Browser(server)
+            #expect(try await again.logIn("bob", "another long password").status == 303)
+            #expect(try server.cli("users", "delete", "bob").status == 0)
+            _ = try server.token(user: "bob", admin: false)
+            #expect(try await again.request("GET", "/plugins/fixture/consent").status == 303)
+        }
+
         @Test("logout needs the session's CSRF token and ends the session")
         func logout() async throws {
             let server = try Self.server()

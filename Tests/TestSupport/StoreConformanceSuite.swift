@@ -246,6 +246,11 @@ public struct StoreConformanceSuite: Sendable {
         try await s.setPassword(name: "bob", passwordHash: "h3")
         #expect(try await s.user(name: "bob")?.passwordHash == "h3")
         await #expect(throws: AppLinksError.self) { try await s.setPassword(name: "carol", passwordHash: "x") }
+        try await s.setAdmin(name: "alice", admin: false)
+        try await s.setAdmin(name: "bob", admin: true)
+        #expect(try await s.user(name: "alice")?.admin == false)
+        #expect(try await s.user(name: "bob")?.admin == true)
+        await #expect(throws: AppLinksError.self) { try await s.setAdmin(name: "carol", admin: true) }
         #expect(try await s.deleteUser(name: "bob"))
         #expect(try await !s.deleteUser(name: "bob"))
         #expect(try await s.user(name: "bob") == nil)
