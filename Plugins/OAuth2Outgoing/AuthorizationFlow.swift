@@ -76,10 +76,17 @@ struct AuthorizationFlow: Sendable {
             try await lastError.record(link.id, failure)
             return .page(error == "access_denied" ? 403 : 400, "\(link.name) was not authorized", failure.message)
         }
-        // RFC 9207: a response from another authorization server than the one this link talks to is refused.
+        // RFC 9207: a response from another authorization server than the one this link talks to is refused, and
+        // so is one without `iss` from a provider that always sends it (a mix-up attacker's server would not).
         if let issuer = endpoints.issuer, let iss = q["iss"], iss != issuer {
             return .page(
                 400, "Wrong authorization server", "The answer came from \(iss), but \(link.name) uses \(issuer); nothing was stored.")
+        }
+        if endpoints.issRequired, q["iss"] == nil {
+            return .page(
+                400, "Wrong authorization server",
+                "The answer has no iss, but \(endpoints.issuer ?? link.name) always sends one (RFC 9207): it may come from another "
+                    + "server. Nothing was stored; run the authorize action again.")
         }
         guard let code = q["code"] else {
             return .page(400, "No authorization code", "The provider sent the browser back without a code; run the authorize action again.")

@@ -85,6 +85,10 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
                         WizardField(name: "authorization_endpoint", label: "Authorization endpoint", type: .url),
                         WizardField(name: "token_endpoint", label: "Token endpoint", type: .url),
                         WizardField(
+                            name: "issuer", label: "Issuer (RFC 9207)", type: .url, required: false,
+                            help: "The provider's issuer identifier, as its metadata names it. When set, every answer must carry it as iss."
+                        ),
+                        WizardField(
                             name: "revocation_endpoint", label: "Revocation endpoint (RFC 7009)", type: .url, required: false,
                             help: "Leave empty if the provider has none: `revoke` then forgets the tokens here only."),
                         WizardField(
@@ -124,7 +128,7 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
         let text = { (name: String) in (answers[name]?.stringValue ?? "").trimmingCharacters(in: .whitespaces) }
         var errors: [FieldError] = []
         let required = provider == "applinks" ? ["base_url"] : ["authorization_endpoint", "token_endpoint"]
-        let optional = provider == "applinks" ? [] : ["revocation_endpoint", "status_url"]
+        let optional = provider == "applinks" ? [] : ["revocation_endpoint", "status_url", "issuer"]
         for field in required {
             if let problem = ProviderEndpoints.urlProblem(text(field)) { errors.append(FieldError(field: field, message: problem)) }
         }
@@ -140,18 +144,26 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             )
         }
         let optionalURL = { (name: String) in text(name).isEmpty ? nil : text(name) }
-        return (
-            ProviderEndpoints(
-                provider: "custom", issuer: nil, authorization: text("authorization_endpoint"), token: text("token_endpoint"),
-                revocation: optionalURL("revocation_endpoint"), statusURL: optionalURL("status_url"), clientAuth: .basic,
-                defaultScopes: []), []
-        )
+        var custom = ProviderEndpoints(
+            provider: "custom", issuer: optionalURL("issuer"), authorization: text("authorization_endpoint"),
+            token: text("token_endpoint"), revocation: optionalURL("revocation_endpoint"), statusURL: optionalURL("status_url"),
+            clientAuth: .basic, defaultScopes: [])
+        custom.issRequired = custom.issuer != nil
+        return (custom, [])
     }
+
+    static let noIssuerWarning = WizardMessage(
+        .warning,
+        "No issuer was given: an answer from another authorization server (a mix-up attack, RFC 9207) goes undetected. "
+            + "Give the provider's issuer if it has one.")
 
     private func clientStep(_ endpoints: ProviderEndpoints) async throws -> WizardResponse {
         var messages = [
             WizardMessage(.info, "Register this redirect URL with the provider, then give the client it issued: \(try await redirectURI())")
         ]
+        if endpoints.provider == "custom" && endpoints.issuer == nil {
+            messages.append(Self.noIssuerWarning)
+        }
         if endpoints.provider == "applinks" {
             messages.append(
                 WizardMessage(
@@ -208,7 +220,9 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
                 displayURL: origin ?? endpoints.authorization,
                 outgoingAuth: [Self.auth], config: config),
             secrets: ["client_secret": secret],
-            messages: [WizardMessage(.info, "Next: run the authorize action on the new link and approve access at the provider.")])
+            messages: (endpoints.provider == "custom" && endpoints.issuer == nil ? [Self.noIssuerWarning] : []) + [
+                WizardMessage(.info, "Next: run the authorize action on the new link and approve access at the provider.")
+            ])
     }
 
     // MARK: Status
@@ -327,6 +341,17 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
         case "test-request":
             let url = r.args["url"]?.stringValue ?? ""
             if let problem = ProviderEndpoints.urlProblem(url) { throw PluginError(code: "invalid_input", message: problem) }
+            // The token goes only where the provider's API is: a URL elsewhere would hand it to a stranger.
+            let extra = link.config["api_origins"].map { $0.words } ?? []
+            let allowed = client.endpoints.tokenOrigins(extra: extra)
+            guard let origin = ProviderEndpoints.origin(url), allowed.contains(origin) else {
+                throw PluginError(
+                    code: "invalid_input",
+                    message:
+                        "\(link.name)'s token is sent only to \(allowed.sorted().joined(separator: ", ")); \(ProviderEndpoints.origin(url) ?? url) is none of them. "
+                        + "To allow another API origin, add it to the link's api_origins: `applinks edit \(link.id) --set config.api_origins=\"https://api.example.com\"`."
+                )
+            }
             var access = try await keeper.accessToken(link.id, client: client)
             var answer = try await get(url, bearer: access)
             if answer.status == 401 {

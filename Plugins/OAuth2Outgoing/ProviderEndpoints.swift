@@ -17,6 +17,9 @@ struct ProviderEndpoints: Sendable, Equatable {
     var statusURL: String?
     var clientAuth: ClientAuth
     var defaultScopes: [String]
+    /// Whether every authorization response must carry `iss` (RFC 9207): the provider's metadata says it sends
+    /// it, or the admin named the issuer of a custom provider.
+    var issRequired = false
 
     static let kinds = ["custom", "google", "microsoft", "github", "applinks"]
 
@@ -46,6 +49,7 @@ struct ProviderEndpoints: Sendable, Equatable {
             provider: provider, issuer: config["issuer"]?.stringValue, authorization: authorization, token: token,
             revocation: config["revocation_endpoint"]?.stringValue, statusURL: config["status_url"]?.stringValue,
             clientAuth: ClientAuth(rawValue: config["client_auth"]?.stringValue ?? "") ?? .basic, defaultScopes: [])
+        issRequired = config["iss_required"]?.boolValue ?? false
     }
 
     init(
@@ -70,7 +74,23 @@ struct ProviderEndpoints: Sendable, Equatable {
         if let issuer { c["issuer"] = .string(issuer) }
         if let revocation { c["revocation_endpoint"] = .string(revocation) }
         if let statusURL { c["status_url"] = .string(statusURL) }
+        if issRequired { c["iss_required"] = .bool(true) }
         return c
+    }
+
+    /// The origin of an http(s) URL: scheme, host and port, lower case, without a default port.
+    static func origin(_ text: String) -> String? {
+        guard let u = URLComponents(string: text), let scheme = u.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            let host = u.host?.lowercased(), !host.isEmpty
+        else { return nil }
+        let port = u.port.flatMap { (scheme == "http" && $0 == 80) || (scheme == "https" && $0 == 443) ? nil : $0 }
+        return "\(scheme)://\(host)" + (port.map { ":\($0)" } ?? "")
+    }
+
+    /// Where the link's bearer token may be sent: the origins of the provider's own endpoints and status URL,
+    /// plus those the admin listed in the link's `api_origins`.
+    func tokenOrigins(extra: [String]) -> Set<String> {
+        Set(([authorization, token, revocation, issuer, statusURL].compactMap { $0 } + extra).compactMap(Self.origin))
     }
 
     /// An absolute http(s) URL, or the reason it is not one.
@@ -107,9 +127,11 @@ struct ProviderEndpoints: Sendable, Equatable {
                 .configError, .invalidConfig,
                 "\(url) names the issuer \(issuer), not \(trimmed); give the provider's own base URL (\(issuer)).")
         }
-        return ProviderEndpoints(
+        var found = ProviderEndpoints(
             provider: "applinks", issuer: issuer, authorization: authorization, token: token,
             revocation: meta["revocation_endpoint"]?.stringValue, statusURL: issuer + "/rest/oauth2/latest/whoami",
             clientAuth: .basic, defaultScopes: [])
+        found.issRequired = meta["authorization_response_iss_parameter_supported"]?.boolValue ?? false
+        return found
     }
 }

@@ -68,13 +68,15 @@ extension ServerProcessTests {
 
         /// A custom-provider link to an authlib provider.
         static func link(
-            _ c: RunningServer, to p: AuthlibProvider, secret: String = "authlib-secret", name: String = "Authlib"
+            _ c: RunningServer, to p: AuthlibProvider, secret: String = "authlib-secret", name: String = "Authlib", issuer: String? = nil
         ) throws -> String {
             let r = try c.cli(
-                "create", "oauth2-outgoing", "--set", "name=\(name)", "--set", "provider=custom", "--set",
-                "authorization_endpoint=\(p.base)/authorize", "--set", "token_endpoint=\(p.base)/token", "--set",
-                "revocation_endpoint=\(p.base)/revoke", "--set", "status_url=\(p.base)/api/me", "--set", "client_id=authlib-client",
-                "--set", "client_secret=\(secret)", "--set", "scopes=profile", "--json")
+                [
+                    "create", "oauth2-outgoing", "--set", "name=\(name)", "--set", "provider=custom", "--set",
+                    "authorization_endpoint=\(p.base)/authorize", "--set", "token_endpoint=\(p.base)/token", "--set",
+                    "revocation_endpoint=\(p.base)/revoke", "--set", "status_url=\(p.base)/api/me", "--set", "client_id=authlib-client",
+                    "--set", "client_secret=\(secret)", "--set", "scopes=profile", "--json",
+                ] + (issuer.map { ["--set", "issuer=\($0)"] } ?? []))
             return try #require(r.jsonObject?["id"] as? String, "\(r.stdout)\(r.stderr)")
         }
 
@@ -139,6 +141,13 @@ extension ServerProcessTests {
             let before = try await c.checkStatus(link, admin: admin)
             #expect(before.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && before.1.contains("authorize"), "\(before)")
 
+            // The provider's metadata says it always sends iss (RFC 9207): an answer without it, or with another
+            // server's, is refused and stores nothing.
+            for forged in ["-", "http://127.0.0.1:1"] {
+                let mixedUp = try Self.authorize(c, link, kind: "applinks", decision: "allow+\(forged)", user: ["alice", Self.password])
+                #expect(mixedUp.status == 400 && mixedUp.page.contains("Wrong authorization server"), "\(forged): \(mixedUp)")
+                #expect(try await c.checkStatus(link, admin: admin).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED")
+            }
             let done = try Self.authorize(c, link, kind: "applinks", user: ["alice", Self.password])
             #expect(done.status == 200 && done.page.contains("is authorized"), "\(done)")
             #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
@@ -209,6 +218,39 @@ extension ServerProcessTests {
             #expect(try await p.stats()["revocations"] == 1)
             let after = try await c.checkStatus(link, admin: admin)
             #expect(after.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED", "\(after)")
+        }
+
+        @Test("a custom provider with an issuer needs iss in every answer (RFC 9207); one without an issuer is created with a warning")
+        func customIssuer() async throws {
+            let (c, admin) = try RunningServer.allowingLoopback()
+            let p = try await AuthlibProvider(
+                clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 3600, rotate: "yes")
+            defer { p.stop() }
+            let plain = try c.cli(
+                "create", "oauth2-outgoing", "--set", "name=No issuer", "--set", "provider=custom", "--set",
+                "authorization_endpoint=\(p.base)/authorize", "--set", "token_endpoint=\(p.base)/token", "--set",
+                "client_id=authlib-client", "--set", "client_secret=authlib-secret")
+            #expect(plain.status == 0 && plain.stderr.contains("mix-up"), "\(plain.stdout) \(plain.stderr)")
+            let link = try Self.link(c, to: p, name: "With issuer", issuer: p.base)
+            // authlib sends no iss: the answer may come from any server, so it is refused.
+            for decision in ["allow", "allow+http://127.0.0.1:1"] {
+                let refused = try Self.authorize(c, link, kind: "authlib", decision: decision)
+                #expect(refused.status == 400 && refused.page.contains("Wrong authorization server"), "\(decision): \(refused)")
+            }
+            #expect(try await c.checkStatus(link, admin: admin).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED")
+            let done = try Self.authorize(c, link, kind: "authlib", decision: "allow+\(p.base)")
+            #expect(done.status == 200, "\(done)")
+            #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
+
+            // The token goes to the provider's origins only, and to those the admin adds.
+            let elsewhere = try freeLoopbackPort()
+            for url in ["http://127.0.0.1:\(elsewhere)/api/me", "https://127.0.0.1:\(p.port)/api/me", "http://localhost:\(p.port)/api/me"] {
+                let refused = try c.cli("action", link, "test-request", "--arg", "url=\(url)")
+                #expect(refused.status != 0 && refused.stderr.contains("api_origins"), "\(url): \(refused.stderr)")
+            }
+            #expect(try c.cli("edit", link, "--set", "config.api_origins=http://127.0.0.1:\(elsewhere)").status == 0)
+            let added = try c.cli("action", link, "test-request", "--arg", "url=http://127.0.0.1:\(elsewhere)/api/me")
+            #expect(!added.stderr.contains("api_origins"), "an added origin is allowed: \(added.stderr)")
         }
 
         @Test(

@@ -138,6 +138,10 @@ final class RunningServer: @unchecked Sendable {
         configuration: .init(redirectConfiguration: .disallow))
 
     func cli(_ args: String..., stdin: String? = nil) throws -> CommandResult {
+        try cli(args, stdin: stdin)
+    }
+
+    func cli(_ args: [String], stdin: String? = nil) throws -> CommandResult {
         try runCommand(BuildProducts.applinks, args, environment: env, stdin: stdin)
     }
 
