@@ -33,10 +33,18 @@ public struct PluginInstaller: Sendable {
             throw AppLinksError(
                 .invalidInput, "\(file.lastPathComponent) has sha256 \(hash), not the expected \(expected); nothing was installed.")
         }
-        let (loaded, records) = PluginLoader(searchPaths: [file], executableDirectory: nil, logger: logger).loadAll(enabled: [:])
+        // The trial load runs in a runner process: a vendor's library is not code to run inside the CLI, and a
+        // crash while it loads costs the runner, not the install.
+        let (loaded, records) = PluginLoader(searchPaths: [file], executableDirectory: nil, isolated: ["*"], logger: logger)
+            .loadAll(enabled: [:])
+        defer { for plugin in loaded { plugin.shutdown() } }
         guard let plugin = loaded.first, let record = records.first else {
             let why = records.first?.reason ?? "it is not a plugin"
             throw AppLinksError(.pluginRefused, "\(file.lastPathComponent) cannot be installed: \(why) Nothing was installed.")
+        }
+        guard plugin.sha256 == hash else {
+            throw AppLinksError(
+                .pluginRefused, "\(file.lastPathComponent) changed while it was being checked; nothing was installed. Try again.")
         }
         let target = home.pluginDirectory.appendingPathComponent("libapplinks-\(plugin.id).so")
         let temporary = home.pluginDirectory.appendingPathComponent(".install-\(UUID().uuidString)")

@@ -23,6 +23,8 @@ public struct PluginLoader: Sendable {
     public var isolated: Set<String>
     /// The runner executable for isolated plugins.
     public var runnerPath: String
+    /// For tests only: runs between the file's check and its loading, to prove that a swap in that gap is caught.
+    public var afterVerifyForTesting: (@Sendable (String) -> Void)?
 
     public init(
         searchPaths: [URL], executableDirectory: URL?, pins: [String: String] = [:], requirePins: Bool = false,
@@ -119,33 +121,32 @@ public struct PluginLoader: Sendable {
     }
 
     /// Opens one file. Fills `record` with what it learns on the way, so a refusal still reports the id.
+    ///
+    /// The file is opened once: its owner and mode are checked, its bytes hashed and pinned, and it is loaded,
+    /// all through that one descriptor, so a file swapped in after the check is never what runs.
     func load(_ file: URL, record: inout PluginRecord) throws -> (LoadedPlugin, String) {
         let path = file.resolvingSymlinksInPath().path
         try checkTrust(path)
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw refusal("the file cannot be read", fix: "check its permissions")
-        }
-        guard bytes.count >= 4, bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) else {
-            throw refusal(
-                "the file is not a shared library (it has no ELF header)",
-                fix: "remove it from the plugin directory, or rebuild it with `cc -shared -fPIC`")
-        }
-        let hash = Digest.sha256(bytes).hexString
+        let library = try VerifiedLibrary(path: path)
+        let hash = library.sha256
         if requirePins && !pins.values.contains(hash) {
             throw refusal(
                 "plugins.require_pins is on and no pin matches this file's sha256 \(hash)",
                 fix: "add ID=\(hash) to plugins.pins if you trust this file")
         }
-        if !isolated.isEmpty { return (try loadThroughRunner(path, hash: hash, record: &record), hash) }
-        return (try openInProcess(path, hash: hash, record: &record), hash)
+        afterVerifyForTesting?(path)
+        try library.checkUnchanged()
+        if !isolated.isEmpty { return (try loadThroughRunner(library, record: &record), hash) }
+        return (try openInProcess(library, record: &record), hash)
     }
 
     /// Opens a file that passed the trust, format and pin checks in this process.
-    private func openInProcess(_ path: String, hash: String, record: inout PluginRecord) throws -> LoadedPlugin {
+    private func openInProcess(_ library: VerifiedLibrary, record: inout PluginRecord) throws -> LoadedPlugin {
+        let (path, hash) = (library.path, library.sha256)
         let handle: UnsafeMutableRawPointer
         let raw: UnsafePointer<applinks_plugin_descriptor>
         do {
-            (handle, raw) = try PluginLibrary.open(path)
+            (handle, raw) = try PluginLibrary.open(library.loadPath)
         } catch {
             throw refusal(error.reason, fix: error.fix)
         }
@@ -164,8 +165,9 @@ public struct PluginLoader: Sendable {
 
     /// Opens the library in a runner process, so that not even its loading runs in the host. A link type that
     /// is not to be isolated is then opened here as usual.
-    private func loadThroughRunner(_ path: String, hash: String, record: inout PluginRecord) throws -> LoadedPlugin {
-        let (process, hello) = try PluginProcess.start(runner: runnerPath, library: path, sha256: hash, logger: logger)
+    private func loadThroughRunner(_ library: VerifiedLibrary, record: inout PluginRecord) throws -> LoadedPlugin {
+        let (path, hash) = (library.path, library.sha256)
+        let (process, hello) = try PluginProcess.start(runner: runnerPath, library: library, logger: logger)
         var keep = false
         defer { if !keep { process.stop() } }
         guard let fields = hello.fields else {
@@ -173,7 +175,7 @@ public struct PluginLoader: Sendable {
         }
         let (descriptor, abi) = try judge(fields, hash: hash, record: &record)
         guard isolated.contains(descriptor.id) || isolated.contains("*") else {
-            return try openInProcess(path, hash: hash, record: &record)
+            return try openInProcess(library, record: &record)
         }
         if let why = hello.nativeRefusals.first {
             throw refusal(why, fix: "make the action's c_function match its params and export the function")
@@ -244,31 +246,14 @@ public struct PluginLoader: Sendable {
         return (descriptor, abi)
     }
 
-    /// Refuses files or directories that other users could replace.
+    /// Refuses a file, or any directory above it, that another user could replace (see ``PluginTrust``).
     func checkTrust(_ path: String) throws {
-        let uid = getuid()
         var st = stat()
         guard stat(path, &st) == 0 else {
             throw refusal("it cannot be inspected: \(String(cString: strerror(errno)))", fix: "check the path")
         }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw refusal("it is not a regular file", fix: "point the plugin path at a .so file") }
-        if st.st_mode & S_IWOTH != 0 {
-            throw refusal("the file is world-writable", fix: "run `chmod o-w \(path)`")
-        }
-        if st.st_uid != 0 && st.st_uid != uid {
-            throw refusal(
-                "the file is owned by uid \(st.st_uid), neither root nor the user running AppLinks (uid \(uid))",
-                fix: "run `chown \(uid) \(path)` if you trust it")
-        }
-        let dir = (path as NSString).deletingLastPathComponent
-        var dst = stat()
-        guard stat(dir, &dst) == 0 else { throw refusal("its directory cannot be inspected", fix: "check the path") }
-        if dst.st_mode & S_IWOTH != 0 && dst.st_mode & S_ISVTX == 0 {
-            throw refusal("its directory \(dir) is world-writable, so anyone could replace the file", fix: "run `chmod o-w \(dir)`")
-        }
-        if dst.st_uid != 0 && dst.st_uid != uid {
-            throw refusal("its directory \(dir) is owned by uid \(dst.st_uid)", fix: "move the plugin to a directory you own")
-        }
+        try PluginTrust.checkFile(st, path: path)
+        try PluginTrust.checkDirectories(of: path)
     }
 
     /// The least `struct_size` a v1 plugin may declare: every field up to and including `free_buffer`.

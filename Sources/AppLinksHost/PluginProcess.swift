@@ -13,9 +13,9 @@ import Synchronization
 /// backoff (1 s, doubling to 60 s, reset once a runner has lived a minute) starts a fresh runner.
 final class PluginProcess: Sendable {
     let runnerPath: String
-    let libraryPath: String
-    /// The library's hash when it was loaded: a restart runs only that same file.
-    let sha256: String
+    /// The library as it was verified, held open: each runner, restarts included, loads it from this descriptor.
+    let library: VerifiedLibrary
+    var libraryPath: String { library.path }
     let logger: Logger
     private let state: Mutex<State>
     private let services = Mutex<HostServices?>(nil)
@@ -45,19 +45,18 @@ final class PluginProcess: Sendable {
         runnerVariables.compactMap { name in environment[name].map { "\(name)=\($0)" } } + ["SWIFT_BACKTRACE=enable=no"]
     }
 
-    private init(runnerPath: String, libraryPath: String, sha256: String, logger: Logger, runner: RunnerConnection) {
+    private init(runnerPath: String, library: VerifiedLibrary, logger: Logger, runner: RunnerConnection) {
         self.runnerPath = runnerPath
-        self.libraryPath = libraryPath
-        self.sha256 = sha256
+        self.library = library
         self.logger = logger
         state = Mutex(State(runner: runner))
     }
 
     /// Starts a runner for `library` and reads its descriptor. The caller judges the descriptor, and calls
     /// ``stop()`` if it refuses it.
-    static func start(runner: String, library: String, sha256: String, logger: Logger) throws -> (PluginProcess, RunnerHello) {
+    static func start(runner: String, library: VerifiedLibrary, logger: Logger) throws -> (PluginProcess, RunnerHello) {
         let (connection, hello) = try RunnerConnection.spawn(runner: runner, library: library, logger: logger)
-        let process = PluginProcess(runnerPath: runner, libraryPath: library, sha256: sha256, logger: logger, runner: connection)
+        let process = PluginProcess(runnerPath: runner, library: library, logger: logger, runner: connection)
         connection.owner = process
         return (process, hello)
     }
@@ -103,13 +102,13 @@ final class PluginProcess: Sendable {
         case .success(nil): break
         }
         do {
-            guard let bytes = FileManager.default.contents(atPath: libraryPath), Digest.sha256(bytes).hexString == sha256 else {
+            guard library.currentSHA256() == library.sha256 else {
                 throw AppLinksError(
                     .pluginFailed,
-                    "\(pluginName) cannot restart: \(libraryPath) is gone or has changed since the host loaded it. "
+                    "\(pluginName) cannot restart: \(libraryPath) has changed since the host loaded it. "
                         + "Restart the host to load the file now there")
             }
-            let (connection, hello) = try RunnerConnection.spawn(runner: runnerPath, library: libraryPath, logger: logger)
+            let (connection, hello) = try RunnerConnection.spawn(runner: runnerPath, library: library, logger: logger)
             guard hello.fields != nil else {
                 connection.kill()
                 throw AppLinksError(.pluginFailed, "\(pluginName) no longer loads: \(hello.refusal ?? "no descriptor").")
@@ -181,7 +180,9 @@ final class RunnerConnection: @unchecked Sendable {
         self.logger = logger
     }
 
-    static func spawn(runner: String, library: String, logger: Logger) throws -> (RunnerConnection, RunnerHello) {
+    /// Starts a runner on `library`, handed over as its fd 3: it loads the very file the host verified.
+    static func spawn(runner: String, library verified: VerifiedLibrary, logger: Logger) throws -> (RunnerConnection, RunnerHello) {
+        let library = verified.path
         signal(SIGPIPE, SIG_IGN)  // a runner that died must fail a write, not end the host
         guard access(runner, X_OK) == 0 else {
             throw AppLinksError(
@@ -203,9 +204,10 @@ final class RunnerConnection: @unchecked Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, verified.fd, 3)
         // Nothing else of the host's: not its sockets, its database, nor another child's pipe.
-        SpawnActions.closeAll(from: 3, &actions)
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(runner), strdup(library), nil]
+        SpawnActions.closeAll(from: 4, &actions)
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(runner), strdup("/proc/self/fd/3"), nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
         let envp: [UnsafeMutablePointer<CChar>?] = PluginProcess.runnerEnvironment().map { strdup($0) } + [nil]

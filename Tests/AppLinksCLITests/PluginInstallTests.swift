@@ -12,6 +12,32 @@ struct PluginInstallTests {
         try String(contentsOf: BuildProducts.repositoryRoot.appendingPathComponent("sdk/examples/c-hello/hello.c"), encoding: .utf8)
     }
 
+    @Test("the trial load of an install runs in a plugin runner, never in the CLI's own process")
+    func trialLoadIsIsolated() throws {
+        let cli = try CLI.initialized()
+        let build = TemporaryDirectory("vendor")
+        let file = build.path("libhello.so")
+        let marker = build.path("loaded-by")
+        // The library notes, as it is loaded, which executable loaded it.
+        let source =
+            try Self.exampleSource() + """
+
+                #include <fcntl.h>
+                #include <unistd.h>
+                __attribute__((constructor)) static void note_loader(void) {
+                    char exe[4096] = {0};
+                    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+                    int fd = open("\(marker.path)", O_WRONLY | O_CREAT | O_APPEND, 0600);
+                    if (fd >= 0 && n > 0) { write(fd, exe, (size_t)n); write(fd, "\\n", 1); close(fd); }
+                }
+                """
+        try compileCPlugin(source, to: file)
+        let installed = try cli.run("plugins", "install", file.path)
+        #expect(installed.status == 0, "\(installed.stderr)")
+        let loaders = try String(contentsOf: marker, encoding: .utf8).split(separator: "\n")
+        #expect(!loaders.isEmpty && loaders.allSatisfy { $0.hasSuffix("/applinks-plugin-runner") }, "\(loaders)")
+    }
+
     @Test("installs a checked file with a pin; a wrong hash or a broken file installs nothing; a changed file is refused")
     func install() throws {
         let cli = try CLI.initialized()

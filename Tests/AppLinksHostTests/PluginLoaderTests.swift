@@ -37,6 +37,9 @@ struct PluginLoaderTests {
         ("world-writable file", "the file is world-writable. Fix: run `chmod o-w"),
         ("file owned by another user", "owned by uid 65534"),
         ("world-writable directory", "is world-writable, so anyone could replace the file"),
+        ("group-writable file", "writable by group 1000, not root's. Fix: run `chmod g-w"),
+        ("group-writable directory", "is writable by group 1000, whose members could replace the file"),
+        ("a parent directory owned by another user", "is owned by uid 65534, who could replace the file"),
     ]
 
     @Test(
@@ -61,23 +64,53 @@ struct PluginLoaderTests {
         }
         if name == "not an ELF file" {
             try Data("#!/bin/sh\necho I am not a library\n".utf8).write(to: file)
-        } else if name == "world-writable directory" {
-            let sub = dir.path("open")
+        } else if ["world-writable directory", "group-writable directory", "a parent directory owned by another user"].contains(name) {
+            // The weak directory sits two levels above the file: every directory up to / counts.
+            let weak = dir.path("weak")
+            let sub = weak.appendingPathComponent("plugins")
             try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
             file = sub.appendingPathComponent("libbad.so")
             try compileCPlugin(CPluginSources.plugin(o), to: file)
-            chmod(sub.path, 0o777)
+            switch name {
+            case "world-writable directory": chmod(weak.path, 0o777)
+            case "group-writable directory":
+                chown(weak.path, 0, 1000)
+                chmod(weak.path, 0o775)
+            default: chown(weak.path, 65534, 65534)
+            }
         } else {
             try compileCPlugin(CPluginSources.plugin(o), to: file)
         }
         if name == "world-writable file" { chmod(file.path, 0o666) }
         if name == "file owned by another user" { chown(file.path, 65534, 65534) }
+        if name == "group-writable file" {
+            chown(file.path, getuid(), 1000)
+            chmod(file.path, 0o664)
+        }
         let (plugins, records) = Self.loader([file, BuildProducts.fixturePlugin]).loadAll(enabled: [:])
         #expect(plugins.map(\.id) == ["fixture"], "the good plugin must still load")
         let bad = try #require(records.first { $0.path.hasSuffix("libbad.so") })
         #expect(bad.state == .refused)
         #expect(bad.reason?.contains(expected) == true, "reason was: \(bad.reason ?? "nil")")
         #expect(bad.reason?.contains("Fix:") == true)
+    }
+
+    @Test("a file swapped between its check and its load is refused, in process and under isolation; the host never runs the swap")
+    func swapAfterCheck() throws {
+        for isolated in [false, true] {
+            let dir = TemporaryDirectory("swap")
+            let file = dir.path("libswap.so")
+            let other = dir.path("other.so")
+            try compileCPlugin(CPluginSources.plugin(.init(id: "checked")), to: file)
+            try compileCPlugin(CPluginSources.plugin(.init(id: "swapped")), to: other)
+            var loader = Self.loader([file])
+            if isolated { loader.isolated = ["*"] }
+            loader.afterVerifyForTesting = { path in _ = rename(other.path, path) }
+            let (plugins, records) = loader.loadAll(enabled: [:])
+            #expect(plugins.isEmpty, "isolated \(isolated): \(plugins.map(\.id))")
+            let reason = records.first?.reason ?? ""
+            #expect(reason.contains("was replaced while it was being loaded") && reason.contains("Fix:"), "\(reason)")
+        }
     }
 
     @Test("a plugin built for ABI 1.0 still loads on this 1.1 host: a minor version only appends")
