@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -106,6 +107,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -191,7 +193,7 @@ let package = Package(
             exclude: [
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",
                 "authlib_provider.py", "oauth2_outgoing_browser.py", "jenkins_standin.py",
-                "oauth2_client_flow.py", "oauth1_replay.py", "oauth1_levels.py",
+                "oauth2_client_flow.py", "oauth1_replay.py", "oauth1_levels.py", "slow_senders.py",
             ],
             swiftSettings: swift6
         ),

@@ -36,6 +36,11 @@ public struct DeploymentConfig: Sendable {
     /// The reverse proxies in front of this node (`server.trusted_proxies`): only from these peers does
     /// `X-Forwarded-For` name the client, for logs and login throttles. Empty: the peer is the client.
     public var trustedProxies: [AddressRange] = []
+    /// How long a client may take to send a request's head (`server.request_header_timeout_seconds`), counted
+    /// from the connection's start or the previous response; and its body, from the head
+    /// (`server.request_body_timeout_seconds`). A slower client is dropped, so slow senders cannot hold the server.
+    public var requestHeaderTimeout: Duration = .seconds(20)
+    public var requestBodyTimeout: Duration = .seconds(60)
     /// The master key, base64, when it comes from the environment rather than the home's `master.key`.
     public var masterKeyBase64: String?
     /// The OAuth 2.0 provider's settings, handed to link types as they are (see ``InstanceInfo/settings``).
@@ -74,6 +79,7 @@ public struct DeploymentConfig: Sendable {
         "plugins.isolation", "plugins.runner",
         "status.timeout_seconds", "status.concurrency", "status.interval_seconds", "wizard.timeout_seconds",
         "http.allow_private_addresses", "testing.clock_offset_seconds", "server.trusted_proxies",
+        "server.request_header_timeout_seconds", "server.request_body_timeout_seconds",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
         "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes",
     ]
@@ -154,6 +160,17 @@ public struct DeploymentConfig: Sendable {
             try r.requiredBool(forKey: $0)
         }
         trustedProxies = try r.stringArray(forKey: "server.trusted_proxies", default: []).map(AddressRange.init)
+        let headerSeconds = try Self.typed("server.request_header_timeout_seconds", "a number of seconds", default: 20) {
+            try r.requiredDouble(forKey: $0)
+        }
+        let bodySeconds = try Self.typed("server.request_body_timeout_seconds", "a number of seconds", default: 60) {
+            try r.requiredDouble(forKey: $0)
+        }
+        guard headerSeconds > 0, bodySeconds > 0 else {
+            throw AppLinksError(.config, "server.request_header_timeout_seconds and server.request_body_timeout_seconds must be positive.")
+        }
+        requestHeaderTimeout = .milliseconds(Int64(headerSeconds * 1000))
+        requestBodyTimeout = .milliseconds(Int64(bodySeconds * 1000))
         clockOffset = try Self.typed("testing.clock_offset_seconds", "a number of seconds", default: 0) { try r.requiredDouble(forKey: $0) }
         masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
         let code = try Self.typed("oauth2.code_lifetime_seconds", "a whole number of seconds", default: 60) {

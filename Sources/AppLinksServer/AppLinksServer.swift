@@ -62,8 +62,16 @@ public func buildApplication(
         }
     }
 
+    let (headerTimeout, bodyTimeout) = (
+        TimeAmount(deployment.config.requestHeaderTimeout), TimeAmount(deployment.config.requestBodyTimeout)
+    )
     return Application(
         router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    RequestDeadlineHandler(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout)
+                ])),
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "AppLinks"),
         services: [LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger)],
         onServerRunning: { channel in
