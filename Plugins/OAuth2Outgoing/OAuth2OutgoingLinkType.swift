@@ -98,7 +98,14 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             case "applinks":
                 return .fields(
                     step: "endpoints", title: "The other AppLinks host",
-                    fields: [WizardField(name: "base_url", label: "Its base URL", type: .url, help: "Such as https://wiki.example.com")],
+                    fields: [
+                        WizardField(name: "base_url", label: "Its base URL", type: .url, help: "Such as https://wiki.example.com"),
+                        WizardField(
+                            name: "confirm_endpoint_host", label: "Confirm another host for the token endpoint", required: false,
+                            help:
+                                "Only if the wizard asks: the host its metadata sends the client secret to, when that is not the base URL's."
+                        ),
+                    ],
                     messages: [])
             default:
                 return try await clientStep(ProviderEndpoints.presets[provider]!)
@@ -108,7 +115,8 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             guard var endpoints = given else { return .errors(step: "endpoints", errors: errors, messages: []) }
             if endpoints.provider == "applinks" {
                 do {
-                    endpoints = try await ProviderEndpoints.discover(base: endpoints.authorization, host: host)
+                    endpoints = try await ProviderEndpoints.discover(
+                        base: endpoints.authorization, host: host, confirmedHost: r.answers["confirm_endpoint_host"]?.stringValue)
                 } catch {
                     return .errors(step: "endpoints", errors: [FieldError(field: "base_url", message: error.message)], messages: [])
                 }
@@ -194,7 +202,8 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             endpoints = given
             if provider == "applinks" {
                 do {
-                    endpoints = try await ProviderEndpoints.discover(base: given.authorization, host: host)
+                    endpoints = try await ProviderEndpoints.discover(
+                        base: given.authorization, host: host, confirmedHost: r.answers["confirm_endpoint_host"]?.stringValue)
                 } catch {
                     return .errors(step: "endpoints", errors: [FieldError(field: "base_url", message: error.message)], messages: [])
                 }

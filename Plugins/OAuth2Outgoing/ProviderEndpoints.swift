@@ -103,7 +103,11 @@ struct ProviderEndpoints: Sendable, Equatable {
     }
 
     /// Reads another AppLinks host's authorization-server metadata (RFC 8414) from its base URL.
-    static func discover(base: String, host: HostAPI) async throws(StatusFailure) -> ProviderEndpoints {
+    ///
+    /// The client secret goes to the token endpoint the metadata names. When that endpoint (or the revocation
+    /// endpoint) is on another host than the one the admin entered, discovery stops until the admin confirms
+    /// that host (`confirmedHost`): metadata from a compromised or impostor server must not collect the secret.
+    static func discover(base: String, host: HostAPI, confirmedHost: String? = nil) async throws(StatusFailure) -> ProviderEndpoints {
         let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
         let url = trimmed + "/.well-known/oauth-authorization-server"
         let response: HostHTTPResponse
@@ -126,6 +130,16 @@ struct ProviderEndpoints: Sendable, Equatable {
             throw StatusFailure(
                 .configError, .invalidConfig,
                 "\(url) names the issuer \(issuer), not \(trimmed); give the provider's own base URL (\(issuer)).")
+        }
+        let entered = URLComponents(string: trimmed)?.host?.lowercased()
+        for endpoint in [token, meta["revocation_endpoint"]?.stringValue].compactMap({ $0 }) {
+            guard let other = URLComponents(string: endpoint)?.host?.lowercased(), other != entered else { continue }
+            guard confirmedHost?.lowercased() == other else {
+                throw StatusFailure(
+                    .configError, .invalidConfig,
+                    "\(trimmed)'s metadata sends the client secret to \(endpoint), on another host (\(other)). If that host is the "
+                        + "provider's, confirm it: --set confirm_endpoint_host=\(other).")
+            }
         }
         var found = ProviderEndpoints(
             provider: "applinks", issuer: issuer, authorization: authorization, token: token,

@@ -6,35 +6,88 @@ import NIOHTTP1
 
 /// Outbound HTTP for plugins (the host API's `http_request`), on AsyncHTTPClient.
 ///
+/// Every request resolves its host once, checks every address against the address policy, and connects to one
+/// of the addresses it checked, with the host name kept for `Host` and TLS SNI: a name that resolves elsewhere a
+/// moment later (DNS rebinding) cannot redirect the connection. Redirects are followed here, not by the
+/// client, so that each hop goes through the same checks.
+///
 /// Transport failures are classified into the status vocabulary's network error types, so that a plugin can
 /// report NETWORK_ERROR/CONNECTION_REFUSED and the like without parsing error strings itself.
 public struct HTTPService: Sendable {
     public static let maxBodyBytes = 16 * 1024 * 1024
-
-    private static let following = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(.follow(max: 5, allowCycles: false)))
-    private static let notFollowing = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(.disallow))
+    public static let maxRedirects = 5
 
     /// A refused connection is reported at once. AsyncHTTPClient would otherwise retry connecting until the
     /// request's deadline, so a stopped remote would cost every status check and wizard step its whole timeout
     /// and be reported as a timeout, not as the refusal it is.
-    private static func configuration(_ redirects: HTTPClient.Configuration.RedirectConfiguration) -> HTTPClient.Configuration {
-        var c = HTTPClient.Configuration(redirectConfiguration: redirects)
+    private static func configuration(connectingTo pinned: [String: String]) -> HTTPClient.Configuration {
+        var c = HTTPClient.Configuration(redirectConfiguration: .disallow)
         c.connectionPool.retryConnectionEstablishment = false
+        c.dnsOverride = pinned
+        c.httpVersion = .http1Only
         return c
     }
 
-    public var allowPrivateAddresses: Bool
+    /// Requests to IP literals need no pinning and share one client.
+    private static let shared = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(connectingTo: [:]))
 
-    public init(allowPrivateAddresses: Bool = false) { self.allowPrivateAddresses = allowPrivateAddresses }
+    public var allowPrivateAddresses: Bool
+    /// The addresses a host name stands for, 4 or 16 bytes each: the system's resolver, or a test's.
+    let resolve: @Sendable (String) async throws -> [[UInt8]]
+    /// Why an address may not be reached, or nil: ``AddressPolicy/classify(_:)``, or a test's.
+    let policy: @Sendable ([UInt8]) -> String?
+
+    public init(allowPrivateAddresses: Bool = false) {
+        self.init(
+            allowPrivateAddresses: allowPrivateAddresses,
+            resolve: { name in try await BlockingThreadPool.shared.run { AddressPolicy.addresses(name) } },
+            policy: AddressPolicy.classify)
+    }
+
+    init(
+        allowPrivateAddresses: Bool, resolve: @escaping @Sendable (String) async throws -> [[UInt8]],
+        policy: @escaping @Sendable ([UInt8]) -> String?
+    ) {
+        self.allowPrivateAddresses = allowPrivateAddresses
+        self.resolve = resolve
+        self.policy = policy
+    }
 
     public func execute(_ request: HostHTTPRequest) async throws -> HostHTTPResponse {
+        var current = request
+        for _ in 0...Self.maxRedirects {
+            let response = try await executeOnce(current)
+            guard request.followRedirects, [301, 302, 303, 307, 308].contains(response.status),
+                let location = response.headers.first(where: { $0.count == 2 && $0[0].lowercased() == "location" })?[1],
+                let next = URL(string: location, relativeTo: URL(string: current.url))?.absoluteURL.absoluteString
+            else { return response }
+            // 303, and 301 or 302 after a POST, continue as a GET without the body, as browsers do.
+            if response.status == 303 || (current.method.uppercased() == "POST" && [301, 302].contains(response.status)) {
+                current.method = "GET"
+                current.bodyBase64 = nil
+            }
+            current.url = next
+        }
+        throw HTTPServiceError(.unexpectedResponse, "\(request.url) redirected more than \(Self.maxRedirects) times")
+    }
+
+    /// One request, without following a redirect: resolved, checked, and sent to the address that was checked.
+    private func executeOnce(_ request: HostHTTPRequest) async throws -> HostHTTPResponse {
         guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-            url.host?.isEmpty == false
+            let rawHost = url.host, !rawHost.isEmpty
         else {
             throw HTTPServiceError(.unexpectedResponse, "'\(request.url)' is not an absolute http:// or https:// URL")
         }
-        if !allowPrivateAddresses, let host = url.host, let refused = try await AddressPolicy.nonPublicAddress(of: host) {
+        let host = rawHost.hasPrefix("[") && rawHost.hasSuffix("]") ? String(rawHost.dropFirst().dropLast()) : rawHost
+        if let why = AddressPolicy.obscuredIPv4(host) { throw AppLinksError(.invalidInput, "\(why) (\(request.url)).") }
+        let literal = AddressRange.bytes(host)
+        let addresses: [[UInt8]]
+        if let literal { addresses = [literal] } else { addresses = try await resolve(host) }
+        guard let first = addresses.first else {
+            throw HTTPServiceError(.unknownHost, "the host name \(host) cannot be resolved")
+        }
+        if !allowPrivateAddresses, let refused = addresses.lazy.compactMap(policy).first {
             throw AppLinksError(
                 .invalidInput,
                 "\(host) is \(refused); this deployment does not reach loopback or private addresses. To allow them, "
@@ -44,14 +97,21 @@ public struct HTTPService: Sendable {
         req.method = HTTPMethod(rawValue: request.method.uppercased())
         for h in request.headers where h.count == 2 { req.headers.add(name: h[0], value: h[1]) }
         if let body = request.body { req.body = .bytes(ByteBuffer(bytes: body)) }
-        let client = request.followRedirects ? Self.following : Self.notFollowing
+        let pinned =
+            literal == nil
+            ? HTTPClient(
+                eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                configuration: Self.configuration(connectingTo: [host: AddressRange.text(first)])) : nil
+        let client = pinned ?? Self.shared
         do {
             let response = try await client.execute(req, timeout: .milliseconds(Int64(max(1, request.timeoutMs))))
             let body = try await response.body.collect(upTo: Self.maxBodyBytes)
+            try? await pinned?.shutdown()
             return HostHTTPResponse(
                 status: Int(response.status.code), headers: response.headers.map { [$0.name, $0.value] },
                 body: Data(body.readableBytesView))
         } catch {
+            try? await pinned?.shutdown()
             throw Self.classify(error, url: request.url)
         }
     }

@@ -349,6 +349,39 @@ extension ServerProcessTests {
             await #expect(throws: AppLinksError.self) { try await deployment.freshAccessToken(forLink: "no-such-link") }
         }
 
+        @Test("metadata that sends the client secret to another host stops the wizard until the admin confirms that host")
+        func metadataOnAnotherHost() async throws {
+            let (c, _) = try RunningServer.allowingLoopback()
+            let port = try freeLoopbackPort()
+            let site = TemporaryDirectory("metadata")
+            let wellKnown = site.path(".well-known")
+            try FileManager.default.createDirectory(at: wellKnown, withIntermediateDirectories: true)
+            try Data(
+                #"{"issuer": "http://127.0.0.1:\#(port)", "authorization_endpoint": "http://127.0.0.1:\#(port)/authorize", "token_endpoint": "http://localhost:\#(port)/token"}"#
+                    .utf8
+            ).write(to: wellKnown.appendingPathComponent("oauth-authorization-server"))
+            let server = Process()
+            server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            server.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", site.url.path, "\(port)"]
+            server.standardOutput = FileHandle.nullDevice
+            server.standardError = FileHandle.nullDevice
+            try server.run()
+            defer { kill(server.processIdentifier, SIGKILL) }
+            let base = [
+                "create", "oauth2-outgoing", "--set", "name=Elsewhere", "--set", "provider=applinks", "--set",
+                "base_url=http://127.0.0.1:\(port)", "--set", "client_id=a", "--set", "client_secret=b",
+            ]
+            var refused = try c.cli(base)
+            for _ in 0..<50 where refused.stderr.contains("cannot be reached") {
+                try await Task.sleep(for: .milliseconds(100))
+                refused = try c.cli(base)
+            }
+            #expect(refused.status != 0 && refused.stderr.contains("confirm_endpoint_host=localhost"), "\(refused.stderr)")
+            let confirmed = try c.cli(base + ["--set", "confirm_endpoint_host=localhost", "--json"])
+            #expect(confirmed.status == 0, "\(confirmed.stderr)")
+            #expect((confirmed.jsonObject?["config"] as? [String: Any])?["token_endpoint"] as? String == "http://localhost:\(port)/token")
+        }
+
         @Test("the wizard refuses bad endpoints and an unreachable AppLinks host; access-token is for the host's API only")
         func wizardAndHostOnlyAction() async throws {
             let (c, admin) = try RunningServer.allowingLoopback()
