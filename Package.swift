@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -73,7 +74,10 @@ let package = Package(
         .executableTarget(name: "applinks-plugin-runner", dependencies: ["AppLinksPluginIPC"], swiftSettings: swift6),
         .target(
             name: "AppLinksStorePostgres",
-            dependencies: ["AppLinksCore", "AppLinksStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "AppLinksCore", "AppLinksStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swift6
         ),
         .target(

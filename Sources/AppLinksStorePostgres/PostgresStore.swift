@@ -3,6 +3,7 @@ import AppLinksStore
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresNIO
 
 /// The store for clusters: several AppLinks nodes over one PostgreSQL database, through PostgresNIO's pool.
@@ -39,7 +40,7 @@ public final class PostgresStore: Sendable {
         } else {
             config = .init(
                 host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
-                tls: .disable)
+                tls: try target.clientTLS())
         }
         config.options.maximumConnections = target.poolSize
         config.options.connectTimeout = .seconds(Int64(target.connectTimeout))
@@ -76,7 +77,7 @@ public final class PostgresStore: Sendable {
             } else {
                 .init(
                     host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
-                    tls: .disable)
+                    tls: try target.connectionTLS())
             }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -105,9 +106,15 @@ public final class PostgresStore: Sendable {
         if let e = error as? PSQLError {
             if let message = e.serverInfo?[.message] { return message }
             switch e.code {
+            case .sslUnsupported:
+                return "the server does not offer TLS, which sslmode in the URL requires (sslmode=prefer allows a plain connection)"
             case .connectionError:
                 // NIO's connection errors nest every attempt; the OS's reason is what an admin can act on.
                 let text = e.underlying.map { "\($0)" } ?? ""
+                if e.underlying is NIOSSLError || e.underlying is NIOSSLExtraError || text.contains("CERTIFICATE_VERIFY_FAILED") {
+                    return "the server's TLS certificate was not accepted (\(text)); check sslrootcert, and that the certificate "
+                        + "names the host"
+                }
                 for reason in ["Connection refused", "No such file or directory", "Network is unreachable", "timed out"]
                 where text.contains(reason) {
                     return "cannot connect: \(reason.lowercased())"
@@ -238,6 +245,16 @@ struct PostgresURL: CustomStringConvertible {
     /// How long connecting and logging in may take, in seconds (libpq's `connect_timeout`). Generous by default:
     /// a busy machine may take seconds to answer, and giving up early reports a running server as down.
     var connectTimeout: Int
+    /// libpq's `sslmode`: `prefer` by default, as libpq's.
+    var sslMode: SSLMode
+    /// libpq's `sslrootcert`: the CA file that verifies the server; the system's trust store when absent.
+    var sslRootCert: String?
+
+    enum SSLMode: String, CaseIterable {
+        case disable, allow, prefer, require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
+    }
 
     init(_ text: String) throws {
         guard let c = URLComponents(string: text), ["postgres", "postgresql"].contains(c.scheme ?? "") else {
@@ -252,6 +269,17 @@ struct PostgresURL: CustomStringConvertible {
         database = String(c.path.dropFirst()).removingPercentEncoding ?? ""
         poolSize = Int(query["pool_size"] ?? "") ?? 16
         connectTimeout = Int(query["connect_timeout"] ?? "") ?? 30
+        guard let mode = SSLMode(rawValue: query["sslmode"] ?? "prefer") else {
+            throw AppLinksError(
+                .config,
+                "sslmode '\(query["sslmode"] ?? "")' in the PostgreSQL URL is not one of "
+                    + SSLMode.allCases.map(\.rawValue).joined(separator: ", ") + ". A cluster across machines should use verify-full.")
+        }
+        sslMode = mode
+        sslRootCert = query["sslrootcert"].flatMap { $0.isEmpty ? nil : $0 }
+        if let file = sslRootCert, !FileManager.default.isReadableFile(atPath: file) {
+            throw AppLinksError(.config, "sslrootcert '\(file)' in the PostgreSQL URL cannot be read; give the CA certificate's path.")
+        }
         if let dir = query["host"], dir.hasPrefix("/") {
             socketPath = "\(dir)/.s.PGSQL.\(port)"
         } else if host.isEmpty || host.hasPrefix("/") {
@@ -267,6 +295,37 @@ struct PostgresURL: CustomStringConvertible {
     }
 
     var description: String { "postgres://\(user)@\(socketPath ?? "\(host):\(port)")/\(database)" }
+
+    /// What libpq checks in each mode: `prefer` and `require` encrypt without checking the certificate (unless
+    /// `require` has a `sslrootcert`, as in libpq), `verify-ca` checks the chain, `verify-full` the chain and the
+    /// host name.
+    func tlsConfiguration() -> TLSConfiguration {
+        var c = TLSConfiguration.makeClientConfiguration()
+        switch sslMode {
+        case .verifyFull: c.certificateVerification = .fullVerification
+        case .verifyCA: c.certificateVerification = .noHostnameVerification
+        case .require where sslRootCert != nil: c.certificateVerification = .noHostnameVerification
+        default: c.certificateVerification = .none
+        }
+        if let sslRootCert { c.trustRoots = .file(sslRootCert) }
+        return c
+    }
+
+    func clientTLS() throws -> PostgresClient.Configuration.TLS {
+        switch sslMode {
+        case .disable: return .disable
+        case .allow, .prefer: return .prefer(tlsConfiguration())
+        case .require, .verifyCA, .verifyFull: return .require(tlsConfiguration())
+        }
+    }
+
+    func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        switch sslMode {
+        case .disable: return .disable
+        case .allow, .prefer: return .prefer(try NIOSSLContext(configuration: tlsConfiguration()))
+        case .require, .verifyCA, .verifyFull: return .require(try NIOSSLContext(configuration: tlsConfiguration()))
+        }
+    }
 }
 
 extension PostgresStore: ClosableStore {}

@@ -85,6 +85,33 @@ struct PostgresStoreTests {
 }
 
 extension PostgresStoreTests {
+    @Test("sslmode is honoured as libpq does: verify-full with the right CA connects, with another CA is refused; a bogus mode is refused")
+    func tls() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let ca = try #require(TestPostgres.certificateAuthority), other = try #require(TestPostgres.otherAuthority)
+        for good in [
+            "\(url)?sslmode=verify-full&sslrootcert=\(ca)",
+            "\(url.replacingOccurrences(of: "127.0.0.1", with: "localhost"))?sslmode=verify-full&sslrootcert=\(ca)",
+            "\(url)?sslmode=require", "\(url)?sslmode=disable", url,
+        ] {
+            let store = try await PostgresStore.connect(url: good)
+            #expect(try await store.users().isEmpty)
+            store.close()
+        }
+        // The server saw TLS: pg_stat_ssl records each encrypted connection.
+        let encrypted = try TestPostgres.psql(url + "?sslmode=require", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        #expect(encrypted.trimmingCharacters(in: .whitespacesAndNewlines) == "t")
+        for (bad, expected) in [
+            ("\(url)?sslmode=verify-full&sslrootcert=\(other)", "TLS certificate was not accepted"),
+            ("\(url)?sslmode=verify-ca&sslrootcert=\(other)", "TLS certificate was not accepted"),
+            ("\(url)?sslmode=bogus", "is not one of disable, allow, prefer, require, verify-ca, verify-full"),
+            ("\(url)?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt", "cannot be read"),
+        ] {
+            let refused = await #expect(throws: AppLinksError.self) { _ = try await PostgresStore.connect(url: bad) }
+            #expect(refused?.message.contains(expected) == true, "\(bad): \(refused?.message ?? "")")
+        }
+    }
+
     @Test("a link type enabled or disabled through one pool is announced at once to another's change feed")
     func changeFeed() async throws {
         let url = try await TestPostgres.freshDatabase()

@@ -9,6 +9,10 @@ import Foundation
 public enum TestPostgres {
     static let bin = "/usr/lib/postgresql/15/bin"
     private nonisolated(unsafe) static var dataDirectory: String?
+    /// The CA that signed the test server's TLS certificate (for `127.0.0.1` and `localhost`), and another CA that
+    /// did not: for `sslmode=verify-full&sslrootcert=…`. Set once the cluster has started.
+    public nonisolated(unsafe) static var certificateAuthority: String?
+    public nonisolated(unsafe) static var otherAuthority: String?
 
     /// Starts the cluster once. Process's wait needs a dispatch thread, so the blocking work runs on a thread of
     /// its own rather than on one of the test's (few) cooperative threads.
@@ -88,12 +92,36 @@ public enum TestPostgres {
             guard status == 0 else { throw CompileError(message: "\(tool) failed: \(output)") }
         }
         try run("initdb", ["-D", "\(dir)/data", "-U", "applinks", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+        // TLS with a certificate of a throwaway CA, so that sslmode can be tested against a real server.
+        func openssl(_ args: [String]) throws {
+            let (status, output) = try spawn("/usr/bin/openssl", args)
+            guard status == 0 else { throw CompileError(message: "openssl \(args.first ?? "") failed: \(output)") }
+        }
+        try Data("subjectAltName=IP:127.0.0.1,DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: "\(dir)/san.ext"))
+        for ca in ["ca", "other-ca"] {
+            try openssl([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(dir)/\(ca).key", "-out", "\(dir)/\(ca).crt", "-days", "30",
+                "-subj", "/CN=applinks test \(ca)",
+            ])
+        }
+        try openssl([
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(dir)/server.key", "-out", "\(dir)/server.csr", "-subj", "/CN=localhost",
+        ])
+        try openssl([
+            "x509", "-req", "-in", "\(dir)/server.csr", "-CA", "\(dir)/ca.crt", "-CAkey", "\(dir)/ca.key", "-CAcreateserial", "-out",
+            "\(dir)/server.crt", "-days", "30", "-extfile", "\(dir)/san.ext",
+        ])
+        chmod("\(dir)/server.key", 0o600)
+        if asPostgres { _ = try spawn("/bin/chown", ["postgres:postgres", "\(dir)/server.key", "\(dir)/server.crt"]) }
+        certificateAuthority = "\(dir)/ca.crt"
+        otherAuthority = "\(dir)/other-ca.crt"
         let port = try freeLoopbackPort()
         try run(
             "pg_ctl",
             [
                 "-D", "\(dir)/data", "-l", "\(dir)/server.log", "-w", "-o",
-                "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400", "start",
+                "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400 -c ssl=on "
+                    + "-c ssl_cert_file=\(dir)/server.crt -c ssl_key_file=\(dir)/server.key", "start",
             ])
         dataDirectory = "\(dir)/data"
         atexit {
