@@ -125,6 +125,7 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             }
             if r.answers["reciprocal"]?.boolValue == true {
                 // A remote host's wizard asked for this side of its link: it holds our consumer already.
+                if let refusal = Self.plainHTTPRefusal(found, r) { return refusal }
                 return try await linkRemote(
                     manifest, base: found, impersonation: Self.impersonation(r), reciprocalLinkID: nil, messages: messages)
             }
@@ -134,6 +135,12 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                     WizardField(name: "remote_user", label: "Remote administrator's user name", required: false),
                     WizardField(name: "remote_password", label: "Remote administrator's password", type: .secret, required: false),
                     WizardField(name: "remote_token", label: "Or a remote administrator's token", type: .secret, required: false),
+                    WizardField(
+                        name: "allow_http", label: "Fetch its consumer key over plain http", type: .bool, required: false,
+                        defaultValue: false,
+                        help:
+                            "Only for an application without https, on a network you trust: over http, the consumer key both sides trust could be replaced on the way."
+                    ),
                     WizardField(
                         name: "auth", label: "Authentication", type: .choice, required: false, defaultValue: .string(Self.levels[0]),
                         choices: Self.levels,
@@ -156,6 +163,21 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
 
     static func impersonation(_ r: WizardRequest) -> Bool { r.answers["auth"]?.stringValue == levels[1] }
 
+    /// A two-way link trusts the consumer key and public key the remote serves. Over plain http they could be
+    /// swapped on the way, so they are fetched that way only when the admin allows it for this link.
+    static func plainHTTPRefusal(_ base: String, _ r: WizardRequest) -> WizardResponse? {
+        guard base.lowercased().hasPrefix("http://"), r.answers["allow_http"]?.boolValue != true else { return nil }
+        return .errors(
+            step: "remote",
+            errors: [
+                FieldError(
+                    field: "allow_http",
+                    message:
+                        "\(base) is plain http, so the consumer key this link would trust could be replaced on the way. Use its https URL, or allow http for this link (--set allow_http=true) on a network you trust."
+                )
+            ], messages: [])
+    }
+
     private func remoteStep(_ r: WizardRequest) async throws -> WizardResponse {
         guard let base = RemoteApplication.normalized(r.answers["url"]?.stringValue ?? ""),
             case .found(let manifest, let found, _) = await RemoteApplication.detect(base, host: host)
@@ -171,10 +193,14 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         guard let authorization = Self.remoteAuthorization(r.answers) else {
             return outgoingOnly(manifest, base: found, why: "no remote administrator's credentials were given")
         }
+        if let refusal = Self.plainHTTPRefusal(found, r) { return refusal }
         // The remote creates its side first, through its admin API, and fetches our consumer info itself.
         let me = try await host.instanceInfo()
         let body = try JSONCoding.encode([
-            "answers": ["url": JSONValue.string(me.baseURL), "reciprocal": true, "auth": .string(Self.levels[impersonation ? 1 : 0])]
+            "answers": [
+                "url": JSONValue.string(me.baseURL), "reciprocal": true, "auth": .string(Self.levels[impersonation ? 1 : 0]),
+                "allow_http": .bool(r.answers["allow_http"]?.boolValue ?? false),
+            ]
         ])
         let reply: HostHTTPResponse
         do {

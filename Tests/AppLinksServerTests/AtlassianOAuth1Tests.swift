@@ -27,7 +27,9 @@ extension ServerProcessTests {
             let b = try Self.server(pb)
             // The remote admin's personal access token works as well as a password.
             let token = try b.token(user: "root", admin: true)
-            let created = try a.cli("create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_token=\(token)")
+            let created = try a.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_token=\(token)", "--set",
+                "allow_http=true")
             #expect(created.status == 0, "\(created.stderr)")
             #expect(Self.status(try Self.onlyLink(a)) == "NETWORK_ERROR/OAUTH_TIMESTAMP_REFUSED")
             #expect(Self.status(try Self.onlyLink(b)) == "CONNECTED", "B's clock is right, and A accepts its requests")
@@ -37,7 +39,7 @@ extension ServerProcessTests {
         static func link(_ a: RunningServer, to port: Int) throws -> String {
             let created = try a.cli(
                 "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(port)", "--set", "remote_user=root",
-                "--set", "remote_password=\(Self.password)", "--json")
+                "--set", "remote_password=\(Self.password)", "--set", "allow_http=true", "--json")
             return try #require(created.jsonObject?["id"] as? String, "\(created.stderr)")
         }
 
@@ -59,6 +61,12 @@ extension ServerProcessTests {
             let a = try Self.server(pa)
             var b = try Self.server(pb)
             _ = try b.token(user: "root", admin: true)
+            // Over plain http the consumer keys are fetched only when the admin allows it for this link.
+            let plain = try a.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root", "--set",
+                "remote_password=\(Self.password)")
+            #expect(plain.status != 0 && plain.stderr.contains("allow_http"), "\(plain.stderr)")
+            #expect(try a.cli("list", "--json").jsonArray?.isEmpty == true && b.cli("list", "--json").jsonArray?.isEmpty == true)
             _ = try Self.link(a, to: pb)
             for side in [a, b] {
                 let link = try Self.onlyLink(side)
@@ -181,11 +189,11 @@ extension ServerProcessTests {
             // outgoing link without authentication that Atlassian creates in that case.
             let wrong = try a.cli(
                 "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root", "--set",
-                "remote_password=nope")
+                "remote_password=nope", "--set", "allow_http=true")
             #expect(wrong.status != 0 && wrong.stderr.contains("refused these credentials"))
             let viewer = try a.cli(
                 "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=viewer",
-                "--set", "remote_password=\(Self.password)", "--json")
+                "--set", "remote_password=\(Self.password)", "--set", "allow_http=true", "--json")
             #expect(viewer.status == 0, "\(viewer.stderr)")
             #expect(
                 viewer.jsonObject?["direction"] as? String == "outgoing" && (viewer.jsonObject?["incoming_auth"] as? [Any])?.isEmpty == true
