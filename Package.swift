@@ -198,7 +198,7 @@ let package = Package(
             exclude: [
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",
                 "authlib_provider.py", "oauth2_outgoing_browser.py", "jenkins_standin.py",
-                "oauth2_client_flow.py", "oauth1_replay.py", "oauth1_levels.py", "slow_senders.py",
+                "oauth2_client_flow.py", "oauth1_replay.py", "oauth1_levels.py", "slow_senders.py", "login_flood.py",
             ],
             swiftSettings: swift6
         ),

@@ -26,6 +26,20 @@ extension ServerProcessTests {
             #expect(try await s.get("/healthz").status == 200)
         }
 
+        @Test("a flood of password checks (scrypt) leaves /healthz answering fast: p99 under 50 ms")
+        func passwordFlood() async throws {
+            let s = try RunningServer()
+            _ = try s.token(user: "root", admin: true)
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("login_flood.py")
+            let r = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                ["python3", script.path, "http://127.0.0.1:\(s.port)", "root", "correct horse battery", "5", "8"])
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
+            let statuses = report["statuses"] as? [String: Int] ?? [:]
+            #expect((statuses["200"] ?? 0) >= 10, "the flood must really check passwords: \(report)")
+            #expect((report["p99"] as? Double ?? 999) < 50, "\(report)")
+        }
+
         @Test("200 clients sending one byte a second are dropped after the header timeout, and /healthz answers throughout")
         func slowSenders() async throws {
             let s = try RunningServer(extraEnv: ["APPLINKS_SERVER_REQUEST_HEADER_TIMEOUT_SECONDS": "3"])
