@@ -185,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AppLinksHostTests",
-            dependencies: ["AppLinksHost", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["AppLinksHost", "AppLinksPluginIPC", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["echo_server.py"],
             swiftSettings: swift6
         ),

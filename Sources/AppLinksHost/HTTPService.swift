@@ -140,7 +140,7 @@ public struct HTTPService: Sendable {
         if text.contains("timeout") || text.contains("timed out") {
             return HTTPServiceError(.timeout, "\(host) did not answer in time")
         }
-        if text.contains("payload") || text.contains("too large") {
+        if error is NIOTooManyBytesError || text.contains("payload") || text.contains("too large") {
             return HTTPServiceError(.unexpectedResponse, "the response of \(host) is larger than \(maxBodyBytes) bytes")
         }
         return HTTPServiceError(.unexpectedResponse, "the request to \(host) failed: \(error)")

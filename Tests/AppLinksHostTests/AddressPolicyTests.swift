@@ -130,6 +130,13 @@ struct AddressPolicyTests {
                 #expect(e.message.contains("a forbidden test address"), "\(e.message)")
             }
         }
+        // A remote that sends more than the service takes (a 20 MiB "manifest") gets a clear refusal.
+        do {
+            _ = try await http.execute(HostHTTPRequest(url: "http://app.test:\(port)/big", timeoutMs: 10_000))
+            Issue.record("a 20 MiB answer was taken")
+        } catch let e as HTTPServiceError {
+            #expect(e.type == .unexpectedResponse && e.message.contains("larger than \(HTTPService.maxBodyBytes) bytes"), "\(e)")
+        }
         // Without followRedirects the 302 itself comes back.
         let unfollowed = try await http.execute(
             HostHTTPRequest(url: "http://app.test:\(port)/redirect?to=http://evil.test/", timeoutMs: 5000))

@@ -50,13 +50,21 @@ struct IsolationTests {
         #expect(healthy["fine"]?.category == .connected && healthy["fine"]?.message == "ok from C", "\(healthy)")
 
         // The segfault: this test process is the host, so merely going on proves it survived.
+        // Taken before the crash, so that `asked - crashedAt` never undercounts the time since it.
+        let crashedAt = ContinuousClock.now
         let crashed = try await Self.statuses(t, [c["segfault"]!, jira])
         #expect(crashed["segfault"]?.category == .unknown && crashed["segfault"]?.errorType == .unknown, "\(crashed)")
         #expect(crashed["segfault"]?.message.contains("crashed (SIGSEGV)") == true, "\(crashed)")
         #expect(crashed["Jira"]?.category == .connected)
-        // Within the backoff the type answers at once that it is restarting; after it, a fresh runner answers.
+        // Within the backoff (1 s from the crash) the type answers at once that it is restarting; after it, a fresh
+        // runner answers. A busy machine may take longer than the backoff to ask, and then sees the fresh runner.
+        let asked = ContinuousClock.now
         let waiting = try await Self.statuses(t, [c["fine"]!])["fine"]
-        #expect(waiting?.category == .unknown && waiting?.message.contains("is restarting") == true, "\(String(describing: waiting))")
+        if asked - crashedAt < .milliseconds(700) {
+            #expect(waiting?.category == .unknown && waiting?.message.contains("is restarting") == true, "\(String(describing: waiting))")
+        } else {
+            #expect(waiting?.message.contains("is restarting") == true || waiting?.category == .connected, "\(String(describing: waiting))")
+        }
         let back = try await Self.reconnects(t, c["fine"]!, within: .seconds(5))
         #expect(back.category == .connected && back.message == "ok from C", "\(back)")
 
