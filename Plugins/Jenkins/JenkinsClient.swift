@@ -81,6 +81,14 @@ struct JenkinsClient: Sendable {
         return client
     }
 
+    /// The `Cookie` header that carries on the web session a response opened: each `Set-Cookie`'s name and value.
+    static func cookieHeader(_ response: HostHTTPResponse) -> String? {
+        let pairs = response.headers.filter { $0.count == 2 && $0[0].lowercased() == "set-cookie" }.compactMap { header in
+            header[1].split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) }
+        }.filter { $0.contains("=") }
+        return pairs.isEmpty ? nil : pairs.joined(separator: "; ")
+    }
+
     /// An unsigned GET, to see whether Jenkins answers there at all: its version, or why not.
     func probe() async -> Result<String, StatusFailure> {
         let response: HostHTTPResponse

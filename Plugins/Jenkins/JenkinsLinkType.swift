@@ -289,7 +289,11 @@ struct JenkinsLinkType: LinkTypePlugin {
                 else {
                     throw StatusFailure(.networkError, .unexpectedResponse, "Jenkins asked for a crumb but its crumb issuer gave none.")
                 }
-                response = try await client.send("POST", path, form: parameters, headers: [(field, value)])
+                // Jenkins binds a crumb to the web session that fetched it (since 2.176.2): the retry goes back in
+                // that session, with the cookies the crumb issuer set.
+                var headers = [(field, value)]
+                if let cookie = JenkinsClient.cookieHeader(crumb) { headers.append(("Cookie", cookie)) }
+                response = try await client.send("POST", path, form: parameters, headers: headers)
             }
             guard response.status == 201 || response.status == 200, let queue = response.header("Location") else {
                 let text = String(decoding: response.body.prefix(300), as: UTF8.self)

@@ -10,13 +10,17 @@ It reproduces what the link type relies on:
 - 401 answers that name the `oauth_problem` (token_expired, token_rejected, signature_invalid,
   timestamp_refused, consumer_key_unknown) in `WWW-Authenticate`;
 - the crumb issuer at `/crumbIssuer/api/json`, enforced on `buildWithParameters` (403 "No valid crumb") and
-  not on an OAuth-signed `POST /job/…/build`, as the plugin exempts it;
+  not on an OAuth-signed `POST /job/…/build`, as the plugin exempts it. As Jenkins' DefaultCrumbIssuer does
+  since 2.176.2, a crumb is bound to the web session that fetched it (the `JSESSIONID.…` cookie it sets) and
+  to the caller's identity (here the OAuth grant's session handle): a crumb sent without that cookie, with
+  another session's, or by another caller is refused;
 - `/api/json` with `tree=`, nested folders, jobs with spaces and non-ASCII names, builds queued with
   `Location: …/queue/item/N/` whose item gives the build number on a later read, and anonymous read access
   (as python-jenkins uses it).
 
 usage: jenkins_standin.py PORT CONSUMER_KEY SHARED_SECRET TOKEN_SECONDS
 Prints `ready` once it listens. `POST /test/expire-tokens` makes every access token expire now."""
+import hashlib
 import json
 import string
 import sys
@@ -38,9 +42,15 @@ USERS = {"admin": "admin-password"}
 lock = threading.RLock()
 request_tokens, access_tokens, nonces = {}, {}, set()
 renewing = threading.local()
-crumb = generate_token(32)
+SALT = generate_token(32)
+web_sessions = {}  # JSESSIONID -> the caller identity its crumb was issued to
+SESSION_COOKIE = "JSESSIONID.5b8e1d2f"
 queue, builds = {}, {}
 next_queue = [1]
+
+
+def crumb_for(session, caller):
+    return hashlib.sha256(f"{SALT}:{caller}:{session}".encode()).hexdigest()
 
 
 class Validator(RequestValidator):
@@ -206,6 +216,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def oauth(self, body):
         """None for an anonymous request, True for a valid signed one; otherwise answers the problem, False."""
+        self.caller = None
         header = self.headers.get("Authorization", "")
         if not header.startswith("OAuth "):
             return None
@@ -215,6 +226,7 @@ class Handler(BaseHTTPRequestHandler):
         if token not in access_tokens:
             self.problem("token_rejected")
             return False
+        self.caller = access_tokens[token]["handle"]
         if access_tokens[token]["expires_at"] <= time.time():
             self.problem("token_expired")
             return False
@@ -235,6 +247,15 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def valid_crumb(self):
+        """Jenkins' DefaultCrumbIssuer: the crumb must be the one issued to this caller in this web session."""
+        cookies = dict(c.strip().split("=", 1) for c in (self.headers.get("Cookie") or "").split(";") if "=" in c)
+        session = cookies.get(SESSION_COOKIE)
+        with lock:
+            issued_to = web_sessions.get(session)
+        sent = self.headers.get("Jenkins-Crumb")
+        return session is not None and issued_to == self.caller and sent == crumb_for(session, self.caller)
+
     def do_GET(self):
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query))
@@ -252,7 +273,11 @@ class Handler(BaseHTTPRequestHandler):
         if signed is False:
             return
         if url.path == "/crumbIssuer/api/json":
-            return self.answer(200, {"crumb": crumb, "crumbRequestField": "Jenkins-Crumb"})
+            session = generate_token(24)
+            with lock:
+                web_sessions[session] = self.caller
+            return self.answer(200, {"crumb": crumb_for(session, self.caller), "crumbRequestField": "Jenkins-Crumb"},
+                               headers=[("Set-Cookie", f"{SESSION_COOKIE}={session}; Path=/; HttpOnly")])
         if url.path.startswith("/queue/item/"):
             item = queue.get(int(url.path.split("/")[3]))
             if not item:
@@ -333,7 +358,7 @@ class Handler(BaseHTTPRequestHandler):
         if node is None or "jobs" in node or parts not in (["build"], ["buildWithParameters"]):
             return self.answer(404, {"message": "no such job"})
         # The plugin exempts an OAuth-signed POST to /build from the crumb; buildWithParameters needs one.
-        if parts == ["buildWithParameters"] and self.headers.get("Jenkins-Crumb") != crumb:
+        if parts == ["buildWithParameters"] and not self.valid_crumb():
             return self.answer(403, "No valid crumb was included in the request", "text/html")
         params = dict(parse_qsl(body))
         if parts == ["buildWithParameters"] and set(params) != set(node.get("params", [])):
