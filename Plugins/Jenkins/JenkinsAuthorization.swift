@@ -55,6 +55,11 @@ struct JenkinsAuthorization: Sendable {
         return client.authorizeURL(base + paths.authorize, token: temporary)
     }
 
+    /// Why a wizard's authorization was refused, once the callback has said so.
+    func denial(draft: String) async throws -> String? {
+        try await host.kvGet("denied/" + draft).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// The token a wizard's authorization produced, once the callback has arrived.
     func granted(draft: String) async throws -> OAuth1Client.Token? {
         guard let raw = try await host.kvGet("granted/" + draft) else { return nil }
@@ -72,11 +77,19 @@ struct JenkinsAuthorization: Sendable {
         else {
             return .page(400, "Unknown authorization", "This authorization is unknown, used or expired; start it again.")
         }
-        if let problem = query["oauth_problem"] {
-            return .page(403, "Not authorized", "The Jenkins user did not approve the link (\(problem)); nothing was stored.")
+        // A refusal, in any of its forms, ends as "denied", and a waiting wizard learns it at its next poll.
+        func denied(_ why: String, status: Int = 403) async throws -> PluginHTTPResponse {
+            if let draft = pending.draft { try await host.kvPut("denied/" + draft, Data(why.utf8), ttl: .seconds(86_400)) }
+            if let link = pending.link {
+                try await host.audit(action: "jenkins-authorization-denied", linkID: link, detail: ["why": .string(why)])
+            }
+            return .page(status, "Access denied", "\(why) Nothing was stored; start the authorization again to ask again.")
         }
-        guard let verifier = query["oauth_verifier"] else {
-            return .page(400, "Not authorized", "Jenkins sent no oauth_verifier; start the authorization again.")
+        if let problem = query["oauth_problem"] {
+            return try await denied("The Jenkins user did not approve the link (\(problem)).")
+        }
+        guard let verifier = query["oauth_verifier"], !verifier.isEmpty, verifier != "denied" else {
+            return try await denied("The Jenkins user denied the link.")
         }
         let secrets = try JSONCoding.decode(
             [String: String].self, from: try await host.open(Data(base64Encoded: pending.sealed) ?? Data()))
@@ -88,7 +101,7 @@ struct JenkinsAuthorization: Sendable {
                 requestToken: OAuth1Client.Token(token: query["oauth_token"] ?? "", secret: secrets["token_secret"] ?? ""),
                 verifier: verifier)
         } catch {
-            return .page(502, "Not authorized", "Jenkins refused the access token: \(error).")
+            return try await denied("Jenkins refused to exchange the approval for an access token (\(error)).", status: 502)
         }
         if let draft = pending.draft {
             var fields = ["token": token.token, "secret": token.secret]

@@ -87,6 +87,13 @@ struct JenkinsLinkType: LinkTypePlugin {
                     messages: [])
             }
             var messages: [WizardMessage] = []
+            if let existing = try await host.links().first(where: { Self.sameJenkins($0.rpcURL, base) }) {
+                messages.append(
+                    WizardMessage(
+                        .warning,
+                        "\(base) is already linked as '\(existing.name)'. A second link to the same Jenkins is rarely wanted; edit that "
+                            + "one, or go on to create another."))
+            }
             switch await client(base: base, answers: r.answers).probe() {
             case .success(let version): messages.append(WizardMessage(.info, "Found Jenkins \(version) at \(base)."))
             case .failure(let failure): messages.append(WizardMessage(.warning, failure.message + " You may go on anyway."))
@@ -128,6 +135,15 @@ struct JenkinsLinkType: LinkTypePlugin {
             if let token = try await authorization.granted(draft: draft) {
                 return try await finish(r, base: base, token: token)
             }
+            if let why = try await authorization.denial(draft: draft) {
+                // The next answer to this step asks Jenkins again, with new legs.
+                try await host.kvDelete("denied/" + draft)
+                try await host.kvDelete("draft-url/" + draft)
+                return .errors(
+                    step: "consumer",
+                    errors: [FieldError(field: "consumer_key", message: "Access was denied: \(why) Continue the wizard to ask again.")],
+                    messages: [])
+            }
             // One request token per draft: polling the step must not start the legs again.
             if let url = try await host.kvGet("draft-url/" + draft).map({ String(decoding: $0, as: UTF8.self) }) {
                 return .pending(step: "authorize", url: url, message: "Waiting for a Jenkins user to approve the link.", pollAfterMs: 1000)
@@ -147,6 +163,18 @@ struct JenkinsLinkType: LinkTypePlugin {
         default:
             throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
         }
+    }
+
+    /// Whether two base URLs name one Jenkins: scheme, host and port compared without case, paths without a
+    /// trailing slash.
+    static func sameJenkins(_ a: String, _ b: String) -> Bool {
+        func key(_ s: String) -> String {
+            let trimmed = s.hasSuffix("/") ? String(s.dropLast()) : s
+            guard let u = URLComponents(string: trimmed) else { return trimmed.lowercased() }
+            let port = u.port.map { ":\($0)" } ?? ""
+            return "\(u.scheme?.lowercased() ?? "")://\(u.host?.lowercased() ?? "")\(port)\(u.path)"
+        }
+        return key(a) == key(b)
     }
 
     private func finish(_ r: WizardRequest, base: String, token: OAuth1Client.Token) async throws -> WizardResponse {
@@ -333,6 +361,14 @@ struct JenkinsLinkType: LinkTypePlugin {
                     "url": b["url"] ?? .null,
                 ])
         case "open":
+            guard !job.isEmpty else { throw PluginError(code: "invalid_input", message: "Give --arg job=PATH, such as 'Team A/Deploy'.") }
+            let found = try await client.send("GET", JenkinsClient.jobPath(job) + "/api/json?tree=name")
+            guard found.status == 200 else {
+                throw PluginError(
+                    code: found.status == 404 ? "invalid_input" : "unreachable",
+                    message: found.status == 404
+                        ? "Jenkins has no job '\(job)'; see list-jobs." : "Jenkins did not answer for '\(job)' (HTTP \(found.status)).")
+            }
             let url = client.base + JenkinsClient.jobPath(job) + "/"
             return ActionResponse(message: url, output: ["url": .string(url)])
         case "set-credentials":

@@ -121,6 +121,13 @@ extension ServerProcessTests {
             let last = try c.action(link, "build-status", "--arg", "job=Team A/Deploy")
             let build = last.json["output"] as? [String: Any] ?? [:]
             #expect(build["number"] as? Int == 1 && build["result"] as? String == "SUCCESS", "\(last)")
+            let nope = try c.action(link, "open", "--arg", "job=nope")
+            #expect(nope.status != 0 && nope.stderr.contains("no job 'nope'"), "\(nope)")
+            // A second link to the same Jenkins is offered with a warning.
+            let again = try await c.send(
+                "POST", "/rest/applinks/3.0/wizard/jenkins", headers: [("Authorization", "Bearer \(admin)")],
+                body: #"{"answers": {"url": "\#(j.base)/"}}"#)
+            #expect(again.body.contains("is already linked as"), "\(again.body)")
             let open = try c.action(link, "open", "--arg", "job=Team A/Build ü")
             #expect((open.json["output"] as? [String: Any])?["url"] as? String == j.base + "/job/Team%20A/job/Build%20%C3%BC/", "\(open)")
             let missing = try c.action(link, "trigger-build", "--arg", "job=No such job")
@@ -164,6 +171,33 @@ extension ServerProcessTests {
                 notJenkins = try await c.checkStatus(link, admin: admin)
             }
             #expect(notJenkins.0 == "CONFIG_ERROR/INVALID_CONFIG" && notJenkins.1.contains("not Jenkins"), "\(notJenkins)")
+        }
+
+        @Test("a denied approval, by oauth_problem or by a verifier that reads denied, ends in denied and the wizard says so")
+        func deniedApproval() async throws {
+            let (c, admin) = try RunningServer.allowingLoopback()
+            let j = try await StandIn()
+            defer { j.stop() }
+            let auth = [("Authorization", "Bearer \(admin)")]
+            for decision in ["deny", "deny-verifier"] {
+                let started = try await c.send(
+                    "POST", "/rest/applinks/3.0/wizard/jenkins", headers: auth,
+                    body: #"{"answers": {"url": "\#(j.base)", "consumer_key": "\#(Self.key)", "shared_secret": "\#(Self.secret)"}}"#)
+                let pending = Self.json(started.body)
+                let url = try #require(pending["url"] as? String, "\(started.body)")
+                let draft = try #require(pending["draft_id"] as? String)
+                let token = try #require(URLComponents(string: url)?.queryItems?.first { $0.name == "oauth_token" }?.value)
+                let back = try await Self.fetch(
+                    "POST", j.base + "/bbs-oauth/authorize",
+                    form: ["oauth_token": token, "username": "admin", "password": "admin-password", "decision": decision])
+                #expect(back.status == 403 && back.body.contains("denied") && !back.body.contains("Authorized"), "\(decision): \(back)")
+                let next = try await c.send("POST", "/rest/applinks/3.0/wizard/drafts/\(draft)", headers: auth, body: "{}")
+                #expect(next.body.contains("Access was denied") && !next.body.contains(#""created""#), "\(decision): \(next.body)")
+                // Asked again, the wizard starts new legs rather than waiting on the refused ones.
+                let retry = Self.json(try await c.send("POST", "/rest/applinks/3.0/wizard/drafts/\(draft)", headers: auth, body: "{}").body)
+                #expect(retry["state"] as? String == "pending" && (retry["url"] as? String) != url, "\(retry)")
+            }
+            #expect(try c.cli("list", "--json").jsonArray?.isEmpty == true)
         }
 
         @Test("the wizard warns about a URL that is not Jenkins or cannot be reached, and a token that expires is renewed before use")

@@ -338,9 +338,11 @@ class Handler(BaseHTTPRequestHandler):
             if USERS.get(form.get("username")) != form.get("password"):
                 return self.answer(401, "wrong user name or password", "text/plain")
             if form.get("decision") != "allow":
+                # Providers say no in two ways: an oauth_problem, or a verifier that reads "denied".
                 callback = request_tokens.pop(token)["callback"]
                 sep = "&" if "?" in callback else "?"
-                return self.answer(302, "", "text/plain", [("Location", f"{callback}{sep}oauth_token={token}&oauth_problem=permission_denied")])
+                refusal = "oauth_verifier=denied" if form.get("decision") == "deny-verifier" else "oauth_problem=permission_denied"
+                return self.answer(302, "", "text/plain", [("Location", f"{callback}{sep}oauth_token={token}&{refusal}")])
             headers, _, status = authorize_endpoint.create_authorization_response(
                 f"{BASE}/bbs-oauth/authorize?oauth_token={token}", credentials={"user": form["username"]})
             return self.answer(status, "", "text/plain", list(headers.items()))
