@@ -77,6 +77,7 @@ enum Output {
         case .conflict: return 5
         case .wizardFields: return 6
         case .pluginRefused, .pluginDisabled, .pluginFailed: return 7
+        case .storage: return 69
         case .timeout: return 75
         case .interrupted: return 130
         default: return 1

@@ -169,10 +169,21 @@ struct DeleteCommand: HostCommand {
 }
 
 struct StatusCommand: HostCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Check links' status now and store the result.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Check links' status now and store the result.",
+        discussion: """
+            Exits \(StatusCommand.brokenExitCode) when any checked link is NETWORK_ERROR, ACCESS_ERROR, CONFIG_ERROR, \
+            INCOMPATIBLE or UNKNOWN, so that a script or a monitoring check sees a broken link; 0 when every one is \
+            CONNECTED, NON_ATLASSIAN or DISABLED.
+            """)
     @OptionGroup var common: CommonOptions
     @Argument(help: "Links to check.") var links: [String] = []
     @Flag(help: "Check every link.") var all = false
+    @Flag(help: "Print only the links in an error category, for monitoring; the exit code tells the rest.") var quiet = false
+
+    /// The exit code when a checked link is in an error category.
+    static let brokenExitCode: Int32 = 8
+    static let healthy: Set<StatusCategory> = [.connected, .nonAtlassian, .disabled]
 
     func execute() async throws {
         guard all != !links.isEmpty else {
@@ -189,11 +200,16 @@ struct StatusCommand: HostCommand {
         let bar = ProgressBar(enabled: !common.json && Output.stderrIsTerminal)
         let checked = try await host.checkStatus(of: targets) { done, total in bar.update(done, total) }
         await host.shutdown()
-        if common.json { return try await Output.json(checked) }
-        if checked.isEmpty { print("No links to check.") }
-        for l in checked {
-            print("\(l.name): \(LinkTable.statusText(l.status)). \(l.status.message)")
+        let broken = checked.filter { !Self.healthy.contains($0.status.category) }
+        if common.json {
+            try await Output.json(quiet ? broken : checked)
+        } else {
+            if checked.isEmpty && !quiet { print("No links to check.") }
+            for l in checked where !quiet || !Self.healthy.contains(l.status.category) {
+                print("\(l.name): \(LinkTable.statusText(l.status)). \(l.status.message)")
+            }
         }
+        if !broken.isEmpty { throw ExitCode(Self.brokenExitCode) }
     }
 }
 

@@ -114,6 +114,26 @@ struct CLITests {
         #expect(bad.status == 2 && bad.stderr.contains("--status 'happy' is not a status category. Use one of: CONNECTED"))
     }
 
+    @Test("status exits 8 when a checked link is in an error category; --quiet prints only the broken ones")
+    func statusExitCodes() throws {
+        let cli = try CLI.initialized()
+        try cli.createLink("Jira")
+        try cli.createLink("Wiki")
+        #expect(try cli.run("status", "--all").status == 0)
+        #expect(try cli.run("edit", "Wiki", "--set", "config.behaviour=nonsense").status == 0)
+        let broken = try cli.run("status", "--all")
+        #expect(
+            broken.status == 8 && broken.stdout.contains("Jira: CONNECTED") && broken.stdout.contains("Wiki: CONFIG_ERROR"), "\(broken)")
+        let quiet = try cli.run("status", "--all", "--quiet")
+        #expect(quiet.status == 8 && !quiet.stdout.contains("Jira") && quiet.stdout.contains("Wiki: CONFIG_ERROR"), "\(quiet)")
+        let quietJSON = try cli.run("status", "--all", "--quiet", "--json")
+        #expect(quietJSON.status == 8 && quietJSON.jsonArray?.compactMap { $0["name"] as? String } == ["Wiki"], "\(quietJSON)")
+        #expect(try cli.run("status", "Jira", "--quiet").stdout.isEmpty)
+        // A link that is disabled is not broken.
+        #expect(try cli.run("edit", "Wiki", "--set", "enabled=false").status == 0)
+        #expect(try cli.run("status", "--all", "--quiet").status == 0)
+    }
+
     @Test("the table shows Application, Type, Direction, Status and Actions, coloured only on a terminal without NO_COLOR")
     func table() throws {
         let cli = try CLI.initialized()
