@@ -191,6 +191,18 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         let impersonation = Self.impersonation(r)
         let token = r.answers["remote_token"]?.stringValue ?? ""
         guard let authorization = Self.remoteAuthorization(r.answers) else {
+            // A user name alone is a credential half given, not a choice of a one-way link.
+            if !(r.answers["remote_user"]?.stringValue ?? "").isEmpty {
+                return .errors(
+                    step: "remote",
+                    errors: [
+                        FieldError(
+                            field: "remote_password",
+                            message:
+                                "give the password of remote_user on \(manifest.name) (or a remote_token instead), or leave remote_user empty for an outgoing link without authentication"
+                        )
+                    ], messages: [])
+            }
             return outgoingOnly(manifest, base: found, why: "no remote administrator's credentials were given")
         }
         if let refusal = Self.plainHTTPRefusal(found, r) { return refusal }

@@ -28,7 +28,7 @@ struct LinkTable {
         var rows: [[String]] = []
         var colors: [String] = []
         for l in links {
-            let app = "\(l.name) (\(l.application.name)\(l.application.version.map { " " + $0 } ?? ""))" + (l.primary ? " *" : "")
+            let app = "\(l.name) (\(l.application.productAndVersion))" + (l.primary ? " *" : "")
             let type = host.enabledPlugin(l.type)?.descriptor.name ?? host.pluginRecords.first { $0.id == l.type }?.name ?? l.type
             let actions = host.enabledPlugin(l.type)?.descriptor.adminActions.map(\.id).joined(separator: ", ") ?? "-"
             rows.append([

@@ -132,3 +132,14 @@ extension JSONValue {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension JSONValue: CustomStringConvertible {
+    /// What a message shows when it interpolates a value: a string as its text, anything else as JSON. Never
+    /// Swift's debug form (`string("…")`), which means nothing to an admin.
+    public var description: String {
+        if case .string(let s) = self { return s }
+        var out: [UInt8] = []
+        writePretty(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -30,6 +30,27 @@ public struct ApplicationInfo: Codable, Sendable, Hashable {
     /// The display name for a remote that is neither an AppLinks host nor an Atlassian product.
     public static let genericName = "Generic application"
 
+    /// The remote's product as an admin knows it, from its type: "AppLinks", "Jira", "Jenkins", or "Generic
+    /// application".
+    public var productName: String {
+        switch type {
+        case "generic": Self.genericName
+        case "applinks": "AppLinks"
+        case "jira": "Jira"
+        case "confluence": "Confluence"
+        case "bitbucket": "Bitbucket"
+        case "bamboo": "Bamboo"
+        case "fecru": "Fisheye / Crucible"
+        case "jenkins": "Jenkins"
+        case "oauth2-client": "OAuth 2.0 client"
+        case "oauth2-provider": "OAuth 2.0 provider"
+        default: type.prefix(1).uppercased() + type.dropFirst()
+        }
+    }
+
+    /// What the Application column shows after the link's name: the product and its version, once.
+    public var productAndVersion: String { [productName, version].compactMap { $0 }.joined(separator: " ") }
+
     /// Application type id, such as `applinks`, `jira`, `jenkins` or `generic`.
     public var type: String
     /// Product name, such as "Jira" or "Jenkins"; "Generic application" for an unknown remote.

@@ -114,6 +114,19 @@ struct CLITests {
         #expect(bad.status == 2 && bad.stderr.contains("--status 'happy' is not a status category. Use one of: CONNECTED"))
     }
 
+    @Test("the Application column names the link, then the remote's product and version once")
+    func applicationColumn() throws {
+        let cli = try CLI.initialized()
+        let r = try cli.run(
+            "create", "fixture", "--set", "name=Host B", "--set", "url=https://b.example.com", "--set", "token=t0k3n", "--set",
+            "application=applinks")
+        #expect(r.status == 0, "\(r.stderr)")
+        try cli.createLink("Jira")
+        let table = try cli.run("list").stdout
+        #expect(table.contains("Host B (AppLinks 0.1.0)"), "\(table)")
+        #expect(!table.contains("Host B (Host B") && table.contains("Jira (Generic application)"), "\(table)")
+    }
+
     @Test("status exits 8 when a checked link is in an error category; --quiet prints only the broken ones")
     func statusExitCodes() throws {
         let cli = try CLI.initialized()

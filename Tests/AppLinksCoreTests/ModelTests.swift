@@ -4,6 +4,22 @@ import Testing
 
 @Suite("Model")
 struct ModelTests {
+    @Test("a value interpolated into a message reads as text or JSON, never as Swift's debug form")
+    func interpolation() {
+        let body = JSONValue.string("oauth_problem=consumer_key_unknown&oauth_problem_advice=x")
+        #expect("refused: \(body)" == "refused: oauth_problem=consumer_key_unknown&oauth_problem_advice=x")
+        let object: JSONValue = ["error": ["message": "no"], "n": 2]
+        #expect("\(object)".contains(#""message" : "no""#) && !"\(object)".contains("object("))
+        #expect("\(JSONValue.array([.bool(true), .null]))".filter { !$0.isWhitespace } == "[true,null]")
+    }
+
+    @Test("the Application column's detail is the product and version, never the remote's own name again")
+    func productAndVersion() {
+        #expect(ApplicationInfo(type: "applinks", name: "Host B", version: "0.1.0").productAndVersion == "AppLinks 0.1.0")
+        #expect(ApplicationInfo(type: "jenkins", name: "Jenkins (127.0.0.1)", version: "2.492.3").productAndVersion == "Jenkins 2.492.3")
+        #expect(ApplicationInfo(type: "generic", name: nil).productAndVersion == "Generic application")
+    }
+
     @Test("direction is derived from the authentication configured on this side")
     func direction() {
         #expect(Direction(incomingAuth: ["oauth"], outgoingAuth: ["oauth"]) == .twoWay)

@@ -191,6 +191,11 @@ extension ServerProcessTests {
                 "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root", "--set",
                 "remote_password=nope", "--set", "allow_http=true")
             #expect(wrong.status != 0 && wrong.stderr.contains("refused these credentials"))
+            // A user name without a password, from a script, stops with the missing field rather than making a
+            // one-way link by accident.
+            let half = try a.cli("create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root")
+            #expect(half.status == 6 && half.stderr.contains("remote_password"), "\(half.stderr)")
+            #expect(try a.cli("list", "--json").jsonArray?.isEmpty == true)
             let viewer = try a.cli(
                 "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=viewer",
                 "--set", "remote_password=\(Self.password)", "--set", "allow_http=true", "--json")
