@@ -16,6 +16,8 @@ import NIOHTTP1
 public struct HTTPService: Sendable {
     public static let maxBodyBytes = 16 * 1024 * 1024
     public static let maxRedirects = 5
+    /// What every outbound request says it is, so that a remote's admin can tell AppLinks in their logs.
+    public static let userAgent = "AppLinks/\(Deployment.version)"
 
     /// A refused connection is reported at once. AsyncHTTPClient would otherwise retry connecting until the
     /// request's deadline, so a stopped remote would cost every status check and wizard step its whole timeout
@@ -96,6 +98,7 @@ public struct HTTPService: Sendable {
         var req = HTTPClientRequest(url: request.url)
         req.method = HTTPMethod(rawValue: request.method.uppercased())
         for h in request.headers where h.count == 2 { req.headers.add(name: h[0], value: h[1]) }
+        if !req.headers.contains(name: "User-Agent") { req.headers.add(name: "User-Agent", value: Self.userAgent) }
         if let body = request.body { req.body = .bytes(ByteBuffer(bytes: body)) }
         let pinned =
             literal == nil

@@ -19,7 +19,13 @@ struct PluginRouteResponder: Sendable {
 
     func respond(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         guard let plugin = deployment.enabledPlugin(pluginID) else {
-            return HTTPReply.error(.notFound, code: "not_found", "No such page.")
+            // The route exists; its link type is switched off here. A callback that a browser follows gets 403,
+            // anything else 503, and both say which type and how to switch it back on.
+            let status: HTTPResponse.Status = route.auth == .none ? .serviceUnavailable : .forbidden
+            return HTTPReply.error(
+                status, code: "link_type_disabled",
+                "The link type \(pluginID) is disabled on this deployment. An administrator can enable it with "
+                    + "`applinks plugins enable \(pluginID)`.")
         }
         let sessions = Sessions(deployment: deployment)
         let session = try await sessions.find(request)

@@ -115,6 +115,8 @@ struct AddressPolicyTests {
         let echoed = try await http.execute(HostHTTPRequest(url: "http://app.test:\(port)/echo", timeoutMs: 5000))
         #expect(echoed.status == 200 && String(decoding: echoed.body, as: UTF8.self) == "host=app.test:\(port)")
         #expect(resolver.asked.withLock { $0["app.test"] } == 1)
+        let agent = try await http.execute(HostHTTPRequest(url: "http://app.test:\(port)/agent", timeoutMs: 5000))
+        #expect(String(decoding: agent.body, as: UTF8.self) == "AppLinks/\(Deployment.version)")
 
         // Redirects are followed hop by hop, each hop resolved and checked like the first.
         let followed = try await http.execute(

@@ -26,7 +26,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = ("host=" + (self.headers.get("Host") or "")).encode()
+        if url.path == "/agent":
+            body = (self.headers.get("User-Agent") or "").encode()
+        else:
+            body = ("host=" + (self.headers.get("Host") or "")).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -209,7 +209,9 @@ extension ServerProcessTests {
             #expect(try await server.get("/healthz").body == #"{"status":"ok"}"#)
         }
 
-        @Test("plugin routes reach the plugin; a type disabled with the CLI answers 404 within a second, and comes back")
+        @Test(
+            "plugin routes reach the plugin; a type disabled with the CLI answers 503 (403 for a browser's page) within a second, and comes back"
+        )
         func pluginRoutes() async throws {
             let server = try RunningServer()
             let hello = try await server.get("/plugins/fixture/hello")
@@ -225,9 +227,12 @@ extension ServerProcessTests {
             #expect(task.status == 200 && task.body == "answered by a task")
             #expect(try server.cli("plugins", "disable", "fixture").status == 0)
             let off = await server.eventually(within: .seconds(1)) { () async -> Bool in
-                (try? await server.get("/plugins/fixture/hello").status) == 404
+                (try? await server.get("/plugins/fixture/hello").status) == 503
             }
             #expect(off != nil, "the running server must refuse a disabled type within 1 s")
+            let disabled = try await server.get("/plugins/fixture/hello")
+            #expect(disabled.body.contains("link type fixture is disabled") && disabled.body.contains("applinks plugins enable fixture"))
+            #expect(try await server.get("/plugins/fixture/approve").status == 403)
             #expect(try server.cli("plugins", "enable", "fixture").status == 0)
             let on = await server.eventually(within: .seconds(1)) { () async -> Bool in
                 (try? await server.get("/plugins/fixture/hello").status) == 200
