@@ -36,6 +36,10 @@ struct InitCommand: HostCommand {
         print("  application id  \(r.application_id)")
         print("  base URL        \(r.base_url)")
         print("  config          \(home.configFile.path)")
-        print("  master key      \(home.masterKeyFile.path) (mode 0600; back it up, sealed secrets need it)")
+        if ProcessInfo.processInfo.environment["APPLINKS_MASTER_KEY"] != nil {
+            print("  master key      from APPLINKS_MASTER_KEY (not written to the home; every node needs the same one)")
+        } else {
+            print("  master key      \(home.masterKeyFile.path) (mode 0600; back it up, sealed secrets need it)")
+        }
     }
 }

@@ -45,5 +45,6 @@ struct ServeCommand: HostCommand {
                 .config, "The server stopped: \(error). If the address is in use, pick another with --listen HOST:PORT.", cause: error)
         }
         await deployment.shutdown()
+        logger.notice("stopped")
     }
 }

@@ -73,12 +73,26 @@ public func buildApplication(
                     RequestDeadlineHandler(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout)
                 ])),
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "AppLinks"),
-        services: [LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger)],
+        services: [
+            LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger),
+            ShutdownAnnouncer(logger: logger),
+        ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port
             await onRunning(ListenAddress(host: listen.host, port: port))
         },
         logger: logger)
+}
+
+/// Says in the log when a graceful shutdown (SIGTERM or SIGINT) begins, so that an operator reading it can tell a
+/// requested stop from a crash.
+struct ShutdownAnnouncer: Service {
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        logger.notice("shutting down: no new connections; letting requests in flight finish")
+    }
 }
 
 /// Follows `applinks plugins enable|disable` run against the same home, or on another node, while the server

@@ -87,6 +87,12 @@ struct CLITests {
         #expect(r2.status == 2 && r2.stderr.contains("--base-url 'not a url' must be an absolute http://"))
         let r3 = try bad.run("init", "--listen", "8080")
         #expect(r3.status == 2 && r3.stderr.contains("'8080' is not HOST:PORT"))
+        // With the key in the environment, init says so, and names no file it did not write.
+        let fromEnv = CLI()
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let r4 = try fromEnv.run(["init"], env: ["APPLINKS_MASTER_KEY": key])
+        #expect(r4.status == 0 && r4.stdout.contains("from APPLINKS_MASTER_KEY") && !r4.stdout.contains("master.key"), "\(r4.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: fromEnv.home.appendingPathComponent("master.key").path))
     }
 
     @Test("list --json gives each link in the documented shape, and filters by type and status")

@@ -238,6 +238,9 @@ extension ServerProcessTests {
                 (try? await server.get("/plugins/fixture/hello").status) == 200
             }
             #expect(on != nil)
+            // SIGTERM: the log says the shutdown began and ended, so a stop is not mistaken for a crash.
+            server.stop()
+            #expect(server.log.contains("shutting down") && server.log.contains("stopped"), "\(server.log.suffix(1000))")
         }
 
         @Test("a link created or deleted with the CLI is seen by the running server within a second")
