@@ -225,11 +225,18 @@ struct ActionsCommand: HostCommand {
         let actions = try host.plugin(forType: l.type).descriptor.adminActions
         if common.json { return try await Output.json(actions) }
         if actions.isEmpty { print("The \(l.type) link type offers no actions.") }
-        for a in actions {
-            print("\(a.id)\(a.destructive ? " (destructive)" : "")  \(a.title)")
+        // Columns line up: the action (and whether it is destructive), then its title; each parameter, then its use.
+        let names = actions.map { $0.id + ($0.destructive ? " (destructive)" : "") }
+        let nameWidth = names.map(\.count).max() ?? 0
+        let argument = { (p: LinkTypeDescriptor.Parameter) in "--arg \(p.name)=<\(p.type.rawValue)>" }
+        let argWidth = actions.flatMap(\.params).map { argument($0).count }.max() ?? 0
+        for (a, name) in zip(actions, names) {
+            print(name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  " + a.title)
             for p in a.params {
                 let req = p.required ? "required" : p.defaultValue.map { "default \($0.stringValue ?? "")" } ?? "optional"
-                print("    --arg \(p.name)=<\(p.type.rawValue)>  \(req)\(p.help.map { "; " + $0 } ?? "")")
+                print(
+                    "    " + argument(p).padding(toLength: argWidth, withPad: " ", startingAt: 0)
+                        + "  \(req)\(p.help.map { "; " + $0 } ?? "")")
             }
         }
     }
@@ -249,7 +256,34 @@ struct ActionCommand: HostCommand {
         await host.shutdown()
         if common.json { return try Output.json(response) }
         if let m = response.message { print(m) }
-        if let o = response.output { print(String(decoding: try JSONCoding.encode(o, pretty: true), as: UTF8.self)) }
+        if let o = response.output { for line in Self.text(o) { print(line) } }
+    }
+
+    /// An action's output as text, not JSON (`--json` gives that): a list one item a line, an object one field a
+    /// line, each as `key: value`.
+    static func text(_ value: JSONValue, indent: String = "") -> [String] {
+        switch value {
+        case .null: return []
+        case .array(let items):
+            return items.flatMap { item -> [String] in
+                if case .object(let o) = item {
+                    return [
+                        indent
+                            + o.keys.sorted().compactMap { k in o[k].flatMap { $0 == .null ? nil : "\(k): \($0)" } }.joined(separator: "  ")
+                    ]
+                }
+                return text(item, indent: indent)
+            }
+        case .object(let o):
+            return o.keys.sorted().flatMap { key -> [String] in
+                guard let v = o[key], v != .null else { return [] }
+                switch v {
+                case .object, .array: return [indent + key + ":"] + text(v, indent: indent + "  ")
+                default: return [indent + "\(key): \(v)"]
+                }
+            }
+        default: return [indent + "\(value)"]
+        }
     }
 }
 

@@ -133,6 +133,27 @@ struct CLITests {
         #expect(!table.contains("Host B (Host B") && table.contains("Jira (Generic application)"), "\(table)")
     }
 
+    @Test("an action prints text unless --json is given, and actions lists its columns lined up")
+    func actionText() throws {
+        let cli = try CLI.initialized()
+        try cli.createLink("Jira")
+        let text = try cli.run("action", "Jira", "echo", "--arg", "text=hello there")
+        #expect(
+            text.status == 0 && text.stdout.hasPrefix("echoed\n") && text.stdout.contains("\ntext: hello there")
+                && !text.stdout.contains("{"), "\(text.stdout)")
+        let json = try cli.run("action", "Jira", "echo", "--arg", "text=hello there", "--json")
+        #expect((json.jsonObject?["output"] as? [String: Any])?["text"] as? String == "hello there", "\(json.stdout)")
+        let actions = try cli.run("actions", "Jira").stdout.split(separator: "\n").map(String.init)
+        let titled = actions.filter { !$0.hasPrefix(" ") }
+        let offsets = Set(
+            titled.compactMap { line in
+                line.range(of: "  ").map { r in
+                    line[r.upperBound...].firstIndex { $0 != " " }.map { line.distance(from: line.startIndex, to: $0) }
+                } ?? nil
+            })
+        #expect(titled.count >= 3 && offsets.count == 1, "titles start in one column: \(actions)")
+    }
+
     @Test("status exits 8 when a checked link is in an error category; --quiet prints only the broken ones")
     func statusExitCodes() throws {
         let cli = try CLI.initialized()
