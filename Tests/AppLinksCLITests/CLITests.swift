@@ -316,8 +316,11 @@ struct CLITests {
         let s = try cli.run("status", "--all", "--json")
         #expect((s.jsonArray?.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED")
         let actions = try cli.run("actions", "Jira")
+        // Padded into columns: the parameter, then at least two spaces, then its use.
         #expect(
-            actions.stdout.contains("--arg count=<int>  default 1") && actions.stdout.contains("--arg text=<string>  required; Any text"))
+            actions.stdout.contains(/--arg count=<int> {2,}default 1/)
+                && actions.stdout.contains(/--arg text=<string> {2,}required; Any text/),
+            "\(actions.stdout)")
         let json = try #require(try cli.run("actions", "Jira", "--json").jsonArray)
         #expect(json.map { $0["id"] as? String } == ["echo", "relocate", "selftest", "rename", "register-consumer"])
         let ok = try cli.run("action", "Jira", "echo", "--arg", "text=a=b", "--arg", "count=7", "--json")

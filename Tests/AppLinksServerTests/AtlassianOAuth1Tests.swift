@@ -43,6 +43,16 @@ extension ServerProcessTests {
             return try #require(created.jsonObject?["id"] as? String, "\(created.stderr)")
         }
 
+        /// A consumer's RSA key pair made by openssl: the private key's file, for the python consumer, and the public
+        /// key's PEM, for the wizard.
+        static func consumerKey(in dir: TemporaryDirectory, bits: Int) throws -> (privateKeyFile: String, publicPEM: String) {
+            let file = dir.path("consumer-\(bits).pem").path
+            let openssl = URL(fileURLWithPath: "/usr/bin/openssl")
+            let made = try runCommand(openssl, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:\(bits)", "-out", file])
+            try #require(made.status == 0, "openssl genpkey failed: \(made.stderr)")
+            return (file, try runCommand(openssl, ["pkey", "-in", file, "-pubout"]).stdout)
+        }
+
         static func onlyLink(_ server: RunningServer) throws -> [String: Any] {
             _ = try server.cli("status", "--all")
             let links = try #require(try server.cli("list", "--json").jsonArray)
@@ -274,19 +284,12 @@ extension ServerProcessTests {
             let port = try freeLoopbackPort()
             let b = try Self.server(port)
             _ = try b.token(user: "alice", admin: false)
-            let keyFile = b.dir.path("consumer.pem").path
-            let openssl = URL(fileURLWithPath: "/usr/bin/openssl")
-            #expect(
-                try runCommand(openssl, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyFile]).status == 0)
-            let pub = try runCommand(openssl, ["pkey", "-in", keyFile, "-pubout"]).stdout
+            let (keyFile, pub) = try Self.consumerKey(in: b.dir, bits: 2048)
             // A key under 2048 bits is refused at registration, against the field it came in.
-            let weakFile = b.dir.path("weak.pem").path
-            #expect(
-                try runCommand(openssl, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", weakFile]).status == 0)
+            let (_, weakPublic) = try Self.consumerKey(in: b.dir, bits: 1024)
             let weak = try b.cli(
                 "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(try freeLoopbackPort())", "--set", "name=Weak app",
-                "--set", "incoming_consumer_key=weak-app", "--set",
-                "incoming_public_key=\(try runCommand(openssl, ["pkey", "-in", weakFile, "-pubout"]).stdout)")
+                "--set", "incoming_consumer_key=weak-app", "--set", "incoming_public_key=\(weakPublic)")
             #expect(weak.status != 0 && weak.stderr.contains("incoming_public_key") && weak.stderr.contains("1024 bits"), "\(weak.stderr)")
 
             let created = try b.cli(
@@ -333,13 +336,7 @@ extension ServerProcessTests {
             let port = try freeLoopbackPort()
             let b = try Self.server(port)
             _ = try b.token(user: "alice", admin: false)
-            let keyFile = b.dir.path("consumer.pem").path
-            #expect(
-                try runCommand(
-                    URL(fileURLWithPath: "/usr/bin/openssl"),
-                    ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyFile]
-                ).status == 0)
-            let pub = try runCommand(URL(fileURLWithPath: "/usr/bin/openssl"), ["pkey", "-in", keyFile, "-pubout"]).stdout
+            let (keyFile, pub) = try Self.consumerKey(in: b.dir, bits: 2048)
             let created = try b.cli(
                 "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(try freeLoopbackPort())", "--set", "name=Python app",
                 "--set", "incoming_consumer_key=python-app", "--set", "incoming_public_key=\(pub)", "--json")
