@@ -20,7 +20,7 @@ enum LoginRoutes {
         router.post("/login") { request, context in
             let fields = FormBody.parse(try await request.body.collect(upTo: 64 * 1024))
             let next = SafeRedirect.path(fields["next"])
-            guard let cookie = Cookies.value(Sessions.loginCSRFCookie, in: request), let sent = fields["csrf_token"],
+            guard let cookie = Cookies.value(sessions.loginCSRFCookie, in: request), let sent = fields["csrf_token"],
                 ConstantTime.equals(Data(cookie.utf8), Data(sent.utf8))
             else {
                 return HTMLPage.render(
@@ -45,8 +45,8 @@ enum LoginRoutes {
             let (id, _) = try await sessions.create(user: user.name, admin: user.admin)
             context.logger.info("login", metadata: ["user": "\(user.name)"])
             var r = redirect(next)
-            r.headers.append(HTTPField(name: .setCookie, value: sessions.setCookie(Sessions.cookie, id)))
-            r.headers.append(HTTPField(name: .setCookie, value: sessions.setCookie(Sessions.loginCSRFCookie, "", maxAge: 0)))
+            r.headers.append(HTTPField(name: .setCookie, value: sessions.setCookie(sessions.cookie, id)))
+            r.headers.append(HTTPField(name: .setCookie, value: sessions.setCookie(sessions.loginCSRFCookie, "", maxAge: 0)))
             return r
         }
 
@@ -70,7 +70,7 @@ enum LoginRoutes {
             }
             try await sessions.end(id)
             var r = redirect("/login")
-            r.headers.append(HTTPField(name: .setCookie, value: sessions.setCookie(Sessions.cookie, "", maxAge: 0)))
+            r.headers.append(HTTPField(name: .setCookie, value: sessions.setCookie(sessions.cookie, "", maxAge: 0)))
             return r
         }
     }
@@ -94,6 +94,6 @@ enum LoginRoutes {
             """
         return HTMLPage.render(
             title: "Log in", body: body, status: status,
-            headers: [.setCookie: sessions.setCookie(Sessions.loginCSRFCookie, csrf)])
+            headers: [.setCookie: sessions.setCookie(sessions.loginCSRFCookie, csrf)])
     }
 }

@@ -17,8 +17,16 @@ struct Sessions: Sendable {
     }
 
     let deployment: Deployment
-    static let cookie = "applinks_session"
-    static let loginCSRFCookie = "applinks_login_csrf"
+    /// The session cookie's name. Cookies ignore the port, so two hosts on one machine would share a fixed name
+    /// and log each other's users out: under http the name carries this instance's id; under https it is
+    /// `__Host-` prefixed, which binds it to this exact origin.
+    var cookie: String { Self.name("applinks_session", deployment: deployment) }
+    var loginCSRFCookie: String { Self.name("applinks_login_csrf", deployment: deployment) }
+
+    static func name(_ base: String, deployment: Deployment) -> String {
+        deployment.config.baseURL.lowercased().hasPrefix("https://")
+            ? "__Host-" + base : base + "_" + deployment.identity.applicationID.prefix(8)
+    }
     static let namespace = "host.sessions"
     static let lifetime: Duration = .seconds(12 * 3600)
 
@@ -38,7 +46,7 @@ struct Sessions: Sendable {
     /// deleted and added again) since the session began. The admin flag is the user's as it is now, so a
     /// demoted administrator loses the admin pages at their next request.
     func find(_ request: Request) async throws -> (id: String, record: Record)? {
-        guard let id = Cookies.value(Self.cookie, in: request), !id.isEmpty,
+        guard let id = Cookies.value(cookie, in: request), !id.isEmpty,
             let data = try await deployment.store.value(namespace: Self.namespace, key: Self.key(id)),
             var record = try? JSONCoding.decode(Record.self, from: data),
             let user = try await deployment.store.user(name: record.user)

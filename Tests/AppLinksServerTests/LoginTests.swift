@@ -66,14 +66,14 @@ extension ServerProcessTests {
             let browser = Browser(server)
             let ok = try await browser.logIn("alice", "correct horse battery", next: "/plugins/fixture/consent?x=1")
             #expect(ok.status == 303 && ok.headers["Location"].first == "/plugins/fixture/consent?x=1")
-            let cookie = try #require(ok.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session=") })
+            let cookie = try #require(ok.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session_") })
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"))
             // The same form without its CSRF token, or with another, is refused even with the right password.
             let forger = Browser(server)
             _ = try await forger.request("GET", "/login")
             let forged = try await forger.request(
                 "POST", "/login", form: ["username": "alice", "password": "correct horse battery", "csrf_token": "guess"])
-            #expect(forged.status == 403 && forged.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session=") } == nil)
+            #expect(forged.status == 403 && forged.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session_") } == nil)
             let noCookie = Browser(server)
             let page = try await noCookie.request("GET", "/login")
             noCookie.cookies = [:]
@@ -229,11 +229,27 @@ extension ServerProcessTests {
             #expect(try await alice.request("GET", "/plugins/fixture/consent").status == 303, "the session is gone")
         }
 
-        @Test("the session cookie is Secure when the public base URL is https")
+        @Test("the session cookie is __Host- prefixed and Secure when the public base URL is https")
         func secureCookie() async throws {
             let server = try Self.server(env: ["APPLINKS_BASE_URL": "https://applinks.example.com"])
             let r = try await Browser(server).logIn("alice", "correct horse battery")
-            #expect(r.headers["Set-Cookie"].first { $0.hasPrefix("applinks_session=") }?.contains("Secure") == true)
+            let cookie = r.headers["Set-Cookie"].first { $0.hasPrefix("__Host-applinks_session=") }
+            #expect(
+                cookie?.contains("Secure") == true && cookie?.contains("Path=/") == true && cookie?.contains("Domain") == false,
+                "\(r.headers)")
+        }
+
+        @Test("two hosts on one machine keep their own sessions: cookies ignore the port, so their names differ")
+        func hostsOnOneMachine() async throws {
+            let (a, b) = (try Self.server(), try Self.server())
+            // One cookie jar for both, as a browser keeps one for 127.0.0.1 whatever the port.
+            let onA = Browser(a), onB = Browser(b)
+            #expect(try await onA.logIn("alice", "correct horse battery").status == 303)
+            onB.cookies = onA.cookies
+            #expect(try await onB.logIn("alice", "correct horse battery").status == 303)
+            onA.cookies.merge(onB.cookies) { _, fromB in fromB }
+            #expect(try await onA.request("GET", "/plugins/fixture/consent").status == 200, "logging in to B kept A's session")
+            #expect(try await onB.request("GET", "/plugins/fixture/consent").status == 200)
         }
     }
 }

@@ -345,7 +345,7 @@ extension ServerProcessTests {
             _ = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_wrong-token-789")])
             let log = server.log
             #expect(log.contains("GET /plugins/fixture/consent 200"), "the access log has one line per request")
-            let session = try #require(browser.cookies["applinks_session"])
+            let session = try #require(browser.cookies.first { $0.key.hasPrefix("applinks_session_") }?.value)
             for secret in [password, "correct+horse", token, "alpat_wrong-token-789", session, csrf, "SECRET-CODE-123", "LINK-SECRET-456"] {
                 #expect(!log.contains(secret), "the log leaks \(secret.prefix(12))…")
             }
