@@ -84,11 +84,14 @@ enum Output {
         }
     }
 
+    /// One stream per mode: with `--json` the error is JSON on stdout, where the caller reads the answer;
+    /// otherwise it is text on stderr.
     static func error(code: String, message: String, json: Bool) {
         if json {
             struct E: Encodable { var error: PluginErrorBody }
             if let d = try? JSONCoding.encode(E(error: PluginErrorBody(code: code, message: message))) {
                 print(String(decoding: d, as: UTF8.self))
+                return
             }
         }
         FileHandle.standardError.write(Data("applinks: error: \(message)\n".utf8))

@@ -24,7 +24,21 @@ struct ListCommand: HostCommand {
         var links = try await host.store.links()
         if let type { links = links.filter { $0.type == type } }
         if let category { links = links.filter { $0.status.category == category } }
-        if common.json { return try await Output.json(links) }
+        if common.json {
+            // Each link with the actions its type offers, as the table's Actions column shows them.
+            var actions: [String: JSONValue] = [:]
+            for type in Set(links.map(\.type)) {
+                actions[type] = .array((host.enabledPlugin(type)?.descriptor.adminActions ?? []).map { .string($0.id) })
+            }
+            let byType = actions
+            let data = await JSONCoding.prettyArray(links) { link -> JSONValue in
+                guard case .object(var fields) = link.jsonValue else { return link.jsonValue }
+                fields["actions"] = byType[link.type] ?? .array([])
+                return .object(fields)
+            }
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+            return
+        }
         if links.isEmpty {
             print(
                 type == nil && category == nil

@@ -51,15 +51,19 @@ struct CLITests {
         ])
     func missingHome(args: [String]) throws {
         let cli = CLI()
-        let r = try runCommand(BuildProducts.applinks, args + ["--json"], environment: cli.env)
-        #expect(r.status == 3)
+        let text = try runCommand(BuildProducts.applinks, args, environment: cli.env)
+        #expect(text.status == 3 && text.stdout.isEmpty)
         #expect(
-            r.stderr.contains("No AppLinks deployment at \(cli.home.path)") && r.stderr.contains("applinks init --home \(cli.home.path)"))
+            text.stderr.contains("No AppLinks deployment at \(cli.home.path)")
+                && text.stderr.contains("applinks init --home \(cli.home.path)"))
+        // With --json the same error is JSON on stdout, and only there: one stream per mode.
+        let r = try runCommand(BuildProducts.applinks, args + ["--json"], environment: cli.env)
+        #expect(r.status == 3 && r.stderr.isEmpty, "\(r.stderr)")
         #expect(
             r.jsonObject?["error"] as? [String: String] == [
-                "code": "home_missing", "message": r.stderr.dropFirst("applinks: error: ".count).trimmingCharacters(in: .newlines),
+                "code": "home_missing", "message": text.stderr.dropFirst("applinks: error: ".count).trimmingCharacters(in: .newlines),
             ])
-        #expect(!r.stderr.contains("Fatal") && !r.stderr.contains("Stack"))
+        #expect(!text.stderr.contains("Fatal") && !text.stderr.contains("Stack"))
         #expect(!FileManager.default.fileExists(atPath: cli.home.path), "nothing may be created")
     }
 
@@ -113,6 +117,8 @@ struct CLITests {
         let status = try #require(jira["status"] as? [String: Any])
         #expect(Set(status.keys) == ["category", "error_type", "message", "checked_at"] && status["category"] as? String == "UNKNOWN")
         #expect(jira["urls"] as? [String: String] == ["display": "https://remote.example.com", "rpc": "https://remote.example.com"])
+        #expect(
+            jira["actions"] as? [String] == ["echo", "relocate", "selftest", "rename", "register-consumer"], "the table's Actions column")
         #expect(try cli.run("status", "Jira").status == 0)
         #expect(try cli.run("list", "--status", "connected", "--json").jsonArray?.map { $0["name"] as? String } == ["Jira"])
         #expect(try cli.run("list", "--type", "other", "--json").jsonArray?.isEmpty == true)

@@ -25,9 +25,12 @@ extension RunningServer {
         )
     }
 
-    /// `applinks action LINK ARGS… --json`: the exit status, the JSON answer and the error output.
+    /// `applinks action LINK ARGS… --json`: the exit status, the JSON answer and the error's message. With
+    /// `--json` an error comes as JSON on stdout, not on stderr; `stderr` here holds its message either way.
     func action(_ link: String, _ args: String...) throws -> (status: Int32, json: [String: Any], stderr: String) {
         let r = try runCommand(BuildProducts.applinks, ["action", link] + args + ["--json"], environment: env)
-        return (r.status, r.jsonObject ?? [:], r.stderr)
+        let json = r.jsonObject ?? [:]
+        let error = (json["error"] as? [String: Any])?["message"] as? String
+        return (r.status, json, r.stderr + (error ?? ""))
     }
 }
