@@ -12,13 +12,6 @@ import Foundation
 /// to, and ``HTTPService`` then connects to one of those very addresses, so a name that resolves differently a
 /// moment later (DNS rebinding) changes nothing.
 enum AddressPolicy {
-    /// A description of the first non-public address `host` resolves to, such as "a loopback address"; nil if all
-    /// of them are public. A name that does not resolve is left to the request, which reports UNKNOWN_HOST.
-    static func nonPublicAddress(of host: String) async throws -> String? {
-        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return try await BlockingThreadPool.shared.run { addresses(name).lazy.compactMap(classify).first }
-    }
-
     /// Why `host` is written as an IPv4 address in a form other than four decimal numbers (`2130706433`,
     /// `0177.0.0.1`, `0x7f.1`), which resolvers read as an address but people do not; nil for any other host.
     static func obscuredIPv4(_ host: String) -> String? {

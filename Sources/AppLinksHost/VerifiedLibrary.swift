@@ -52,17 +52,9 @@ final class VerifiedLibrary: Sendable {
             close(fd)
             throw error
         }
-        var bytes = Data()
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else {
-                close(fd)
-                throw AppLinksError(.pluginRefused, "it cannot be read: \(String(cString: strerror(errno))). Fix: check its permissions.")
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
+        guard let bytes = Self.readAll(fd) else {
+            close(fd)
+            throw AppLinksError(.pluginRefused, "it cannot be read: \(String(cString: strerror(errno))). Fix: check its permissions.")
         }
         guard bytes.count >= 4, bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) else {
             close(fd)
@@ -90,17 +82,21 @@ final class VerifiedLibrary: Sendable {
 
     /// The hash of what the descriptor holds now; a restart runs only the file that was first verified.
     func currentSHA256() -> String? {
-        guard lseek(fd, 0, SEEK_SET) == 0 else { return nil }
+        guard lseek(fd, 0, SEEK_SET) == 0, let bytes = Self.readAll(fd) else { return nil }
+        return Digest.sha256(bytes).hexString
+    }
+
+    /// Everything from the descriptor's offset to its end; nil on a read error.
+    private static func readAll(_ fd: Int32) -> Data? {
         var bytes = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             guard n >= 0 else { return nil }
-            if n == 0 { break }
+            if n == 0 { return bytes }
             bytes.append(contentsOf: buffer[0..<n])
         }
-        return Digest.sha256(bytes).hexString
     }
 
     deinit { if !inUse.load(ordering: .relaxed) { close(fd) } }

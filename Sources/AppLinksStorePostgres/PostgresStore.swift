@@ -40,7 +40,7 @@ public final class PostgresStore: Sendable {
         } else {
             config = .init(
                 host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
-                tls: try target.clientTLS())
+                tls: target.clientTLS())
         }
         config.options.maximumConnections = target.poolSize
         config.options.connectTimeout = .seconds(Int64(target.connectTimeout))
@@ -311,7 +311,7 @@ struct PostgresURL: CustomStringConvertible {
         return c
     }
 
-    func clientTLS() throws -> PostgresClient.Configuration.TLS {
+    func clientTLS() -> PostgresClient.Configuration.TLS {
         switch sslMode {
         case .disable: return .disable
         case .allow, .prefer: return .prefer(tlsConfiguration())
