@@ -80,10 +80,11 @@ struct JenkinsAuthorization: Sendable {
         // A refusal, in any of its forms, ends as "denied", and a waiting wizard learns it at its next poll.
         func denied(_ why: String, status: Int = 403) async throws -> PluginHTTPResponse {
             if let draft = pending.draft { try await host.kvPut("denied/" + draft, Data(why.utf8), ttl: .seconds(86_400)) }
-            if let link = pending.link {
-                try await host.audit(action: "jenkins-authorization-denied", linkID: link, detail: ["why": .string(why)])
-            }
-            return .page(status, "Access denied", "\(why) Nothing was stored; start the authorization again to ask again.")
+            let page = PluginHTTPResponse.page(
+                status, "Access denied", "\(why) Nothing was stored; start the authorization again to ask again.")
+            guard let link = pending.link else { return page }
+            try await host.audit(action: "jenkins-authorization-denied", linkID: link, detail: ["why": .string(why)])
+            return page.checking(link)
         }
         if let problem = query["oauth_problem"] {
             return try await denied("The Jenkins user did not approve the link (\(problem)).")
@@ -110,11 +111,11 @@ struct JenkinsAuthorization: Sendable {
             try await host.kvPut("granted/" + draft, try await host.seal(try JSONCoding.encode(fields)), ttl: .seconds(86_400))
             return .page(200, "Authorized", "Jenkins authorized the link; go back to the wizard to finish it.")
         }
-        if let link = pending.link {
-            try await JenkinsLinkType.store(token, in: link, host: host)
-            try await host.audit(action: "jenkins-authorized", linkID: link)
-        }
-        return .page(200, "Authorized", "Jenkins authorized the link; it can now see and start builds.")
+        let page = PluginHTTPResponse.page(200, "Authorized", "Jenkins authorized the link; it can now see and start builds.")
+        guard let link = pending.link else { return page }
+        try await JenkinsLinkType.store(token, in: link, host: host)
+        try await host.audit(action: "jenkins-authorized", linkID: link)
+        return page.checking(link)
     }
 
     func oauth(consumerKey: String, sharedSecret: String) -> OAuth1Client {

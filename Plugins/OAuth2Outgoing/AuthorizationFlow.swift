@@ -74,7 +74,7 @@ struct AuthorizationFlow: Sendable {
                     ? "Access was denied at the provider (\(detail))."
                     : "The provider did not authorize this link (\(detail)).", link: link.id)
             try await lastError.record(link.id, failure)
-            return .page(error == "access_denied" ? 403 : 400, "\(link.name) was not authorized", failure.message)
+            return .page(error == "access_denied" ? 403 : 400, "\(link.name) was not authorized", failure.message).checking(link.id)
         }
         // RFC 9207: a response from another authorization server than the one this link talks to is refused, and
         // so is one without `iss` from a provider that always sends it (a mix-up attacker's server would not).
@@ -103,6 +103,7 @@ struct AuthorizationFlow: Sendable {
         } catch {
             try await lastError.record(link.id, error)
             return .page(error.category == .networkError ? 502 : 400, "\(link.name) was not authorized", error.message)
+                .checking(link.id)
         }
         let stored = try await keeper.save(link.id, issued, previous: nil, now: Date().timeIntervalSince1970)
         try await lastError.clear(link.id)
@@ -111,7 +112,7 @@ struct AuthorizationFlow: Sendable {
             detail: ["by": .string(pending.actor), "scopes": .array(stored.scopes.map(JSONValue.string))])
         var lines = ["\(link.name) can now call the provider for this host."]
         if let warning = Self.warning(stored) { lines.append(warning) }
-        return .page(200, "\(link.name) is authorized", lines.joined(separator: " "))
+        return .page(200, "\(link.name) is authorized", lines.joined(separator: " ")).checking(link.id)
     }
 
     /// A token that will expire and cannot be renewed: the admin will have to authorize again.

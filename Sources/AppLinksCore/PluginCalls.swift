@@ -152,11 +152,15 @@ public struct PluginHTTPResponse: Codable, Sendable, Hashable {
     public var status: Int
     public var headers: [[String]]
     public var bodyBase64: String
+    /// Links of the plugin's own type whose status this request changed, such as a callback that stored a
+    /// link's first tokens: the host checks them again at once instead of at the next sweep.
+    public var checkLinks: [String]?
 
-    public init(status: Int, headers: [[String]] = [], body: Data = Data()) {
+    public init(status: Int, headers: [[String]] = [], body: Data = Data(), checkLinks: [String]? = nil) {
         self.status = status
         self.headers = headers
         self.bodyBase64 = body.base64EncodedString()
+        self.checkLinks = checkLinks
     }
 
     public var body: Data { Data(base64Encoded: bodyBase64) ?? Data() }
@@ -164,6 +168,7 @@ public struct PluginHTTPResponse: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case status, headers
         case bodyBase64 = "body_base64"
+        case checkLinks = "check_links"
     }
 }
 

@@ -89,6 +89,10 @@ extension PluginHTTPResponse {
         out.append(UInt8(ascii: "{"))
         JSONWriting.member("body_base64", first: true, &out)
         JSONValue.writeString(bodyBase64, into: &out)
+        if let checkLinks {
+            JSONWriting.member("check_links", &out)
+            JSONWriting.strings(checkLinks, &out)
+        }
         JSONWriting.member("headers", &out)
         JSONWriting.stringArrays(headers, &out)
         JSONWriting.member("status", &out)
@@ -98,13 +102,18 @@ extension PluginHTTPResponse {
     }
 
     public init(jsonData: Data) throws {
-        var status: Int?, headers: [[String]]?, body: String?
+        var status: Int?, headers: [[String]]?, body: String?, checkLinks: [String]?
         try JSONReading.read(jsonData, "handle_http answer") { reader in
             try reader.object { key, r in
                 switch key {
                 case "status": status = try r.int(for: key)
                 case "headers": headers = try r.stringArrays(for: key)
                 case "body_base64": body = try r.string(for: key)
+                case "check_links":
+                    guard case .array(let ids) = try r.anyValue(), let strings = Optional(ids.compactMap(\.stringValue)),
+                        strings.count == ids.count
+                    else { throw AppLinksError(.invalidInput, "The handle_http answer's \"check_links\" must be an array of link ids.") }
+                    checkLinks = strings
                 default: _ = try r.anyValue()
                 }
             }
@@ -112,6 +121,7 @@ extension PluginHTTPResponse {
         let what = "handle_http answer"
         self.init(status: try JSONReading.required(status, "status", what), headers: try JSONReading.required(headers, "headers", what))
         bodyBase64 = try JSONReading.required(body, "body_base64", what)
+        self.checkLinks = checkLinks
     }
 }
 
@@ -127,12 +137,16 @@ enum JSONWriting {
         out.append(UInt8(ascii: "["))
         for (i, array) in arrays.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "["))
-            for (j, s) in array.enumerated() {
-                if j > 0 { out.append(UInt8(ascii: ",")) }
-                JSONValue.writeString(s, into: &out)
-            }
-            out.append(UInt8(ascii: "]"))
+            strings(array, &out)
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    static func strings(_ array: [String], _ out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        for (j, s) in array.enumerated() {
+            if j > 0 { out.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(s, into: &out)
         }
         out.append(UInt8(ascii: "]"))
     }

@@ -10,10 +10,7 @@ extension Deployment {
         if let r = pluginRecords.first(where: { $0.id == type }) {
             switch r.state {
             case .disabled:
-                throw AppLinksError(
-                    .pluginDisabled,
-                    "The link type '\(type)' is disabled for this deployment. Enable it with "
-                        + "`applinks plugins enable \(type)`.")
+                throw AppLinksError(.pluginDisabled, Self.typeDisabledMessage(type))
             case .refused:
                 throw AppLinksError(.pluginRefused, "The link type '\(type)' was refused: \(r.reason ?? "unknown reason")")
             case .loaded: break
@@ -27,6 +24,10 @@ extension Deployment {
                     ? "No link type is loaded: run `swift build` to build the bundled ones next to the applinks executable, "
                         + "or see why with `applinks plugins list`."
                     : "Known types: \(known.joined(separator: ", ")). Run `applinks plugins list` for details."))
+    }
+
+    static func typeDisabledMessage(_ type: String) -> String {
+        "The link type '\(type)' is disabled for this deployment. Enable it with `applinks plugins enable \(type)`."
     }
 
     /// Finds a link by id, unique id prefix (at least 4 characters) or name (case-insensitive).
@@ -58,7 +59,9 @@ extension Deployment {
     func sealSecrets(_ secrets: [String: String?], linkID: String) throws -> [String: Data?] {
         var out: [String: Data?] = [:]
         for (name, value) in secrets {
-            out[name] = try value.map { try sealer.sealString($0, context: SecretSealer.linkContext(linkID, name)) }
+            // updateValue, not a subscript: assigning nil through the subscript would drop the key, and a secret
+            // set to nil must reach the store to be deleted.
+            out.updateValue(try value.map { try sealer.sealString($0, context: SecretSealer.linkContext(linkID, name)) }, forKey: name)
         }
         return out
     }
@@ -159,7 +162,7 @@ extension Deployment {
             updated = try await store.updateLink(l, sealedSecrets: [:])
             try await audit(enabled ? "enable" : "disable", link: updated)
         }
-        return updated
+        return updated.enabled && updated.version != link.version ? await followUp(updated) : updated
     }
 
     /// Deletes a link. Given `rawArgs`, the link type's `delete` action runs first with them (the Atlassian type
@@ -207,7 +210,7 @@ extension Deployment {
         if changes.rpcURL == nil { changes.rpcURL = url }
         let updated = try await applyChanges(changes, toLink: link.id, atVersion: link.version, ofType: nil, actor: actor)
         try await audit("relocate", link: updated, detail: ["from": .string(link.displayURL), "to": .string(updated.displayURL)])
-        return updated
+        return await followUp(updated)
     }
 
     /// Converts `--arg name=value` strings to the declared parameter types, before anything is called.
@@ -294,6 +297,9 @@ extension Deployment {
         let shown = args.filter { k, _ in action.params.first { $0.name == k }?.type != .secret }
         if !shown.isEmpty { detail["args"] = .object(shown) }
         try await audit("action", link: result, detail: detail)
+        // An action that changed its link (credentials replaced, tokens stored or forgotten, authentication
+        // edited) may have changed its status too.
+        if result.version != link.version { result = await followUp(result) }
         return (result, response)
     }
 

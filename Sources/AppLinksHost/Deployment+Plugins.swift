@@ -18,6 +18,14 @@ extension Deployment {
             try await audit(enabled ? "link-type-enable" : "link-type-disable", detail: ["link_type": .string(id)])
         }
         try await refreshLinkTypeStates()
+        let links = try await store.links().filter { $0.type == id && $0.enabled }
+        if enabled {
+            for link in links { await followUp(link) }
+        } else {
+            // Shown at once, as DISABLED, rather than at the next sweep.
+            let status = LinkStatus(.disabled, .disabled, message: Self.typeDisabledMessage(id), checkedAt: Date())
+            for link in links { try await store.setStatus(linkID: link.id, status, applicationVersion: nil) }
+        }
         record.enabled = enabled
         record.state = enabled ? .loaded : .disabled
         return record

@@ -75,12 +75,16 @@ public final class Deployment: Sendable {
             return current != states
         }
     }
+    /// Status checks right after a change; see ``StatusFollowUps``.
+    public var followUps: StatusFollowUps { runtime.followUps }
+
     var http: HTTPService { HTTPService(allowPrivateAddresses: config.allowPrivateAddresses) }
 
     /// State every view of one deployment shares (see ``acting(as:)``).
     final class RuntimeState: Sendable {
         let enabledStates: Mutex<[String: Bool]>
         let privateKey = Mutex<RSAKey?>(nil)
+        let followUps = StatusFollowUps()
         init(states: [String: Bool]) { enabledStates = Mutex(states) }
     }
 

@@ -177,8 +177,9 @@ public struct WizardEngine: Sendable {
             case let .done(spec, secrets, messages, credentials):
                 messages.forEach(interaction.show)
                 shown += messages
-                let link = try await create(spec, secrets: secrets, plugin: plugin)
+                let created = try await create(spec, secrets: secrets, plugin: plugin)
                 try await host.store.deleteDraft(id: draft.id)
+                let link = await host.followUp(created)
                 return .created(link, messages: shown, credentials: credentials)
             }
         }

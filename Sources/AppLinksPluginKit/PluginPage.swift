@@ -18,4 +18,12 @@ extension PluginHTTPResponse {
     public static func page(_ status: Int, _ title: String, _ paragraphs: String...) -> PluginHTTPResponse {
         page(["title": .string(title), "paragraphs": .array(paragraphs.map(JSONValue.string))], status: status)
     }
+
+    /// The same answer, asking the host to check these links' status at once: for a callback that stored or
+    /// refused a link's authorization, so that the links table does not wait for the next sweep.
+    public func checking(_ linkIDs: String...) -> PluginHTTPResponse {
+        var r = self
+        r.checkLinks = (r.checkLinks ?? []) + linkIDs
+        return r
+    }
 }

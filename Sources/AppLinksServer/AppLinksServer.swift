@@ -17,6 +17,8 @@ public func buildApplication(
     deployment: Deployment, listen: ListenAddress, logger: Logger = Logger(label: "applinks.server"),
     metrics: ServerMetrics = ServerMetrics(), onRunning: @escaping @Sendable (ListenAddress) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
+    // Requests answer at once; the status of a link they changed is checked just after, in the background.
+    deployment.followUps.queueFromNowOn()
     let router = Router(context: AppRequestContext.self)
     if !deployment.config.trustedProxies.isEmpty {
         router.add(middleware: ForwardedClientMiddleware(trusted: deployment.config.trustedProxies))
@@ -75,7 +77,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "AppLinks"),
         services: [
             LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger),
-            ShutdownAnnouncer(logger: logger),
+            StatusFollowUpService(deployment: deployment), ShutdownAnnouncer(logger: logger),
         ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port
@@ -132,6 +134,15 @@ struct LinkTypeWatcher: Service {
                 }
             }
         }
+    }
+}
+
+/// Checks the links that requests changed (see ``StatusFollowUps``).
+struct StatusFollowUpService: Service {
+    let deployment: Deployment
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await deployment.followUps.run(deployment) }
     }
 }
 

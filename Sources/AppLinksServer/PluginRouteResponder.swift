@@ -69,6 +69,7 @@ struct PluginRouteResponder: Sendable {
                 throw AppLinksError(.pluginFailed, "status \(answer.status) is not an HTTP status")
             }
             let status = HTTPResponse.Status(code: answer.status)
+            if let ids = answer.checkLinks, !ids.isEmpty { await deployment.checkSoon(ids, ofType: pluginID) }
             // A page the plugin describes is rendered in the host's frame: escaped, with the CSRF token in its form.
             if answer.headers.contains(where: {
                 $0.count == 2 && $0[0].lowercased() == "content-type" && $0[1].hasPrefix(PluginHTTPResponse.pageContentType)

@@ -104,6 +104,7 @@ struct CLITests {
         let cli = try CLI.initialized()
         let created = try cli.createLink("Jira")
         try cli.createLink("Confluence")
+        #expect(try cli.run("edit", "Confluence", "--set", "config.behaviour=generic").status == 0)
         let r = try cli.run("list", "--json")
         #expect(r.status == 0)
         let links = try #require(r.jsonArray)
@@ -115,10 +116,11 @@ struct CLITests {
         #expect(app["name"] as? String == "Generic application" && app["type"] as? String == "generic")
         #expect(app["version"] is NSNull && app["id"] is NSNull)
         let status = try #require(jira["status"] as? [String: Any])
-        #expect(Set(status.keys) == ["category", "error_type", "message", "checked_at"] && status["category"] as? String == "UNKNOWN")
+        #expect(Set(status.keys) == ["category", "error_type", "message", "checked_at"] && status["category"] as? String == "CONNECTED")
         #expect(jira["urls"] as? [String: String] == ["display": "https://remote.example.com", "rpc": "https://remote.example.com"])
         #expect(
-            jira["actions"] as? [String] == ["echo", "relocate", "selftest", "rename", "register-consumer"], "the table's Actions column")
+            jira["actions"] as? [String] == ["echo", "relocate", "selftest", "rename", "register-consumer", "set-token"],
+            "the table's Actions column")
         #expect(try cli.run("status", "Jira").status == 0)
         #expect(try cli.run("list", "--status", "connected", "--json").jsonArray?.map { $0["name"] as? String } == ["Jira"])
         #expect(try cli.run("list", "--type", "other", "--json").jsonArray?.isEmpty == true)
@@ -328,7 +330,7 @@ struct CLITests {
                 && actions.stdout.contains(/--arg text=<string> {2,}required; Any text/),
             "\(actions.stdout)")
         let json = try #require(try cli.run("actions", "Jira", "--json").jsonArray)
-        #expect(json.map { $0["id"] as? String } == ["echo", "relocate", "selftest", "rename", "register-consumer"])
+        #expect(json.map { $0["id"] as? String } == ["echo", "relocate", "selftest", "rename", "register-consumer", "set-token"])
         let ok = try cli.run("action", "Jira", "echo", "--arg", "text=a=b", "--arg", "count=7", "--json")
         #expect(ok.status == 0 && (ok.jsonObject?["output"] as? [String: Any])?["text"] as? String == "a=b")
         #expect((ok.jsonObject?["output"] as? [String: Any])?["count"] as? Int == 7)
@@ -336,6 +338,31 @@ struct CLITests {
         #expect(wrong.status == 2 && wrong.stderr.contains("count must be a whole number, not 'seven'"))
         let unknown = try cli.run("action", "Jira", "dance")
         #expect(unknown.status == 4 && unknown.stderr.contains("Its actions: echo, relocate, selftest, rename"))
+    }
+
+    @Test("a link's status is current right after create, edit, an action that changes it, and relocate")
+    func freshStatuses() throws {
+        let cli = try CLI.initialized()
+        let created = try cli.createLink("Jira")
+        #expect((created["status"] as? [String: Any])?["category"] as? String == "CONNECTED")
+        func category() throws -> String? {
+            (try cli.run("list", "--json").jsonArray?.first?["status"] as? [String: Any])?["category"] as? String
+        }
+        #expect(try category() == "CONNECTED")
+        #expect(try cli.run("edit", "Jira", "--set", "config.behaviour=generic").status == 0)
+        #expect(try category() == "NON_ATLASSIAN")
+        #expect(try cli.run("edit", "Jira", "--set", "config.behaviour=connected").status == 0)
+        #expect(try category() == "CONNECTED")
+        // An empty token drops the secret the fixture's status check needs.
+        let forget = try cli.run("action", "Jira", "set-token", "--arg", "token=")
+        #expect(forget.status == 0, "\(forget.stderr)")
+        #expect(try category() == "ACCESS_ERROR")
+        #expect(try cli.run("relocate", "Jira", "https://moved.example.com").status == 0)
+        #expect(try category() == "ACCESS_ERROR")
+        #expect(try cli.run("edit", "Jira", "--set", "enabled=false").status == 0)
+        #expect(try category() == "DISABLED")
+        #expect(try cli.run("edit", "Jira", "--set", "enabled=true").status == 0)
+        #expect(try category() == "ACCESS_ERROR")
     }
 
     @Test("plugins list, info, disable and enable; a disabled type's links show DISABLED")
@@ -354,12 +381,11 @@ struct CLITests {
         #expect(info.stdout.contains("sha256") && info.stdout.contains("wizard      remote → auth → authorize"))
         #expect(try cli.run("plugins", "disable", "fixture").status == 0)
         #expect(try cli.run("plugins", "list", "--json").jsonArray?.first?["state"] as? String == "disabled")
-        _ = try cli.run("status", "--all")
+        // DISABLED at once, and the current status again right after enabling: no `status` run in between.
         #expect(try cli.run("list", "--status", "DISABLED", "--json").jsonArray?.count == 1)
         let blocked = try cli.run("create", "fixture", "--set", "name=x")
         #expect(blocked.status == 7 && blocked.stderr.contains("applinks plugins enable fixture"))
         #expect(try cli.run("plugins", "enable", "fixture").status == 0)
-        _ = try cli.run("status", "--all")
         #expect(try cli.run("list", "--status", "CONNECTED", "--json").jsonArray?.count == 1)
         let unknown = try cli.run("plugins", "disable", "nope")
         #expect(unknown.status == 4 && unknown.stderr.contains("Known: fixture"))

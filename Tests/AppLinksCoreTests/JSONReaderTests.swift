@@ -70,6 +70,7 @@ struct JSONReaderTests {
         for response in [
             PluginHTTPResponse(status: 200),
             PluginHTTPResponse(status: 302, headers: [["Location", "/a?b=\"c\""]], body: Data([0, 1, 255])),
+            PluginHTTPResponse(status: 200, checkLinks: ["a1", "b\"2"]),
         ] {
             #expect(response.jsonData() == (try JSONCoding.encode(response)))
             #expect(try PluginHTTPResponse(jsonData: JSONCoding.encode(response)) == response)

@@ -138,6 +138,8 @@ extension ServerProcessTests {
             #expect(config["token_endpoint"] as? String == "http://127.0.0.1:\(pPort)/rest/oauth2/latest/token", "\(created.stdout)")
             #expect(!created.stdout.contains(credentials["client_secret"] as? String ?? "-"), "the secret is not shown back")
 
+            // The CLI checked the new link before it returned: the table shows why it is not usable yet.
+            #expect(try await c.listedStatus(link, admin: admin) == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED")
             let before = try await c.checkStatus(link, admin: admin)
             #expect(before.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && before.1.contains("authorize"), "\(before)")
 
@@ -150,6 +152,8 @@ extension ServerProcessTests {
             }
             let done = try Self.authorize(c, link, kind: "applinks", user: ["alice", Self.password])
             #expect(done.status == 200 && done.page.contains("is authorized"), "\(done)")
+            // The callback has the server check the link at once, without anyone running `status`.
+            #expect(try await c.listedStatus(link, admin: admin, becomes: "CONNECTED") == "CONNECTED")
             #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
 
             let whoami = "http://127.0.0.1:\(pPort)/rest/oauth2/latest/whoami"

@@ -404,6 +404,9 @@ extension ServerProcessTests {
             let created = try #require(
                 (try JSONSerialization.jsonObject(with: Data(done.body.utf8)) as? [String: Any])?["link"] as? [String: Any])
             let id = try #require(created["id"] as? String)
+            // The server checks a new link in the background: the table shows CONNECTED without a `status` run.
+            let admin = try #require(auth.first?.1.dropFirst("Bearer ".count)).description
+            #expect(try await server.listedStatus(id, admin: admin, becomes: "CONNECTED") == "CONNECTED")
             let list = try await server.get("/rest/applinks/3.0/links", headers: auth)
             let cliList = try server.cli("list", "--json")
             #expect((try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.map { $0["id"] as? String } == [id])
@@ -420,7 +423,9 @@ extension ServerProcessTests {
             #expect(types.status == 200 && types.body.contains(#""id":"fixture""#))
             #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/disable", headers: auth).status == 200)
             #expect(try server.cli("plugins", "list", "--json").jsonArray?.first?["state"] as? String == "disabled")
+            #expect(try await server.listedStatus(id, admin: admin) == "DISABLED/DISABLED", "DISABLED at once")
             #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/enable", headers: auth).status == 200)
+            #expect(try await server.listedStatus(id, admin: admin, becomes: "CONNECTED") == "CONNECTED")
             #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/explode", headers: auth).status == 404)
             #expect(try await server.send("DELETE", "/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
             #expect(try server.cli("list", "--json").jsonArray?.isEmpty == true)

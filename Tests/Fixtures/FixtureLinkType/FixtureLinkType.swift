@@ -36,6 +36,9 @@ struct FixtureLinkType: LinkTypePlugin {
                     .init(name: "public_key", type: .string), .init(name: "secret", type: .secret),
                     .init(name: "impersonation", type: .bool, defaultValue: false),
                 ]),
+            .init(
+                id: "set-token", title: "Replace the token; an empty one forgets it",
+                params: [.init(name: "token", type: .secret, required: true, help: "The new token")]),
         ],
         routes: [
             .init(method: "GET", path: "/plugins/fixture/hello", auth: .none, inline: true),
@@ -189,6 +192,11 @@ struct FixtureLinkType: LinkTypePlugin {
                 throw PluginError(code: "invalid_input", message: "\(url) serves a different application type; relocation refused.")
             }
             return ActionResponse(message: "relocated", changes: LinkChanges(displayURL: url, rpcURL: url))
+        case "set-token":
+            let token = r.args["token"]?.stringValue ?? ""
+            if token == "wrong" { throw PluginError(code: "invalid_input", message: "The remote refused this token.") }
+            return ActionResponse(
+                message: token.isEmpty ? "forgotten" : "replaced", changes: LinkChanges(secrets: ["token": token.isEmpty ? nil : token]))
         case "rename":
             let updated = try await host.updateLink(
                 id: r.link.id, version: r.link.version,
