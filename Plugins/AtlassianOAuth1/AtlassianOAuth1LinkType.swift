@@ -206,8 +206,36 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             return outgoingOnly(manifest, base: found, why: "no remote administrator's credentials were given")
         }
         if let refusal = Self.plainHTTPRefusal(found, r) { return refusal }
-        // The remote creates its side first, through its admin API, and fetches our consumer info itself.
         let me = try await host.instanceInfo()
+        // The remote may still hold a link to us, from a link deleted only here: reuse it, or replace it.
+        if let existing = await remoteLink(to: me.id, at: found, authorization: authorization) {
+            switch r.answers["existing_remote"]?.stringValue {
+            case "reuse":
+                return try await linkRemote(
+                    manifest, base: found, impersonation: impersonation, reciprocalLinkID: existing.id,
+                    messages: [WizardMessage(.info, "Reused \(manifest.name)'s link '\(existing.name)' to this instance.")])
+            case "replace":
+                if let failure = await deleteRemoteLink(existing.id, at: found, authorization: authorization, manifest: manifest) {
+                    return failure
+                }
+            default:
+                return .fields(
+                    step: "remote", title: "Link to \(manifest.name)",
+                    fields: [
+                        WizardField(
+                            name: "existing_remote", label: "\(manifest.name)'s existing link to this instance", type: .choice,
+                            choices: ["reuse", "replace"],
+                            help: "reuse keeps its side as it is; replace deletes it there and creates it again")
+                    ],
+                    messages: [
+                        WizardMessage(
+                            .warning,
+                            "\(manifest.name) already has a link to this instance ('\(existing.name)', \(existing.id)). Reuse it, or replace it."
+                        )
+                    ])
+            }
+        }
+        // The remote creates its side first, through its admin API, and fetches our consumer info itself.
         let body = try JSONCoding.encode([
             "answers": [
                 "url": JSONValue.string(me.baseURL), "reciprocal": true, "auth": .string(Self.levels[impersonation ? 1 : 0]),
@@ -250,17 +278,72 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         case 403:
             return outgoingOnly(manifest, base: found, why: "the credentials are not an administrator's on \(manifest.name)")
         default:
-            let detail =
-                (try? JSONValue.parse(reply.body))?["error"]?["message"]?.stringValue
-                ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
+            return Self.remoteRefusal(reply, manifest: manifest, me: me)
+        }
+    }
+
+    /// The remote's refusal to create its side, under the field it concerns. Its wizard's own errors are about
+    /// its answers, and the one it was given is this instance's URL: a problem there belongs to `url`.
+    static func remoteRefusal(_ reply: HostHTTPResponse, manifest: RemoteManifest, me: InstanceInfo) -> WizardResponse {
+        let answer = try? JSONValue.parse(reply.body)
+        if case .array(let errors)? = answer?["errors"], !errors.isEmpty {
+            let text = errors.compactMap { e in e["message"]?.stringValue.map { m in (e["field"]?.stringValue, m) } }
+            let aboutUs = text.contains { $0.0 == "url" }
+            let detail = text.map { $0.1 }.joined(separator: "; ")
+            return .errors(
+                step: aboutUs ? "url" : "remote",
+                errors: [
+                    FieldError(
+                        field: aboutUs ? "url" : "remote_user",
+                        message: aboutUs
+                            ? "\(manifest.name) cannot link back to this instance at \(me.baseURL): \(detail)"
+                            : "\(manifest.name) could not create its side of the link: \(detail)")
+                ], messages: [])
+        }
+        let detail =
+            answer?["error"]?["message"]?.stringValue
+            ?? (answer == nil ? String(decoding: reply.body.prefix(300), as: UTF8.self) : "no message")
+        return .errors(
+            step: "remote",
+            errors: [
+                FieldError(
+                    field: "remote_user",
+                    message: "\(manifest.name) could not create its side of the link (HTTP \(reply.status)): \(detail)")
+            ], messages: [])
+    }
+
+    /// The remote's link to this instance, found through its admin API; nil when it has none or cannot tell.
+    private func remoteLink(to myID: String, at base: String, authorization: String) async -> (id: String, name: String)? {
+        guard
+            let reply = try? await host.http(
+                HostHTTPRequest(
+                    url: base + "/rest/applinks/3.0/links", headers: [["Authorization", authorization], ["Accept", "application/json"]])),
+            reply.status == 200, case .array(let links)? = try? JSONValue.parse(reply.body)
+        else { return nil }
+        for link in links where link["application"]?["id"]?.stringValue?.lowercased() == myID.lowercased() {
+            if let id = link["id"]?.stringValue { return (id, link["name"]?.stringValue ?? id) }
+        }
+        return nil
+    }
+
+    /// Deletes the remote's stale link to us before its wizard creates a new one; nil when that worked.
+    private func deleteRemoteLink(
+        _ id: String, at base: String, authorization: String, manifest: RemoteManifest
+    ) async -> WizardResponse? {
+        let reply = try? await host.http(
+            HostHTTPRequest(method: "DELETE", url: base + "/rest/applinks/3.0/links/" + id, headers: [["Authorization", authorization]]))
+        guard let reply, [200, 204, 404].contains(reply.status) else {
             return .errors(
                 step: "remote",
                 errors: [
                     FieldError(
-                        field: "remote_user",
-                        message: "\(manifest.name) could not create its side of the link (HTTP \(reply.status)): \(detail)")
+                        field: "existing_remote",
+                        message:
+                            "\(manifest.name) did not delete its old link (\(reply.map { "HTTP \($0.status)" } ?? "no answer")); delete it there, or choose reuse."
+                    )
                 ], messages: [])
         }
+        return nil
     }
 
     /// Registers the remote as a consumer here and finishes with a two-way link.
@@ -464,7 +547,15 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         case 404:
             return StatusResponse(
                 .configError, .noRemoteApplink,
-                message: "\(manifest.name) has no link back to this instance; delete this link and create it again.")
+                message:
+                    "\(manifest.name) has no link back to this instance. Create it there, or here: delete this link and create it again "
+                    + "with \(manifest.name)'s administrator credentials.")
+        case 503 where (try? JSONValue.parse(reply.body))?["error"]?["code"]?.stringValue == "link_type_disabled":
+            return StatusResponse(
+                .configError, .invalidConfig,
+                message:
+                    "\(manifest.name) has disabled the \(Self.descriptor.id) link type; its link to this instance is kept. Ask its "
+                    + "administrator to enable the type again (`applinks plugins enable \(Self.descriptor.id)`); keep this link.")
         case 401:
             let problem =
                 OAuth1Encoding.pairs(String(decoding: reply.body, as: UTF8.self)).first { $0.0 == "oauth_problem" }?.1

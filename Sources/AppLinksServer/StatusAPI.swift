@@ -20,7 +20,11 @@ enum StatusAPI {
                 return HTTPReply.error(.notFound, code: "not_found", "No application link \(id) here.")
             }
             guard let plugin = deployment.enabledPlugin(link.type) else {
-                return HTTPReply.error(.notFound, code: "not_found", "The link's type is not available on this instance.")
+                // The link is kept: the remote must tell this from a link that is gone, and not delete its side.
+                return HTTPReply.error(
+                    .serviceUnavailable, code: "link_type_disabled",
+                    "The link type \(link.type) is disabled on \(deployment.config.name); its link to you is kept. An administrator "
+                        + "here can enable it with `applinks plugins enable \(link.type)`.")
             }
             let pluginRequest = PluginHTTPRequest(
                 method: "GET", path: request.uri.path, query: request.uri.query ?? "",

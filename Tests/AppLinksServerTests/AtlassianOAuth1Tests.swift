@@ -60,6 +60,18 @@ extension ServerProcessTests {
             return links[0]
         }
 
+        /// The only link, checked until its status is `expected`, for at most 30 s: for a change the remote's
+        /// server picks up on its next poll.
+        static func onlyLink(_ server: RunningServer, becomes expected: String) throws -> [String: Any] {
+            let deadline = Date().addingTimeInterval(30)
+            var link = try onlyLink(server)
+            while status(link) != expected && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.2)
+                link = try onlyLink(server)
+            }
+            return link
+        }
+
         static func status(_ link: [String: Any]) -> String {
             let s = link["status"] as? [String: Any]
             return [s?["category"] as? String, s?["error_type"] as? String].compactMap { $0 }.joined(separator: "/")
@@ -89,12 +101,53 @@ extension ServerProcessTests {
             #expect(Self.status(try Self.onlyLink(a)) == "NETWORK_ERROR/OAUTH_PROBLEM")
             #expect(try b.cli("edit", onB, "--set", "enabled=true").status == 0)
             #expect(Self.status(try Self.onlyLink(a)) == "CONNECTED")
+            // B disables the whole link type: A says so, and does not tell its admin to delete a link that B keeps.
+            // B's server follows the change within its poll interval, so A checks until it sees it.
+            #expect(try b.cli("plugins", "disable", "atlassian-oauth1").status == 0)
+            let typeOff = try Self.onlyLink(a, becomes: "CONFIG_ERROR/INVALID_CONFIG")
+            let message = (typeOff["status"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(Self.status(typeOff) == "CONFIG_ERROR/INVALID_CONFIG", "\(typeOff)")
+            #expect(message.contains("disabled the atlassian-oauth1 link type") && !message.contains("delete this link"), "\(message)")
+            #expect(try b.cli("plugins", "enable", "atlassian-oauth1").status == 0)
+            #expect(Self.status(try Self.onlyLink(a, becomes: "CONNECTED")) == "CONNECTED")
             b.stop()
             #expect(Self.status(try Self.onlyLink(a)) == "NETWORK_ERROR/CONNECTION_REFUSED")
             b = try Self.server(pb, dir: b.dir, initialise: false)
             #expect(Self.status(try Self.onlyLink(a)) == "CONNECTED")
             #expect(try b.cli("delete", onB, "--yes").status == 0)
             #expect(Self.status(try Self.onlyLink(a)) == "CONFIG_ERROR/NO_REMOTE_APPLINK")
+        }
+
+        @Test("when the remote still has a link to this instance, the wizard asks to reuse or replace it, and both work")
+        func reuseOrReplaceRemoteSide() async throws {
+            let (pa, pb) = (try freeLoopbackPort(), try freeLoopbackPort())
+            let a = try Self.server(pa)
+            let b = try Self.server(pb)
+            _ = try b.token(user: "root", admin: true)
+            let first = try Self.link(a, to: pb)
+            let onB = try #require(try Self.onlyLink(b)["id"] as? String)
+            // Deleted here only: B keeps its side.
+            #expect(try a.cli("delete", first, "--yes").status == 0)
+            #expect(try b.cli("list", "--json").jsonArray?.count == 1)
+            let create = [
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pb)", "--set", "remote_user=root", "--set",
+                "remote_password=\(Self.password)", "--set", "allow_http=true",
+            ]
+            let asked = try a.cli(create)
+            #expect(
+                asked.status == 6 && asked.stderr.contains("existing_remote") && asked.stderr.contains("already has a link"), "\(asked)")
+            #expect(try a.cli("list", "--json").jsonArray?.isEmpty == true)
+            let reused = try a.cli(create + ["--set", "existing_remote=reuse", "--json"])
+            #expect(reused.status == 0, "\(reused.stderr)")
+            #expect(try Self.status(Self.onlyLink(a)) == "CONNECTED" && Self.status(Self.onlyLink(b)) == "CONNECTED")
+            #expect(try Self.onlyLink(b)["id"] as? String == onB, "B's link was kept")
+            // Deleted here only, again; this time B's side is replaced by a new one.
+            #expect(try a.cli("delete", try #require(reused.jsonObject?["id"] as? String), "--yes").status == 0)
+            let replaced = try a.cli(create + ["--set", "existing_remote=replace"])
+            #expect(replaced.status == 0, "\(replaced.stderr)")
+            let newOnB = try Self.onlyLink(b)
+            #expect(newOnB["id"] as? String != onB && Self.status(newOnB) == "CONNECTED")
+            #expect(Self.status(try Self.onlyLink(a)) == "CONNECTED")
         }
 
         @Test("a user of A authorizes A on B's consent page (3LO); A then signs requests as that user; a denial stores nothing")
@@ -227,6 +280,16 @@ extension ServerProcessTests {
             #expect(
                 r.status != 0 && r.stderr.contains("loopback address") && r.stderr.contains("http.allow_private_addresses"), "\(r.stderr)")
             #expect(try b.cli("list", "--json").jsonArray?.isEmpty == true)
+            // The other way round, the remote refuses this instance's loopback URL: that is said of the URL, with
+            // the remote's own words, not pasted under the remote user's name.
+            _ = try a.token(user: "root", admin: true)
+            let back = try b.cli(
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(pa)", "--set", "remote_user=root", "--set",
+                "remote_password=\(Self.password)", "--set", "allow_http=true")
+            #expect(back.status == 6, "\(back)")
+            #expect(
+                back.stderr.contains("- url: ") && back.stderr.contains("cannot link back to this instance at http://127.0.0.1:\(pb)")
+                    && back.stderr.contains("loopback address") && !back.stderr.contains("{"), "\(back.stderr)")
         }
 
         @Test("an unreachable URL is offered as a Generic application, with a warning")
