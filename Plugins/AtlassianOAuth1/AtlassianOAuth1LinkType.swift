@@ -625,7 +625,9 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 try await KVProviderStore(host: host).deleteConsumer(key: consumer)
             }
             return ActionResponse(
-                message: "Deleted this side; \(link.name) keeps its link until deleted there (or here with remote credentials).")
+                message:
+                    "Only this side was deleted: \(link.name) keeps its link to this instance. Delete it there (its applinks delete, "
+                    + "or its Application links page); pass --arg remote_user=… --arg remote_password=… to delete both sides at once.")
         }
         guard let remoteID = link.config["remote_link_id"]?.stringValue else {
             throw PluginError(

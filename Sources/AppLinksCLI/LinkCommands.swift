@@ -178,7 +178,7 @@ struct DeleteCommand: HostCommand {
         }
         let deleted = try await host.deleteLink(l.id, rawArgs: pairs)
         if common.json { return try Output.json(deleted) }
-        print("Deleted '\(deleted.name)'.")
+        print("Deleted '\(deleted.link.name)'." + (deleted.message.map { " " + $0 } ?? ""))
     }
 }
 
@@ -323,10 +323,15 @@ struct RelocateCommand: HostCommand {
 
     func execute() async throws {
         let host = try await common.openHost()
-        let l = try await host.relocate(link, to: url)
+        let moved = try await host.relocate(link, to: url)
         await host.shutdown()
-        if common.json { return try Output.json(l) }
-        print("'\(l.name)' now points at \(l.displayURL).")
+        if common.json { return try Output.json(moved) }
+        let l = moved.link
+        print("'\(l.name)' now points at \(l.displayURL)." + (moved.message.map { " " + $0 } ?? ""))
+        // Checked before returning: a new URL that does not answer is said at once, not at the next sweep.
+        if ![.connected, .nonAtlassian].contains(l.status.category) {
+            Output.note("Warning: its status is now \(l.status.category.rawValue): \(l.status.message)")
+        }
     }
 }
 

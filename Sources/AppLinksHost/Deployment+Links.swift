@@ -3,6 +3,23 @@ import AppLinksPluginIPC
 import AppLinksStore
 import Foundation
 
+/// A link as a change left it, with what its link type said of the change: whether a relocated link's new
+/// URL answers, whether the remote's side of a deleted link was deleted too.
+public struct LinkOutcome: Sendable, Encodable {
+    public var link: Link
+    public var message: String?
+
+    /// The link's JSON, with `message` beside its members.
+    public func encode(to encoder: any Encoder) throws {
+        var json = link.jsonValue
+        if let message, case .object(var members) = json {
+            members["message"] = .string(message)
+            json = .object(members)
+        }
+        try json.encode(to: encoder)
+    }
+}
+
 extension Deployment {
     /// The loaded, enabled plugin of a link type, or an error that says how to get it.
     public func plugin(forType type: String) throws -> LoadedPlugin {
@@ -167,7 +184,7 @@ extension Deployment {
 
     /// Deletes a link. Given `rawArgs`, the link type's `delete` action runs first with them (the Atlassian type
     /// deletes the remote's reciprocal link with the remote admin's credentials); if it fails, nothing is deleted.
-    public func deleteLink(_ reference: String, rawArgs: [(String, String)] = []) async throws -> Link {
+    public func deleteLink(_ reference: String, rawArgs: [(String, String)] = []) async throws -> LinkOutcome {
         let link = try await resolveLink(reference)
         // The type's `delete` action cleans up what the link owns (a consumer record, an OAuth client and its
         // tokens). A type that is disabled or gone cannot, and must not keep its links from being deleted.
@@ -180,12 +197,13 @@ extension Deployment {
                     ? "The link type '\(link.type)' is not enabled, so it cannot act on the deletion; run `applinks delete \(link.id)` alone."
                     : "The link type '\(link.type)' takes no arguments when a link is deleted; run `applinks delete \(link.id)` alone.")
         }
+        var said: String?
         if let plugin, let action, link.enabled {
-            _ = try await runAction(plugin, link: link, action: "delete", args: try Self.convertArguments(rawArgs, for: action))
+            said = try await runAction(plugin, link: link, action: "delete", args: try Self.convertArguments(rawArgs, for: action)).message
         }
         guard try await store.deleteLink(id: link.id) else { throw AppLinksError(.notFound, "The link \(link.id) was already deleted.") }
         try await audit("delete", link: link, detail: ["name": .string(link.name)])
-        return link
+        return LinkOutcome(link: link, message: said)
     }
 
     public func makePrimary(_ reference: String) async throws -> Link {
@@ -196,7 +214,7 @@ extension Deployment {
     }
 
     /// Moves a link to a new URL. The link type validates the URL through its `relocate` action.
-    public func relocate(_ reference: String, to url: String) async throws -> Link {
+    public func relocate(_ reference: String, to url: String) async throws -> LinkOutcome {
         let link = try await resolveLink(reference)
         _ = try Self.validURL(url, field: "URL")
         let plugin = try plugin(forType: link.type)
@@ -210,7 +228,7 @@ extension Deployment {
         if changes.rpcURL == nil { changes.rpcURL = url }
         let updated = try await applyChanges(changes, toLink: link.id, atVersion: link.version, ofType: nil, actor: actor)
         try await audit("relocate", link: updated, detail: ["from": .string(link.displayURL), "to": .string(updated.displayURL)])
-        return await followUp(updated)
+        return LinkOutcome(link: await followUp(updated), message: response.message)
     }
 
     /// Converts `--arg name=value` strings to the declared parameter types, before anything is called.

@@ -101,7 +101,7 @@ struct DeploymentTests {
         await #expect(throws: AppLinksError.self) { _ = try await d.editLink("A2", sets: [("display_url", "not a url")]) }
         await #expect(throws: AppLinksError.self) { _ = try await d.editLink("A2", sets: [("colour", "red")]) }
         await #expect(throws: AppLinksError.self) { _ = try await d.editLink("A2", sets: []) }
-        let moved = try await d.relocate("A2", to: "https://new.example.com")
+        let moved = try await d.relocate("A2", to: "https://new.example.com").link
         #expect(moved.displayURL == "https://new.example.com" && moved.rpcURL == "https://new.example.com")
         do {
             _ = try await d.relocate("A2", to: "https://forbidden.example.com")
@@ -113,7 +113,7 @@ struct DeploymentTests {
         let primary = try await d.makePrimary("B")
         #expect(primary.primary)
         #expect(try await d.resolveLink("A2").primary == false)
-        let deleted = try await d.deleteLink("B")
+        let deleted = try await d.deleteLink("B").link
         let remaining = try await d.store.links().map(\.name)
         #expect(deleted.name == "B" && remaining == ["A2"])
         #expect(try await d.resolveLink("A2").primary, "the remaining link of the type becomes primary")

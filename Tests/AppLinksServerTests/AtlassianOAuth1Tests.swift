@@ -195,9 +195,13 @@ extension ServerProcessTests {
             let toB = try Self.link(a, to: pb)
             let other = try a.cli("relocate", toB, "http://127.0.0.1:\(pc)")
             #expect(other.status == 2 && other.stderr.contains("is another application"), "\(other.stderr)")
-            // B moves to a new port; the link follows it there and is CONNECTED again.
+            // B moves to a new port; the link follows it there and is CONNECTED again. Pointed there before B
+            // answers, the move is made and the admin is warned at once.
             b.stop()
             let pb2 = try freeLoopbackPort()
+            let early = try a.cli("relocate", toB, "http://127.0.0.1:\(pb2)")
+            #expect(early.status == 0 && early.stdout.contains("does not answer yet"), "\(early)")
+            #expect(early.stderr.contains("Warning: its status is now NETWORK_ERROR"), "\(early.stderr)")
             b = try Self.server(pb2, dir: b.dir, initialise: false)
             let moved = try a.cli("relocate", toB, "http://127.0.0.1:\(pb2)")
             #expect(moved.status == 0, "\(moved.stderr)")
@@ -210,6 +214,12 @@ extension ServerProcessTests {
             let links = try #require(try a.cli("list", "--json").jsonArray)
             let primary = Dictionary(uniqueKeysWithValues: links.map { ($0["id"] as! String, $0["primary"] as! Bool) })
             #expect(primary == [toB: false, toC["id"] as! String: true])
+            // Deleted without B's credentials: the admin is told that B keeps its side, and how to remove it.
+            let deleted = try a.cli("delete", toB, "--yes")
+            #expect(
+                deleted.status == 0 && deleted.stdout.contains("Only this side was deleted") && deleted.stdout.contains("Delete it there"),
+                "\(deleted)")
+            #expect(try b.cli("list", "--json").jsonArray?.count == 1)
             _ = c
         }
 
@@ -231,7 +241,7 @@ extension ServerProcessTests {
             #expect(wrong.status != 0 && wrong.stderr.contains("refused these credentials"), "\(wrong.stderr)")
             #expect(try a.cli("list", "--json").jsonArray?.count == 1 && b.cli("list", "--json").jsonArray?.count == 1)
             let both = try a.cli("delete", id, "--yes", "--arg", "remote_user=root", "--arg", "remote_password=\(Self.password)")
-            #expect(both.status == 0, "\(both.stderr)")
+            #expect(both.status == 0 && both.stdout.contains("side of the link"), "\(both)")
             #expect(try a.cli("list", "--json").jsonArray?.isEmpty == true && b.cli("list", "--json").jsonArray?.isEmpty == true)
         }
 
