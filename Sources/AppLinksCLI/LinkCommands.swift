@@ -159,13 +159,24 @@ struct DeleteCommand: HostCommand {
     @Flag(help: "Do not ask for confirmation.") var yes = false
     @Option(
         name: .customLong("arg"),
-        help: "An argument for the link type's delete action, name=value, such as the remote admin's credentials (repeatable).")
+        help:
+            "An argument for the link type's delete action, name=value, such as the remote admin's credentials (repeatable). A secret's value may be @FILE."
+    )
     var args: [String] = []
+    @Option(name: .customLong("arg-stdin"), help: ArgumentHelp("Read this argument's value from standard input.", valueName: "name"))
+    var argStdin: String?
 
     func execute() async throws {
-        let pairs = try keyValues(args, option: "--arg")
+        let given = try ActionArguments(args: args, stdinName: argStdin)
         let host = try await common.openHost()
         let l = try await host.resolveLink(link)
+        var pairs = given.pairs
+        if !pairs.isEmpty || argStdin != nil,
+            let declared = host.enabledPlugin(l.type)?.descriptor.actions.first(where: { $0.id == "delete" })
+        {
+            // No prompt: a delete without the remote's credentials is a choice, not a missing argument.
+            pairs = try given.resolved(for: declared, prompt: nil)
+        }
         if !yes {
             guard Output.stdinIsTerminal else {
                 throw AppLinksError(.invalidInput, "Deleting '\(l.name)' needs confirmation; pass --yes when not on a terminal.")
@@ -261,12 +272,22 @@ struct ActionCommand: HostCommand {
     @OptionGroup var common: CommonOptions
     @Argument(help: "The link.") var link: String
     @Argument(help: "The action's id (see `applinks actions LINK`).") var action: String
-    @Option(name: .customLong("arg"), help: "An argument, name=value, converted to its declared type (repeatable).") var args: [String] = []
+    @Option(
+        name: .customLong("arg"),
+        help: "An argument, name=value, converted to its declared type (repeatable). A secret's value may be @FILE, read from that file.")
+    var args: [String] = []
+    @Option(name: .customLong("arg-stdin"), help: ArgumentHelp("Read this argument's value from standard input.", valueName: "name"))
+    var argStdin: String?
 
     func execute() async throws {
-        let pairs = try keyValues(args, option: "--arg")
+        let given = try ActionArguments(args: args, stdinName: argStdin)
         let host = try await common.openHost()
-        let (_, response) = try await host.invokeAction(link, action: action, rawArgs: pairs)
+        let l = try await host.resolveLink(link)
+        var pairs = given.pairs
+        if let declared = host.enabledPlugin(l.type)?.descriptor.adminActions.first(where: { $0.id == action }) {
+            pairs = try given.resolved(for: declared)
+        }
+        let (_, response) = try await host.invokeAction(l.id, action: action, rawArgs: pairs)
         await host.shutdown()
         if common.json { return try Output.json(response) }
         if let m = response.message { print(m) }

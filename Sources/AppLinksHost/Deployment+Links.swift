@@ -280,7 +280,9 @@ extension Deployment {
             if let d = p.defaultValue {
                 out[p.name] = d
             } else if p.required {
-                problems.append("\(p.name) is required (--arg \(p.name)=…)")
+                problems.append(
+                    "\(p.name) is required "
+                        + (p.type == .secret ? "(--arg-stdin \(p.name), or --arg \(p.name)=@FILE)" : "(--arg \(p.name)=…)"))
             }
         }
         if !problems.isEmpty { throw AppLinksError(.invalidInput, problems.joined(separator: "; ") + ".") }
@@ -300,20 +302,28 @@ extension Deployment {
                     + " Run `applinks actions \(reference)`.")
         }
         let args = try Self.convertArguments(rawArgs, for: action)
+        var detail: [String: JSONValue] = ["action": .string(id)]
+        let shown = args.filter { k, _ in action.params.first { $0.name == k }?.type != .secret }
+        if !shown.isEmpty { detail["args"] = .object(shown) }
         let response: ActionResponse
-        if let native = plugin.natives[id] {
-            response = try await runNative(plugin, native, link: link, values: native.values(rawArgs, converted: args))
-        } else {
-            response = try await runAction(plugin, link: link, action: id, args: args)
+        do {
+            if let native = plugin.natives[id] {
+                response = try await runNative(plugin, native, link: link, values: native.values(rawArgs, converted: args))
+            } else {
+                response = try await runAction(plugin, link: link, action: id, args: args)
+            }
+        } catch {
+            // A refused or failed action is recorded too, with why, and with its secrets left out like any other.
+            var failed = detail
+            failed["error"] = .string((error as? AppLinksError)?.message ?? "\(error)")
+            try? await audit("action-failed", link: link, detail: failed)
+            throw error
         }
         // The plugin may have changed its link through the host API while it ran.
         var result = try await store.link(id: link.id) ?? link
         if let changes = response.changes, changes != LinkChanges() {
             result = try await applyChanges(changes, toLink: link.id, atVersion: result.version, ofType: nil, actor: actor)
         }
-        var detail: [String: JSONValue] = ["action": .string(id)]
-        let shown = args.filter { k, _ in action.params.first { $0.name == k }?.type != .secret }
-        if !shown.isEmpty { detail["args"] = .object(shown) }
         try await audit("action", link: result, detail: detail)
         // An action that changed its link (credentials replaced, tokens stored or forgotten, authentication
         // edited) may have changed its status too.

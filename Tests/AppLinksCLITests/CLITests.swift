@@ -315,6 +315,39 @@ struct CLITests {
         #expect(resumed.status == 0 && resumed.jsonObject?["name"] as? String == "Interrupted")
     }
 
+    @Test("a secret argument is read from standard input, a file or a hidden prompt; a failed action is audited without it")
+    func secretArguments() throws {
+        let cli = try CLI.initialized()
+        try cli.createLink("Jira")
+        let piped = try cli.run("action", "Jira", "set-token", "--arg-stdin", "token", stdin: "piped-Secret-1\n")
+        #expect(piped.status == 0 && piped.stdout.contains("replaced") && !piped.stderr.contains("warning"), "\(piped)")
+        let file = cli.dir.path("token.txt")
+        try Data("file-Secret-2\n".utf8).write(to: file)
+        #expect(try cli.run("action", "Jira", "set-token", "--arg", "token=@\(file.path)").status == 0)
+        let missingFile = try cli.run("action", "Jira", "set-token", "--arg", "token=@\(cli.dir.path("nope").path)")
+        #expect(missingFile.status == 2 && missingFile.stderr.contains("cannot read"), "\(missingFile)")
+        let inline = try cli.run("action", "Jira", "set-token", "--arg", "token=inline-Secret-3")
+        #expect(inline.status == 0 && inline.stderr.contains("--arg-stdin token"), "a secret on the command line is warned about")
+        let none = try cli.run("action", "Jira", "set-token")
+        #expect(none.status == 2 && none.stderr.contains("token is required (--arg-stdin token, or --arg token=@FILE)"), "\(none)")
+        let twice = try cli.run("action", "Jira", "set-token", "--arg", "token=abcd", "--arg-stdin", "token", stdin: "y")
+        #expect(twice.status == 2 && twice.stderr.contains("given twice"), "\(twice)")
+        // On a terminal, a required secret that was not given is asked for with echo off.
+        let tty = try PseudoTerminal(BuildProducts.applinks, ["action", "Jira", "set-token"], environment: cli.env)
+        #expect(tty.expect("token (The new token): "))
+        tty.type("typed-Secret-4\r")
+        #expect(tty.wait() == 0)
+        #expect(tty.screen.contains("replaced") && !tty.screen.contains("typed-Secret-4"), "\(tty.screen)")
+        // The remote refuses this one: the failure is audited, with why, and without the secret.
+        let refused = try cli.run("action", "Jira", "set-token", "--arg-stdin", "token", stdin: "wrong")
+        #expect(refused.status != 0 && refused.stderr.contains("refused this token"))
+        let audit = try cli.run("audit", "--json").stdout
+        #expect(audit.contains("action-failed") && audit.contains("refused this token"), "\(audit)")
+        for secret in ["piped-Secret-1", "file-Secret-2", "inline-Secret-3", "typed-Secret-4", "\"wrong\""] {
+            #expect(!audit.contains(secret), "\(secret) in the audit log")
+        }
+    }
+
     @Test("status, actions and typed action arguments")
     func statusAndActions() throws {
         let cli = try CLI.initialized()
