@@ -390,6 +390,16 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 WizardField(name: "incoming_consumer_key", label: "Incoming: consumer key", required: false),
                 WizardField(name: "incoming_public_key", label: "Incoming: RSA public key (PEM)", required: false),
                 WizardField(name: "incoming_callback", label: "Incoming: callback URL", type: .url, required: false),
+                WizardField(
+                    name: "incoming_2lo", label: "Incoming: allow 2-legged OAuth", type: .bool, required: false, defaultValue: false,
+                    help: "requests signed without a user's token, as the execute-as user"),
+                WizardField(
+                    name: "incoming_execute_as", label: "Incoming: execute 2-legged requests as", required: false,
+                    help: "a user here; empty acts as no user"),
+                WizardField(
+                    name: "incoming_impersonation", label: "Incoming: allow user impersonation through 2-legged OAuth", type: .bool,
+                    required: false, defaultValue: false,
+                    help: "lets the application act as any user here: only when both share one user base"),
                 WizardField(name: "outgoing_consumer_key", label: "Outgoing: consumer key", required: false),
                 WizardField(name: "outgoing_secret", label: "Outgoing: shared secret (HMAC-SHA1)", type: .secret, required: false),
                 WizardField(
@@ -426,6 +436,12 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                     FieldError(
                         field: "incoming_public_key", message: "give the consumer's RSA public key as PEM (-----BEGIN PUBLIC KEY-----)"))
             }
+            if !answer("incoming_execute_as").isEmpty && r.answers["incoming_2lo"]?.boolValue != true {
+                errors.append(
+                    FieldError(
+                        field: "incoming_execute_as",
+                        message: "2-legged requests are off; allow them (incoming_2lo=true) or leave this empty"))
+            }
             let callback = answer("incoming_callback")
             if !callback.isEmpty && RemoteApplication.normalized(callback) == nil {
                 errors.append(FieldError(field: "incoming_callback", message: "'\(callback)' is not an http(s) URL"))
@@ -452,12 +468,17 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         var config: [String: JSONValue] = [:]
         var incoming: [String] = [], outgoing: [String] = []
         if !incomingKey.isEmpty {
-            let callback = answer("incoming_callback")
+            let callback = answer("incoming_callback"), executeAs = answer("incoming_execute_as")
+            let twoLegged = r.answers["incoming_2lo"]?.boolValue == true
+            let impersonation = r.answers["incoming_impersonation"]?.boolValue == true
             try await KVProviderStore(host: host).saveConsumer(
                 OAuth1ConsumerRecord(
-                    key: incomingKey, name: answer("name"), publicKeyPEM: publicKey, callback: callback.isEmpty ? nil : callback))
+                    key: incomingKey, name: answer("name"), publicKeyPEM: publicKey, callback: callback.isEmpty ? nil : callback,
+                    allowImpersonation: impersonation, executeAs: twoLegged && !executeAs.isEmpty ? executeAs : nil))
             config["consumer_key"] = .string(incomingKey)
-            incoming = [Self.oauth]
+            config["impersonation"] = .bool(impersonation)
+            if twoLegged && !executeAs.isEmpty { config["execute_as"] = .string(executeAs) }
+            incoming = [Self.oauth] + (twoLegged ? [Self.twoLegged] : []) + (impersonation ? [Self.impersonating] : [])
         }
         var secrets: [String: String] = [:]
         if !outgoingKey.isEmpty {

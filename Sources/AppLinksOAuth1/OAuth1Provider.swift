@@ -14,10 +14,12 @@ public struct OAuth1ConsumerRecord: Sendable, Codable, Hashable {
     /// Whether this consumer may make 2-legged requests as any user (`xoauth_requestor_id`): safe only when
     /// both sides share one user base.
     public var allowImpersonation: Bool
+    /// The user a plain 2-legged request acts as, as in Atlassian's "Execute as" field; nil acts as no user.
+    public var executeAs: String?
 
     public init(
         key: String, name: String, publicKeyPEM: String? = nil, secret: String? = nil, callback: String? = nil,
-        allowImpersonation: Bool = false
+        allowImpersonation: Bool = false, executeAs: String? = nil
     ) {
         self.key = key
         self.name = name
@@ -25,6 +27,7 @@ public struct OAuth1ConsumerRecord: Sendable, Codable, Hashable {
         self.secret = secret
         self.callback = callback
         self.allowImpersonation = allowImpersonation
+        self.executeAs = executeAs
     }
 }
 
@@ -153,7 +156,8 @@ public struct OAuth1Provider: Sendable {
     /// Who made a verified resource request.
     public struct Caller: Sendable, Hashable {
         public var consumer: OAuth1ConsumerRecord
-        /// The user: the access token's, the impersonated one (2LOi), or nil for plain 2LO.
+        /// The user: the access token's, the impersonated one (2LOi), or for plain 2LO the consumer's
+        /// "execute as" user, if it has one.
         public var user: String?
         public var twoLegged: Bool
     }
@@ -369,7 +373,7 @@ public struct OAuth1Provider: Sendable {
             return Caller(consumer: consumer, user: requestor, twoLegged: true)
         }
         try await admit(consumer, .twoLegged)
-        return Caller(consumer: consumer, user: nil, twoLegged: true)
+        return Caller(consumer: consumer, user: consumer.executeAs, twoLegged: true)
     }
 }
 

@@ -402,6 +402,28 @@ extension ServerProcessTests {
             // Level "none": no leg at all.
             #expect(try b.cli("action", id, "edit-auth", "--arg", "level=none").status == 0)
             #expect(try outcome() == ["401 permission_denied", "401 permission_denied", "401 permission_denied"])
+
+            // Atlassian's incoming consumer form: 2-legged requests allowed, executed as a named user.
+            let (serviceKey, servicePublic) = try Self.consumerKey(in: b.dir, bits: 2048)
+            let create = [
+                "create", "atlassian-oauth1", "--set", "url=http://127.0.0.1:\(try freeLoopbackPort())", "--set", "name=Service app",
+                "--set", "incoming_consumer_key=service-app", "--set", "incoming_public_key=\(servicePublic)", "--set",
+                "incoming_execute_as=svc-bot",
+            ]
+            let off = try b.cli(create)
+            #expect(off.status == 6 && off.stderr.contains("incoming_execute_as") && off.stderr.contains("incoming_2lo"), "\(off.stderr)")
+            let service = try b.cli(create + ["--set", "incoming_2lo=true", "--json"])
+            #expect(service.status == 0, "\(service.stderr)")
+            #expect(
+                (service.jsonObject?["incoming_auth"] as? [String])?.map { $0.split(separator: ".").last.map(String.init) ?? "" } == [
+                    "OAuthAuthenticationProvider", "TwoLeggedOAuthAuthenticationProvider",
+                ], "\(service.stdout)")
+            let r = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                ["python3", script.path, "get", "http://127.0.0.1:\(port)", "service-app", serviceKey, whoami])
+            let reply = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [Any], "\(r.stderr)")
+            let body = try JSONSerialization.jsonObject(with: Data((reply[1] as? String ?? "").utf8)) as? [String: Any]
+            #expect(reply[0] as? Int == 200 && body?["user"] as? String == "svc-bot" && body?["two_legged"] as? Bool == true, "\(reply)")
         }
 
         @Test("a Generic application signs in with requests-oauthlib and RSA-SHA1: three legs, then signed requests")
