@@ -49,6 +49,15 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                         name: "level", type: .string, required: true,
                         help: "'3LO and 2LO', '3LO, 2LO and 2LO with impersonation', or 'none'")
                 ]),
+            .init(
+                id: "list-grants", title: "Who approved this application (3LO) here, and since when",
+                params: [.init(name: "user", type: .string, help: "Only this user's approvals")]),
+            .init(
+                id: "revoke-grant", title: "Revoke one approval: its token stops working and cannot be renewed", destructive: true,
+                params: [
+                    .init(name: "grant", type: .string, required: true, help: "The approval's id, from list-grants"),
+                    .init(name: "user", type: .string, help: "Revoke only if the approval is this user's"),
+                ]),
         ],
         routes: [
             .init(method: "GET", path: "/plugins/servlet/oauth/consumer-info", auth: .none),
@@ -617,6 +626,29 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             return try await deleteRemote(r)
         case "edit-auth":
             return try await editAuth(r)
+        case "list-grants":
+            let user = r.args["user"]?.stringValue
+            let grants = try await incomingGrants(r.link).filter { user == nil || $0.user == user }
+            return ActionResponse(
+                message: grants.isEmpty
+                    ? "No one here has approved \(r.link.name)."
+                    : grants.map { "\($0.id)  \($0.user)  since \(Timestamp.format($0.createdAt))" }.joined(separator: "\n"),
+                output: .array(
+                    grants.map { g in
+                        [
+                            "id": .string(g.id), "user": .string(g.user), "client": .string(r.link.name), "link_id": .string(r.link.id),
+                            "scopes": ["3LO"], "created_at": .string(Timestamp.format(g.createdAt)),
+                        ]
+                    }))
+        case "revoke-grant":
+            let id = r.args["grant"]?.stringValue ?? ""
+            guard let grant = try await incomingGrants(r.link).first(where: { $0.id == id }),
+                r.args["user"]?.stringValue.map({ $0 == grant.user }) ?? true
+            else {
+                throw PluginError(code: "invalid_input", message: "\(r.link.name) has no approval '\(id)'; see list-grants.")
+            }
+            try await KVProviderStore(host: host).revokeGrant(grant)
+            return ActionResponse(message: "Revoked \(grant.user)'s approval of \(r.link.name); its token stops working now.")
         case "relocate":
             return try await relocate(r.link, to: r.args["url"]?.stringValue ?? "")
         case "consumer-info":
@@ -635,6 +667,12 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         if let token = answers["remote_token"]?.stringValue, !token.isEmpty { return "Bearer " + token }
         if !user.isEmpty && !password.isEmpty { return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString() }
         return nil
+    }
+
+    /// The approvals of the consumer this link registered (a remote host, or a Generic application).
+    private func incomingGrants(_ link: Link) async throws -> [OAuth1Grant] {
+        guard let key = link.config["consumer_key"]?.stringValue else { return [] }
+        return try await KVProviderStore(host: host).grants(consumerKey: key)
     }
 
     /// Deletes the remote's reciprocal link through its admin API, before the host deletes this side.

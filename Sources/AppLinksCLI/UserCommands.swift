@@ -15,7 +15,8 @@ struct UsersCommand: AsyncParsableCommand {
 
 struct UsersGrants: HostCommand {
     static let configuration = CommandConfiguration(
-        commandName: "grants", abstract: "The applications a user has authorized (OAuth 2.0), with their scopes.")
+        commandName: "grants",
+        abstract: "The applications a user has authorized (OAuth 2.0 grants, OAuth 1.0 approvals), with their scopes.")
     @OptionGroup var common: CommonOptions
     @Argument(help: "The user name.") var name: String
 

@@ -44,6 +44,7 @@ public func buildApplication(
 
     AdminAPI.register(on: router, deployment: deployment)
     LoginRoutes.register(on: router, deployment: deployment)
+    AccountRoutes.register(on: router, deployment: deployment)
 
     // Every route a valid plugin declares; enablement is checked per request.
     var claimed: [String: String] = [:]

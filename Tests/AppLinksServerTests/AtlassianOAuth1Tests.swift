@@ -183,6 +183,25 @@ extension ServerProcessTests {
             #expect(((denied["callback"] as? [Any])?.last as? String)?.contains("denied") == true)
             let asCarol = try a.cli("action", link, "whoami", "--arg", "user=carol")
             #expect(asCarol.status != 0 && asCarol.stderr.contains("has not authorized"), "\(asCarol.stderr)")
+
+            // Bob's approval on B is listed with his other authorizations, and he revokes it on his own page: A's
+            // token for alice stops working at once.
+            let grants = try #require(try b.cli("users", "grants", "bob", "--json").jsonArray)
+            let nameOfA = try #require(try Self.onlyLink(b)["name"] as? String)
+            #expect(grants.count == 1 && grants.first?["client"] as? String == nameOfA, "\(grants)")
+            let page = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                [
+                    "python3", script.deletingLastPathComponent().appendingPathComponent("account_authorizations.py").path,
+                    "http://127.0.0.1:\(pb)", "bob", Self.password,
+                ])
+            let seen = try #require(try JSONSerialization.jsonObject(with: Data(page.stdout.utf8)) as? [String: Any], "\(page.stderr)")
+            #expect(seen["listed"] as? [String] == [nameOfA] && seen["revoked"] as? Int == 303, "\(seen)")
+            #expect(seen["forged"] as? Int == 403 && (seen["after"] as? [String])?.isEmpty == true, "\(seen)")
+            let revoked = try a.cli("action", link, "whoami", "--arg", "user=alice")
+            #expect(revoked.status != 0 && revoked.stderr.contains("token_rejected"), "\(revoked.stderr)")
+            #expect(try b.cli("users", "grants", "bob", "--json").jsonArray?.isEmpty == true)
+            #expect(try b.cli("audit", "--json").stdout.contains("revoke-grant"))
         }
 
         @Test("relocate follows the application to a new URL and refuses another application; make-primary moves the star")
