@@ -67,26 +67,37 @@ struct AuthorizationFlow: Sendable {
             return .page(400, "The link is gone", "The link this authorization was for has been deleted.")
         }
         let lastError = LastError(host: host)
+        /// A refused answer leaves its reason twice: in the audit log, and in the link's status until an
+        /// authorization succeeds.
+        func refused(_ failure: StatusFailure, status: Int, title: String) async throws -> PluginHTTPResponse {
+            try await lastError.record(link.id, failure)
+            try await host.audit(
+                action: "oauth2-authorization-refused", linkID: link.id,
+                detail: ["by": .string(pending.actor), "reason": .string(failure.message)])
+            return .page(status, title, failure.message).checking(link.id)
+        }
         if let error = q["error"] {
             let detail = [error, q["error_description"]].compactMap { $0 }.joined(separator: ": ")
             let failure = StatusFailure.needsAuthorization(
                 error == "access_denied"
                     ? "Access was denied at the provider (\(detail))."
                     : "The provider did not authorize this link (\(detail)).", link: link.id)
-            try await lastError.record(link.id, failure)
-            return .page(error == "access_denied" ? 403 : 400, "\(link.name) was not authorized", failure.message).checking(link.id)
+            return try await refused(failure, status: error == "access_denied" ? 403 : 400, title: "\(link.name) was not authorized")
         }
         // RFC 9207: a response from another authorization server than the one this link talks to is refused, and
         // so is one without `iss` from a provider that always sends it (a mix-up attacker's server would not).
         if let issuer = endpoints.issuer, let iss = q["iss"], iss != issuer {
-            return .page(
-                400, "Wrong authorization server", "The answer came from \(iss), but \(link.name) uses \(issuer); nothing was stored.")
+            return try await refused(
+                .needsAuthorization(
+                    "The last authorization was refused: its answer came from \(iss), but \(link.name) uses \(issuer) (RFC 9207); "
+                        + "nothing was stored.", link: link.id), status: 400, title: "Wrong authorization server")
         }
         if endpoints.issRequired, q["iss"] == nil {
-            return .page(
-                400, "Wrong authorization server",
-                "The answer has no iss, but \(endpoints.issuer ?? link.name) always sends one (RFC 9207): it may come from another "
-                    + "server. Nothing was stored; run the authorize action again.")
+            return try await refused(
+                .needsAuthorization(
+                    "The last authorization was refused: its answer had no iss, but \(endpoints.issuer ?? link.name) always sends one "
+                        + "(RFC 9207), so it may come from another server; nothing was stored.", link: link.id),
+                status: 400, title: "Wrong authorization server")
         }
         guard let code = q["code"] else {
             return .page(400, "No authorization code", "The provider sent the browser back without a code; run the authorize action again.")
@@ -101,9 +112,7 @@ struct AuthorizationFlow: Sendable {
         do {
             issued = try await client.exchange(code: code, verifier: pending.verifier, redirectURI: pending.redirectURI)
         } catch {
-            try await lastError.record(link.id, error)
-            return .page(error.category == .networkError ? 502 : 400, "\(link.name) was not authorized", error.message)
-                .checking(link.id)
+            return try await refused(error, status: error.category == .networkError ? 502 : 400, title: "\(link.name) was not authorized")
         }
         let stored = try await keeper.save(link.id, issued, previous: nil, now: Date().timeIntervalSince1970)
         try await lastError.clear(link.id)

@@ -105,6 +105,11 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
                             help:
                                 "Only if the wizard asks: the host its metadata sends the client secret to, when that is not the base URL's."
                         ),
+                        WizardField(
+                            name: "status_url", label: "API URL for the status check", type: .url, required: false,
+                            help:
+                                "A GET with the token answers 2xx while the authorization holds. Empty: an AppLinks host's own, found by itself."
+                        ),
                     ],
                     messages: [])
             default:
@@ -116,7 +121,8 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             if endpoints.provider == "applinks" {
                 do {
                     endpoints = try await ProviderEndpoints.discover(
-                        base: endpoints.authorization, host: host, confirmedHost: r.answers["confirm_endpoint_host"]?.stringValue)
+                        base: endpoints.authorization, host: host, confirmedHost: r.answers["confirm_endpoint_host"]?.stringValue,
+                        statusURL: endpoints.statusURL)
                 } catch {
                     return .errors(step: "endpoints", errors: [FieldError(field: "base_url", message: error.message)], messages: [])
                 }
@@ -136,7 +142,7 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
         let text = { (name: String) in (answers[name]?.stringValue ?? "").trimmingCharacters(in: .whitespaces) }
         var errors: [FieldError] = []
         let required = provider == "applinks" ? ["base_url"] : ["authorization_endpoint", "token_endpoint"]
-        let optional = provider == "applinks" ? [] : ["revocation_endpoint", "status_url", "issuer"]
+        let optional = provider == "applinks" ? ["status_url"] : ["revocation_endpoint", "status_url", "issuer"]
         for field in required {
             if let problem = ProviderEndpoints.urlProblem(text(field)) { errors.append(FieldError(field: field, message: problem)) }
         }
@@ -147,8 +153,8 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
         if provider == "applinks" {
             return (
                 ProviderEndpoints(
-                    provider: "applinks", issuer: nil, authorization: text("base_url"), token: "", revocation: nil, statusURL: nil,
-                    clientAuth: .basic, defaultScopes: []), []
+                    provider: "applinks", issuer: nil, authorization: text("base_url"), token: "", revocation: nil,
+                    statusURL: text("status_url").isEmpty ? nil : text("status_url"), clientAuth: .basic, defaultScopes: []), []
             )
         }
         let optionalURL = { (name: String) in text(name).isEmpty ? nil : text(name) }
@@ -171,6 +177,13 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
         ]
         if endpoints.provider == "custom" && endpoints.issuer == nil {
             messages.append(Self.noIssuerWarning)
+        }
+        if endpoints.statusURL == nil {
+            messages.append(
+                WizardMessage(
+                    .info,
+                    "No status URL: the link's status shows whether it holds a valid token, and the provider judges it only when it "
+                        + "is used or refreshed. Give status_url (an API URL that answers 2xx with the token) for a real check."))
         }
         if endpoints.provider == "applinks" {
             messages.append(
@@ -203,7 +216,8 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             if provider == "applinks" {
                 do {
                     endpoints = try await ProviderEndpoints.discover(
-                        base: given.authorization, host: host, confirmedHost: r.answers["confirm_endpoint_host"]?.stringValue)
+                        base: given.authorization, host: host, confirmedHost: r.answers["confirm_endpoint_host"]?.stringValue,
+                        statusURL: given.statusURL)
                 } catch {
                     return .errors(step: "endpoints", errors: [FieldError(field: "base_url", message: error.message)], messages: [])
                 }
@@ -242,8 +256,9 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
                 .configError, .invalidConfig, message: "The link has no provider endpoints; delete it and create it again.")
         }
         do {
+            // Until the first authorization there is nothing to ask the provider that would not be logged there as
+            // a failure: the status says what happened last, or that nothing has yet.
             guard let tokens = try await keeper.load(r.link.id) else {
-                if let failure = await client.probe() { return failure.status }
                 if let last = try await LastError(host: host).last(r.link.id) { return last.status }
                 return StatusFailure.needsAuthorization("This link has not been authorized at the provider yet.", link: r.link.id).status
             }
@@ -264,11 +279,12 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
                         .networkError, .unexpectedResponseStatus,
                         message: "\(statusURL) answered HTTP \(answer.status) to this link's token.")
                 }
-            } else if let failure = await client.probe() {
-                return failure.status
             }
             let current = try await keeper.load(r.link.id)?.stored ?? tokens.stored
             var message = "Authorized at \(client.endpoints.issuer ?? client.endpoints.authorization)"
+            if client.endpoints.statusURL == nil {
+                message += " (no status URL: the provider checks the token only when it is used or refreshed)"
+            }
             if let expires = current.expiresAt {
                 message += "; the access token is valid until \(Timestamp.format(Date(timeIntervalSince1970: expires)))"
                 message += current.refresh == nil ? "" : " and is refreshed before then"
@@ -388,6 +404,11 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
                 if r.action != "delete" { throw error }
             }
             try await keeper.forget(link.id)
+            try await LastError(host: host).record(
+                link.id,
+                .needsAuthorization(
+                    "The authorization ended: \(r.actor) revoked it on \(Timestamp.format(Date()))"
+                        + (revoked ? " at the provider too." : " here (the provider offers no revocation)."), link: link.id))
             try await host.audit(action: "oauth2-revoked", linkID: link.id, detail: ["at_provider": .bool(revoked)])
             return ActionResponse(
                 message: revoked
@@ -406,9 +427,23 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
                 changes.config = config
             }
             if let secret, !secret.isEmpty { changes.secrets = ["client_secret": secret] }
+            // The provider judges the new credentials at once, with the refresh token this link holds: a wrong
+            // secret is refused here, not discovered at the next refresh.
+            let replaced = TokenClient(
+                host: host, endpoints: client.endpoints, clientID: (id?.isEmpty == false ? id : nil) ?? client.clientID,
+                clientSecret: (secret?.isEmpty == false ? secret : nil) ?? client.clientSecret, link: link.id)
+            var checked = "it is checked at the next authorization"
+            if try await keeper.load(link.id)?.refresh != nil {
+                do {
+                    _ = try await keeper.refreshNow(link.id, client: replaced)
+                    checked = "the provider accepted them"
+                } catch let failure as StatusFailure where failure.refusedByRemote && failure.type != .localAuthTokenRequired {
+                    throw StatusFailure(
+                        failure.category, failure.type, "Nothing was changed: \(failure.message)", refusedByRemote: true)
+                }
+            }
             try await LastError(host: host).clear(link.id)
-            return ActionResponse(
-                message: "Updated \(link.name)'s client credentials; run the authorize action if it was refused.", changes: changes)
+            return ActionResponse(message: "Updated \(link.name)'s client credentials; \(checked).", changes: changes)
         case "access-token":
             let access = try await keeper.accessToken(link.id, client: client)
             let expires = try await keeper.load(link.id)?.stored.expiresAt

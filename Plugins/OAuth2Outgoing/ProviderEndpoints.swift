@@ -107,7 +107,9 @@ struct ProviderEndpoints: Sendable, Equatable {
     /// The client secret goes to the token endpoint the metadata names. When that endpoint (or the revocation
     /// endpoint) is on another host than the one the admin entered, discovery stops until the admin confirms
     /// that host (`confirmedHost`): metadata from a compromised or impostor server must not collect the secret.
-    static func discover(base: String, host: HostAPI, confirmedHost: String? = nil) async throws(StatusFailure) -> ProviderEndpoints {
+    static func discover(
+        base: String, host: HostAPI, confirmedHost: String? = nil, statusURL: String? = nil
+    ) async throws(StatusFailure) -> ProviderEndpoints {
         let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
         let url = trimmed + "/.well-known/oauth-authorization-server"
         let response: HostHTTPResponse
@@ -141,11 +143,24 @@ struct ProviderEndpoints: Sendable, Equatable {
                         + "provider's, confirm it: --set confirm_endpoint_host=\(other).")
             }
         }
+        // The admin's status URL; else AppLinks' own whoami, but only on a server that is an AppLinks host: any other
+        // RFC 8414 server answers it 404.
+        var status = statusURL
+        if status == nil, await isAppLinksHost(trimmed, host: host) { status = issuer + "/rest/oauth2/latest/whoami" }
         var found = ProviderEndpoints(
             provider: "applinks", issuer: issuer, authorization: authorization, token: token,
-            revocation: meta["revocation_endpoint"]?.stringValue, statusURL: issuer + "/rest/oauth2/latest/whoami",
-            clientAuth: .basic, defaultScopes: [])
+            revocation: meta["revocation_endpoint"]?.stringValue, statusURL: status, clientAuth: .basic, defaultScopes: [])
         found.issRequired = meta["authorization_response_iss_parameter_supported"]?.boolValue ?? false
         return found
+    }
+
+    /// Whether `base` serves an application-links manifest of an AppLinks host.
+    static func isAppLinksHost(_ base: String, host: HostAPI) async -> Bool {
+        guard
+            let reply = try? await host.http(
+                HostHTTPRequest(url: base + "/rest/applinks/1.0/manifest", headers: [["Accept", "application/json"]], timeoutMs: 10_000)),
+            reply.status == 200, let manifest = try? JSONValue.parse(reply.body)
+        else { return false }
+        return manifest["typeId"]?.stringValue == "applinks"
     }
 }

@@ -13,7 +13,7 @@ extension StatusFailure {
         StatusFailure(
             .configError, .invalidConfig,
             "The provider refused this link's client id or secret (\(detail)). Correct them with "
-                + "`applinks action \(link) set-credentials --arg client_id=… --arg client_secret=…`.")
+                + "`applinks action \(link) set-credentials --arg client_id=… --arg-stdin client_secret`.", refusedByRemote: true)
     }
 
     /// A failed host HTTP call to the provider.

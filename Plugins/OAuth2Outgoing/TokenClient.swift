@@ -32,19 +32,6 @@ struct TokenClient: Sendable {
         try await tokenRequest([("grant_type", "refresh_token"), ("refresh_token", refreshToken)])
     }
 
-    /// Asks the token endpoint to refresh a token that cannot exist. The provider checks the client first, so
-    /// the answer tells a wrong client id or secret (invalid_client) from a working one (invalid_grant), and
-    /// an unreachable provider from both, without issuing anything.
-    func probe() async -> StatusFailure? {
-        do {
-            _ = try await tokenRequest([("grant_type", "refresh_token"), ("refresh_token", "applinks-probe-" + UUID().uuidString)])
-            return nil
-        } catch {
-            // invalid_grant, or any other OAuth refusal, means the client got past authentication.
-            return error.category == .accessError || error.type == .oauthProblem ? nil : error
-        }
-    }
-
     /// Revokes `token` at the provider; false when the provider has no revocation endpoint.
     func revoke(_ token: String, hint: String) async throws(StatusFailure) -> Bool {
         guard let url = endpoints.revocation else { return false }

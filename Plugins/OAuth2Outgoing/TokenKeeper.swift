@@ -75,9 +75,21 @@ final class TokenKeeper: Sendable {
     func accessToken(_ linkID: String, client: TokenClient, rejected: String? = nil) async throws -> String {
         let now = Date().timeIntervalSince1970
         guard let current = try await load(linkID) else {
+            // Why there is no token: an authorization that ended says how, rather than "not yet".
+            if let last = try await LastError(host: host).last(linkID) { throw last }
             throw StatusFailure.needsAuthorization("This link has not been authorized at the provider yet.", link: client.link)
         }
         if current.access != rejected, Self.valid(current.stored, now: now) { return current.access }
+        return try await refreshes.run(linkID) { [self] in
+            try await refreshHoldingLease(linkID, client: client, stale: current.access)
+        }
+    }
+
+    /// Refreshes now, whatever the access token's expiry, with `client`'s credentials: for checking new ones.
+    func refreshNow(_ linkID: String, client: TokenClient) async throws -> String {
+        guard let current = try await load(linkID) else {
+            throw StatusFailure.needsAuthorization("This link has not been authorized at the provider yet.", link: client.link)
+        }
         return try await refreshes.run(linkID) { [self] in
             try await refreshHoldingLease(linkID, client: client, stale: current.access)
         }

@@ -76,7 +76,8 @@ enum Output {
         case .notFound: return 4
         case .conflict: return 5
         case .wizardFields: return 6
-        case .pluginRefused, .pluginDisabled, .pluginFailed: return 7
+        case .pluginRefused, .pluginDisabled, .pluginFailed, .network: return 7
+        case .remoteRefused: return 9
         case .storage: return 69
         case .timeout: return 75
         case .interrupted: return 130

@@ -278,6 +278,7 @@ struct ActionCommand: HostCommand {
     var args: [String] = []
     @Option(name: .customLong("arg-stdin"), help: ArgumentHelp("Read this argument's value from standard input.", valueName: "name"))
     var argStdin: String?
+    @Flag(help: "Run a destructive action without asking.") var yes = false
 
     func execute() async throws {
         let given = try ActionArguments(args: args, stdinName: argStdin)
@@ -285,6 +286,17 @@ struct ActionCommand: HostCommand {
         let l = try await host.resolveLink(link)
         var pairs = given.pairs
         if let declared = host.enabledPlugin(l.type)?.descriptor.adminActions.first(where: { $0.id == action }) {
+            if declared.destructive && !yes {
+                guard Output.stdinIsTerminal else {
+                    throw AppLinksError(
+                        .invalidInput, "\(action) is destructive (\(declared.title)); pass --yes to run it when not on a terminal.")
+                }
+                FileHandle.standardError.write(Data("\(declared.title), on '\(l.name)'? [y/N] ".utf8))
+                guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                    Output.note("Nothing was done.")
+                    return
+                }
+            }
             pairs = try given.resolved(for: declared)
         }
         let (_, response) = try await host.invokeAction(l.id, action: action, rawArgs: pairs)

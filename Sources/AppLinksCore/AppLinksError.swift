@@ -26,6 +26,7 @@ public struct AppLinksError: Error, Sendable, CustomStringConvertible {
             case wizardPending = "wizard_pending"
             case interrupted = "interrupted"
             case network = "network"
+            case remoteRefused = "remote_refused"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -46,6 +47,9 @@ public struct AppLinksError: Error, Sendable, CustomStringConvertible {
         public static let wizardPending = Code(.wizardPending)
         public static let interrupted = Code(.interrupted)
         public static let network = Code(.network)
+        /// The remote application answered and refused: an authorization it no longer accepts, client
+        /// credentials it does not know, a request it denies. Not bad input here, and not a failure to reach it.
+        public static let remoteRefused = Code(.remoteRefused)
 
         public var description: String { base.rawValue }
     }

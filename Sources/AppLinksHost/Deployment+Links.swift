@@ -347,6 +347,17 @@ extension Deployment {
         return token
     }
 
+    /// The host's code for a plugin's error code: bad input, a remote that refused, a remote out of reach, or
+    /// the plugin's own failure.
+    static func code(ofPluginError code: String) -> AppLinksError.Code {
+        switch code {
+        case "invalid_input": .invalidInput
+        case "remote_refused": .remoteRefused
+        case "unreachable", "remote_unreachable": .network
+        default: .pluginFailed
+        }
+    }
+
     /// A C plugin's typed action: its answer is an action response in JSON, or plain text taken as the message.
     private func runNative(
         _ plugin: LoadedPlugin, _ native: NativeAction, link: Link, values: [String?]
@@ -361,7 +372,7 @@ extension Deployment {
         do {
             data = try await plugin.callNative(native, values: values, timeout: config.statusTimeout * 3)
         } catch let e as PluginCallError {
-            throw AppLinksError(e.code == "invalid_input" ? .invalidInput : .pluginFailed, "\(e.plugin): \(e.message)")
+            throw AppLinksError(Self.code(ofPluginError: e.code), "\(e.plugin): \(e.message)")
         }
         if data.first == UInt8(ascii: "{"), let response = try? JSONCoding.decode(ActionResponse.self, from: data) { return response }
         return ActionResponse(message: String(decoding: data, as: UTF8.self))
@@ -376,7 +387,7 @@ extension Deployment {
         do {
             return try await plugin.call(.invokeAction, request, as: ActionResponse.self, timeout: config.statusTimeout * 3)
         } catch let e as PluginCallError {
-            throw AppLinksError(e.code == "invalid_input" ? .invalidInput : .pluginFailed, "\(e.plugin): \(e.message)")
+            throw AppLinksError(Self.code(ofPluginError: e.code), "\(e.plugin): \(e.message)")
         }
     }
 }

@@ -12,17 +12,24 @@ public struct StatusFailure: Error, Sendable, Equatable, CustomStringConvertible
     public var category: StatusCategory
     public var type: StatusErrorType
     public var message: String
+    /// Whether the remote answered and refused (a revoked authorization, unknown client credentials), as
+    /// opposed to a problem on this side. Access errors are, by their nature.
+    public var refusedByRemote: Bool
 
-    public init(_ category: StatusCategory, _ type: StatusErrorType, _ message: String) {
+    public init(_ category: StatusCategory, _ type: StatusErrorType, _ message: String, refusedByRemote: Bool? = nil) {
         self.category = category
         self.type = type
         self.message = message
+        self.refusedByRemote = refusedByRemote ?? (category == .accessError || type == .oauthProblem)
     }
 
     public var status: StatusResponse { StatusResponse(category, type, message: message) }
 
+    /// As an action's error: `unreachable` (the host exits 7), `remote_refused` (exit 9), or `invalid_input` (exit 2)
+    /// for a problem of this side's configuration or arguments.
     public var pluginError: PluginError {
-        PluginError(code: category == .networkError ? "unreachable" : "invalid_input", message: message)
+        let code = category == .networkError && !refusedByRemote ? "unreachable" : refusedByRemote ? "remote_refused" : "invalid_input"
+        return PluginError(code: code, message: message)
     }
 
     public var description: String { message }

@@ -434,7 +434,8 @@ extension ServerProcessTests {
             let c = try Self.register(s, clientCredentials: true)
             let view = try #require(try s.cli("action", c.link, "view-credentials", "--json").jsonObject?["output"] as? [String: Any])
             #expect(view["client_secret"] as? String == c.secret && view["client_id"] as? String == c.id)
-            let rotated = try #require(try s.cli("action", c.link, "rotate-secret", "--json").jsonObject?["output"] as? [String: Any])
+            let rotated = try #require(
+                try s.cli("action", c.link, "rotate-secret", "--yes", "--json").jsonObject?["output"] as? [String: Any])
             let fresh = try #require(rotated["client_secret"] as? String)
             #expect(fresh != c.secret)
             let old = try await Self.post(

@@ -214,14 +214,44 @@ extension ServerProcessTests {
             _ = try await p.post("/admin/revoke-all")
             let revokedThere = try await c.checkStatus(link, admin: admin)
             #expect(revokedThere.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && revokedThere.1.contains("authorize"), "\(revokedThere)")
+            #expect(revokedThere.1.contains("no longer accepts") && !revokedThere.1.contains("not been authorized"), "\(revokedThere)")
+            let afterRevocation = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
+            #expect(afterRevocation.status == 9 && afterRevocation.stderr.contains("no longer accepts"), "\(afterRevocation)")
+            let invalidGrants = try await p.stats()["invalid_grants"] ?? 0
 
             // Authorized again, then revoked from here: the provider is told (RFC 7009).
             #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
-            let revoked = try c.action(link, "revoke")
+            // revoke is destructive: from a script it needs --yes.
+            let unconfirmed = try c.action(link, "revoke")
+            #expect(unconfirmed.status == 2 && unconfirmed.stderr.contains("--yes"), "\(unconfirmed)")
+            let revoked = try c.action(link, "revoke", "--yes")
             #expect(revoked.status == 0 && (revoked.json["message"] as? String)?.contains("at the provider") == true, "\(revoked)")
             #expect(try await p.stats()["revocations"] == 1)
             let after = try await c.checkStatus(link, admin: admin)
-            #expect(after.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED", "\(after)")
+            #expect(after.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && after.1.contains("The authorization ended"), "\(after)")
+            // A remote's refusal is not bad input: exit 9, with why the authorization ended.
+            let ended = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
+            #expect(ended.status == 9 && ended.stderr.contains("The authorization ended") && ended.stderr.contains("revoked"), "\(ended)")
+            #expect(try await p.stats()["invalid_grants"] == invalidGrants, "no status check sent a made-up refresh token")
+
+            // Found through RFC 8414 with the `applinks` provider, a server that is not an AppLinks host gets no
+            // made-up status URL (AppLinks' whoami would answer 404 there): the admin's, or none.
+            func discovered(_ name: String, _ extra: [String]) throws -> [String: Any] {
+                let r = try c.cli(
+                    [
+                        "create", "oauth2-outgoing", "--set", "name=\(name)", "--set", "provider=applinks", "--set", "base_url=\(p.base)",
+                        "--set", "client_id=authlib-client", "--set", "client_secret=authlib-secret", "--set", "scopes=profile", "--json",
+                    ] + extra)
+                return try #require(r.jsonObject, "\(r.stdout)\(r.stderr)")
+            }
+            let bare = try discovered("Discovered", [])
+            #expect((bare["config"] as? [String: Any])?["status_url"] == nil, "\(bare)")
+            let given = try discovered("Discovered with status", ["--set", "status_url=\(p.base)/api/me"])
+            #expect((given["config"] as? [String: Any])?["status_url"] as? String == "\(p.base)/api/me", "\(given)")
+            let bareID = try #require(bare["id"] as? String)
+            #expect(try Self.authorize(c, bareID, kind: "authlib").status == 200)
+            let bareStatus = try await c.checkStatus(bareID, admin: admin)
+            #expect(bareStatus.0 == "CONNECTED" && bareStatus.1.contains("no status URL"), "\(bareStatus)")
         }
 
         @Test("a custom provider with an issuer needs iss in every answer (RFC 9207); one without an issuer is created with a warning")
@@ -241,7 +271,10 @@ extension ServerProcessTests {
                 let refused = try Self.authorize(c, link, kind: "authlib", decision: decision)
                 #expect(refused.status == 400 && refused.page.contains("Wrong authorization server"), "\(decision): \(refused)")
             }
-            #expect(try await c.checkStatus(link, admin: admin).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED")
+            // The refusal is audited with its reason, and the status says why instead of "not authorized yet".
+            let why = try await c.checkStatus(link, admin: admin)
+            #expect(why.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && why.1.contains("RFC 9207"), "\(why)")
+            #expect(try c.cli("audit", "--json").stdout.contains("oauth2-authorization-refused"))
             let done = try Self.authorize(c, link, kind: "authlib", decision: "allow+\(p.base)")
             #expect(done.status == 200, "\(done)")
             #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
@@ -272,23 +305,37 @@ extension ServerProcessTests {
             let afterDenial = try await c.checkStatus(link, admin: admin)
             #expect(afterDenial.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && afterDenial.1.contains("denied"), "\(afterDenial)")
 
+            // A wrong secret is found at the first authorization, and the link's status then says so: no status
+            // check sends the provider a made-up token to find out before.
             let wrong = try Self.link(c, to: p, secret: "not-the-secret", name: "Wrong secret")
-            let wrongStatus = try await c.checkStatus(wrong, admin: admin)
-            #expect(wrongStatus.0 == "CONFIG_ERROR/INVALID_CONFIG" && wrongStatus.1.contains("set-credentials"), "\(wrongStatus)")
+            #expect(try await c.checkStatus(wrong, admin: admin).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED")
+            #expect(try await p.stats()["invalid_grants"] == 0)
             let wrongCallback = try Self.authorize(c, wrong, kind: "authlib")
             #expect(wrongCallback.status == 400 && wrongCallback.page.contains("invalid_client"), "\(wrongCallback)")
+            #expect(try await c.listedStatus(wrong, admin: admin, becomes: "CONFIG_ERROR/INVALID_CONFIG") == "CONFIG_ERROR/INVALID_CONFIG")
+            let wrongStatus = try await c.checkStatus(wrong, admin: admin)
+            #expect(wrongStatus.0 == "CONFIG_ERROR/INVALID_CONFIG" && wrongStatus.1.contains("set-credentials"), "\(wrongStatus)")
+            let audit = try c.cli("audit", "--json").stdout
+            #expect(audit.contains("oauth2-authorization-refused") && audit.contains("invalid_client"), "\(audit)")
             #expect(try c.action(wrong, "set-credentials", "--arg", "client_secret=authlib-secret").status == 0)
             #expect(try await c.checkStatus(wrong, admin: admin).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED", "fixed, not yet authorized")
 
             // No rotation: the same refresh token serves twice.
             #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
+            // New credentials are tried at once: a wrong secret is refused (exit 9) and changes nothing.
+            let badSecret = try c.action(link, "set-credentials", "--arg", "client_secret=still-wrong")
+            #expect(badSecret.status == 9 && badSecret.stderr.contains("Nothing was changed"), "\(badSecret)")
+            #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
+            let goodSecret = try c.action(link, "set-credentials", "--arg", "client_secret=authlib-secret")
+            #expect(goodSecret.status == 0 && (goodSecret.json["message"] as? String)?.contains("accepted") == true, "\(goodSecret)")
+            let refreshedBy = try await p.stats()["refreshes"] ?? 0
             for round in 1...2 {
                 try await Task.sleep(for: .milliseconds(1_300))
                 let r = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
                 #expect(Self.output(r)["status"] as? Int == 200, "round \(round): \(r)")
             }
-            #expect(try await p.stats()["refreshes"] == 2)
-            #expect(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int == 2)
+            #expect(try await p.stats()["refreshes"] == refreshedBy + 2)
+            #expect(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int == refreshedBy + 2)
 
             // A provider that gives no refresh token: a warning, then re-authorization once the token expires.
             let once = try await AuthlibProvider(

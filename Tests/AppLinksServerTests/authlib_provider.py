@@ -23,7 +23,7 @@ EXPIRES_IN, REFRESHED_EXPIRES_IN = (int(x) for x in (expires_in + "," + expires_
 ROTATE, REFRESH = rotate == "yes", rotate != "none"
 lock = threading.Lock()
 codes, access_tokens, refresh_tokens = {}, {}, {}
-stats = {"refreshes": 0, "codes": 0, "revocations": 0}
+stats = {"refreshes": 0, "codes": 0, "revocations": 0, "invalid_grants": 0}
 
 
 class Client(ClientMixin):
@@ -98,6 +98,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
         record = refresh_tokens.get(refresh_token)
         if record and not record.revoked:
             return record
+        with lock:
+            # What the provider's own log would show as invalid_grant: a test checks that status checks make none.
+            stats["invalid_grants"] += 1
 
     def authenticate_user(self, credential):
         with lock:
@@ -164,6 +167,15 @@ def token():
 @app.route("/revoke", methods=["POST"])
 def revoke():
     return server.create_endpoint_response(Revocation.ENDPOINT_NAME)
+
+
+@app.route("/.well-known/oauth-authorization-server")
+def metadata():
+    """RFC 8414 metadata, as any standard provider serves it: this one is not an AppLinks host."""
+    base = "http://127.0.0.1:%s" % port
+    return jsonify(issuer=base, authorization_endpoint=base + "/authorize", token_endpoint=base + "/token",
+                   revocation_endpoint=base + "/revoke", response_types_supported=["code"],
+                   code_challenge_methods_supported=["S256"])
 
 
 @app.route("/api/me")
