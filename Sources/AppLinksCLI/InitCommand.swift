@@ -21,18 +21,26 @@ struct InitCommand: HostCommand {
                     + "\(home.configFile.path) to change its settings.")
         }
         let (host, _) = try await Deployment.initialize(home: home, name: name, baseURL: baseURL, listen: listen, logger: CLILogging.logger)
+        // A home on a database that already holds a deployment joins it, and must serve its base URL.
+        try await host.requireSharedBaseURL()
+        let shared = try await host.sharedIdentity()
         struct Result: Encodable {
             var home: String
             var application_id: String
             var name: String
             var base_url: String
             var listen: String
+            var joined: Bool
         }
         let r = Result(
             home: home.url.path, application_id: host.identity.applicationID, name: host.config.name,
-            base_url: host.config.baseURL, listen: host.config.listen)
+            base_url: host.config.baseURL, listen: host.config.listen, joined: host.joinedExistingDeployment)
         if common.json { return try Output.json(r) }
-        print("Created the deployment at \(r.home)")
+        if r.joined {
+            print("Joined the deployment '\(shared.name)' in \(Redaction.url(host.config.database)); this node's home is \(r.home)")
+        } else {
+            print("Created the deployment at \(r.home)")
+        }
         print("  application id  \(r.application_id)")
         print("  base URL        \(r.base_url)")
         print("  config          \(home.configFile.path)")

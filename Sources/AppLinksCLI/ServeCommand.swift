@@ -28,6 +28,7 @@ struct ServeCommand: HostCommand {
                 listen: "127.0.0.1:8080", logger: logger, actor: "server")
             Output.note("Created a deployment at \(home.url.path).")
         }
+        try await deployment.requireSharedBaseURL()
         if deployment.plugins.isEmpty {
             logger.warning(
                 "no link type is loaded, so no link can be created: run `swift build` to build the bundled ones, or see why with `applinks plugins list`"

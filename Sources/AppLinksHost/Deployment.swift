@@ -85,7 +85,12 @@ public final class Deployment: Sendable {
         let enabledStates: Mutex<[String: Bool]>
         let privateKey = Mutex<RSAKey?>(nil)
         let followUps = StatusFollowUps()
-        init(states: [String: Bool]) { enabledStates = Mutex(states) }
+        /// Whether opening this deployment created its identity: false when a new home joined an existing database.
+        let identityCreated: Bool
+        init(states: [String: Bool], identityCreated: Bool) {
+            enabledStates = Mutex(states)
+            self.identityCreated = identityCreated
+        }
     }
 
     private init(
@@ -126,7 +131,7 @@ public final class Deployment: Sendable {
         let config = try await DeploymentConfig.load(home: home.url, environment: environment)
         let sealer = try SecretSealer(masterKey: try home.masterKey(config))
         let store = try await openStore(home: home, config: config, logger: logger)
-        let identity = try await ensureIdentity(store: store, sealer: sealer)
+        let (identity, identityCreated) = try await ensureIdentity(store: store, sealer: sealer)
         var paths = [home.pluginDirectory]
         for p in config.pluginPaths {
             paths.append(URL(fileURLWithPath: p, relativeTo: home.url).standardizedFileURL)
@@ -141,7 +146,8 @@ public final class Deployment: Sendable {
         let (loaded, records) = loader.loadAll(enabled: states)
         let host = Deployment(
             home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
-            plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records, runtime: RuntimeState(states: states))
+            plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records,
+            runtime: RuntimeState(states: states, identityCreated: identityCreated))
         for p in loaded { p.attach(HostServices(pluginID: p.id, host: host)) }
         return host
     }
@@ -183,13 +189,51 @@ public final class Deployment: Sendable {
         return (host, created)
     }
 
-    private static func ensureIdentity(store: any AppLinksStore, sealer: SecretSealer) async throws -> InstanceIdentity {
-        if let id = try await store.instanceIdentity() { return id }
+    private static func ensureIdentity(store: any AppLinksStore, sealer: SecretSealer) async throws -> (InstanceIdentity, Bool) {
+        if let id = try await store.instanceIdentity() { return (id, false) }
         let key = try RSAKey.generate(bits: 2048)
         let appID = UUID().uuidString.lowercased()
         let sealed = try sealer.sealString(try key.privateKeyPEM(), context: "instance:private_key")
-        return try await store.initializeInstanceIdentity(
+        let made = try await store.initializeInstanceIdentity(
             InstanceIdentity(applicationID: appID, publicKeyPEM: try key.publicKeyPEM(), sealedPrivateKey: sealed))
+        // Another node may have won the race to create it.
+        return (made, made.applicationID == appID)
+    }
+
+    /// Whether this home joined a deployment that already existed in a shared database, rather than creating it.
+    public var joinedExistingDeployment: Bool { !runtime.identityCreated }
+
+    static let sharedNamespace = "host.deployment"
+
+    /// The public base URL and name the deployment's first node recorded in the shared database: one for the whole
+    /// cluster, because it is the OAuth issuer and the name remotes see, and a client that found one node must
+    /// find the same on every other.
+    public func sharedIdentity() async throws -> (baseURL: String, name: String) {
+        func claim(_ key: String, _ mine: String) async throws -> String {
+            _ = try await store.compareAndSet(
+                namespace: Self.sharedNamespace, key: key, expected: nil, replacement: Data(mine.utf8), ttl: nil)
+            return try await store.value(namespace: Self.sharedNamespace, key: key).map { String(decoding: $0, as: UTF8.self) } ?? mine
+        }
+        return (try await claim("base_url", Self.normalizedBaseURL(config.baseURL)), try await claim("name", config.name))
+    }
+
+    static func normalizedBaseURL(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
+
+    /// Refuses to serve a node whose base URL is not the cluster's. On an embedded SQLite home there is one node,
+    /// whose config is the truth: a changed base URL is recorded instead.
+    public func requireSharedBaseURL() async throws {
+        let mine = Self.normalizedBaseURL(config.baseURL)
+        let shared = try await sharedIdentity()
+        guard shared.baseURL != mine else { return }
+        guard store is PostgresStore else {
+            try await store.put(namespace: Self.sharedNamespace, key: "base_url", value: Data(mine.utf8), ttl: nil)
+            return
+        }
+        throw AppLinksError(
+            .conflict,
+            "This node's base_url is \(mine), but the deployment's is \(shared.baseURL). Every node of a cluster gives the same "
+                + "public base URL (it is the OAuth issuer remotes check), each with its own listen address: set base_url: "
+                + "\(shared.baseURL) in \(home.configFile.path) (or APPLINKS_BASE_URL), and put the nodes behind one address.")
     }
 
     /// The instance's private key, opened on first use.

@@ -38,13 +38,28 @@ extension PostgresStore {
     /// Writes every table in one transaction, into a database that holds no deployment yet.
     func load(_ tables: [(StoreTables.Table, StoreTables.Contents)]) async throws {
         try await transaction("Copying into \(location)") { [self] c in
-            for try await n in try await c.query("SELECT (SELECT count(*) FROM links) + (SELECT count(*) FROM instance)", logger: logger)
-                .decode(Int64.self) where n > 0
-            {
+            // "An empty database": none of another application's tables, and none of ours with rows in them, which the
+            // copy would otherwise replace.
+            let ours = Set(tables.map(\.0.name) + ["schema_migrations"])
+            var foreign: [String] = []
+            for try await name in try await c.query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1", logger: logger
+            ).decode(String.self) where !ours.contains(name) {
+                foreign.append(name)
+            }
+            if !foreign.isEmpty {
                 throw AppLinksError(
                     .conflict,
-                    "\(location) already holds a deployment (links or an instance identity). Migrate into an empty database, "
-                        + "or drop its tables first.")
+                    "\(location) is not empty: it holds other tables (\(foreign.prefix(5).joined(separator: ", "))"
+                        + (foreign.count > 5 ? ", …" : "") + "). Migrate into a database of its own (CREATE DATABASE applinks).")
+            }
+            let counts = tables.map { "(SELECT count(*) FROM \($0.0.name))" }.joined(separator: " + ")
+            for try await n in try await c.query(PostgresQuery(unsafeSQL: "SELECT \(counts)"), logger: logger).decode(Int64.self)
+            where n > 0 {
+                throw AppLinksError(
+                    .conflict,
+                    "\(location) already holds AppLinks data (a deployment, users or audit events); nothing was copied. Migrate "
+                        + "into an empty database, or drop its tables first.")
             }
             for (table, contents) in tables {
                 try await c.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table.name)"), logger: logger)

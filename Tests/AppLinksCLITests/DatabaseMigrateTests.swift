@@ -56,7 +56,13 @@ struct DatabaseMigrateTests {
         #expect(Digest.sha256(try Data(contentsOf: URL(fileURLWithPath: file))).hexString == bytes, "the SQLite file's bytes changed")
         // A second run into the now populated database is refused and changes nothing.
         let again = try cli.run("db", "migrate", "--to", url)
-        #expect(again.status == 5 && again.stderr.contains("already holds a deployment"), "\(again.stderr)")
+        #expect(again.status == 5 && again.stderr.contains("already holds AppLinks data"), "\(again.stderr)")
+        // So is a database that holds another application's tables: the README's "empty database" means empty.
+        let shared = try await TestPostgres.freshDatabase()
+        _ = try TestPostgres.psql(shared, "CREATE TABLE invoices (id int); INSERT INTO invoices VALUES (1)")
+        let foreign = try cli.run("db", "migrate", "--to", shared)
+        #expect(foreign.status == 5 && foreign.stderr.contains("holds other tables (invoices)"), "\(foreign.stderr)")
+        #expect(try TestPostgres.psql(shared, "SELECT count(*) FROM invoices") == "1\n")
         let refused = try cli.run("db", "migrate", "--to", "postgres://applinks:s3cret-pw@127.0.0.1:1/x")
         #expect(refused.status != 0 && refused.stderr.contains("Cannot connect"), "\(refused.stderr)")
         // A password in the URL never reaches the output, whatever went wrong.

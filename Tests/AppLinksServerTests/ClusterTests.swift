@@ -89,6 +89,39 @@ extension ServerProcessTests {
             b.stop()
         }
 
+        @Test("a second home on the same database joins the deployment; a node with another base URL is refused")
+        func joining() async throws {
+            let database = try await TestPostgres.freshDatabase()
+            let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            let dir = TemporaryDirectory("join")
+            func initialise(_ home: String, _ base: String) throws -> CommandResult {
+                try runCommand(
+                    BuildProducts.applinks, ["init", "--name", "Cluster", "--base-url", base],
+                    environment: [
+                        "APPLINKS_HOME": dir.path(home).path, "APPLINKS_DATABASE_URL": database, "APPLINKS_MASTER_KEY": key,
+                        "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false",
+                    ])
+            }
+            let first = try initialise("a", "https://applinks.example.com")
+            #expect(first.status == 0 && first.stdout.contains("Created the deployment"), "\(first)")
+            let second = try initialise("b", "https://applinks.example.com/")
+            #expect(second.status == 0 && second.stdout.contains("Joined the deployment 'Cluster'"), "\(second)")
+            #expect(!second.stdout.contains("Created"))
+            // Another base URL would give clients another issuer on this node: refused, with the fix.
+            let other = try initialise("c", "https://node-c.example.com")
+            #expect(other.status == 5, "\(other)")
+            #expect(
+                other.stderr.contains("base_url is https://node-c.example.com, but the deployment's is https://applinks.example.com"),
+                "\(other.stderr)")
+            let serve = try runCommand(
+                BuildProducts.applinks, ["serve", "--listen", "127.0.0.1:0"],
+                environment: [
+                    "APPLINKS_HOME": dir.path("c").path, "APPLINKS_DATABASE_URL": database, "APPLINKS_MASTER_KEY": key,
+                    "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false",
+                ])
+            #expect(serve.status == 5 && serve.stderr.contains("set base_url: https://applinks.example.com"), "\(serve)")
+        }
+
         @Test("an OAuth 1.0 request accepted by one node is refused as a replay by the other")
         func nonceReplay() async throws {
             // The fixture's OAuth 1.0 provider, on Atlassian's paths (which the bundled atlassian-oauth1 would take).
