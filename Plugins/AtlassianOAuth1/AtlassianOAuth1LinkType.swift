@@ -20,8 +20,18 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         description: "Two-way links with other application-links hosts and Atlassian products, and OAuth 1.0 applications.",
         directions: [.incoming, .outgoing, .twoWay],
         wizard: .init(steps: [
-            .init(id: "url", title: "Application URL"), .init(id: "remote", title: "Remote administrator"),
-            .init(id: "generic", title: "Generic application"),
+            // `reciprocal` is hidden: another host's wizard sets it when it asks for this side of its link.
+            .init(id: "url", title: "Application URL", fields: ["url", "reciprocal"]),
+            .init(
+                id: "remote", title: "Remote administrator",
+                fields: ["remote_user", "remote_password", "remote_token", "allow_http", "auth", "existing_remote"]),
+            .init(
+                id: "generic", title: "Generic application",
+                fields: [
+                    "name", "incoming_consumer_key", "incoming_public_key", "incoming_callback", "incoming_2lo", "incoming_execute_as",
+                    "incoming_impersonation", "outgoing_consumer_key", "outgoing_secret", "outgoing_private_key",
+                    "outgoing_request_token_url", "outgoing_authorize_url", "outgoing_access_token_url",
+                ]),
         ]),
         statusChecks: [.init(id: "remote", title: "The remote answers signed requests")],
         actions: [

@@ -14,8 +14,11 @@ struct JenkinsLinkType: LinkTypePlugin {
         description: "A Jenkins with the Bitbucket Server integration plugin: see jobs and start builds, over OAuth 1.0a.",
         directions: [.outgoing],
         wizard: .init(steps: [
-            .init(id: "url", title: "Jenkins URL"), .init(id: "consumer", title: "OAuth consumer"),
-            .init(id: "authorize", title: "Authorize"),
+            .init(id: "url", title: "Jenkins URL", fields: ["url", "name"]),
+            .init(
+                id: "consumer", title: "OAuth consumer",
+                fields: ["consumer_key", "shared_secret", "request_token_path", "access_token_path", "authorize_path"]),
+            .init(id: "authorize", title: "Authorize", fields: []),
         ]),
         statusChecks: [.init(id: "api", title: "A signed GET of /api/json")],
         actions: [

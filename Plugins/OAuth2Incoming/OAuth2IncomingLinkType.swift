@@ -17,7 +17,11 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
         id: "oauth2-incoming", name: "External application (OAuth 2.0 incoming)", version: "1.0.0", vendor: "AppLinks",
         description: "An external application that acts for this host's users through OAuth 2.0: this host is its authorization server.",
         directions: [.incoming],
-        wizard: .init(steps: [.init(id: "client", title: "Register the application")]),
+        wizard: .init(steps: [
+            .init(
+                id: "client", title: "Register the application",
+                fields: ["name", "redirect_url", "scopes", "client_type", "allow_client_credentials", "resource_server"])
+        ]),
         statusChecks: [.init(id: "client", title: "The client is registered")],
         actions: [
             .init(id: "view-credentials", title: "Show the client id, secret, redirect URLs and scopes"),

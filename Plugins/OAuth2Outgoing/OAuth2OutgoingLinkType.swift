@@ -13,8 +13,14 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
         description: "A provider this host signs in to with OAuth 2.0, as Google, Microsoft, GitHub or another AppLinks host.",
         directions: [.outgoing],
         wizard: .init(steps: [
-            .init(id: "provider", title: "Provider"), .init(id: "endpoints", title: "Endpoints"),
-            .init(id: "client", title: "Client credentials"),
+            .init(id: "provider", title: "Provider", fields: ["name", "provider"]),
+            .init(
+                id: "endpoints", title: "Endpoints",
+                fields: [
+                    "authorization_endpoint", "token_endpoint", "issuer", "revocation_endpoint", "status_url", "base_url",
+                    "confirm_endpoint_host",
+                ]),
+            .init(id: "client", title: "Client credentials", fields: ["client_id", "client_secret", "scopes"]),
         ]),
         statusChecks: [.init(id: "token", title: "A token the provider accepts")],
         actions: [

@@ -14,7 +14,7 @@ public struct ApplinksCommand: AsyncParsableCommand {
             InitCommand.self, ServeCommand.self, ListCommand.self, ShowCommand.self, CreateCommand.self, EditCommand.self,
             DeleteCommand.self,
             StatusCommand.self, ActionsCommand.self, ActionCommand.self, MakePrimaryCommand.self, RelocateCommand.self,
-            PluginsCommand.self, AuditCommand.self, UsersCommand.self, TokensCommand.self, DatabaseCommand.self,
+            PluginsCommand.self, AuditCommand.self, UsersCommand.self, TokensCommand.self, DatabaseCommand.self, DraftsCommand.self,
         ])
 
     public init() {}

@@ -37,9 +37,13 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
     public struct Step: Codable, Sendable, Hashable {
         public var id: String
         public var title: String
-        public init(id: String, title: String) {
+        /// Every answer the step may read, the hidden ones too: when every step lists its fields, the host refuses
+        /// an answer none of them reads (a typo in `--set`) before the wizard starts, instead of ignoring it.
+        public var fields: [String]?
+        public init(id: String, title: String, fields: [String]? = nil) {
             self.id = id
             self.title = title
+            self.fields = fields
         }
     }
 

@@ -50,6 +50,7 @@ public struct WizardEngine: Sendable {
     /// Starts a new wizard for `type`, with `presets` answering fields ahead of time.
     public func start(type: String, presets: [String: JSONValue]) async throws -> WizardOutcome {
         let plugin = try host.plugin(forType: type)
+        try Self.refuseUnknown(presets, of: plugin.descriptor)
         let draftID = "d-" + UUID().uuidString.lowercased().prefix(8)
         let draft = DraftRecord(id: String(draftID), type: type, step: nil, sealedAnswers: try seal(presets, draftID: String(draftID)))
         try await host.store.saveDraft(draft)
@@ -70,9 +71,25 @@ public struct WizardEngine: Sendable {
                         : "Drafts: \(ids.joined(separator: ", ")).") + " Drafts expire after 24 hours.")
         }
         let plugin = try host.plugin(forType: draft.type)
+        try Self.refuseUnknown(presets, of: plugin.descriptor)
         var answers = try open(draft)
         answers.merge(presets) { _, new in new }
         return try await run(plugin: plugin, draft: draft, answers: answers)
+    }
+
+    /// An answer that no step reads is a typo, not a choice: refused before anything starts, with every step's
+    /// fields. Only for link types whose steps all list their fields.
+    static func refuseUnknown(_ answers: [String: JSONValue], of descriptor: LinkTypeDescriptor) throws {
+        let steps = descriptor.wizard.steps
+        guard !steps.isEmpty, steps.allSatisfy({ $0.fields != nil }) else { return }
+        let known = Set(steps.flatMap { $0.fields ?? [] })
+        let unknown = answers.keys.filter { !known.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return }
+        let listed = steps.map { "  \($0.id): \(($0.fields ?? []).joined(separator: ", "))" }.joined(separator: "\n")
+        throw AppLinksError(
+            .invalidInput,
+            "The \(descriptor.id) wizard has no field \(unknown.map { "'\($0)'" }.joined(separator: ", ")); nothing was started. "
+                + "Its fields, by step:\n\(listed)")
     }
 
     private func seal(_ answers: [String: JSONValue], draftID: String) throws -> Data {
@@ -91,7 +108,9 @@ public struct WizardEngine: Sendable {
         var waitingSince: ContinuousClock.Instant?
         // Every message of this run, for clients that read the outcome rather than watch the steps.
         var shown: [WizardMessage] = []
-        let resumeHint = "Resume with `applinks create --resume \(draft.id)`."
+        let resumeHint =
+            "Resume with `applinks create --resume \(draft.id)`; the draft is removed \(Int(DraftRecord.lifetime / 3600)) hours after "
+            + "its last change, or at once with `applinks drafts delete \(draft.id)`."
         interaction.started(draftID: draft.id)
 
         func save(_ note: String? = nil) async throws {
@@ -260,5 +279,23 @@ public struct WizardEngine: Sendable {
             }
             return .success(.array(items.map { .string($0) }))
         }
+    }
+}
+
+extension Deployment {
+    /// The wizards left unfinished (waiting, interrupted, or stopped for missing answers), newest first; expired
+    /// ones are removed first.
+    public func drafts() async throws -> [DraftRecord] {
+        try await store.purgeExpiredDrafts()
+        return try await store.drafts().sorted { $0.updatedAt > $1.updatedAt }
+    }
+
+    /// Discards a draft and the answers it holds.
+    public func deleteDraft(_ id: String) async throws {
+        guard try await store.draft(id: id) != nil else {
+            throw AppLinksError(.notFound, "No draft '\(id)'. Run `applinks drafts` to list them.")
+        }
+        try await store.deleteDraft(id: id)
+        try await audit("wizard-discard", detail: ["draft": .string(id)])
     }
 }

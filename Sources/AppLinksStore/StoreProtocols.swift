@@ -121,8 +121,8 @@ public typealias AppLinksStore = LinkStore & PluginDataStore & DraftStore & User
     & LinkTypeStateStore & InstanceStore & ClusterCoordination & ClosableStore
 
 extension DraftStore {
-    /// Drafts live for a day.
+    /// Drafts live for ``DraftRecord/lifetime`` after their last change.
     public func purgeExpiredDrafts() async throws {
-        _ = try await purgeDrafts(updatedBefore: Date().addingTimeInterval(-86_400))
+        _ = try await purgeDrafts(updatedBefore: Date().addingTimeInterval(-DraftRecord.lifetime))
     }
 }

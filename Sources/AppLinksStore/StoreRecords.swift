@@ -2,6 +2,10 @@ import AppLinksCore
 import Foundation
 
 public struct DraftRecord: Sendable, Hashable {
+    /// How long a draft is kept after its last change: long enough to finish a wizard interrupted at the end of
+    /// a day, short enough that failed scripted runs do not pile up.
+    public static let lifetime: TimeInterval = 86_400
+
     public var id: String
     public var type: String
     /// The step to submit when the wizard resumes: the last one whose answers the plugin accepted (it then shows

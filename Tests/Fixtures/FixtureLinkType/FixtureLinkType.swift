@@ -12,8 +12,9 @@ struct FixtureLinkType: LinkTypePlugin {
         description: "Exercises the whole plugin ABI.",
         directions: [.incoming, .outgoing, .twoWay],
         wizard: .init(steps: [
-            .init(id: "remote", title: "Remote application"), .init(id: "auth", title: "Authentication"),
-            .init(id: "authorize", title: "Authorize in a browser"),
+            .init(id: "remote", title: "Remote application", fields: ["name", "url", "application"]),
+            .init(id: "auth", title: "Authentication", fields: ["token", "incoming", "outgoing", "wait_seconds"]),
+            .init(id: "authorize", title: "Authorize in a browser", fields: ["require_approval"]),
         ]),
         statusChecks: [.init(id: "fixture", title: "Behaviour chosen by config.behaviour")],
         actions: [
