@@ -99,6 +99,9 @@ struct JenkinsLinkType: LinkTypePlugin {
             }
             switch await client(base: base, answers: r.answers).probe() {
             case .success(let version): messages.append(WizardMessage(.info, "Found Jenkins \(version) at \(base)."))
+            case .failure(let failure) where Self.isAboutURL(failure) && failure.category != .networkError:
+                // The host will not send anything there (a private address, say): no later step could work.
+                return .errors(step: "url", errors: [FieldError(field: "url", message: failure.message)], messages: [])
             case .failure(let failure): messages.append(WizardMessage(.warning, failure.message + " You may go on anyway."))
             }
             return .fields(
@@ -156,7 +159,10 @@ struct JenkinsLinkType: LinkTypePlugin {
                 url = try await authorization.start(
                     base: base, consumerKey: key, sharedSecret: secret, paths: paths, draft: draft, link: nil)
             } catch {
-                return .errors(step: "consumer", errors: [FieldError(field: "consumer_key", message: error.message)], messages: [])
+                // Blamed on what it is about: the URL when Jenkins cannot be reached there, else the consumer.
+                let field = Self.isAboutURL(error) ? "url" : "consumer_key"
+                return .errors(
+                    step: field == "url" ? "url" : "consumer", errors: [FieldError(field: field, message: error.message)], messages: [])
             }
             try await host.kvPut("draft-url/" + draft, Data(url.utf8), ttl: JenkinsAuthorization.lifetime)
             return .pending(
@@ -166,6 +172,13 @@ struct JenkinsLinkType: LinkTypePlugin {
         default:
             throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
         }
+    }
+
+    /// Whether a failure concerns the Jenkins URL (out of reach, or refused by the host's address policy)
+    /// rather than the consumer's key or secret.
+    static func isAboutURL(_ failure: StatusFailure) -> Bool {
+        failure.category == .networkError && !failure.refusedByRemote
+            || failure.category == .configError && failure.type == .invalidConfig && !failure.refusedByRemote
     }
 
     /// Whether two base URLs name one Jenkins: scheme, host and port compared without case, paths without a

@@ -211,6 +211,14 @@ extension ServerProcessTests {
             let gone = try await c.send(
                 "POST", "/rest/applinks/3.0/wizard/jenkins", headers: auth, body: #"{"answers": {"url": "http://127.0.0.1:\#(port)"}}"#)
             #expect(gone.body.contains("cannot be reached") && gone.body.contains("You may go on anyway"), "\(gone.body)")
+            // A URL the address policy refuses is said of the URL, at once: no later step could reach it, and the
+            // consumer key is not to blame.
+            let strict = try RunningServer(
+                extraEnv: ["APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "true", "APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "false"])
+            let refused = try strict.cli(
+                "create", "jenkins", "--set", "url=http://127.0.0.1:\(port)", "--set", "consumer_key=k", "--set", "shared_secret=s")
+            #expect(refused.status == 6 && refused.stderr.contains("- url: ") && refused.stderr.contains("loopback"), "\(refused.stderr)")
+            #expect(!refused.stderr.contains("consumer_key:"), "\(refused.stderr)")
 
             // Tokens for 61 s: within the 60 s margin after a second, so the next call renews first.
             let j = try await StandIn(tokenSeconds: 61)
