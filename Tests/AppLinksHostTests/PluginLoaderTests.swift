@@ -21,7 +21,7 @@ struct PluginLoaderTests {
         #expect(r.state == .loaded && r.id == "fixture" && r.name == "Test fixture" && r.version == "1.2.3" && r.vendor == "AppLinks tests")
         #expect(r.abiVersion == "1.1" && r.enabled && r.reason == nil && (r.loadMs ?? -1) >= 0)
         #expect(r.sha256?.count == 64)
-        #expect(plugins[0].descriptor.actions.map(\.id) == ["echo", "relocate", "selftest", "rename", "register-consumer"])
+        #expect(plugins[0].descriptor.actions.map(\.id) == ["echo", "relocate", "selftest", "rename", "register-consumer", "set-token"])
     }
 
     /// One bad file per case; the expected text is what an admin needs to recognise the problem.
