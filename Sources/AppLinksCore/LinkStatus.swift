@@ -31,6 +31,37 @@ public enum StatusCategory: String, Codable, Sendable, CaseIterable {
     }
 }
 
+extension StatusCategory {
+    /// A code outside the vocabulary is refused with the valid ones, so that a plugin's author sees the list.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let raw = try c.decode(String.self)
+        guard let v = StatusCategory(rawValue: raw) else {
+            throw DecodingError.dataCorruptedError(
+                in: c,
+                debugDescription:
+                    "'\(raw)' is not a status category; the categories are \(StatusCategory.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        self = v
+    }
+}
+
+extension StatusErrorType {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let raw = try c.decode(String.self)
+        guard let v = StatusErrorType(rawValue: raw) else {
+            throw DecodingError.dataCorruptedError(
+                in: c,
+                debugDescription:
+                    "'\(raw)' is not a status error type; the error types are \(StatusErrorType.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        self = v
+    }
+}
+
 public enum StatusErrorType: String, Codable, Sendable, CaseIterable {
     case connectionRefused = "CONNECTION_REFUSED"
     case unknownHost = "UNKNOWN_HOST"
@@ -92,11 +123,16 @@ public struct LinkStatus: Codable, Sendable, Hashable {
     public func validated() throws -> LinkStatus {
         if category == .connected {
             guard errorType == nil else {
-                throw AppLinksError(.pluginFailed, "CONNECTED takes no error type, got \(errorType!.rawValue)")
+                throw AppLinksError(
+                    .pluginFailed, "CONNECTED takes no error type, got \(errorType!.rawValue); answer null (see sdk/docs/status.md)")
             }
         } else if let e = errorType {
             guard category.errorTypes.contains(e) else {
-                throw AppLinksError(.pluginFailed, "\(e.rawValue) is not an error type of \(category.rawValue)")
+                let valid = StatusErrorType.allCases.filter(category.errorTypes.contains).map(\.rawValue)
+                throw AppLinksError(
+                    .pluginFailed,
+                    "\(e.rawValue) is not an error type of \(category.rawValue); its error types are \(valid.joined(separator: ", ")) "
+                        + "(see sdk/docs/status.md)")
             }
         }
         return self

@@ -222,10 +222,22 @@ public final class LoadedPlugin: @unchecked Sendable {
             return try JSONCoding.decode(Res.self, from: data)
         } catch {
             throw AppLinksError(
-                .pluginFailed,
-                "\(descriptor.name) returned an invalid \(function.rawValue) answer: "
-                    + PluginLoader.describe(error), cause: error)
+                .pluginFailed, "\(descriptor.name) returned an invalid \(function.rawValue) answer: " + Self.whatIsWrong(data, error),
+                cause: error)
         }
+    }
+
+    /// What is wrong with an answer that did not decode: empty, not JSON (and where it broke), or JSON of the wrong
+    /// shape (and which member).
+    static func whatIsWrong(_ data: Data, _ error: any Error) -> String {
+        if data.isEmpty { return "the answer was empty (0 bytes); write the JSON answer into out" }
+        do {
+            _ = try JSONValue.parse(data)
+        } catch let e as JSONSyntaxError {
+            let shown = String(decoding: data.prefix(80), as: UTF8.self)
+            return "it is not JSON: \(e) (the answer begins \(JSONValue.quoted(shown)))"
+        } catch {}
+        return PluginLoader.describe(error)
     }
 
     /// Calls `shutdown` if `init` ran.

@@ -227,16 +227,11 @@ public struct PluginLoader: Sendable {
         let json = Data(jsonText.utf8)
         let descriptor: LinkTypeDescriptor
         do {
-            descriptor = try JSONCoding.decode(LinkTypeDescriptor.self, from: json)
-        } catch {
-            throw refusal(
-                "its descriptor_json is not a valid descriptor: \(Self.describe(error))",
-                fix: "make descriptor_json match sdk/schema/descriptor.schema.json")
-        }
-        do {
-            try descriptor.validate(expectedID: id)
+            descriptor = try LinkTypeDescriptor.parse(json, expectedID: id)
         } catch let e as AppLinksError {
-            throw refusal("its descriptor_json breaks the schema: \(e.message)", fix: "correct the descriptor")
+            throw refusal(
+                "its descriptor_json breaks sdk/schema/descriptor.schema.json: \(e.message)",
+                fix: "correct the descriptor (`applinks plugins verify FILE` shows every problem)")
         }
         if let pin = pins[id], pin != hash {
             throw refusal(

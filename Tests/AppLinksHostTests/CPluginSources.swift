@@ -53,6 +53,9 @@ enum CPluginSources {
                 char *s = strndup((const char *)req, len);
                 int32_t rc;
                 if (strstr(s, "\\"name\\":\\"garbage\\"")) rc = reply(out, "this is not JSON {");
+                else if (strstr(s, "\\"name\\":\\"empty\\"")) rc = reply(out, "");
+                else if (strstr(s, "\\"name\\":\\"happy\\"")) rc = reply(out, "{\\"category\\":\\"HAPPY\\",\\"message\\":\\"x\\"}");
+                else if (strstr(s, "\\"name\\":\\"wrongtype\\"")) rc = reply(out, "{\\"category\\":\\"ACCESS_ERROR\\",\\"error_type\\":\\"TIMEOUT\\",\\"message\\":\\"x\\"}");
                 else if (strstr(s, "\\"name\\":\\"negative\\"")) rc = -5;
                 else if (strstr(s, "\\"name\\":\\"error\\"")) rc = (reply(out, "{\\"code\\":\\"remote_down\\",\\"message\\":\\"C says the remote is down\\"}"), APPLINKS_ERROR);
                 else if (strstr(s, "\\"name\\":\\"segfault\\"")) { *(volatile int *)(uintptr_t)0 = 1; rc = -1; }

@@ -21,7 +21,17 @@ struct DescriptorSchemaTests {
             ("route outside the plugin", edit { $0["routes"] = [["method": "GET", "path": "/admin"]] }),
             ("lower-case method", edit { $0["routes"] = [["method": "get", "path": "/plugins/fixture/x"]] }),
             ("well-known route", edit { $0["routes"] = [["method": "POST", "path": "/rest/oauth2/latest/token", "auth": "none"]] }),
-            ("future member", edit { $0["future"] = ["x": 1] }),
+            ("unknown member", edit { $0["future"] = ["x": 1] }),
+            (
+                "typo in an action's key",
+                edit { $0["actions"] = [["id": "a", "title": "A", "c_fuction": ["symbol": "f", "args": [String]()]]] }
+            ),
+            ("authentication without incoming", edit { $0["authentication"] = ["outgoing": ["oauth"]] }),
+            (
+                "unknown C argument type",
+                edit { $0["actions"] = [["id": "a", "title": "A", "c_function": ["symbol": "f", "args": ["long"]]]] }
+            ),
+            ("step fields", edit { $0["wizard"] = ["steps": [["id": "s", "title": "S", "fields": ["url"]]]] }),
         ]
     }
 
@@ -33,10 +43,14 @@ struct DescriptorSchemaTests {
         let cases = Self.variants(of: base)
         let dir = TemporaryDirectory("schema")
         var hostVerdicts: [String] = []
-        for (i, (_, doc)) in cases.enumerated() {
-            let data = try JSONSerialization.data(withJSONObject: doc)
+        var texts = try cases.map { try JSONSerialization.data(withJSONObject: $0.1) }
+        // Not JSON by RFC 8259, though lenient parsers take it: a trailing comma.
+        var trailing = String(decoding: texts[0], as: UTF8.self)
+        trailing.insert(",", at: trailing.index(before: trailing.endIndex))
+        texts.append(Data(trailing.utf8))
+        for (i, data) in texts.enumerated() {
             try data.write(to: dir.path("\(i).json"))
-            let ok = (try? JSONCoding.decode(LinkTypeDescriptor.self, from: data).validate(expectedID: "fixture")) != nil
+            let ok = (try? LinkTypeDescriptor.parse(data, expectedID: "fixture")) != nil
             hostVerdicts.append(ok ? "valid" : "invalid")
         }
         let script = """
@@ -45,18 +59,46 @@ struct DescriptorSchemaTests {
             jsonschema.Draft202012Validator.check_schema(schema)
             v = jsonschema.Draft202012Validator(schema)
             for path in sys.argv[2:]:
-                print("valid" if v.is_valid(json.load(open(path))) else "invalid")
+                try:
+                    doc = json.load(open(path))
+                except ValueError:
+                    print("invalid")  # not JSON at all
+                    continue
+                print("valid" if v.is_valid(doc) else "invalid")
             """
         let schema = BuildProducts.repositoryRoot.appendingPathComponent("sdk/schema/descriptor.schema.json").path
         let r = try runCommand(
             URL(fileURLWithPath: "/usr/bin/env"),
-            ["python3", "-c", script, schema] + cases.indices.map { dir.path("\($0).json").path })
+            ["python3", "-c", script, schema] + texts.indices.map { dir.path("\($0).json").path })
         #expect(r.status == 0, "python jsonschema failed: \(r.stderr)")
         let pythonVerdicts = r.stdout.split(separator: "\n").map(String.init)
-        #expect(pythonVerdicts == hostVerdicts, "cases: \(cases.map(\.0))")
+        #expect(pythonVerdicts == hostVerdicts, "cases: \(cases.map(\.0)) + trailing comma")
         #expect(
             hostVerdicts == [
-                "valid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "valid", "valid",
+                "valid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "valid", "invalid",
+                "invalid", "invalid", "invalid", "valid", "invalid",
             ])
+    }
+
+    @Test("the host's refusal names the unknown member, the allowed values, the missing member, and where the JSON broke")
+    func messages() throws {
+        func problem(_ text: String) -> String {
+            do {
+                _ = try LinkTypeDescriptor.parse(Data(text.utf8))
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        let base = #"{"id":"x","name":"X","version":"1","vendor":"V","directions":["outgoing"],"wizard":{"steps":[{"id":"s","title":"S"}]}"#
+        let typo = problem(base + #","actions":[{"id":"a","title":"A","c_fuction":{}}]}"#)
+        #expect(typo.contains("actions[0] has an unknown member 'c_fuction'") && typo.contains("c_function"), "\(typo)")
+        let direction = problem(
+            #"{"id":"x","name":"X","version":"1","vendor":"V","directions":["two-way"],"wizard":{"steps":[{"id":"s","title":"S"}]}}"#)
+        #expect(direction.contains("directions[0] is 'two-way', which is not one of: incoming, outgoing, two_way"), "\(direction)")
+        let incoming = problem(base + #","authentication":{"outgoing":[]}}"#)
+        #expect(incoming.contains("authentication has no 'incoming', which is required"), "\(incoming)")
+        let comma = problem(base + ",}")
+        #expect(comma.contains("not strict JSON") && comma.contains("invalid JSON at byte"), "\(comma)")
     }
 }

@@ -71,7 +71,7 @@ struct NativeActionTests {
     @Test(
         "a declaration with an unsupported type, a mismatch with the params, or a missing symbol is refused at load",
         arguments: [
-            (#"["int64","float","bool","string"]"#, "c_typed", "has the unsupported C type 'float'"),
+            (#"["int64","float","bool","string"]"#, "c_typed", "args[1] is 'float', which is not one of: int64, double, bool, string"),
             (
                 #"["int64","int64","bool","string"]"#, "c_typed",
                 "argument 2 of c_typed is int64, but the action typed's parameter 'ratio' is double"

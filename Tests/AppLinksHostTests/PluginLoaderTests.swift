@@ -30,7 +30,7 @@ struct PluginLoaderTests {
         ("newer minor version", "needs ABI 1.7, newer than this host's 1.1"),
         ("missing entry symbol", "does not export applinks_plugin_entry"),
         ("entry declines the host", "declined this host's ABI"),
-        ("invalid descriptor JSON", "descriptor_json is not a valid descriptor"),
+        ("invalid descriptor JSON", "descriptor_json is not strict JSON (RFC 8259): invalid JSON at byte 18"),
         ("descriptor breaking the schema", "must lie under /plugins/cplugin/"),
         ("struct_size too small", "smaller than the v1.0 descriptor"),
         ("not an ELF file", "not a shared library (it has no ELF header)"),

@@ -51,7 +51,7 @@ struct StatusRunnerTests {
         var pair = try await t.createFixtureLink(name: "pair")
         pair = try await d.editLink(pair.id, sets: [("config.behaviour", "bad-pair")])
         var links = [hang, fail, pair]
-        for name in ["garbage", "negative", "error", "badpair"] {
+        for name in ["garbage", "negative", "error", "badpair", "empty", "happy", "wrongtype"] {
             links.append(try await d.store.createLink(Self.cLink(name), sealedSecrets: [:]))
         }
         let orphan = try await d.store.createLink(
@@ -72,7 +72,18 @@ struct StatusRunnerTests {
         #expect(results["pair"]?.category == .unknown && results["pair"]?.message.contains("CONNECTED takes no error type") == true)
         #expect(
             results["garbage"]?.category == .unknown
-                && results["garbage"]?.message.contains("returned an invalid check_status answer") == true)
+                && results["garbage"]?.message.contains("returned an invalid check_status answer: it is not JSON: invalid JSON at byte 0")
+                    == true
+                && results["garbage"]?.message.contains(#"begins "this is not JSON {""#) == true, "\(results["garbage"]!)")
+        // Each bad answer names its problem: empty, an unknown code (with the valid ones), a pair outside the table.
+        #expect(results["empty"]?.message.contains("the answer was empty (0 bytes)") == true, "\(results["empty"]!)")
+        #expect(
+            results["happy"]?.message.contains("'HAPPY' is not a status category; the categories are CONNECTED, NETWORK_ERROR") == true,
+            "\(results["happy"]!)")
+        #expect(
+            results["wrongtype"]?.message.contains(
+                "TIMEOUT is not an error type of ACCESS_ERROR; its error types are LOCAL_AUTH_TOKEN_REQUIRED, REMOTE_AUTH_TOKEN_REQUIRED")
+                == true, "\(results["wrongtype"]!)")
         #expect(
             results["negative"]?.category == .unknown
                 && results["negative"]?.message.contains("failed unexpectedly in check_status (code -5)") == true)
