@@ -51,6 +51,10 @@ struct PluginScaffold {
                 .replacingOccurrences(of: "c-hello", with: id)
                 .replacingOccurrences(of: "Hello (C example)", with: displayName)
                 .replacingOccurrences(of: "hello_", with: id.replacingOccurrences(of: "-", with: "_") + "_")
+                // The comment's build line names this project's Makefile, file and library, not the example's.
+                .replacingOccurrences(of: "libapplinks-\(id).so", with: "lib\(id).so")
+                .replacingOccurrences(of: "-O2 -I../../include -o", with: "-O2 -Wall -Wextra -Iinclude -o")
+                .replacingOccurrences(of: ".so hello.c)", with: ".so \(id).c)")
             files = [
                 ("\(id).c", source),
                 ("include/applinks/plugin.h", try read("include/applinks/plugin.h")),

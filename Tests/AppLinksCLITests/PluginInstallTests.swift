@@ -102,6 +102,12 @@ struct PluginScaffoldTests {
         #expect(try cli.run(["plugins", "new", "acme-widget", "--lang", "c"] + sdk).status == 0)
         let again = try cli.run(["plugins", "new", "acme-widget", "--lang", "c"] + sdk)
         #expect(again.status != 0 && again.stderr.contains("already exists"), "\(again.stderr)")
+        // The source's own build line is the Makefile's: the same compiler command, file and library name.
+        let source = try String(contentsOf: work.path("acme-widget/acme-widget.c"), encoding: .utf8)
+        let makefile = try String(contentsOf: work.path("acme-widget/Makefile"), encoding: .utf8)
+        let buildLine = try #require(source.firstMatch(of: /\(or: (cc [^)]*)\)/)?.1)
+        #expect(makefile.contains(String(buildLine).replacingOccurrences(of: "libacme-widget.so", with: "$@")), "\(buildLine)\n\(makefile)")
+        #expect(source.contains("Install: applinks plugins install libacme-widget.so") && !source.contains("hello.c"))
         let make = try runCommand(URL(fileURLWithPath: "/usr/bin/make"), ["-C", work.path("acme-widget").path])
         #expect(make.status == 0, "\(make.stdout)\(make.stderr)")
         let c = try cli.run("plugins", "install", work.path("acme-widget/libacme-widget.so").path)

@@ -9,6 +9,22 @@ import Testing
 struct CExampleTests {
     static var source: URL { BuildProducts.repositoryRoot.appendingPathComponent("sdk/examples/c-hello/hello.c") }
 
+    @Test("abi.md describes hello_greet as hello.c declares and defines it")
+    func docsMatchTheExample() throws {
+        let doc = try String(
+            contentsOf: BuildProducts.repositoryRoot.appendingPathComponent("sdk/docs/abi.md"), encoding: .utf8)
+        let code = try String(contentsOf: Self.source, encoding: .utf8)
+        let documented = try #require(doc.firstMatch(of: /"symbol": "hello_greet", "args": \[([^\]]*)\]/)?.1)
+        let declared = try #require(code.firstMatch(of: /\\"symbol\\":\\"hello_greet\\",\\"args\\":\[([^\]]*)\]/)?.1)
+        #expect(
+            documented.replacingOccurrences(of: " ", with: "") == declared.replacingOccurrences(of: "\\", with: ""),
+            "abi.md: \(documented); hello.c: \(declared)")
+        let signature = try #require(code.firstMatch(of: /int32_t hello_greet\(([^)]*)\)/)?.1)
+        let documentedSignature = try #require(doc.firstMatch(of: /int32_t hello_greet\(([^)]*)\)/)?.1)
+        func normalized(_ s: Substring) -> String { s.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        #expect(normalized(signature) == normalized(documentedSignature))
+    }
+
     @Test(
         "it builds with cc, loads, and runs its two-step wizard, its status check and its typed action, in process and isolated",
         arguments: ["in-process", "process"])

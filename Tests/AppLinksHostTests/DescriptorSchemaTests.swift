@@ -102,3 +102,73 @@ struct DescriptorSchemaTests {
         #expect(comma.contains("not strict JSON") && comma.contains("invalid JSON at byte"), "\(comma)")
     }
 }
+
+/// The other two schemas in `sdk/schema/`: the link a plugin receives, and the status answer it gives. Python's
+/// jsonschema judges real links and the host's own verdicts on status answers.
+@Suite("Link and status schemas")
+struct LinkAndStatusSchemaTests {
+    static let judge = """
+        import json, sys, jsonschema
+        from referencing import Registry, Resource
+        root = sys.argv[1]
+        schemas = {n: json.load(open(root + "/" + n + ".schema.json")) for n in ("status", "link")}
+        for s in schemas.values():
+            jsonschema.Draft202012Validator.check_schema(s)
+        registry = Registry().with_resources([(s["$id"], Resource.from_contents(s)) for s in schemas.values()])
+        which = schemas[sys.argv[2]]
+        v = jsonschema.Draft202012Validator(which, registry=registry)
+        for doc in json.load(sys.stdin):
+            errors = [e.message for e in v.iter_errors(doc)]
+            print("valid" if not errors else "invalid: " + "; ".join(errors)[:300])
+        """
+
+    static func judge(_ schema: String, _ docs: Data) throws -> [String] {
+        let r = try runCommand(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", "-c", judge, BuildProducts.repositoryRoot.appendingPathComponent("sdk/schema").path, schema],
+            stdin: String(decoding: docs, as: UTF8.self))
+        #expect(r.status == 0, "python jsonschema failed: \(r.stderr)")
+        return r.stdout.split(separator: "\n").map(String.init)
+    }
+
+    @Test("link.schema.json describes the links plugins receive and list --json prints, before and after a check")
+    func links() async throws {
+        let t = try await TestDeployment.make()
+        let fresh = try await t.createFixtureLink(name: "Schema")
+        let checked = try await t.deployment.checkStatus(of: [fresh])[0]
+        var generic = try await t.createFixtureLink(name: "Generic", extra: ["application": "generic"])
+        generic.application.version = "1.2.3"
+        let verdicts = try Self.judge("link", try JSONCoding.encode([fresh, checked, generic]))
+        #expect(verdicts == ["valid", "valid", "valid"], "\(verdicts)")
+        // And it is strict: the wizard's name for a URL is not a member of a link.
+        var wrong = try #require(try JSONSerialization.jsonObject(with: JSONCoding.encode(fresh)) as? [String: Any])
+        wrong["rpc_url"] = "https://remote.example.com"
+        #expect(try Self.judge("link", try JSONSerialization.data(withJSONObject: [wrong])).first?.hasPrefix("invalid") == true)
+    }
+
+    @Test("status.schema.json and the host accept and refuse the same status answers")
+    func statusAnswers() throws {
+        let answers: [[String: Any]] = [
+            ["category": "CONNECTED", "error_type": NSNull(), "message": "ok"],
+            ["category": "CONNECTED", "message": "ok", "application_version": "9.4.0"],
+            ["category": "CONNECTED", "error_type": "TIMEOUT", "message": "x"],
+            ["category": "ACCESS_ERROR", "error_type": "LOCAL_AUTH_TOKEN_REQUIRED", "message": "authorize"],
+            ["category": "ACCESS_ERROR", "error_type": "TIMEOUT", "message": "x"],
+            ["category": "NETWORK_ERROR", "error_type": "OAUTH_TIMESTAMP_REFUSED", "message": "clocks"],
+            ["category": "HAPPY", "error_type": NSNull(), "message": "x"],
+            ["category": "CONFIG_ERROR", "error_type": "NO_SUCH_TYPE", "message": "x"],
+        ]
+        let host = answers.map { a -> String in
+            guard let data = try? JSONSerialization.data(withJSONObject: a),
+                let r = try? JSONCoding.decode(StatusResponse.self, from: data),
+                (try? LinkStatus(r.category, r.errorType, message: r.message).validated()) != nil
+            else { return "invalid" }
+            return "valid"
+        }
+        let python = try Self.judge("status", try JSONSerialization.data(withJSONObject: answers)).map {
+            $0.hasPrefix("invalid") ? "invalid" : $0
+        }
+        #expect(python == host)
+        #expect(host == ["valid", "valid", "invalid", "valid", "invalid", "valid", "invalid", "invalid"])
+    }
+}
