@@ -120,7 +120,7 @@ let package = Package(
         .target(
             name: "AppLinksCLI",
             dependencies: [
-                "AppLinksHost", "AppLinksStore", "AppLinksStorePostgres",
+                "AppLinksHost", "AppLinksStore", "AppLinksStorePostgres", "AppLinksCrypto",
                 "AppLinksServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -149,6 +149,23 @@ struct PluginsVerify: HostCommand {
             _ = try await PluginVerifier(file: file).run()
             return
         }
+        let checks = try Self.checks(of: file)
+        if common.json {
+            try await Output.json(checks.map { ["check": $0.name, "result": $0.passed ? "ok" : "FAILED", "detail": $0.detail] })
+        } else {
+            for c in checks { print("\(c.passed ? "ok    " : "FAILED")  \(c.name): \(c.detail)") }
+        }
+        let failed = checks.filter { !$0.passed }.count
+        guard failed == 0, !checks.isEmpty else {
+            if !common.json { print("\(failed) check\(failed == 1 ? "" : "s") failed.") }
+            throw ExitCode(1)
+        }
+        if !common.json { print("All \(checks.count) checks passed.") }
+    }
+
+    /// Runs every check on `file` in a child process of this executable: a plugin that crashes costs the child,
+    /// and is reported against the check it crashed in.
+    static func checks(of file: URL) throws -> [PluginVerifier.Check] {
         let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let process = Process()
         process.executableURL = me
@@ -175,17 +192,7 @@ struct PluginsVerify: HostCommand {
                     name: current ?? "loading", passed: false,
                     detail: "the plugin crashed the verifier's child process (signal \(process.terminationStatus))"))
         }
-        if common.json {
-            try await Output.json(checks.map { ["check": $0.name, "result": $0.passed ? "ok" : "FAILED", "detail": $0.detail] })
-        } else {
-            for c in checks { print("\(c.passed ? "ok    " : "FAILED")  \(c.name): \(c.detail)") }
-        }
-        let failed = checks.filter { !$0.passed }.count
-        guard failed == 0, !checks.isEmpty else {
-            if !common.json { print("\(failed) check\(failed == 1 ? "" : "s") failed.") }
-            throw ExitCode(1)
-        }
-        if !common.json { print("All \(checks.count) checks passed.") }
+        return checks
     }
 
     private struct CheckLine: Decodable {

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksCrypto
 import AppLinksHost
 import ArgumentParser
 import Foundation
@@ -40,11 +41,37 @@ struct PluginsInstall: HostCommand {
     @OptionGroup var common: CommonOptions
     @Argument(help: "The plugin's shared library (.so).") var file: String
     @Option(help: "The sha256 the file must have, as its vendor published it.") var sha256: String?
+    @Flag(name: .customLong("no-verify"), help: "Install even if `applinks plugins verify` fails the file.") var noVerify = false
 
     func execute() async throws {
         let host = try await common.openHost()
-        let installed = try PluginInstaller(home: host.home, logger: host.logger).install(
-            URL(fileURLWithPath: file), expectedSHA256: sha256)
+        let url = URL(fileURLWithPath: file).standardizedFileURL
+        var expected = sha256
+        if !noVerify {
+            guard let bytes = FileManager.default.contents(atPath: url.path) else {
+                throw AppLinksError(.notFound, "Cannot read \(url.path): check the path and its permissions.")
+            }
+            // The file installed is the file verified: a different one at install time is refused by its hash.
+            let verified = Digest.sha256(bytes).hexString
+            if let given = sha256?.lowercased(), given != verified {
+                throw AppLinksError(
+                    .invalidInput, "\(url.lastPathComponent) has sha256 \(verified), not the expected \(given); nothing was installed.")
+            }
+            expected = verified
+            let checks = try PluginsVerify.checks(of: url)
+            let failed = checks.filter { !$0.passed }
+            guard !checks.isEmpty else {
+                throw AppLinksError(.pluginRefused, "\(url.lastPathComponent) could not be verified; nothing was installed.")
+            }
+            if !failed.isEmpty {
+                throw AppLinksError(
+                    .pluginRefused,
+                    "\(url.lastPathComponent) fails `applinks plugins verify`: "
+                        + failed.map { "\($0.name): \($0.detail)" }.joined(separator: "; ")
+                        + ". Nothing was installed. Fix the plugin, or install it anyway with --no-verify.")
+            }
+        }
+        let installed = try PluginInstaller(home: host.home, logger: host.logger).install(url, expectedSHA256: expected)
         if common.json { return try Output.json(installed) }
         print(
             "Installed \(installed.id) \(installed.version ?? "") (\(installed.name ?? "")) as \(installed.path), pinned to sha256 "

@@ -12,30 +12,42 @@ struct PluginInstallTests {
         try String(contentsOf: BuildProducts.repositoryRoot.appendingPathComponent("sdk/examples/c-hello/hello.c"), encoding: .utf8)
     }
 
-    @Test("the trial load of an install runs in a plugin runner, never in the CLI's own process")
+    @Test("the trial load and the checks of an install run in child processes, never in the CLI's own process")
     func trialLoadIsIsolated() throws {
         let cli = try CLI.initialized()
         let build = TemporaryDirectory("vendor")
         let file = build.path("libhello.so")
         let marker = build.path("loaded-by")
-        // The library notes, as it is loaded, which executable loaded it.
+        // The library notes, as it is loaded, which executable loaded it and with which arguments.
         let source =
             try Self.exampleSource() + """
 
                 #include <fcntl.h>
                 #include <unistd.h>
                 __attribute__((constructor)) static void note_loader(void) {
-                    char exe[4096] = {0};
+                    char exe[4096] = {0}, args[4096] = {0};
                     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+                    int cmd = open("/proc/self/cmdline", O_RDONLY);
+                    ssize_t m = cmd >= 0 ? read(cmd, args, sizeof args - 1) : 0;
+                    if (cmd >= 0) close(cmd);
+                    for (ssize_t i = 0; i < m; i++) if (args[i] == 0) args[i] = ' ';
                     int fd = open("\(marker.path)", O_WRONLY | O_CREAT | O_APPEND, 0600);
-                    if (fd >= 0 && n > 0) { write(fd, exe, (size_t)n); write(fd, "\\n", 1); close(fd); }
+                    if (fd >= 0 && n > 0) {
+                        write(fd, exe, (size_t)n); write(fd, " :: ", 4); write(fd, args, m > 0 ? (size_t)m : 0); write(fd, "\\n", 1);
+                        close(fd);
+                    }
                 }
                 """
         try compileCPlugin(source, to: file)
         let installed = try cli.run("plugins", "install", file.path)
         #expect(installed.status == 0, "\(installed.stderr)")
         let loaders = try String(contentsOf: marker, encoding: .utf8).split(separator: "\n")
-        #expect(!loaders.isEmpty && loaders.allSatisfy { $0.hasSuffix("/applinks-plugin-runner") }, "\(loaders)")
+        // The plugin runner's trial load, and `plugins verify`'s child: never the installing command itself.
+        #expect(loaders.contains { $0.contains("/applinks-plugin-runner :: ") }, "\(loaders)")
+        #expect(
+            !loaders.isEmpty
+                && loaders.allSatisfy { $0.contains("/applinks-plugin-runner :: ") || $0.contains(" plugins verify --child ") },
+            "\(loaders)")
     }
 
     @Test("installs a checked file with a pin; a wrong hash or a broken file installs nothing; a changed file is refused")
@@ -153,6 +165,31 @@ struct PluginScaffoldTests {
             "\(r.stdout)")
         let missing = try cli.run("plugins", "verify", work.path("nothing.so").path)
         #expect(missing.status != 0 && missing.stderr.contains("No file at"), "\(missing.stderr)")
+    }
+
+    @Test("plugins install refuses what plugins verify fails, naming the failed checks, unless given --no-verify")
+    func installVerifies() throws {
+        let cli = try CLI.initialized()
+        let work = TemporaryDirectory("install-verify")
+        let source = try PluginInstallTests.exampleSource()
+        // A status answer that is not JSON: it loads, but every check of its links would show UNKNOWN.
+        let garbled = source.replacingOccurrences(
+            of: "    struct hello *h = plugin_ctx;\n",
+            with: "    struct hello *h = plugin_ctx;\n    if (len) return reply(out, \"not json\");\n")
+        #expect(garbled != source)
+        try compileCPlugin(garbled, to: work.path("libgarbled.so"))
+        let refused = try cli.run("plugins", "install", work.path("libgarbled.so").path)
+        #expect(refused.status == 7, "\(refused)")
+        #expect(
+            refused.stderr.contains("fails `applinks plugins verify`: a status check on a dummy link")
+                && refused.stderr.contains("it is not JSON") && refused.stderr.contains("--no-verify"), "\(refused.stderr)")
+        #expect(try cli.run("plugins", "list", "--json").jsonArray?.contains { $0["id"] as? String == "c-hello" } == false)
+        let forced = try cli.run("plugins", "install", work.path("libgarbled.so").path, "--no-verify")
+        #expect(forced.status == 0, "\(forced.stderr)")
+        // The example as shipped passes and installs.
+        try compileCPlugin(source, to: work.path("libgood.so"))
+        let good = try CLI.initialized()
+        #expect(try good.run("plugins", "install", work.path("libgood.so").path).status == 0)
     }
 }
 
