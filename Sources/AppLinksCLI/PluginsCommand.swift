@@ -103,6 +103,11 @@ struct PluginsInfo: HostCommand {
         if let d = descriptor {
             print("  directions  \(d.directions.map(\.displayName).joined(separator: ", "))")
             print("  wizard      \(d.wizard.steps.map(\.id).joined(separator: " → "))")
+            for c in d.statusChecks {
+                print(
+                    "  check       \(c.id): \(c.title)"
+                        + (c.errorTypes.map { " (answers \($0.map(\.rawValue).joined(separator: ", ")))" } ?? ""))
+            }
             print("  actions     \(d.actions.map(\.id).joined(separator: ", "))")
             print("  routes      \(d.routes.map { "\($0.method) \($0.path)" }.joined(separator: ", "))")
         }

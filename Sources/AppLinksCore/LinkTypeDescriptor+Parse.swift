@@ -28,7 +28,9 @@ extension LinkTypeDescriptor {
     /// The schema's shape, member by member.
     static let shape: JSONShape = {
         let name = JSONShape.string
-        let titled = JSONShape.object(["id": name, "title": .string], required: ["id", "title"])
+        let check = JSONShape.object(
+            ["id": name, "title": .string, "error_types": .array(.oneOf(StatusErrorType.allCases.map(\.rawValue)))],
+            required: ["id", "title"])
         return .object(
             [
                 "id": .string, "name": .string, "version": .string, "vendor": .string, "description": .string,
@@ -36,14 +38,14 @@ extension LinkTypeDescriptor {
                 "wizard": .object(
                     ["steps": .array(.object(["id": name, "title": .string, "fields": .array(.string)], required: ["id", "title"]))],
                     required: ["steps"]),
-                "status_checks": .array(titled),
+                "status_checks": .array(check),
                 "actions": .array(
                     .object(
                         [
                             "id": name, "title": .string, "description": .string, "destructive": .bool, "host_only": .bool,
                             "extra_params": .bool,
                             "c_function": .object(
-                                ["symbol": .string, "args": .array(.oneOf(["int64", "double", "bool", "string"]))],
+                                ["symbol": .string, "args": .array(.oneOf(["int64", "double", "bool", "string"])), "with_link": .bool],
                                 required: ["symbol", "args"]),
                             "params": .array(
                                 .object(

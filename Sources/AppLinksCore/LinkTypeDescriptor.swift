@@ -50,9 +50,17 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
     public struct StatusCheck: Codable, Sendable, Hashable {
         public var id: String
         public var title: String
-        public init(id: String, title: String) {
+        /// The error types this check may answer, from the status vocabulary: for admins reading `plugins info`.
+        public var errorTypes: [StatusErrorType]?
+        public init(id: String, title: String, errorTypes: [StatusErrorType]? = nil) {
             self.id = id
             self.title = title
+            self.errorTypes = errorTypes
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, title
+            case errorTypes = "error_types"
         }
     }
 
@@ -112,9 +120,33 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         public struct CFunction: Codable, Sendable, Hashable {
             public var symbol: String
             public var args: [String]
-            public init(symbol: String, args: [String]) {
+            /// Since ABI 1.2: the function also receives the host's table, its context and the id of the link it runs
+            /// on, after the plugin's context: `int32_t symbol(void *plugin_ctx, const applinks_host_api *host,
+            /// void *host_ctx, const char *link_id, ARGS…, applinks_buffer *out)`, so that it can call the link's remote.
+            public var withLink: Bool
+            public init(symbol: String, args: [String], withLink: Bool = false) {
                 self.symbol = symbol
                 self.args = args
+                self.withLink = withLink
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case symbol, args
+                case withLink = "with_link"
+            }
+
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                symbol = try c.decode(String.self, forKey: .symbol)
+                args = try c.decode([String].self, forKey: .args)
+                withLink = try c.decodeIfPresent(Bool.self, forKey: .withLink) ?? false
+            }
+
+            public func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(symbol, forKey: .symbol)
+                try c.encode(args, forKey: .args)
+                if withLink { try c.encode(true, forKey: .withLink) }
             }
         }
 

@@ -370,7 +370,7 @@ extension Deployment {
         }
         let data: Data
         do {
-            data = try await plugin.callNative(native, values: values, timeout: config.statusTimeout * 3)
+            data = try await plugin.callNative(native, linkID: link.id, values: values, timeout: config.statusTimeout * 3)
         } catch let e as PluginCallError {
             throw AppLinksError(Self.code(ofPluginError: e.code), "\(e.plugin): \(e.message)")
         }

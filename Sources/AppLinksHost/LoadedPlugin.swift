@@ -69,6 +69,14 @@ public final class LoadedPlugin: @unchecked Sendable {
         case handleHTTP = "handle_http"
     }
 
+    /// The host table and context this plugin's `init` received, for a `with_link` C function.
+    private func hostTableAndContext() throws -> (UnsafeRawPointer?, UnsafeMutableRawPointer?) {
+        try state.withLock { s in
+            guard case .ready(_, let services) = s else { throw AppLinksError(.pluginFailed, "The link type '\(id)' is not started.") }
+            return (UnsafeRawPointer(HostServices.table), Unmanaged.passUnretained(services).toOpaque())
+        }
+    }
+
     /// Runs `init` once. Runs on a plugin thread, never on the cooperative pool.
     private func contextForCall(_ raw: UnsafePointer<applinks_plugin_descriptor>) throws -> UnsafeMutableRawPointer? {
         try state.withLock { s -> UnsafeMutableRawPointer? in
@@ -163,11 +171,11 @@ public final class LoadedPlugin: @unchecked Sendable {
     }
 
     /// Calls an action that is a plain C function, on a plugin thread, with arguments already converted.
-    func callNative(_ native: NativeAction, values: [String?], timeout: Duration?) async throws -> Data {
+    func callNative(_ native: NativeAction, linkID: String, values: [String?], timeout: Duration?) async throws -> Data {
         let pluginID = id
         let what = native.action.cFunction?.symbol ?? native.action.id
         if case .process(let p) = backend {
-            let request = try JSONCoding.encode(NativeCall(action: native.action.id, values: values))
+            let request = try JSONCoding.encode(NativeCall(action: native.action.id, values: values, linkID: linkID))
             let r = try await p.call(PluginCall(.native, request), pluginName: descriptor.name, timeout: timeout)
             return try judge(r.code, r.output, what: what)
         }
@@ -182,7 +190,12 @@ public final class LoadedPlugin: @unchecked Sendable {
             guard case .library(let raw) = backend else { throw AppLinksError(.pluginFailed, "unreachable: \(pluginID) is isolated") }
             let ctx = try contextForCall(raw)
             var out = applinks_buffer(data: nil, len: 0)
-            let rc = native.call(context: ctx, values: values, out: &out)
+            var link: NativeAction.LinkContext?
+            if native.withLink {
+                let (table, services) = try hostTableAndContext()
+                link = NativeAction.LinkContext(host: table, hostContext: services, linkID: linkID)
+            }
+            let rc = native.call(context: ctx, link: link, values: values, out: &out)
             return try result(rc, &out, raw: raw, ctx: ctx, what: what)
         }
     }

@@ -238,6 +238,12 @@ public struct PluginLoader: Sendable {
                 "its sha256 \(hash) does not match the pin \(pin) for '\(id)'",
                 fix: "install the pinned file, or update plugins.pins if this file is the one you trust")
         }
+        // A 1.1 plugin cannot mean a calling convention that 1.2 introduced.
+        if abi & 0xFFFF < 2, let action = descriptor.actions.first(where: { $0.cFunction?.withLink == true }) {
+            throw refusal(
+                "the action \(action.id) declares with_link, which needs ABI 1.2, but the plugin was built for ABI \(Self.format(abi))",
+                fix: "build it against the ABI 1.2 header (sdk/include/applinks/plugin.h)")
+        }
         return (descriptor, abi)
     }
 

@@ -71,10 +71,30 @@ public struct NativeAction: @unchecked Sendable {
         return action.params.map { given[$0.name] ?? converted[$0.name]?.stringValue }
     }
 
-    /// Calls the function with `ffi_call` on this thread: the plugin's context, the arguments, the result buffer.
-    public func call(context: UnsafeMutableRawPointer?, values: [String?], out: UnsafeMutablePointer<applinks_buffer>) -> Int32 {
+    /// Where a `with_link` function (ABI 1.2) is called from: the host table and context the plugin's `init`
+    /// received, and the link the action runs on.
+    public struct LinkContext {
+        public var host: UnsafeRawPointer?
+        public var hostContext: UnsafeMutableRawPointer?
+        public var linkID: String
+        public init(host: UnsafeRawPointer?, hostContext: UnsafeMutableRawPointer?, linkID: String) {
+            self.host = host
+            self.hostContext = hostContext
+            self.linkID = linkID
+        }
+    }
+
+    /// Whether the function takes the host table, host context and link id after the plugin's context.
+    public var withLink: Bool { action.cFunction?.withLink ?? false }
+
+    /// Calls the function with `ffi_call` on this thread: the plugin's context, for a `with_link` function the
+    /// host table, host context and link id, then the arguments and the result buffer.
+    public func call(
+        context: UnsafeMutableRawPointer?, link: LinkContext?, values: [String?], out: UnsafeMutablePointer<applinks_buffer>
+    ) -> Int32 {
         guard let function else { return Int32(APPLINKS_ERROR) }
         var argTypes: [UnsafeMutablePointer<ffi_type>?] = [applinks_ffi_pointer()]
+        if withLink { argTypes += [applinks_ffi_pointer(), applinks_ffi_pointer(), applinks_ffi_pointer()] }
         argTypes += types.map {
             switch $0 {
             case .int64: return applinks_ffi_sint64()
@@ -98,6 +118,11 @@ public struct NativeAction: @unchecked Sendable {
             return p
         }
         var args: [UnsafeMutableRawPointer?] = [slot(context)]
+        if withLink {
+            let id = link.flatMap { strdup($0.linkID) }
+            strings.append(id)
+            args += [slot(link?.host), slot(link?.hostContext), slot(UnsafePointer(id))]
+        }
         for (type, value) in zip(types, values) {
             switch type {
             case .int64: args.append(slot(value.flatMap { Int64($0) } ?? 0))

@@ -101,10 +101,13 @@ public struct PluginCall: Sendable {
 public struct NativeCall: Codable, Sendable {
     public var action: String
     public var values: [String?]
+    /// The link the action runs on, for a `with_link` function.
+    public var linkID: String?
 
-    public init(action: String, values: [String?]) {
+    public init(action: String, values: [String?], linkID: String? = nil) {
         self.action = action
         self.values = values
+        self.linkID = linkID
     }
 }
 

@@ -135,7 +135,11 @@ final class PluginRunner: @unchecked Sendable {
             guard let request = try? JSONCoding.decode(NativeCall.self, from: call.request), let native = natives[request.action] else {
                 return CallResult(code: -1, output: Data())
             }
-            rc = native.call(context: ctx, values: request.values, out: &out)
+            let link = request.linkID.map {
+                NativeAction.LinkContext(
+                    host: UnsafeRawPointer(Self.hostTable), hostContext: Unmanaged.passUnretained(self).toOpaque(), linkID: $0)
+            }
+            rc = native.call(context: ctx, link: link, values: request.values, out: &out)
         case .wizardStep, .checkStatus, .invokeAction, .handleHTTP:
             let d = raw.pointee
             let fn =

@@ -32,6 +32,7 @@ struct DescriptorSchemaTests {
                 edit { $0["actions"] = [["id": "a", "title": "A", "c_function": ["symbol": "f", "args": ["long"]]]] }
             ),
             ("step fields", edit { $0["wizard"] = ["steps": [["id": "s", "title": "S", "fields": ["url"]]]] }),
+            ("unknown error type", edit { $0["status_checks"] = [["id": "c", "title": "C", "error_types": ["NOPE"]]] }),
         ]
     }
 
@@ -76,7 +77,7 @@ struct DescriptorSchemaTests {
         #expect(
             hostVerdicts == [
                 "valid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "invalid", "valid", "invalid",
-                "invalid", "invalid", "invalid", "valid", "invalid",
+                "invalid", "invalid", "invalid", "valid", "invalid", "invalid",
             ])
     }
 

@@ -86,4 +86,65 @@ struct NativeActionTests {
         #expect(plugins.isEmpty)
         #expect(records.first?.reason?.contains(expected) == true, "\(records.first?.reason ?? "nil")")
     }
+
+    /// ABI 1.2: a typed function that gets the host and its link, reads the link and answers with its name.
+    static let linkedC = #"""
+        #include <string.h>
+        APPLINKS_EXPORT int32_t c_linked(void *ctx, const applinks_host_api *host, void *host_ctx, const char *link_id,
+                                         const char *text, applinks_buffer *out) {
+            (void)ctx;
+            applinks_buffer link = {0};
+            if (!host || !link_id || host->link_get(host_ctx, link_id, strlen(link_id), &link) != APPLINKS_OK)
+                return reply(out, "{\"message\":\"no link\"}");
+            size_t n = link.len + strlen(text) + 64;
+            char *buf = malloc(n);
+            snprintf(buf, n, "{\"message\":\"%s\",\"output\":%.*s}", text, (int)link.len, (const char *)link.data);
+            host->free_buffer(host_ctx, &link);
+            int32_t rc = reply(out, buf);
+            free(buf);
+            return rc;
+        }
+        """#
+
+    static func linkedDescriptor() -> String {
+        #"{"id":"cplugin","name":"C plugin","version":"0.1","vendor":"tests","directions":["outgoing"],"wizard":{"steps":[{"id":"a","title":"A"}]},"#
+            + #""actions":[{"id":"linked","title":"Linked","params":[{"name":"text","type":"string","required":true}],"#
+            + #""c_function":{"symbol":"c_linked","args":["string"],"with_link":true}}]}"#
+    }
+
+    @Test("with_link (ABI 1.2): the function gets the host and its link's id, in process and isolated", arguments: ["", "cplugin=process"])
+    func withLink(isolation: String) async throws {
+        let dir = TemporaryDirectory("typed-link")
+        var o = CPluginSources.Options()
+        o.json = Self.linkedDescriptor()
+        o.extraC = Self.linkedC
+        let file = dir.path("liblinked.so")
+        try compileCPlugin(CPluginSources.plugin(o), to: file)
+        let t = try await TestDeployment.make(pluginPaths: [file], env: isolation.isEmpty ? [:] : ["APPLINKS_PLUGINS_ISOLATION": isolation])
+        let link = try await t.deployment.store.createLink(
+            Link(
+                type: "cplugin", name: "Linked remote", application: ApplicationInfo(type: "generic"), displayURL: "https://c.example.com"),
+            sealedSecrets: [:])
+        let (_, r) = try await t.deployment.invokeAction(link.id, action: "linked", rawArgs: [("text", "hi")])
+        #expect(r.message == "hi" && r.output?["id"]?.stringValue == link.id && r.output?["name"]?.stringValue == "Linked remote", "\(r)")
+    }
+
+    @Test("a plugin built for ABI 1.1 still loads its plain typed functions, and cannot declare with_link")
+    func oldForm() throws {
+        let dir = TemporaryDirectory("typed-old")
+        var o = CPluginSources.Options()
+        o.abi = "((1u << 16) | 1u)"
+        o.json = Self.descriptor()
+        o.extraC = Self.typedC
+        let old = dir.path("libold.so")
+        try compileCPlugin(CPluginSources.plugin(o), to: old)
+        let (plugins, records) = PluginLoaderTests.loader([old]).loadAll(enabled: [:])
+        #expect(plugins.count == 1 && records.first?.abiVersion == "1.1", "\(records.first?.reason ?? "")")
+        o.json = Self.linkedDescriptor()
+        o.extraC = Self.linkedC
+        let mixed = dir.path("libmixed.so")
+        try compileCPlugin(CPluginSources.plugin(o), to: mixed)
+        let (none, refused) = PluginLoaderTests.loader([mixed]).loadAll(enabled: [:])
+        #expect(none.isEmpty && refused.first?.reason?.contains("with_link, which needs ABI 1.2") == true, "\(refused.first?.reason ?? "")")
+    }
 }

@@ -16,7 +16,11 @@ struct FixtureLinkType: LinkTypePlugin {
             .init(id: "auth", title: "Authentication", fields: ["token", "incoming", "outgoing", "wait_seconds"]),
             .init(id: "authorize", title: "Authorize in a browser", fields: ["require_approval"]),
         ]),
-        statusChecks: [.init(id: "fixture", title: "Behaviour chosen by config.behaviour")],
+        statusChecks: [
+            .init(
+                id: "fixture", title: "Behaviour chosen by config.behaviour",
+                errorTypes: [.localAuthTokenRequired, .genericLink, .timeout, .connectionRefused, .unexpectedResponseStatus])
+        ],
         actions: [
             .init(
                 id: "echo", title: "Echo typed arguments",

@@ -45,6 +45,17 @@
  *   - Every host API function may be called from any thread, at any time between the return of `init`
  *     and the call to `shutdown`, including from threads the plugin creates.
  *
+ * TYPED C ACTIONS (descriptor "c_function")
+ *   An action may be a plain C function that the host calls with libffi, its arguments already converted:
+ *     int32_t symbol(void *plugin_ctx, ARGS..., applinks_buffer *out);
+ *   Since 1.2, with "with_link": true, it also gets what it needs to call the link's remote:
+ *     int32_t symbol(void *plugin_ctx, const applinks_host_api *host, void *host_ctx, const char *link_id,
+ *                    ARGS..., applinks_buffer *out);
+ *   `host` and `host_ctx` are those `init` received; `link_id` names the link the action runs on (use
+ *   link_get for its JSON). Each of ARGS is int64_t, double, bool or const char *, in the order of the
+ *   action's params. A 1.1 plugin keeps the first form; the host refuses "with_link" from a plugin built for
+ *   ABI 1.1.
+ *
  * RETURN CODES
  *   Plugin functions and host API functions return an `int32_t`:
  *     APPLINKS_OK (0)         success; `*out` (where there is one) holds the JSON result.
@@ -64,7 +75,7 @@ extern "C" {
 #endif
 
 #define APPLINKS_ABI_VERSION_MAJOR 1
-#define APPLINKS_ABI_VERSION_MINOR 1
+#define APPLINKS_ABI_VERSION_MINOR 2
 #define APPLINKS_ABI_VERSION ((uint32_t)((APPLINKS_ABI_VERSION_MAJOR << 16) | APPLINKS_ABI_VERSION_MINOR))
 #define APPLINKS_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
 #define APPLINKS_ABI_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
