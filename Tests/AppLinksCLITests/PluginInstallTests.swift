@@ -184,6 +184,17 @@ struct PluginScaffoldTests {
             refused.stderr.contains("fails `applinks plugins verify`: a status check on a dummy link")
                 && refused.stderr.contains("it is not JSON") && refused.stderr.contains("--no-verify"), "\(refused.stderr)")
         #expect(try cli.run("plugins", "list", "--json").jsonArray?.contains { $0["id"] as? String == "c-hello" } == false)
+        // A status answer with a code outside the vocabulary fails verify too, which names the valid ones.
+        let happy = source.replacingOccurrences(
+            of: "    struct hello *h = plugin_ctx;\n",
+            with:
+                "    struct hello *h = plugin_ctx;\n    if (len) return reply(out, \"{\\\"category\\\":\\\"HAPPY\\\",\\\"message\\\":\\\"x\\\"}\");\n"
+        )
+        try compileCPlugin(happy, to: work.path("libhappy.so"))
+        let verified = try cli.run("plugins", "verify", work.path("libhappy.so").path)
+        #expect(
+            verified.status != 0 && verified.stdout.contains("'HAPPY' is not a status category; the categories are CONNECTED"),
+            "\(verified.stdout)")
         let forced = try cli.run("plugins", "install", work.path("libgarbled.so").path, "--no-verify")
         #expect(forced.status == 0, "\(forced.stderr)")
         // The example as shipped passes and installs.
