@@ -33,32 +33,23 @@ public enum StatusCategory: String, Codable, Sendable, CaseIterable {
 
 extension StatusCategory {
     /// A code outside the vocabulary is refused with the valid ones, so that a plugin's author sees the list.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        let raw = try c.decode(String.self)
-        guard let v = StatusCategory(rawValue: raw) else {
-            throw DecodingError.dataCorruptedError(
-                in: c,
-                debugDescription:
-                    "'\(raw)' is not a status category; the categories are \(StatusCategory.allCases.map(\.rawValue).joined(separator: ", "))"
-            )
-        }
-        self = v
-    }
+    public init(from decoder: any Decoder) throws { self = try .decodeNamingValues(decoder, "a status category", "categories") }
 }
 
 extension StatusErrorType {
-    public init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws { self = try .decodeNamingValues(decoder, "a status error type", "error types") }
+}
+
+extension CaseIterable where Self: RawRepresentable, RawValue == String {
+    /// Decodes one of the cases, or fails with a message that lists them all.
+    static func decodeNamingValues(_ decoder: any Decoder, _ what: String, _ plural: String) throws -> Self {
         let c = try decoder.singleValueContainer()
         let raw = try c.decode(String.self)
-        guard let v = StatusErrorType(rawValue: raw) else {
+        guard let v = Self(rawValue: raw) else {
             throw DecodingError.dataCorruptedError(
-                in: c,
-                debugDescription:
-                    "'\(raw)' is not a status error type; the error types are \(StatusErrorType.allCases.map(\.rawValue).joined(separator: ", "))"
-            )
+                in: c, debugDescription: "'\(raw)' is not \(what); the \(plural) are \(allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        self = v
+        return v
     }
 }
 
