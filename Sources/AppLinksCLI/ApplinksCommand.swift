@@ -71,7 +71,7 @@ extension HostCommand {
 enum Output {
     static func exitCode(for code: AppLinksError.Code) -> Int32 {
         switch code {
-        case .invalidInput, .ambiguous: return 2
+        case .invalidInput, .ambiguous, .config: return 2
         case .homeMissing: return 3
         case .notFound: return 4
         case .conflict: return 5

@@ -132,6 +132,18 @@ public final class Deployment: Sendable {
         let sealer = try SecretSealer(masterKey: try home.masterKey(config))
         let store = try await openStore(home: home, config: config, logger: logger)
         let (identity, identityCreated) = try await ensureIdentity(store: store, sealer: sealer)
+        // A node with another key would read every sealed secret as damaged, and its sweep would mark every link
+        // UNKNOWN for all nodes: it is refused before it does anything.
+        do {
+            _ = try sealer.open(identity.sealedPrivateKey, context: "instance:private_key")
+        } catch {
+            store.close()
+            throw AppLinksError(
+                .config,
+                "The master key does not open this deployment's sealed instance key: it is not the key the deployment was "
+                    + "created with (application id \(identity.applicationID)). Give that key (\(config.masterKeyBase64 != nil ? "APPLINKS_MASTER_KEY" : home.masterKeyFile.path)); "
+                    + "every node of a cluster needs the same one. Nothing was changed.", cause: error)
+        }
         var paths = [home.pluginDirectory]
         for p in config.pluginPaths {
             paths.append(URL(fileURLWithPath: p, relativeTo: home.url).standardizedFileURL)

@@ -412,6 +412,24 @@ struct CLITests {
         #expect(try category() == "ACCESS_ERROR")
     }
 
+    @Test("a master key that is not the deployment's is refused before any command touches the data")
+    func wrongMasterKey() throws {
+        let cli = try CLI.initialized()
+        try cli.createLink("Jira")
+        let keyFile = cli.home.appendingPathComponent("master.key")
+        let right = try Data(contentsOf: keyFile)
+        try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedData().write(to: keyFile)
+        chmod(keyFile.path, 0o600)
+        for args in [["list"], ["status", "--all"], ["serve", "--listen", "127.0.0.1:0"]] {
+            let r = try cli.run(args)
+            #expect(r.status == 2 && r.stderr.contains("does not open this deployment's sealed instance key"), "\(args): \(r)")
+        }
+        try right.write(to: keyFile)
+        chmod(keyFile.path, 0o600)
+        let after = try cli.run("list", "--json")
+        #expect((after.jsonArray?.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED", "nothing was marked")
+    }
+
     @Test("plugins list, info, disable and enable; a disabled type's links show DISABLED")
     func plugins() throws {
         let cli = try CLI.initialized()

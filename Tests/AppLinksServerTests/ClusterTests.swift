@@ -94,7 +94,7 @@ extension ServerProcessTests {
             let database = try await TestPostgres.freshDatabase()
             let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             let dir = TemporaryDirectory("join")
-            func initialise(_ home: String, _ base: String) throws -> CommandResult {
+            func initialise(_ home: String, _ base: String, key: String = key) throws -> CommandResult {
                 try runCommand(
                     BuildProducts.applinks, ["init", "--name", "Cluster", "--base-url", base],
                     environment: [
@@ -107,6 +107,12 @@ extension ServerProcessTests {
             let second = try initialise("b", "https://applinks.example.com/")
             #expect(second.status == 0 && second.stdout.contains("Joined the deployment 'Cluster'"), "\(second)")
             #expect(!second.stdout.contains("Created"))
+            // A node with another master key would mark every link UNKNOWN for all: refused before it does anything.
+            let otherKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            let wrongKey = try initialise("k", "https://applinks.example.com", key: otherKey)
+            #expect(
+                wrongKey.status == 2 && wrongKey.stderr.contains("does not open this deployment's sealed instance key")
+                    && wrongKey.stderr.contains("APPLINKS_MASTER_KEY"), "\(wrongKey)")
             // Another base URL would give clients another issuer on this node: refused, with the fix.
             let other = try initialise("c", "https://node-c.example.com")
             #expect(other.status == 5, "\(other)")
