@@ -227,6 +227,7 @@ enum AdminAPI {
             case .pluginDisabled, .pluginRefused: status = .conflict
             case .timeout: status = .gatewayTimeout
             case .pluginFailed: status = .badGateway
+            case .storage: return StoreAvailability.unavailable(e.message)
             default: status = .internalServerError
             }
             return HTTPReply.error(status, code: e.code.description, e.message)

@@ -24,6 +24,7 @@ public func buildApplication(
         router.add(middleware: ForwardedClientMiddleware(trusted: deployment.config.trustedProxies))
     }
     router.add(middleware: AccessLogMiddleware(metrics: metrics))
+    router.add(middleware: StoreErrorMiddleware())
 
     router.get("/healthz") { _, _ in HTTPReply.json(["status": "ok"]) }
 
@@ -32,6 +33,7 @@ public func buildApplication(
         return HTTPReply.text(metrics.registry.emitToString(), type: "text/plain; version=0.0.4; charset=utf-8")
     }
 
+    StoreAvailability.register(on: router, deployment: deployment)
     StatusAPI.register(on: router, deployment: deployment)
     router.get("/rest/applinks/1.0/manifest") { request, _ -> Response in
         let manifest = Manifest(deployment: deployment)

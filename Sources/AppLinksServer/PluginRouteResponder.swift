@@ -68,6 +68,8 @@ struct PluginRouteResponder: Sendable {
             guard (100...599).contains(answer.status) else {
                 throw AppLinksError(.pluginFailed, "status \(answer.status) is not an HTTP status")
             }
+            // A plugin that failed because the database is away is not to blame: say what is.
+            if answer.status >= 500, let away = StoreAvailability.awayMessage(deployment) { return StoreAvailability.unavailable(away) }
             let status = HTTPResponse.Status(code: answer.status)
             if let ids = answer.checkLinks, !ids.isEmpty { await deployment.checkSoon(ids, ofType: pluginID) }
             // A page the plugin describes is rendered in the host's frame: escaped, with the CSRF token in its form.
@@ -79,6 +81,7 @@ struct PluginRouteResponder: Sendable {
             }
             return HTTPReply.plugin(answer)
         } catch {
+            if let away = StoreAvailability.awayMessage(deployment) { return StoreAvailability.unavailable(away) }
             context.logger.error("plugin route failed", metadata: ["plugin": "\(pluginID)", "path": "\(route.path)", "error": "\(error)"])
             return HTTPReply.error(
                 .badGateway, code: "plugin_failed", "The \(plugin.descriptor.name) link type could not answer this request.")

@@ -110,6 +110,17 @@ public protocol ClusterCoordination: Sendable {
     func exclusively(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool
 }
 
+/// A store on a server that can be away (PostgreSQL): whether it answers, for `/readyz` and for answering 503
+/// rather than waiting while it is away.
+public protocol AvailabilityReporting: Sendable {
+    /// Where the database is, without its password, for messages.
+    var location: String { get }
+    /// Since when the database has not answered; nil while it does.
+    var unavailableSince: Date? { get }
+    /// Asks the database for a trivial answer, within the store's wait; throws a storage error naming it otherwise.
+    func ping() async throws
+}
+
 /// A store that holds connections to let go of when its deployment shuts down.
 public protocol ClosableStore: Sendable {
     /// Ends the store's connections; the store is not used afterwards.

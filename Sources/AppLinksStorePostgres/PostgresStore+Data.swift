@@ -7,7 +7,7 @@ extension PostgresStore: PluginDataStore {
     private static var now: Double { Date().timeIntervalSince1970 }
 
     public func value(namespace: String, key: String) async throws -> Data? {
-        try await run("Reading plugin data \(namespace)/\(key)") {
+        try await run("Reading plugin data \(namespace)/\(key)") { [self] in
             for try await v in try await client.query(
                 """
                 SELECT value FROM plugin_kv WHERE namespace = \(namespace) AND key = \(key)
@@ -22,7 +22,7 @@ extension PostgresStore: PluginDataStore {
 
     public func put(namespace: String, key: String, value: Data, ttl: Duration?) async throws {
         let expires = ttl.map { Self.now + Columns.seconds($0) }
-        try await run("Writing plugin data \(namespace)/\(key)") {
+        try await run("Writing plugin data \(namespace)/\(key)") { [self] in
             try await client.query(
                 """
                 INSERT INTO plugin_kv (namespace, key, value, expires_at) VALUES (\(namespace), \(key), \(value), \(expires))
@@ -32,13 +32,13 @@ extension PostgresStore: PluginDataStore {
     }
 
     public func delete(namespace: String, key: String) async throws {
-        try await run("Deleting plugin data \(namespace)/\(key)") {
+        try await run("Deleting plugin data \(namespace)/\(key)") { [self] in
             try await client.query("DELETE FROM plugin_kv WHERE namespace = \(namespace) AND key = \(key)", logger: logger)
         }
     }
 
     public func keys(namespace: String, prefix: String) async throws -> [String] {
-        try await run("Listing plugin data \(namespace)") {
+        try await run("Listing plugin data \(namespace)") { [self] in
             var out: [String] = []
             // left() instead of LIKE, so '%' and '_' in a prefix match literally; "C" orders by bytes, as SQLite does.
             for try await k in try await client.query(
@@ -60,7 +60,7 @@ extension PostgresStore: PluginDataStore {
         let now = Self.now
         let expires = ttl.map { now + Columns.seconds($0) }
         let live = "(expires_at IS NULL OR expires_at > \(now))"
-        return try await run("Writing plugin data \(namespace)/\(key)") {
+        return try await run("Writing plugin data \(namespace)/\(key)") { [self] in
             let rows: PostgresRowSequence
             switch (expected, replacement) {
             case (nil, let new?):
@@ -96,7 +96,7 @@ extension PostgresStore: PluginDataStore {
     }
 
     public func purgeExpiredPluginData() async throws {
-        try await run("Purging expired plugin data") {
+        try await run("Purging expired plugin data") { [self] in
             try await client.query("DELETE FROM plugin_kv WHERE expires_at <= \(Self.now)", logger: logger)
         }
     }
@@ -119,7 +119,7 @@ extension PostgresStore: DraftStore {
     }
 
     public func saveDraft(_ draft: DraftRecord) async throws {
-        try await run("Writing draft \(draft.id)") {
+        try await run("Writing draft \(draft.id)") { [self] in
             try await client.query(
                 """
                 INSERT INTO drafts (id, type, step, sealed_answers, note, created_at, updated_at)
@@ -132,7 +132,7 @@ extension PostgresStore: DraftStore {
     }
 
     public func draft(id: String) async throws -> DraftRecord? {
-        try await run("Reading draft \(id)") {
+        try await run("Reading draft \(id)") { [self] in
             try await Self.drafts(
                 try await client.query("SELECT \(unescaped: Self.draftColumns) FROM drafts WHERE id = \(id)", logger: logger)
             )
@@ -141,18 +141,18 @@ extension PostgresStore: DraftStore {
     }
 
     public func drafts() async throws -> [DraftRecord] {
-        try await run("Reading drafts") {
+        try await run("Reading drafts") { [self] in
             try await Self.drafts(
                 try await client.query("SELECT \(unescaped: Self.draftColumns) FROM drafts ORDER BY updated_at DESC", logger: logger))
         }
     }
 
     public func deleteDraft(id: String) async throws {
-        try await run("Deleting draft \(id)") { try await client.query("DELETE FROM drafts WHERE id = \(id)", logger: logger) }
+        try await run("Deleting draft \(id)") { [self] in try await client.query("DELETE FROM drafts WHERE id = \(id)", logger: logger) }
     }
 
     public func purgeDrafts(updatedBefore: Date) async throws -> Int {
-        try await run("Purging drafts") {
+        try await run("Purging drafts") { [self] in
             var n = 0
             for try await _ in try await client.query(
                 "DELETE FROM drafts WHERE updated_at < \(Columns.date(updatedBefore)) RETURNING id", logger: logger)
@@ -174,7 +174,7 @@ extension PostgresStore: UserStore {
     }
 
     public func addUser(_ user: UserRecord) async throws {
-        try await run("Writing user \(user.name)") {
+        try await run("Writing user \(user.name)") { [self] in
             do {
                 try await client.query(
                     """
@@ -188,7 +188,7 @@ extension PostgresStore: UserStore {
     }
 
     public func user(name: String) async throws -> UserRecord? {
-        try await run("Reading user \(name)") {
+        try await run("Reading user \(name)") { [self] in
             try await Self.users(
                 try await client.query("SELECT name, password_hash, admin, created_at FROM users WHERE name = \(name)", logger: logger)
             ).first
@@ -196,7 +196,7 @@ extension PostgresStore: UserStore {
     }
 
     public func users() async throws -> [UserRecord] {
-        try await run("Reading users") {
+        try await run("Reading users") { [self] in
             try await Self.users(
                 try await client.query(
                     "SELECT name, password_hash, admin, created_at FROM users ORDER BY name COLLATE \"C\"", logger: logger))
@@ -204,7 +204,7 @@ extension PostgresStore: UserStore {
     }
 
     public func setAdmin(name: String, admin: Bool) async throws {
-        try await run("Writing user \(name)") {
+        try await run("Writing user \(name)") { [self] in
             for try await _ in try await client.query(
                 "UPDATE users SET admin = \(admin) WHERE name = \(name) RETURNING name", logger: logger)
             {
@@ -215,7 +215,7 @@ extension PostgresStore: UserStore {
     }
 
     public func setPassword(name: String, passwordHash: String) async throws {
-        try await run("Writing user \(name)") {
+        try await run("Writing user \(name)") { [self] in
             for try await _ in try await client.query(
                 "UPDATE users SET password_hash = \(passwordHash) WHERE name = \(name) RETURNING name", logger: logger)
             {
@@ -226,7 +226,7 @@ extension PostgresStore: UserStore {
     }
 
     public func deleteUser(name: String) async throws -> Bool {
-        try await run("Deleting user \(name)") {
+        try await run("Deleting user \(name)") { [self] in
             for try await _ in try await client.query("DELETE FROM users WHERE name = \(name) RETURNING name", logger: logger) {
                 return true
             }
@@ -252,7 +252,7 @@ extension PostgresStore: TokenStore {
     }
 
     public func addToken(_ token: TokenRecord) async throws {
-        try await run("Writing token \(token.name)") {
+        try await run("Writing token \(token.name)") { [self] in
             do {
                 try await client.query(
                     """
@@ -266,7 +266,7 @@ extension PostgresStore: TokenStore {
     }
 
     public func token(hash: Data) async throws -> TokenRecord? {
-        try await run("Reading a token") {
+        try await run("Reading a token") { [self] in
             try await Self.tokens(
                 try await client.query("SELECT \(unescaped: Self.tokenColumns) FROM tokens WHERE hash = \(hash)", logger: logger)
             )
@@ -275,7 +275,7 @@ extension PostgresStore: TokenStore {
     }
 
     public func tokens(user: String?) async throws -> [TokenRecord] {
-        try await run("Reading tokens") {
+        try await run("Reading tokens") { [self] in
             if let user {
                 return try await Self.tokens(
                     try await client.query(
@@ -288,7 +288,7 @@ extension PostgresStore: TokenStore {
     }
 
     public func revokeToken(id: String) async throws -> Bool {
-        try await run("Revoking token \(id)") {
+        try await run("Revoking token \(id)") { [self] in
             for try await _ in try await client.query(
                 "UPDATE tokens SET revoked = TRUE WHERE id = \(id) AND NOT revoked RETURNING id", logger: logger)
             {
@@ -301,7 +301,7 @@ extension PostgresStore: TokenStore {
 
 extension PostgresStore: AuditStore {
     public func appendAudit(_ event: AuditEvent) async throws {
-        try await run("Writing an audit event") {
+        try await run("Writing an audit event") { [self] in
             try await client.query(
                 """
                 INSERT INTO audit (at, actor, action, link_id, link_type, detail)
@@ -312,7 +312,7 @@ extension PostgresStore: AuditStore {
     }
 
     public func auditEvents(since: Date?, limit: Int) async throws -> [AuditEvent] {
-        try await run("Reading the audit log") {
+        try await run("Reading the audit log") { [self] in
             var out: [AuditEvent] = []
             for try await (id, at, actor, action, linkID, linkType, detail) in try await client.query(
                 """
@@ -332,7 +332,7 @@ extension PostgresStore: AuditStore {
 
 extension PostgresStore: LinkTypeStateStore {
     public func setLinkTypeEnabled(_ id: String, enabled: Bool) async throws {
-        try await run("Writing link type \(id)") {
+        try await run("Writing link type \(id)") { [self] in
             try await client.query(
                 """
                 INSERT INTO link_types (id, enabled, updated_at) VALUES (\(id), \(enabled), \(Date().timeIntervalSince1970))
@@ -343,7 +343,7 @@ extension PostgresStore: LinkTypeStateStore {
     }
 
     public func linkTypeStates() async throws -> [String: Bool] {
-        try await run("Reading link types") {
+        try await run("Reading link types") { [self] in
             var out: [String: Bool] = [:]
             for try await (id, enabled) in try await client.query("SELECT id, enabled FROM link_types", logger: logger).decode(
                 (String, Bool).self)
@@ -367,11 +367,11 @@ extension PostgresStore: InstanceStore {
     }
 
     public func instanceIdentity() async throws -> InstanceIdentity? {
-        try await run("Reading the instance identity") { try await identity() }
+        try await run("Reading the instance identity") { [self] in try await identity() }
     }
 
     public func initializeInstanceIdentity(_ identity: InstanceIdentity) async throws -> InstanceIdentity {
-        try await run("Writing the instance identity") {
+        try await run("Writing the instance identity") { [self] in
             try await client.query(
                 """
                 INSERT INTO instance (singleton, app_id, public_key_pem, sealed_private_key, created_at)
@@ -387,7 +387,7 @@ extension PostgresStore: ClusterCoordination {
     /// A session advisory lock on a connection held for the work: it is released when the work ends, or by
     /// the server when the node holding it dies.
     public func exclusively(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
-        try await run("Coordinating \(name)") {
+        try await observed("Coordinating \(name)") {
             try await client.withConnection { c in
                 var got = false
                 for try await ok in try await c.query("SELECT pg_try_advisory_lock(hashtext(\(name)))", logger: logger).decode(Bool.self) {

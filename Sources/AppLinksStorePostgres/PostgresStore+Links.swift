@@ -70,14 +70,14 @@ extension PostgresStore: LinkStore {
     }
 
     public func link(id: String) async throws -> Link? {
-        try await run("Reading link \(id)") {
+        try await run("Reading link \(id)") { [self] in
             Link.decodeChunk(try await Self.links(try await client.query("\(unescaped: Self.select) WHERE id = \(id)", logger: logger)))
                 .first
         }
     }
 
     public func links() async throws -> [Link] {
-        let rows = try await run("Reading links") {
+        let rows = try await run("Reading links") { [self] in
             try await Self.links(try await client.query("\(unescaped: Self.select) ORDER BY name COLLATE \"C\", id", logger: logger))
         }
         return await Link.decodeAll(rows)
@@ -146,7 +146,7 @@ extension PostgresStore: LinkStore {
     }
 
     public func setStatus(linkID: String, _ status: LinkStatus, applicationVersion: String?) async throws {
-        try await run("Writing the status of link \(linkID)") {
+        try await run("Writing the status of link \(linkID)") { [self] in
             try await client.query(
                 """
                 UPDATE links SET status_category = \(status.category.rawValue), status_error_type = \(status.errorType?.rawValue),
@@ -174,7 +174,7 @@ extension PostgresStore: LinkStore {
     }
 
     public func sealedSecrets(linkID: String) async throws -> [String: Data] {
-        try await run("Reading the secrets of link \(linkID)") {
+        try await run("Reading the secrets of link \(linkID)") { [self] in
             var out: [String: Data] = [:]
             for try await (name, sealed) in try await client.query(
                 "SELECT name, sealed FROM link_secrets WHERE link_id = \(linkID)", logger: logger

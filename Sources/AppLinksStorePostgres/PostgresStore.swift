@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// The store for clusters: several AppLinks nodes over one PostgreSQL database, through PostgresNIO's pool.
 ///
@@ -16,16 +17,20 @@ import PostgresNIO
 /// let store = try await PostgresStore.connect(url: "postgres://applinks@db.example.com/applinks")
 /// let links = try await store.links()
 /// ```
-public final class PostgresStore: Sendable {
+public final class PostgresStore: AvailabilityReporting {
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
     /// Where the database is, without its password, for messages.
     public let location: String
+    /// How long a request waits for the database before it is told the database is away (`wait_timeout`).
+    let waitTimeout: Int
+    private let lostAt = Mutex<Date?>(nil)
 
-    private init(client: PostgresClient, location: String, logger: Logger) {
+    private init(client: PostgresClient, location: String, waitTimeout: Int, logger: Logger) {
         self.client = client
         self.location = location
+        self.waitTimeout = waitTimeout
         self.logger = logger
         // The pool's event loop runs for the store's lifetime; ``close()`` ends it.
         runner = Task { await client.run() }
@@ -57,7 +62,8 @@ public final class PostgresStore: Sendable {
                 "Cannot connect to the PostgreSQL database \(target.description): \(PostgresStore.describe(error)). Check that the server "
                     + "runs and accepts connections there, and that the user and database exist.", cause: error)
         }
-        let store = PostgresStore(client: PostgresClient(configuration: config), location: target.description, logger: logger)
+        let store = PostgresStore(
+            client: PostgresClient(configuration: config), location: target.description, waitTimeout: target.waitTimeout, logger: logger)
         do {
             try await store.migrate()
         } catch {
@@ -131,16 +137,103 @@ public final class PostgresStore: Sendable {
         return (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
-    /// Runs `body`, turning a database failure into a storage error that says what was being done.
+    /// Runs `body`, turning a database failure into a storage error that says what was being done. A `bounded`
+    /// call gives up after `wait_timeout` seconds: while the database is away, a request hears so within that
+    /// wait instead of queueing behind the pool's reconnection attempts.
     @discardableResult
-    func run<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let e as AppLinksError { throw e } catch {
+    func run<T: Sendable>(_ what: String, bounded: Bool = true, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await observed(what) { bounded ? try await withDeadline(what, body) : try await body() }
+    }
+
+    /// ``run(_:bounded:_:)`` without the wait's bound, for work that holds a connection for long on purpose
+    /// (the status sweep's lock); the database's answers still count for ``unavailableSince``.
+    @discardableResult
+    func observed<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            let value = try await body()
+            answered()
+            return value
+        } catch let e as AppLinksError {
+            if e.code == .storage, e.cause is Unavailable { lost(e.message) }
+            throw e
+        } catch {
+            // An error with an SQLSTATE is the server's answer; anything else means it could not be reached.
+            if Self.sqlState(error) == nil { lost(Self.describe(error)) } else { answered() }
             throw AppLinksError(.storage, "\(what) failed: \(Self.describe(error))", cause: error)
         }
     }
 
-    func transaction<T: Sendable>(_ what: String, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await run(what) {
+    public var unavailableSince: Date? { lostAt.withLock { $0 } }
+
+    public func ping() async throws {
+        try await run("Checking the database") { [self] in
+            for try await _ in try await client.query("SELECT 1", logger: logger).decode(Int.self) {}
+        }
+    }
+
+    /// The marker of a wait that ran out.
+    struct Unavailable: Error {}
+
+    /// Races `body` against the wait. Not a task group: a group waits for its children, and a connection attempt
+    /// to a server that is away may take its full connect timeout to notice a cancellation. The loser is cancelled
+    /// and left to finish in the background.
+    private func withDeadline<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let seconds = waitTimeout
+        let timeout = AppLinksError(
+            .storage,
+            "The PostgreSQL database \(location) did not answer within \(seconds) s (\(what.prefix(1).lowercased() + what.dropFirst())): "
+                + "it is down or out of reach. Try again shortly.", cause: Unavailable())
+        let work = Task { try await body() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let done = Mutex(false)
+                let finish = { @Sendable (result: Result<T, any Error>) in
+                    if done.withLock({ d in
+                        defer { d = true }; return !d
+                    }) {
+                        continuation.resume(with: result)
+                    }
+                }
+                let timer = Task {
+                    try await Task.sleep(for: .seconds(seconds))
+                    work.cancel()
+                    finish(.failure(timeout))
+                }
+                Task {
+                    let result = await work.result
+                    timer.cancel()
+                    finish(result)
+                }
+            }
+        } onCancel: {
+            work.cancel()
+        }
+    }
+
+    private func lost(_ why: String) {
+        let first = lostAt.withLock { at -> Bool in
+            guard at == nil else { return false }
+            at = Date()
+            return true
+        }
+        if first { logger.error("database unavailable", metadata: ["database": "\(location)", "why": "\(why)"]) }
+    }
+
+    private func answered() {
+        guard
+            let since = lostAt.withLock({ at -> Date? in
+                defer { at = nil }; return at
+            })
+        else { return }
+        logger.notice(
+            "database available again",
+            metadata: ["database": "\(location)", "away_seconds": "\(Int(Date().timeIntervalSince(since).rounded()))"])
+    }
+
+    func transaction<T: Sendable>(
+        _ what: String, bounded: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await run(what, bounded: bounded) { [self] in
             do {
                 return try await client.withTransaction(logger: logger) { try await body($0) }
             } catch let e as PostgresTransactionError {
@@ -245,6 +338,8 @@ struct PostgresURL: CustomStringConvertible {
     /// How long connecting and logging in may take, in seconds (libpq's `connect_timeout`). Generous by default:
     /// a busy machine may take seconds to answer, and giving up early reports a running server as down.
     var connectTimeout: Int
+    /// How long a request waits for the database before it is answered 503 (`wait_timeout`, seconds; ours, not libpq's).
+    var waitTimeout: Int
     /// libpq's `sslmode`: `prefer` by default, as libpq's.
     var sslMode: SSLMode
     /// libpq's `sslrootcert`: the CA file that verifies the server; the system's trust store when absent.
@@ -269,6 +364,7 @@ struct PostgresURL: CustomStringConvertible {
         database = String(c.path.dropFirst()).removingPercentEncoding ?? ""
         poolSize = Int(query["pool_size"] ?? "") ?? 16
         connectTimeout = Int(query["connect_timeout"] ?? "") ?? 30
+        waitTimeout = Int(query["wait_timeout"] ?? "") ?? 5
         guard let mode = SSLMode(rawValue: query["sslmode"] ?? "prefer") else {
             throw AppLinksError(
                 .config,
@@ -291,6 +387,9 @@ struct PostgresURL: CustomStringConvertible {
         guard (1...512).contains(poolSize) else { throw AppLinksError(.config, "pool_size in the PostgreSQL URL must be 1 to 512.") }
         guard (1...3600).contains(connectTimeout) else {
             throw AppLinksError(.config, "connect_timeout in the PostgreSQL URL must be 1 to 3600 seconds.")
+        }
+        guard (1...3600).contains(waitTimeout) else {
+            throw AppLinksError(.config, "wait_timeout in the PostgreSQL URL must be 1 to 3600 seconds.")
         }
     }
 

@@ -15,7 +15,7 @@ extension PostgresStore {
 
     /// A whole table in key order, as ``StoreTables`` describes it.
     public func contents(of table: StoreTables.Table) async throws -> StoreTables.Contents {
-        try await run("Reading table \(table.name)") {
+        try await run("Reading table \(table.name)", bounded: false) { [self] in
             var rows: [[StoreTables.Value]] = []
             let sql = "SELECT \(table.quotedColumns) FROM \(table.name) ORDER BY \(Self.order(table))"
             for try await row in try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
@@ -37,7 +37,7 @@ extension PostgresStore {
 
     /// Writes every table in one transaction, into a database that holds no deployment yet.
     func load(_ tables: [(StoreTables.Table, StoreTables.Contents)]) async throws {
-        try await transaction("Copying into \(location)") { [self] c in
+        try await transaction("Copying into \(location)", bounded: false) { [self] c in
             // "An empty database": none of another application's tables, and none of ours with rows in them, which the
             // copy would otherwise replace.
             let ours = Set(tables.map(\.0.name) + ["schema_migrations"])
