@@ -41,6 +41,9 @@ public struct DeploymentConfig: Sendable {
     /// (`server.request_body_timeout_seconds`). A slower client is dropped, so slow senders cannot hold the server.
     public var requestHeaderTimeout: Duration = .seconds(20)
     public var requestBodyTimeout: Duration = .seconds(60)
+    /// Requests the node works on at once (`server.max_requests_in_flight`); more are answered 503 with
+    /// `Retry-After` at once, so that overload sheds instead of queueing without bound. Probes are never refused.
+    public var maxRequestsInFlight = 1024
     /// The master key, base64, when it comes from the environment rather than the home's `master.key`.
     public var masterKeyBase64: String?
     /// The OAuth 2.0 provider's settings, handed to link types as they are (see ``InstanceInfo/settings``).
@@ -79,7 +82,7 @@ public struct DeploymentConfig: Sendable {
         "plugins.isolation", "plugins.runner",
         "status.timeout_seconds", "status.concurrency", "status.interval_seconds", "wizard.timeout_seconds",
         "http.allow_private_addresses", "testing.clock_offset_seconds", "server.trusted_proxies",
-        "server.request_header_timeout_seconds", "server.request_body_timeout_seconds",
+        "server.request_header_timeout_seconds", "server.request_body_timeout_seconds", "server.max_requests_in_flight",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
         "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes",
     ]
@@ -169,6 +172,10 @@ public struct DeploymentConfig: Sendable {
         guard headerSeconds > 0, bodySeconds > 0 else {
             throw AppLinksError(.config, "server.request_header_timeout_seconds and server.request_body_timeout_seconds must be positive.")
         }
+        maxRequestsInFlight = try Self.typed("server.max_requests_in_flight", "a whole number", default: 1024) {
+            try r.requiredInt(forKey: $0)
+        }
+        guard maxRequestsInFlight > 0 else { throw AppLinksError(.config, "server.max_requests_in_flight must be at least 1.") }
         requestHeaderTimeout = .milliseconds(Int64(headerSeconds * 1000))
         requestBodyTimeout = .milliseconds(Int64(bodySeconds * 1000))
         clockOffset = try Self.typed("testing.clock_offset_seconds", "a number of seconds", default: 0) { try r.requiredDouble(forKey: $0) }

@@ -24,6 +24,7 @@ public func buildApplication(
         router.add(middleware: ForwardedClientMiddleware(trusted: deployment.config.trustedProxies))
     }
     router.add(middleware: AccessLogMiddleware(metrics: metrics))
+    router.add(middleware: InFlightLimitMiddleware(limit: deployment.config.maxRequestsInFlight))
     router.add(middleware: StoreErrorMiddleware())
 
     router.get("/healthz") { _, _ in HTTPReply.json(["status": "ok"]) }

@@ -52,5 +52,33 @@ extension ServerProcessTests {
             let health = report["healthz"] as? [[Any]] ?? []
             #expect(!health.isEmpty && health.allSatisfy { $0.first as? Int == 200 }, "\(health)")
         }
+
+        @Test("past server.max_requests_in_flight, requests are shed with 503 and Retry-After at once; probes still answer")
+        func shedsLoad() async throws {
+            let s = try RunningServer(extraEnv: ["APPLINKS_SERVER_MAX_REQUESTS_IN_FLIGHT": "2"])
+            // Six requests that each hold the node for 1.5 s: two are worked on, the others are refused at once.
+            let answers = try await withThrowingTaskGroup(of: (Int, String?, Duration).self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        let start = ContinuousClock.now
+                        let r = try await s.get("/plugins/fixture/slow")
+                        return (r.status, r.headers.first(name: "Retry-After"), ContinuousClock.now - start)
+                    }
+                }
+                var all: [(Int, String?, Duration)] = []
+                for try await a in group { all.append(a) }
+                return all
+            }
+            let shed = answers.filter { $0.0 == 503 }
+            let served = answers.filter { $0.0 == 200 }
+            #expect(!served.isEmpty && served.count <= 2 && served.count + shed.count == 6, "\(answers)")
+            #expect(shed.allSatisfy { $0.1 == "1" && $0.2 < .milliseconds(1400) }, "refused at once, with Retry-After: \(shed)")
+            // While the node is full, the probes still answer.
+            async let busy = s.get("/plugins/fixture/slow")
+            async let busier = s.get("/plugins/fixture/slow")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await s.get("/healthz").status == 200)
+            _ = try await (busy, busier)
+        }
     }
 }
