@@ -159,11 +159,14 @@ struct DeploymentTests {
         #expect(raw.count == 1 && !String(decoding: raw[0], as: UTF8.self).contains("PLAINTEXT-SECRET-987"))
         // The plugin gets the opened secret: its check needs the token.
         #expect(try await t.deployment.checkStatus(of: [link])[0].status.category == .connected)
-        // Another master key cannot open it, and says so.
+        // Another master key opens nothing: the deployment refuses it before any secret is tried, and says why.
         let other = Data(repeating: 7, count: 32).base64EncodedString()
-        let wrong = try await t.reopen(env: ["APPLINKS_MASTER_KEY": other])
-        let status = try await wrong.checkStatus(of: [link])[0].status
-        #expect(status.category == .unknown && status.message.contains("does not open with this deployment's master key"))
+        do {
+            _ = try await t.reopen(env: ["APPLINKS_MASTER_KEY": other])
+            Issue.record("a deployment opened with another master key")
+        } catch let e as AppLinksError {
+            #expect(e.code == .config && e.message.contains("does not open this deployment's sealed instance key"), "\(e.message)")
+        }
     }
 
     @Test("the home: missing, a master key readable by others, a broken config and bad settings each say how to fix them")
