@@ -27,6 +27,13 @@ public final class SQLiteStore: Sendable {
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // A file that a newer AppLinks has migrated is not read by this one: its schema is not ours.
+            let unknown = try pool.read { db -> [String] in
+                guard try Self.migrator.hasBeenSuperseded(db) else { return [] }
+                let known = Set(Self.migrator.migrations)
+                return try Self.migrator.appliedIdentifiers(db).filter { !known.contains($0) }.sorted()
+            }
+            if !unknown.isEmpty { throw NewerSchema(migrations: unknown) }
             if readOnly {
                 guard try pool.read({ try Self.migrator.hasCompletedMigrations($0) }) else {
                     throw AppLinksError(
@@ -35,11 +42,22 @@ public final class SQLiteStore: Sendable {
             } else {
                 try Self.migrator.migrate(pool)
             }
+        } catch let newer as NewerSchema {
+            throw AppLinksError(.storage, "Cannot open the database at \(path): \(newer).", cause: newer)
         } catch {
             throw AppLinksError(
                 .storage,
                 "Cannot open the database at \(path): \(Self.describe(error)). Check that the file is a "
                     + "readable, writable AppLinks database.", cause: error)
+        }
+    }
+
+    /// A database migrated by a newer AppLinks than this one.
+    struct NewerSchema: Error, CustomStringConvertible {
+        var migrations: [String]
+        var description: String {
+            "a newer AppLinks has migrated it (\(migrations.joined(separator: ", ")), which this version does not know); upgrade "
+                + "applinks, or restore a backup this version made. Nothing was changed"
         }
     }
 

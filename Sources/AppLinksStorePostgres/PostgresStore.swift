@@ -66,6 +66,10 @@ public final class PostgresStore: AvailabilityReporting {
             client: PostgresClient(configuration: config), location: target.description, waitTimeout: target.waitTimeout, logger: logger)
         do {
             try await store.migrate()
+        } catch let e as PostgresTransactionError where e.closureError is AppLinksError {
+            store.close()
+            let newer = e.closureError as! AppLinksError
+            throw AppLinksError(.storage, "Cannot use the PostgreSQL database \(target.description): \(newer.message).", cause: newer)
         } catch {
             store.close()
             throw AppLinksError(
@@ -311,6 +315,15 @@ public final class PostgresStore: AvailabilityReporting {
             var applied = Set<Int>()
             for try await v in try await c.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
                 applied.insert(v)
+            }
+            // A database that a newer AppLinks migrated is not touched by this one.
+            let known = Set(Self.migrations.map(\.0))
+            let newer = applied.subtracting(known).sorted()
+            if !newer.isEmpty {
+                throw AppLinksError(
+                    .storage,
+                    "a newer AppLinks has migrated it (schema versions \(newer.map(String.init).joined(separator: ", ")), which this "
+                        + "version does not know); upgrade applinks on every node. Nothing was changed")
             }
             for (version, name, sql) in Self.migrations where !applied.contains(version) {
                 // The extended protocol takes one statement at a time.

@@ -6,6 +6,31 @@ import Testing
 
 @Suite("applinks db migrate")
 struct DatabaseMigrateTests {
+    @Test("a database that a newer AppLinks migrated is refused, untouched, on SQLite and on PostgreSQL")
+    func newerSchema() async throws {
+        let cli = try CLI.initialized()
+        try cli.createLink("Jira")
+        let file = cli.home.appendingPathComponent("applinks.db").path
+        let sqlite = try runCommand(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO grdb_migrations VALUES ('9999-future')\"); c.commit()",
+                file,
+            ])
+        #expect(sqlite.status == 0, "\(sqlite.stderr)")
+        let refused = try cli.run("list")
+        #expect(refused.status == 69 && refused.stderr.contains("a newer AppLinks has migrated it (9999-future"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("Check that the file"), "\(refused.stderr)")
+
+        let url = try await TestPostgres.freshDatabase()
+        let onPG = ["APPLINKS_DATABASE_URL": url]
+        #expect(try cli.run("plugins", "list", env: onPG).status == 0, "an empty database is migrated")
+        _ = try TestPostgres.psql(url, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)")
+        let pg = try cli.run("list", env: onPG)
+        #expect(pg.status == 69 && pg.stderr.contains("a newer AppLinks has migrated it (schema versions 9999"), "\(pg.stderr)")
+    }
+
     @Test("moves a populated SQLite deployment to PostgreSQL, verifies every table, and leaves the file untouched")
     func migrate() async throws {
         let cli = try CLI.initialized()
