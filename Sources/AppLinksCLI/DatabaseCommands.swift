@@ -7,7 +7,38 @@ import Foundation
 
 struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "db", abstract: "Move the deployment's data between stores.", subcommands: [DatabaseMigrate.self])
+        commandName: "db", abstract: "The deployment's database: its schema, and moving it between stores.",
+        subcommands: [DatabaseStatus.self, DatabaseMigrate.self])
+}
+
+struct DatabaseStatus: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "The database's schema version: applied migrations, those the next start applies, and any from a newer version.")
+    @OptionGroup var common: CommonOptions
+
+    func execute() async throws {
+        let home = common.deploymentHome
+        try home.requireExisting()
+        let config = try await DeploymentConfig.load(home: home.url)
+        let status =
+            config.database.hasPrefix("postgres://") || config.database.hasPrefix("postgresql://")
+            ? try await PostgresStore.schemaStatus(url: config.database)
+            : try SQLiteStore.schemaStatus(path: try home.databasePath(config))
+        if common.json {
+            try Output.json(status)
+            if !status.newer.isEmpty { throw ExitCode(69) }
+            return
+        }
+        print("database  \(status.database)")
+        print(
+            "schema    \(status.applied.last ?? "none") (\(status.applied.count) migration\(status.applied.count == 1 ? "" : "s") applied)")
+        print(status.pending.isEmpty ? "pending   none" : "pending   \(status.pending.joined(separator: ", ")) (applied at the next start)")
+        if !status.newer.isEmpty {
+            print("newer     \(status.newer.joined(separator: ", ")): a newer AppLinks migrated this database; this version refuses it")
+            throw ExitCode(69)
+        }
+    }
 }
 
 struct DatabaseMigrate: HostCommand {

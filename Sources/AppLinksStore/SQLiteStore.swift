@@ -52,6 +52,21 @@ public final class SQLiteStore: Sendable {
         }
     }
 
+    /// The file's migrations against this version's, read without changing the file.
+    public static func schemaStatus(path: String) throws -> SchemaStatus {
+        var config = Configuration()
+        config.readonly = true
+        do {
+            let applied = try DatabaseQueue(path: path, configuration: config).read { try migrator.appliedIdentifiers($0) }
+            let known = migrator.migrations
+            return SchemaStatus(
+                database: path, applied: known.filter(applied.contains) + applied.filter { !known.contains($0) }.sorted(),
+                pending: known.filter { !applied.contains($0) }, newer: applied.filter { !known.contains($0) }.sorted())
+        } catch {
+            throw AppLinksError(.storage, "Cannot read the database at \(path): \(describe(error)).", cause: error)
+        }
+    }
+
     /// A database migrated by a newer AppLinks than this one.
     struct NewerSchema: Error, CustomStringConvertible {
         var migrations: [String]

@@ -88,6 +88,23 @@ public protocol LinkTypeStateStore: Sendable {
     func linkTypeStates() async throws -> [String: Bool]
 }
 
+/// Which schema migrations a database has, next to those this version knows: for `applinks db status`, read
+/// without migrating anything.
+public struct SchemaStatus: Sendable, Encodable {
+    public var database: String
+    public var applied: [String]
+    /// Known to this version, not applied yet: the next start applies them.
+    public var pending: [String]
+    /// Applied by a newer version, unknown to this one: this version refuses the database.
+    public var newer: [String]
+    public init(database: String, applied: [String], pending: [String], newer: [String]) {
+        self.database = database
+        self.applied = applied
+        self.pending = pending
+        self.newer = newer
+    }
+}
+
 /// This instance's identity: its application id and RSA key pair (private key sealed).
 public protocol InstanceStore: Sendable {
     func instanceIdentity() async throws -> InstanceIdentity?

@@ -80,6 +80,42 @@ public final class PostgresStore: AvailabilityReporting {
         return store
     }
 
+    /// The database's migrations against this version's, over one connection, without migrating anything.
+    public static func schemaStatus(url: String, logger: Logger = Logger(label: "applinks.postgres")) async throws -> SchemaStatus {
+        let target = try PostgresURL(url)
+        let config: PostgresConnection.Configuration =
+            if let socket = target.socketPath {
+                .init(unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+            } else {
+                .init(
+                    host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
+                    tls: try target.connectionTLS())
+            }
+        var applied: [Int] = []
+        do {
+            let c = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            var exists = false
+            for try await n in try await c.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger).decode(Bool.self) {
+                exists = n
+            }
+            if exists {
+                for try await v in try await c.query("SELECT version FROM schema_migrations ORDER BY version", logger: logger).decode(
+                    Int.self)
+                {
+                    applied.append(v)
+                }
+            }
+            try await c.close()
+        } catch {
+            throw AppLinksError(.storage, "Cannot read the PostgreSQL database \(target.description): \(describe(error)).", cause: error)
+        }
+        let name = { (v: Int) in migrations.first { $0.0 == v }.map { "\(v)-\($0.1)" } ?? "\(v)" }
+        let known = migrations.map(\.0)
+        return SchemaStatus(
+            database: target.description, applied: applied.map(name), pending: known.filter { !applied.contains($0) }.map(name),
+            newer: applied.filter { !known.contains($0) }.map(name))
+    }
+
     private static func probe(_ target: PostgresURL, logger: Logger) async throws {
         let config: PostgresConnection.Configuration =
             if let socket = target.socketPath {

@@ -11,6 +11,9 @@ struct DatabaseMigrateTests {
         let cli = try CLI.initialized()
         try cli.createLink("Jira")
         let file = cli.home.appendingPathComponent("applinks.db").path
+        let current = try #require(try cli.run("db", "status", "--json").jsonObject)
+        #expect((current["applied"] as? [String])?.first == "0001-initial" && (current["pending"] as? [String]) == [], "\(current)")
+        #expect((current["newer"] as? [String]) == [])
         let sqlite = try runCommand(
             URL(fileURLWithPath: "/usr/bin/env"),
             [
@@ -22,13 +25,19 @@ struct DatabaseMigrateTests {
         let refused = try cli.run("list")
         #expect(refused.status == 69 && refused.stderr.contains("a newer AppLinks has migrated it (9999-future"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("Check that the file"), "\(refused.stderr)")
+        let status = try cli.run("db", "status")
+        #expect(status.status == 69 && status.stdout.contains("newer     9999-future"), "\(status)")
 
         let url = try await TestPostgres.freshDatabase()
         let onPG = ["APPLINKS_DATABASE_URL": url]
+        let empty = try #require(try cli.run("db", "status", "--json", env: onPG).jsonObject)
+        #expect((empty["applied"] as? [String]) == [] && (empty["pending"] as? [String])?.first == "1-initial", "\(empty)")
         #expect(try cli.run("plugins", "list", env: onPG).status == 0, "an empty database is migrated")
+        #expect((try cli.run("db", "status", "--json", env: onPG).jsonObject?["pending"] as? [String]) == [])
         _ = try TestPostgres.psql(url, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)")
         let pg = try cli.run("list", env: onPG)
         #expect(pg.status == 69 && pg.stderr.contains("a newer AppLinks has migrated it (schema versions 9999"), "\(pg.stderr)")
+        #expect((try cli.run("db", "status", "--json", env: onPG).jsonObject?["newer"] as? [String]) == ["9999"])
     }
 
     @Test("moves a populated SQLite deployment to PostgreSQL, verifies every table, and leaves the file untouched")
