@@ -11,21 +11,8 @@ ulimit -n 65536 2>/dev/null || true
 build=${BUILD:-release}
 connections=${CONNECTIONS:-2000}
 duration=${DURATION:-30s}
-
-swift build -c "$build" --product applinks >/dev/null
-swift build -c "$build" --product AppLinksTestFixture >/dev/null
-bin=$(swift build -c "$build" --show-bin-path)
-work=$(mktemp -d)
-export APPLINKS_HOME="$work/home" APPLINKS_PLUGINS_PATHS="$bin/libAppLinksTestFixture.so" APPLINKS_LOG_LEVEL=warning
-"$bin/applinks" init >/dev/null
-"$bin/applinks" serve --listen 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.err" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-port=$(grep -oE '127\.0\.0\.1:[0-9]+' "$work/serve.out" | head -1 | cut -d: -f2)
-base="http://127.0.0.1:$port"
+source Benchmarks/fixture-server.sh
 route=/plugins/fixture/hello
-curl -sf "$base$route" >/dev/null
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$server/status"; }
 
 wrk -t2 -c64 -d2s "$base$route" >/dev/null   # warm-up

@@ -8,19 +8,8 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 duration=${DURATION:-5s}
 
-swift build -c release --product applinks >/dev/null
-swift build -c release --product AppLinksTestFixture >/dev/null
-bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d)
-export APPLINKS_HOME="$work/home" APPLINKS_PLUGINS_PATHS="$bin/libAppLinksTestFixture.so" APPLINKS_LOG_LEVEL=warning
-"$bin/applinks" init >/dev/null
-"$bin/applinks" serve --listen 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.err" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-port=$(grep -oE '127\.0\.0\.1:[0-9]+' "$work/serve.out" | head -1 | cut -d: -f2)
-base="http://127.0.0.1:$port"
-curl -sf "$base/plugins/fixture/hello" >/dev/null
+build=release
+source Benchmarks/fixture-server.sh
 
 # Rounds interleave the routes, and each route's figure is its median round: this machine's speed drifts
 # over a run, and measuring one route after another would charge the drift to whichever came last.

@@ -83,14 +83,7 @@ public final class PostgresStore: AvailabilityReporting {
     /// The database's migrations against this version's, over one connection, without migrating anything.
     public static func schemaStatus(url: String, logger: Logger = Logger(label: "applinks.postgres")) async throws -> SchemaStatus {
         let target = try PostgresURL(url)
-        let config: PostgresConnection.Configuration =
-            if let socket = target.socketPath {
-                .init(unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
-            } else {
-                .init(
-                    host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
-                    tls: try target.connectionTLS())
-            }
+        let config = try target.connectionConfiguration()
         var applied: [Int] = []
         do {
             let c = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
@@ -117,14 +110,7 @@ public final class PostgresStore: AvailabilityReporting {
     }
 
     private static func probe(_ target: PostgresURL, logger: Logger) async throws {
-        let config: PostgresConnection.Configuration =
-            if let socket = target.socketPath {
-                .init(unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
-            } else {
-                .init(
-                    host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
-                    tls: try target.connectionTLS())
-            }
+        let config = try target.connectionConfiguration()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 let connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
@@ -443,6 +429,14 @@ struct PostgresURL: CustomStringConvertible {
     }
 
     var description: String { "postgres://\(user)@\(socketPath ?? "\(host):\(port)")/\(database)" }
+
+    /// One connection's configuration, outside the pool: for the first probe and for reading the schema.
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        if let socketPath {
+            return .init(unixSocketPath: socketPath, username: user, password: password, database: database)
+        }
+        return .init(host: host, port: port, username: user, password: password, database: database, tls: try connectionTLS())
+    }
 
     /// What libpq checks in each mode: `prefer` and `require` encrypt without checking the certificate (unless
     /// `require` has a `sslrootcert`, as in libpq), `verify-ca` checks the chain, `verify-full` the chain and the
