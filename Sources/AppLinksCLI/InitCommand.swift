@@ -22,8 +22,7 @@ struct InitCommand: HostCommand {
         }
         let (host, _) = try await Deployment.initialize(home: home, name: name, baseURL: baseURL, listen: listen, logger: CLILogging.logger)
         // A home on a database that already holds a deployment joins it, and must serve its base URL.
-        try await host.requireSharedBaseURL()
-        let shared = try await host.sharedIdentity()
+        let shared = try await host.requireSharedBaseURL()
         struct Result: Encodable {
             var home: String
             var application_id: String

@@ -233,13 +233,15 @@ public final class Deployment: Sendable {
 
     /// Refuses to serve a node whose base URL is not the cluster's. On an embedded SQLite home there is one node,
     /// whose config is the truth: a changed base URL is recorded instead.
-    public func requireSharedBaseURL() async throws {
+    /// Returns the deployment's shared base URL and name.
+    @discardableResult
+    public func requireSharedBaseURL() async throws -> (baseURL: String, name: String) {
         let mine = Self.normalizedBaseURL(config.baseURL)
         let shared = try await sharedIdentity()
-        guard shared.baseURL != mine else { return }
+        guard shared.baseURL != mine else { return shared }
         guard store is PostgresStore else {
             try await store.put(namespace: Self.sharedNamespace, key: "base_url", value: Data(mine.utf8), ttl: nil)
-            return
+            return (mine, shared.name)
         }
         throw AppLinksError(
             .conflict,

@@ -1,5 +1,4 @@
 import AppLinksCore
-import AppLinksCrypto
 import AppLinksHost
 import Foundation
 import HTTPTypes
@@ -22,7 +21,7 @@ enum AccountRoutes {
         router.post(RouterPath(path)) { request, _ in
             let fields = FormBody.parse(try await request.body.collect(upTo: 64 * 1024))
             guard let (_, record) = try await sessions.find(request) else { return LoginRoutes.redirect("/login?next=\(path)") }
-            guard let sent = fields["csrf_token"], ConstantTime.equals(Data(sent.utf8), Data(record.csrf.utf8)) else {
+            guard record.sentCSRF(fields["csrf_token"]) else {
                 return HTMLPage.render(
                     title: "Request refused",
                     body: "<p class=\"error\">The form did not come from this site. Go back, reload the page and try again.</p>",

@@ -64,7 +64,7 @@ enum LoginRoutes {
         router.post("/logout") { request, _ in
             let fields = FormBody.parse(try await request.body.collect(upTo: 64 * 1024))
             guard let (id, record) = try await sessions.find(request) else { return redirect("/login") }
-            guard let sent = fields["csrf_token"], ConstantTime.equals(Data(sent.utf8), Data(record.csrf.utf8)) else {
+            guard record.sentCSRF(fields["csrf_token"]) else {
                 return HTMLPage.render(
                     title: "Log out", body: "<p class=\"error\">The form did not come from this site.</p>", status: .forbidden)
             }

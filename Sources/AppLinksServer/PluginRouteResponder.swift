@@ -51,7 +51,7 @@ struct PluginRouteResponder: Sendable {
         // A request that rides on the session cookie and changes something must prove it came from our own form.
         if let session, ![.get, .head, .options].contains(request.method) {
             let sent = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? FormBody.parse(body)["csrf_token"]
-            guard let sent, ConstantTime.equals(Data(sent.utf8), Data(session.record.csrf.utf8)) else {
+            guard session.record.sentCSRF(sent) else {
                 return HTMLPage.render(
                     title: "Request refused",
                     body: "<p class=\"error\">The form did not come from this site "

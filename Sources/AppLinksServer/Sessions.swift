@@ -14,6 +14,12 @@ struct Sessions: Sendable {
         /// The synchronizer token every form of this session carries.
         var csrf: String
         var created: Date
+
+        /// Whether a form or header sent this session's CSRF token, compared in constant time.
+        func sentCSRF(_ sent: String?) -> Bool {
+            guard let sent else { return false }
+            return ConstantTime.equals(Data(sent.utf8), Data(csrf.utf8))
+        }
     }
 
     let deployment: Deployment
