@@ -44,8 +44,8 @@ struct ActionArguments {
             guard action.params.contains(where: { $0.name == stdinName }) || action.extraParams else {
                 throw AppLinksError(
                     .invalidInput,
-                    "--arg-stdin \(stdinName): \(action.id) has no parameter '\(stdinName)' (it takes "
-                        + "\(action.params.map(\.name).joined(separator: ", ")))).")
+                    "--arg-stdin \(stdinName): \(action.id) has no parameter '\(stdinName)' "
+                        + (action.params.isEmpty ? "(it takes none)." : "(it takes \(action.params.map(\.name).joined(separator: ", ")))."))
             }
             guard !out.contains(where: { $0.0 == stdinName }) else {
                 throw AppLinksError(.invalidInput, "\(stdinName) is given twice: by --arg and by --arg-stdin. Give it once.")

@@ -346,6 +346,8 @@ struct CLITests {
         #expect(none.status == 2 && none.stderr.contains("token is required (--arg-stdin token, or --arg token=@FILE)"), "\(none)")
         let twice = try cli.run("action", "Jira", "set-token", "--arg", "token=abcd", "--arg-stdin", "token", stdin: "y")
         #expect(twice.status == 2 && twice.stderr.contains("given twice"), "\(twice)")
+        let stranger = try cli.run("action", "Jira", "set-token", "--arg-stdin", "nope", stdin: "x")
+        #expect(stranger.status == 2 && stranger.stderr.contains("has no parameter 'nope' (it takes token).\n"), "\(stranger)")
         // On a terminal, a required secret that was not given is asked for with echo off.
         let tty = try PseudoTerminal(BuildProducts.applinks, ["action", "Jira", "set-token"], environment: cli.env)
         #expect(tty.expect("token (The new token): "))
