@@ -46,11 +46,12 @@ enum AccountRoutes {
             if case .array(let items)? = g["scopes"] { scopes = items.compactMap(\.stringValue) }
             let name = g["client"]?.stringValue ?? "?"
             body += """
-                <form method="post" action="\(path)"><p>\(HTMLPage.escape(name)): \(HTMLPage.escape(scopes.joined(separator: ", "))), \
-                since \(HTMLPage.escape(g["created_at"]?.stringValue ?? "?"))
+                <p><strong>\(HTMLPage.escape(name))</strong>: \(HTMLPage.escape(scopes.joined(separator: ", "))), \
+                since \(HTMLPage.escape(g["created_at"]?.stringValue ?? "?"))</p>
+                <form method="post" action="\(path)">
                 <input type="hidden" name="csrf_token" value="\(HTMLPage.escape(csrf))">
                 <input type="hidden" name="grant" value="\(HTMLPage.escape(g["id"]?.stringValue ?? ""))">
-                <button type="submit">Revoke \(HTMLPage.escape(name))</button></p></form>
+                <button type="submit">Revoke \(HTMLPage.escape(name))</button></form>
 
                 """
         }
