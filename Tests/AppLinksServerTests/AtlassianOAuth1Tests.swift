@@ -443,6 +443,15 @@ extension ServerProcessTests {
             let reply = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [Any], "\(r.stderr)")
             let body = try JSONSerialization.jsonObject(with: Data((reply[1] as? String ?? "").utf8)) as? [String: Any]
             #expect(reply[0] as? Int == 200 && body?["user"] as? String == "svc-bot" && body?["two_legged"] as? Bool == true, "\(reply)")
+            // Impersonation was not allowed: naming another user is refused, not answered as svc-bot.
+            let posing = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/env"),
+                [
+                    "python3", script.path, "get", "http://127.0.0.1:\(port)", "service-app", serviceKey,
+                    whoami + "?xoauth_requestor_id=alice",
+                ])
+            let refused = try #require(try JSONSerialization.jsonObject(with: Data(posing.stdout.utf8)) as? [Any], "\(posing.stderr)")
+            #expect(refused[0] as? Int == 401 && (refused[1] as? String)?.contains("permission_denied") == true, "\(refused)")
         }
 
         @Test("a Generic application signs in with requests-oauthlib and RSA-SHA1: three legs, then signed requests")
