@@ -36,6 +36,9 @@ enum StatusAPI {
                     return HTTPReply.error(
                         .notFound, code: "not_supported", "The \(plugin.descriptor.name) link type offers no status API.")
                 }
+                // The remote just checked its side against ours, so it has one: our side, checked before the
+                // remote finished creating its own (the reciprocal link of a two-way wizard), is checked again.
+                if answer.status == 200 && link.status.category != .connected { await deployment.followUp(link) }
                 return HTTPReply.plugin(answer)
             } catch {
                 return HTTPReply.error(.badGateway, code: "plugin_failed", "The \(plugin.descriptor.name) link type could not answer.")
