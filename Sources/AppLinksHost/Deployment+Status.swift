@@ -48,6 +48,8 @@ extension Deployment {
         }
     }
 
+    static func clipped(_ s: String, _ limit: Int) -> String { s.count <= limit ? s : String(s.prefix(limit)) + "…" }
+
     /// One link's status. The second value, when present, is the remote's version as the check saw it.
     func check(_ link: Link) async -> (LinkStatus, String?) {
         let now = Date()
@@ -69,8 +71,9 @@ extension Deployment {
         do {
             let request = StatusRequest(link: link, secrets: try await openSecrets(link))
             let r = try await plugin.call(.checkStatus, request, as: StatusResponse.self, timeout: config.statusTimeout)
-            let status = try LinkStatus(r.category, r.errorType, message: r.message, checkedAt: Date()).validated()
-            return (status, r.applicationVersion)
+            // What a remote says about itself reaches every page and list: kept to a readable length.
+            let status = try LinkStatus(r.category, r.errorType, message: Self.clipped(r.message, 4000), checkedAt: Date()).validated()
+            return (status, r.applicationVersion.map { Self.clipped($0, 100) })
         } catch let e as AppLinksError where e.code == .timeout {
             return (
                 LinkStatus(
