@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // MARK: C boundary
@@ -114,7 +115,10 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
+            // The admin pages' templates, stylesheet and script ship as files beside the executable.
+            resources: [.copy("Web")],
             swiftSettings: swift6
         ),
         .target(
@@ -197,8 +201,9 @@ let package = Package(
             ],
             exclude: [
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",
-                "authlib_provider.py", "oauth2_outgoing_browser.py", "jenkins_standin.py",
-                "oauth2_client_flow.py", "oauth1_replay.py", "oauth1_levels.py", "slow_senders.py", "login_flood.py",
+                "authlib_provider.py", "oauth2_outgoing_browser.py", "jenkins_standin.py", "web_admin_browser.py",
+                "oauth2_client_flow.py", "oauth1_replay.py", "oauth1_levels.py", "slow_senders.py", "login_flood.py", "tcp_proxy.py",
+                "account_authorizations.py",
             ],
             swiftSettings: swift6
         ),

@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: OpenSSL, SQLite and libffi headers, pkg-config, a C compiler (tests compile C plugins), and
-# PostgreSQL 15, whose tests start a throwaway cluster of their own.
+# PostgreSQL 15, whose tests start a throwaway cluster of their own; Chromium and its driver, in which the web
+# administration is tested.
 missing=()
-for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc make python3 postgresql-15 postgresql-client-15; do
+for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc make python3 postgresql-15 postgresql-client-15 chromium chromium-driver; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -16,9 +17,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python tools that act as third-party judges in the tests.
-python3 -c 'import jsonschema, oauthlib, jwt, requests_oauthlib, authlib, flask, jenkins' 2>/dev/null \
+python3 -c 'import jsonschema, oauthlib, jwt, requests_oauthlib, authlib, flask, jenkins, selenium, axe_selenium_python' 2>/dev/null \
   || python3 -m pip install --quiet --root-user-action=ignore 'jsonschema>=4.20' 'oauthlib>=3.2' 'pyjwt>=2.8' 'requests-oauthlib>=2.0' \
-    'authlib>=1.3' 'flask>=3.0' 'python-jenkins>=1.8'
+    'authlib>=1.3' 'flask>=3.0' 'python-jenkins>=1.8' 'selenium>=4.20' 'axe-selenium-python>=2.1'
 
 # The Python helpers run from the test folder; their bytecode would land in a target's sources.
 export PYTHONDONTWRITEBYTECODE=1

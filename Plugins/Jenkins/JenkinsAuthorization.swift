@@ -79,9 +79,12 @@ struct JenkinsAuthorization: Sendable {
         }
         // A refusal, in any of its forms, ends as "denied", and a waiting wizard learns it at its next poll.
         func denied(_ why: String, status: Int = 403) async throws -> PluginHTTPResponse {
-            if let draft = pending.draft { try await host.kvPut("denied/" + draft, Data(why.utf8), ttl: .seconds(86_400)) }
-            let page = PluginHTTPResponse.page(
+            var page = PluginHTTPResponse.page(
                 status, "Access denied", "\(why) Nothing was stored; start the authorization again to ask again.")
+            if let draft = pending.draft {
+                try await host.kvPut("denied/" + draft, Data(why.utf8), ttl: .seconds(86_400))
+                page = page.resuming(draft: draft)
+            }
             guard let link = pending.link else { return page }
             try await host.audit(action: "jenkins-authorization-denied", linkID: link, detail: ["why": .string(why)])
             return page.checking(link)
@@ -109,7 +112,8 @@ struct JenkinsAuthorization: Sendable {
             fields["session_handle"] = token.sessionHandle
             fields["expires_in"] = token.expiresIn.map(String.init)
             try await host.kvPut("granted/" + draft, try await host.seal(try JSONCoding.encode(fields)), ttl: .seconds(86_400))
-            return .page(200, "Authorized", "Jenkins authorized the link; go back to the wizard to finish it.")
+            return PluginHTTPResponse.page(200, "Authorized", "Jenkins authorized the link; go back to the wizard to finish it.")
+                .resuming(draft: draft)
         }
         let page = PluginHTTPResponse.page(200, "Authorized", "Jenkins authorized the link; it can now see and start builds.")
         guard let link = pending.link else { return page }

@@ -155,12 +155,16 @@ public struct PluginHTTPResponse: Codable, Sendable, Hashable {
     /// Links of the plugin's own type whose status this request changed, such as a callback that stored a
     /// link's first tokens: the host checks them again at once instead of at the next sweep.
     public var checkLinks: [String]?
+    /// The wizard draft this request moved on, such as a callback that stored the approval a pending step waits
+    /// for: when the admin started that wizard in the browser, the host sends the browser back to it.
+    public var resumeDraft: String?
 
-    public init(status: Int, headers: [[String]] = [], body: Data = Data(), checkLinks: [String]? = nil) {
+    public init(status: Int, headers: [[String]] = [], body: Data = Data(), checkLinks: [String]? = nil, resumeDraft: String? = nil) {
         self.status = status
         self.headers = headers
         self.bodyBase64 = body.base64EncodedString()
         self.checkLinks = checkLinks
+        self.resumeDraft = resumeDraft
     }
 
     public var body: Data { Data(base64Encoded: bodyBase64) ?? Data() }
@@ -169,6 +173,7 @@ public struct PluginHTTPResponse: Codable, Sendable, Hashable {
         case status, headers
         case bodyBase64 = "body_base64"
         case checkLinks = "check_links"
+        case resumeDraft = "resume_draft"
     }
 }
 

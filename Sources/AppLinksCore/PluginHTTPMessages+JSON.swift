@@ -95,6 +95,10 @@ extension PluginHTTPResponse {
         }
         JSONWriting.member("headers", &out)
         JSONWriting.stringArrays(headers, &out)
+        if let resumeDraft {
+            JSONWriting.member("resume_draft", &out)
+            JSONValue.writeString(resumeDraft, into: &out)
+        }
         JSONWriting.member("status", &out)
         out.append(contentsOf: String(status).utf8)
         out.append(UInt8(ascii: "}"))
@@ -102,7 +106,7 @@ extension PluginHTTPResponse {
     }
 
     public init(jsonData: Data) throws {
-        var status: Int?, headers: [[String]]?, body: String?, checkLinks: [String]?
+        var status: Int?, headers: [[String]]?, body: String?, checkLinks: [String]?, resumeDraft: String?
         try JSONReading.read(jsonData, "handle_http answer") { reader in
             try reader.object { key, r in
                 switch key {
@@ -114,6 +118,7 @@ extension PluginHTTPResponse {
                         strings.count == ids.count
                     else { throw AppLinksError(.invalidInput, "The handle_http answer's \"check_links\" must be an array of link ids.") }
                     checkLinks = strings
+                case "resume_draft": resumeDraft = try r.string(for: key)
                 default: _ = try r.anyValue()
                 }
             }
@@ -122,6 +127,7 @@ extension PluginHTTPResponse {
         self.init(status: try JSONReading.required(status, "status", what), headers: try JSONReading.required(headers, "headers", what))
         bodyBase64 = try JSONReading.required(body, "body_base64", what)
         self.checkLinks = checkLinks
+        self.resumeDraft = resumeDraft
     }
 }
 

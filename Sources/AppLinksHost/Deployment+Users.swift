@@ -8,7 +8,7 @@ extension Deployment {
     /// scrypt parameters for new password hashes: N=2^15, r=8, p=1 (32 MiB), as OWASP recommends at least.
     static let scryptN: UInt64 = 1 << 15
 
-    static func validUserName(_ name: String) throws -> String {
+    public static func validUserName(_ name: String) throws -> String {
         guard name.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._@-]{0,63}/) != nil else {
             throw AppLinksError(
                 .invalidInput,
@@ -18,7 +18,7 @@ extension Deployment {
         return name
     }
 
-    static func validPassword(_ password: String) throws -> String {
+    public static func validPassword(_ password: String) throws -> String {
         guard password.count >= 8 else { throw AppLinksError(.invalidInput, "The password must have at least 8 characters.") }
         return password
     }

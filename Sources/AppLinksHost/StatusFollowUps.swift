@@ -69,7 +69,7 @@ extension Deployment {
     /// Brings a changed link's status up to date: checked now in the CLI, queued in the server (see
     /// ``StatusFollowUps``). Returns the link as it will be listed next.
     @discardableResult
-    func followUp(_ link: Link) async -> Link {
+    public func followUp(_ link: Link) async -> Link {
         switch followUps.currentMode {
         case .queued:
             followUps.queue(link.id)

@@ -32,6 +32,8 @@ public struct WizardInputNeeded: Error, Sendable {
     public var errors: [FieldError]
     /// What the plugin said with the step, such as a warning that the remote redirected.
     public var messages: [WizardMessage] = []
+    /// The step's title, for a form's heading.
+    public var title: String = ""
 }
 
 /// Drives a link type's wizard steps, keeping a sealed draft after every step so that nothing is lost and no
@@ -40,11 +42,15 @@ public struct WizardEngine: Sendable {
     public let host: Deployment
     public var wait: Bool
     public var interaction: any WizardInteraction
+    /// Stops at every step whose fields are not all answered, even those with defaults, so that a form can show
+    /// them: the web wizard's mode. Only answers given and wrong are reported as errors.
+    public var presentsEveryStep: Bool
 
-    public init(host: Deployment, wait: Bool = true, interaction: any WizardInteraction) {
+    public init(host: Deployment, wait: Bool = true, interaction: any WizardInteraction, presentsEveryStep: Bool = false) {
         self.host = host
         self.wait = wait
         self.interaction = interaction
+        self.presentsEveryStep = presentsEveryStep
     }
 
     /// Starts a new wizard for `type`, with `presets` answering fields ahead of time.
@@ -77,6 +83,22 @@ public struct WizardEngine: Sendable {
         return try await run(plugin: plugin, draft: draft, answers: answers)
     }
 
+    /// Sends a draft back to an earlier step: its next submission answers that step again. Answers are kept.
+    public func rewind(draftID: String, to step: String?) async throws {
+        guard var draft = try await host.store.draft(id: draftID) else {
+            throw AppLinksError(.notFound, "No draft '\(draftID)'; it was finished, discarded or has expired.")
+        }
+        draft.step = step
+        draft.updatedAt = Date()
+        try await host.store.saveDraft(draft)
+    }
+
+    /// The answers a draft holds, without those of `secret` fields: what a form may show again.
+    public func visibleAnswers(draftID: String, secretFields: Set<String>) async throws -> [String: JSONValue] {
+        guard let draft = try await host.store.draft(id: draftID) else { return [:] }
+        return try open(draft).filter { !secretFields.contains($0.key) }
+    }
+
     /// An answer that no step reads is a typo, not a choice: refused before anything starts, with every step's
     /// fields. Only for link types whose steps all list their fields.
     static func refuseUnknown(_ answers: [String: JSONValue], of descriptor: LinkTypeDescriptor) throws {
@@ -105,6 +127,7 @@ public struct WizardEngine: Sendable {
         var answers = initial
         var step = draft.step
         var fieldsByStep: [String: [WizardField]] = [:]
+        var titles: [String: String] = [:]
         var waitingSince: ContinuousClock.Instant?
         // Every message of this run, for clients that read the outcome rather than watch the steps.
         var shown: [WizardMessage] = []
@@ -135,8 +158,10 @@ public struct WizardEngine: Sendable {
                 messages.forEach(interaction.show)
                 shown += messages
                 fieldsByStep[s] = fields
+                titles[s] = title
                 if !title.isEmpty { interaction.title(title) }
                 var missing: [FieldError] = []
+                var unanswered = false
                 for field in fields {
                     if let given = answers[field.name] {
                         switch Self.coerce(given, to: field) {
@@ -150,6 +175,8 @@ public struct WizardEngine: Sendable {
                     if interaction.isInteractive {
                         try await save()
                         answers[field.name] = try await askValid(field, error: nil)
+                    } else if presentsEveryStep {
+                        unanswered = true
                     } else if let d = field.defaultValue {
                         answers[field.name] = d
                     } else if field.required {
@@ -158,10 +185,11 @@ public struct WizardEngine: Sendable {
                 }
                 step = s
                 try await save()
-                if !missing.isEmpty {
+                if !missing.isEmpty || unanswered {
                     throw AppLinksError(
                         .wizardFields, Self.describe(missing) + "\n" + resumeHint,
-                        cause: WizardInputNeeded(draftID: draft.id, step: s, fields: fields, errors: missing, messages: shown))
+                        cause: WizardInputNeeded(
+                            draftID: draft.id, step: s, fields: fields, errors: missing, messages: shown, title: title))
                 }
             case let .errors(s, errors, messages):
                 messages.forEach(interaction.show)
@@ -172,7 +200,8 @@ public struct WizardEngine: Sendable {
                     throw AppLinksError(
                         .wizardFields, Self.describe(errors) + "\n" + resumeHint,
                         cause: WizardInputNeeded(
-                            draftID: draft.id, step: s, fields: fieldsByStep[s] ?? [], errors: errors, messages: shown))
+                            draftID: draft.id, step: s, fields: fieldsByStep[s] ?? [], errors: errors, messages: shown,
+                            title: titles[s] ?? ""))
                 }
                 for e in errors {
                     guard let field = fields.first(where: { $0.name == e.field }) else {

@@ -26,4 +26,12 @@ extension PluginHTTPResponse {
         r.checkLinks = (r.checkLinks ?? []) + linkIDs
         return r
     }
+
+    /// The same answer, naming the wizard draft it moved on (an approval a pending step waits for): a browser
+    /// that started that wizard on the host's pages is sent back to it, where the wizard goes on.
+    public func resuming(draft: String) -> PluginHTTPResponse {
+        var r = self
+        r.resumeDraft = draft
+        return r
+    }
 }

@@ -15,7 +15,7 @@ enum AccountRoutes {
         router.get(RouterPath(path)) { request, _ in
             guard let (_, record) = try await sessions.find(request) else { return LoginRoutes.redirect("/login?next=\(path)") }
             let grants = try await deployment.acting(as: "user:\(record.user)").grants(ofUser: record.user)
-            return page(grants, csrf: record.csrf, notice: request.uri.queryParameters["revoked"].map { _ in "Revoked." })
+            return page(grants, record: record, notice: request.uri.queryParameters["revoked"].map { _ in "Revoked." })
         }
 
         router.post(RouterPath(path)) { request, _ in
@@ -38,23 +38,20 @@ enum AccountRoutes {
         }
     }
 
-    static func page(_ grants: [JSONValue], csrf: String, notice: String?) -> Response {
-        var body = notice.map { "<p>\(HTMLPage.escape($0))</p>\n" } ?? ""
-        if grants.isEmpty { body += "<p>You have not authorized any application.</p>" }
-        for g in grants {
+    static func page(_ grants: [JSONValue], record: Sessions.Record, notice: String?) -> Response {
+        let items = grants.map { g -> [String: Any] in
             var scopes: [String] = []
             if case .array(let items)? = g["scopes"] { scopes = items.compactMap(\.stringValue) }
-            let name = g["client"]?.stringValue ?? "?"
-            body += """
-                <p><strong>\(HTMLPage.escape(name))</strong>: \(HTMLPage.escape(scopes.joined(separator: ", "))), \
-                since \(HTMLPage.escape(g["created_at"]?.stringValue ?? "?"))</p>
-                <form method="post" action="\(path)">
-                <input type="hidden" name="csrf_token" value="\(HTMLPage.escape(csrf))">
-                <input type="hidden" name="grant" value="\(HTMLPage.escape(g["id"]?.stringValue ?? ""))">
-                <button type="submit">Revoke \(HTMLPage.escape(name))</button></form>
-
-                """
+            return [
+                "client": LinksPage.clip(g["client"]?.stringValue ?? "?"), "scopes": scopes.joined(separator: ", "),
+                "created_at": g["created_at"]?.stringValue ?? "?", "id": g["id"]?.stringValue ?? "", "csrf": record.csrf,
+            ]
         }
-        return HTMLPage.render(title: "Applications you have authorized", body: body, headers: [.cacheControl: "no-store"])
+        let nav = WebNav(user: record.user, admin: record.admin, csrf: record.csrf, current: path)
+        guard case .success(let templates) = WebTemplates.loaded else {
+            return HTMLPage.render(title: "Applications you have authorized", body: "")
+        }
+        return templates.page(
+            "authorizations", title: "Applications you have authorized", values: ["grants": items, "notice": notice as Any], nav: nav)
     }
 }

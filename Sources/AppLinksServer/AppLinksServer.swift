@@ -19,6 +19,7 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     // Requests answer at once; the status of a link they changed is checked just after, in the background.
     deployment.followUps.queueFromNowOn()
+    let templates = try WebTemplates.loaded.get()
     let router = Router(context: AppRequestContext.self)
     if !deployment.config.trustedProxies.isEmpty {
         router.add(middleware: ForwardedClientMiddleware(trusted: deployment.config.trustedProxies))
@@ -48,6 +49,7 @@ public func buildApplication(
     AdminAPI.register(on: router, deployment: deployment)
     LoginRoutes.register(on: router, deployment: deployment)
     AccountRoutes.register(on: router, deployment: deployment)
+    AdminPages.register(on: router, deployment: deployment, templates: templates)
 
     // Every route a valid plugin declares; enablement is checked per request.
     var claimed: [String: String] = [:]

@@ -22,27 +22,17 @@ enum HTMLPage {
         return out
     }
 
+    /// A page in the site's frame; `body` is HTML made with ``escape(_:)``.
     static func render(title: String, body: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        let html = """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape(title)) · AppLinks</title>
-            <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#172b4d}
-            input{display:block;width:100%;margin:.25rem 0 1rem;padding:.5rem}button{padding:.5rem 1rem;margin-right:.5rem}
-            .error{color:#bf2600}</style></head>
-            <body><h1>\(escape(title))</h1>
-            \(body)
-            </body></html>
-            """
-        var h = headers
-        h[.contentType] = "text/html; charset=utf-8"
-        h[.cacheControl] = "no-store"
-        h[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        // Browsers apply form-action to the redirect that follows a post too: a consent form's answer redirects
-        // to the application's (https, or loopback http) redirect URI.
-        h[HTTPField.Name("Content-Security-Policy")!] =
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'"
-        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: html)))
+        switch WebTemplates.loaded {
+        case .success(let templates): return templates.frame(title: title, body: body, nav: nil, status: status, headers: headers)
+        case .failure:
+            // Only when the install lost its web files, which `buildApplication` refuses to start without.
+            let html =
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>\(escape(title))</title></head>"
+                + "<body><h1>\(escape(title))</h1>\(body)</body></html>"
+            return WebTemplates.htmlResponse(html, status: status, headers: headers)
+        }
     }
 
     /// A page a plugin describes as JSON (`application/vnd.applinks.page+json`):

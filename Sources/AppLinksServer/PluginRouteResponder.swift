@@ -72,6 +72,12 @@ struct PluginRouteResponder: Sendable {
             if answer.status >= 500, let away = StoreAvailability.awayMessage(deployment) { return StoreAvailability.unavailable(away) }
             let status = HTTPResponse.Status(code: answer.status)
             if let ids = answer.checkLinks, !ids.isEmpty { await deployment.checkSoon(ids, ofType: pluginID) }
+            // Back to a wizard the admin started in the browser; a wizard the CLI runs finds out by itself.
+            if let draft = answer.resumeDraft, answer.status < 400, session?.record.admin == true,
+                try await WizardPages.load(deployment, draft) != nil
+            {
+                return LoginRoutes.redirect("\(WizardPages.draftPath)/\(WebAccess.pathEscape(draft))")
+            }
             // A page the plugin describes is rendered in the host's frame: escaped, with the CSRF token in its form.
             if answer.headers.contains(where: {
                 $0.count == 2 && $0[0].lowercased() == "content-type" && $0[1].hasPrefix(PluginHTTPResponse.pageContentType)

@@ -90,10 +90,17 @@ enum Cookies {
 enum FormBody {
     static func parse(_ body: ByteBuffer) -> [String: String] {
         var out: [String: String] = [:]
+        for (k, v) in pairs(body) { out[k] = v }
+        return out
+    }
+
+    /// Every name and value in order, repeated names included (a group of checkboxes).
+    static func pairs(_ body: ByteBuffer) -> [(String, String)] {
+        var out: [(String, String)] = []
         for pair in String(decoding: body.readableBytesView, as: UTF8.self).split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ") }
             guard let k = kv.first?.removingPercentEncoding else { continue }
-            out[k] = kv.count > 1 ? (kv[1].removingPercentEncoding ?? "") : ""
+            out.append((k, kv.count > 1 ? (kv[1].removingPercentEncoding ?? "") : ""))
         }
         return out
     }

@@ -70,6 +70,9 @@ final class RunningServer: @unchecked Sendable {
     let process = Process()
     let port: Int
     let extraEnv: [String: String]
+    let stdout = Pipe()
+    /// What the server wrote to stdout, as far as it has been read.
+    private(set) var output = ""
     var logFile: URL { dir.path("server.log") }
     var home: URL { dir.path("home") }
     var env: [String: String] { Self.environment(home: home).merging(extraEnv) { _, n in n } }
@@ -101,7 +104,7 @@ final class RunningServer: @unchecked Sendable {
         e.merge(env) { _, n in n }
         e.merge(extraEnv) { _, n in n }
         process.environment = e
-        let out = Pipe()
+        let out = stdout
         process.standardOutput = out
         _ = FileManager.default.createFile(atPath: dir.path("server.log").path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: dir.path("server.log"))
@@ -114,6 +117,7 @@ final class RunningServer: @unchecked Sendable {
             line.append(chunk)
         }
         let text = String(decoding: line, as: UTF8.self)
+        output = text
         guard let match = text.firstMatch(of: /127\.0\.0\.1:(\d+)/), let p = Int(match.1) else {
             throw CompileError(message: "the server did not start: \(text)")
         }
@@ -122,6 +126,19 @@ final class RunningServer: @unchecked Sendable {
 
     deinit {
         if process.isRunning { process.terminate() }
+    }
+
+    /// The one-time code of `/setup` that `serve` prints while the deployment has no administrator.
+    func setupCode() throws -> String {
+        while output.firstMatch(of: /one-time code ([A-Z0-9-]+)/) == nil {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            output += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let m = output.firstMatch(of: /one-time code ([A-Z0-9-]+)/) else {
+            throw CompileError(message: "serve printed no setup code: \(output)")
+        }
+        return String(m.1)
     }
 
     func stop() {

@@ -290,8 +290,9 @@ struct FixtureLinkType: LinkTypePlugin {
 
     func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
         if r.method == "GET", r.path == "/plugins/fixture/approve", r.query.hasPrefix("draft=") {
-            try await host.kvPut("approved:\(r.query.dropFirst(6))", Data("yes".utf8), ttl: .seconds(600))
-            return PluginHTTPResponse(status: 200, body: Data("approved".utf8))
+            let draft = String(r.query.dropFirst(6))
+            try await host.kvPut("approved:\(draft)", Data("yes".utf8), ttl: .seconds(600))
+            return PluginHTTPResponse(status: 200, body: Data("approved".utf8)).resuming(draft: draft)
         }
         if r.path.hasPrefix("/plugins/servlet/oauth/") || r.path == "/plugins/fixture/whoami" {
             return try await oauthProvider(r)

@@ -1,0 +1,144 @@
+import AppLinksCore
+import AppLinksCrypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+
+/// The admin pages' Mustache templates, stylesheet and script, read once from the files shipped beside the
+/// executable (`Web/`). Mustache escapes every `{{value}}`; only `{{{body}}}` of the frame takes HTML, which the
+/// page templates made.
+struct WebTemplates: Sendable {
+    let library: MustacheLibrary
+    /// Static files by their hashed name: `applinks.3f2a91c0.js`. The hash makes them cacheable for ever.
+    let assets: [String: (type: String, bytes: ByteBuffer)]
+    let scriptURL: String
+    let styleURL: String
+
+    struct MissingFiles: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Loaded on first use; `buildApplication` asks for it first, so a broken install fails at start, not per page.
+    static let loaded: Result<WebTemplates, any Error> = Result { try load() }
+
+    static func directory() throws -> URL {
+        if let dir = ProcessInfo.processInfo.environment["APPLINKS_WEB_DIR"] { return URL(fileURLWithPath: dir) }
+        guard let dir = Bundle.module.url(forResource: "Web", withExtension: nil) else {
+            throw MissingFiles(description: "The web pages' files (Web/) are missing beside the executable; reinstall AppLinks.")
+        }
+        return dir
+    }
+
+    static func load() throws -> WebTemplates {
+        let dir = try directory()
+        let fm = FileManager.default
+        var library = MustacheLibrary()
+        let templates = dir.appendingPathComponent("templates")
+        let names = (try? fm.contentsOfDirectory(atPath: templates.path)) ?? []
+        guard names.contains("frame.mustache") else {
+            throw MissingFiles(description: "\(templates.path) has no frame.mustache; reinstall AppLinks.")
+        }
+        for name in names where name.hasSuffix(".mustache") {
+            let text = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
+            try library.register(text, named: String(name.dropLast(".mustache".count)))
+        }
+        var assets: [String: (String, ByteBuffer)] = [:]
+        var urls: [String: String] = [:]
+        for (file, type) in [("applinks.js", "text/javascript; charset=utf-8"), ("applinks.css", "text/css; charset=utf-8")] {
+            let data = try Data(contentsOf: dir.appendingPathComponent("assets").appendingPathComponent(file))
+            let hash = Digest.sha256(data).hexString.prefix(12)
+            let parts = file.split(separator: ".")
+            let hashed = "\(parts[0]).\(hash).\(parts[1])"
+            assets[hashed] = (type, ByteBuffer(bytes: data))
+            urls[file] = "/static/\(hashed)"
+        }
+        return WebTemplates(library: library, assets: assets, scriptURL: urls["applinks.js"]!, styleURL: urls["applinks.css"]!)
+    }
+
+    /// Scripts from this origin only, no inline script or style, no frames: a name a remote chose cannot run.
+    static let contentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+        + "form-action 'self' https: http://127.0.0.1:* http://[::1]:*; frame-ancestors 'none'"
+
+    /// Renders `template` with `values`, inside the frame.
+    func page(
+        _ template: String, title: String, values: [String: Any] = [:], nav: WebNav? = nil, status: HTTPResponse.Status = .ok,
+        headers: HTTPFields = [:]
+    ) -> Response {
+        var values = values
+        values["title"] = title
+        let body = render(values, template)
+        return frame(title: title, body: body, nav: nav, status: status, headers: headers)
+    }
+
+    /// Wraps HTML that is already escaped in the frame: the site's header, navigation and assets.
+    func frame(title: String, body: String, nav: WebNav?, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let values: [String: Any] = [
+            "title": title, "body": body, "script": scriptURL, "style": styleURL, "nav": nav?.context as Any, "wide": nav?.admin == true,
+        ]
+        let html = render(values, "frame")
+        return Self.htmlResponse(html, status: status, headers: headers)
+    }
+
+    /// Renders with every `nil` made `false`: Mustache would print an absent optional as "nil", and a missing key
+    /// would make it look the name up in the enclosing context instead.
+    func render(_ values: [String: Any], _ template: String) -> String {
+        library.render(Self.normalize(values), withTemplate: template) ?? ""
+    }
+
+    static func normalize(_ value: Any) -> Any {
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .optional {
+            guard let wrapped = mirror.children.first?.value else { return false }
+            return normalize(wrapped)
+        }
+        if let d = value as? [String: Any] { return d.mapValues(normalize) }
+        if let a = value as? [[String: Any]] { return a.map { $0.mapValues(normalize) } }
+        if let a = value as? [Any] { return a.map(normalize) }
+        return value
+    }
+
+    static func htmlResponse(_ html: String, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        h[.contentType] = "text/html; charset=utf-8"
+        if h[.cacheControl] == nil { h[.cacheControl] = "no-store" }
+        h[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        h[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        h[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        h[HTTPField.Name("Content-Security-Policy")!] = contentSecurityPolicy
+        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// `GET /static/NAME`: the hashed stylesheet and script, cacheable for a year; anything else is 404.
+    func asset(_ name: String) -> Response {
+        guard let (type, bytes) = assets[name] else {
+            return HTTPReply.text("No such file.", status: .notFound)
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: type, .cacheControl: "public, max-age=31536000, immutable",
+                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
+            body: .init(byteBuffer: bytes))
+    }
+}
+
+/// The navigation bar of a logged-in user's pages.
+struct WebNav {
+    var user: String
+    var admin: Bool
+    var csrf: String
+    var current: String
+
+    var context: [String: Any] {
+        var items: [(String, String)] = []
+        if admin {
+            items += [("/admin/applinks", "Application links"), ("/admin/link-types", "Link types"), ("/admin/audit", "Audit log")]
+        }
+        items.append((AccountRoutes.path, "Authorized applications"))
+        let links: [[String: Any]] = items.map { ["href": $0.0, "label": $0.1, "current": $0.0 == current] }
+        return ["user": user, "csrf": csrf, "links": links]
+    }
+}
