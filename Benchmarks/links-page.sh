@@ -29,6 +29,7 @@ cookie=$(awk '$6 ~ /^applinks_session/ {print $6 "=" $7}' "$jar")
 [ -n "$cookie" ] || { echo "login failed" >&2; exit 1; }
 
 create 1 100
+sleep 2
 page=$(curl -sf -H "Cookie: $cookie" "$base/admin/applinks")
 html=$(printf '%s' "$page" | wc -c)
 assets=0
@@ -39,6 +40,8 @@ rows=$(echo "$page" | grep -c '<tr data-link-id=' || true)
 echo "100 links: ${rows} rows, HTML ${html} bytes + stylesheet and script ${assets} bytes = $(((html + assets) / 1024)) KB"
 
 create 101 1000
+# The new links are checked once each right after creation; measure after that.
+sleep 10
 rows=$(curl -sf -H "Cookie: $cookie" "$base/admin/applinks" | grep -c '<tr data-link-id=' || true)
 echo "1,000 links: ${rows} rows"
 

@@ -24,7 +24,8 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             .init(id: "url", title: "Application URL", fields: ["url", "reciprocal"]),
             .init(
                 id: "remote", title: "Remote administrator",
-                fields: ["remote_user", "remote_password", "remote_token", "allow_http", "auth", "existing_remote"]),
+                fields: ["remote_side", "remote_user", "remote_password", "remote_token", "allow_http", "auth", "existing_remote"]),
+            .init(id: "reciprocal", title: "The remote creates its side", fields: []),
             .init(
                 id: "generic", title: "Generic application",
                 fields: [
@@ -78,10 +79,13 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             .init(method: "GET", path: Authorization.startPath, auth: .user),
             .init(method: "GET", path: Authorization.callbackPath, auth: .user),
             .init(method: "GET", path: "/plugins/atlassian-oauth1/whoami", auth: .none),
+            .init(method: "GET", path: Self.wizardReturnPath, auth: .admin),
         ],
         authentication: .init(incoming: [oauth, twoLegged, impersonating], outgoing: [oauth, twoLegged, impersonating]))
 
     let host: HostAPI
+    /// Where the remote's page sends the admin's browser back to, once it created its side of the link.
+    static let wizardReturnPath = "/plugins/atlassian-oauth1/wizard-return"
 
     init(host: HostAPI) throws { self.host = host }
 
@@ -99,6 +103,7 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
                 ], messages: [])
         case "url": return try await urlStep(r)
         case "remote": return try await remoteStep(r)
+        case "reciprocal": return try await reciprocalStep(r)
         case "generic": return try await genericStep(r)
         default: throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
         }
@@ -151,6 +156,12 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             return .fields(
                 step: "remote", title: "Link to \(manifest.name)",
                 fields: [
+                    WizardField(
+                        name: "remote_side", label: "Create \(manifest.name)'s side of the link", type: .choice, required: false,
+                        defaultValue: "credentials", choices: ["credentials", "browser"],
+                        help:
+                            "credentials: with the remote administrator's name and password (or token) below. browser: this browser goes to \(manifest.name), where you create its side as its administrator, and comes back."
+                    ),
                     WizardField(name: "remote_user", label: "Remote administrator's user name", required: false),
                     WizardField(name: "remote_password", label: "Remote administrator's password", type: .secret, required: false),
                     WizardField(name: "remote_token", label: "Or a remote administrator's token", type: .secret, required: false),
@@ -208,6 +219,10 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             return .errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: [])
         }
         let impersonation = Self.impersonation(r)
+        if r.answers["remote_side"]?.stringValue == "browser" {
+            if let refusal = Self.plainHTTPRefusal(found, r) { return refusal }
+            return try await reciprocalStep(r)
+        }
         let token = r.answers["remote_token"]?.stringValue ?? ""
         guard let authorization = Self.remoteAuthorization(r.answers) else {
             // A user name alone is a credential half given, not a choice of a one-way link.
@@ -299,6 +314,51 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
         default:
             return Self.remoteRefusal(reply, manifest: manifest, me: me)
         }
+    }
+
+    /// The remote's side made by its administrator in this browser: the wizard waits, sending the browser to the
+    /// remote's page for it (`/admin/applinks/reciprocal` on an AppLinks host), which comes back to
+    /// ``wizardReturnPath``. The remote's side exists once it answers this instance's signed status request.
+    private func reciprocalStep(_ r: WizardRequest) async throws -> WizardResponse {
+        guard let base = RemoteApplication.normalized(r.answers["url"]?.stringValue ?? ""),
+            case .found(let manifest, let found, _) = await RemoteApplication.detect(base, host: host)
+        else {
+            return .errors(
+                step: "url", errors: [FieldError(field: "url", message: "The application no longer answers; check the URL.")], messages: [])
+        }
+        if let refusal = try await refusal(manifest) {
+            return .errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: [])
+        }
+        let me = try await host.instanceInfo()
+        let statusURL = found + "/rest/applinks/3.0/status/" + me.id
+        let signed = try await Authorization(host: host).client().sign(OAuth1Request(method: "GET", url: statusURL))
+        if let reply = try? await host.http(
+            HostHTTPRequest(url: statusURL, headers: signed.headers.map { [$0.0, $0.1] } + [["Accept", "application/json"]])),
+            reply.status == 200
+        {
+            // Its status API names its link, which deleting both sides later needs.
+            let remoteLinkID = (try? JSONValue.parse(reply.body))?["link_id"]?.stringValue
+            return try await linkRemote(
+                manifest, base: found, impersonation: Self.impersonation(r), reciprocalLinkID: remoteLinkID,
+                messages: [WizardMessage(.info, "\(manifest.name) created its side of the link.")])
+        }
+        let myBase = me.baseURL.hasSuffix("/") ? String(me.baseURL.dropLast()) : me.baseURL
+        var query = URLComponents()
+        query.queryItems = [
+            URLQueryItem(name: "type", value: Self.descriptor.id), URLQueryItem(name: "answer.url", value: myBase),
+            URLQueryItem(name: "answer.reciprocal", value: "true"),
+            URLQueryItem(name: "answer.auth", value: Self.levels[Self.impersonation(r) ? 1 : 0]),
+            URLQueryItem(name: "answer.allow_http", value: String(r.answers["allow_http"]?.boolValue ?? false)),
+            URLQueryItem(name: "return", value: myBase + Self.wizardReturnPath + "?draft=" + r.draftID),
+        ]
+        // Form encoding: a space is "+", so that the query survives a login's `next` (which refuses decoded spaces).
+        let encoded = (query.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+            .replacingOccurrences(of: "%20", with: "+")
+        return .pending(
+            step: "reciprocal", url: found + "/admin/applinks/reciprocal?" + encoded,
+            message:
+                "Create \(manifest.name)'s side of the link: on its page, log in as its administrator and confirm. The wizard goes on once \(manifest.name) has it.",
+            pollAfterMs: 1000)
     }
 
     /// The remote's refusal to create its side, under the field it concerns. Its wizard's own errors are about
@@ -809,6 +869,11 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             return try await statusAPI(r, routes)
         }
         switch (r.method, r.path) {
+        case ("GET", Self.wizardReturnPath):
+            let draft = OAuth1Encoding.pairs(r.query).first { $0.0 == "draft" }?.1 ?? ""
+            return PluginHTTPResponse.page(
+                200, "Back from the other application", "Go back to the wizard that creates the link to finish it."
+            ).resuming(draft: draft)
         case ("GET", Authorization.startPath): return try await Authorization(host: host).start(r)
         case ("GET", Authorization.callbackPath): return try await Authorization(host: host).callback(r)
         case ("GET", "/plugins/atlassian-oauth1/whoami"):

@@ -22,6 +22,7 @@ enum AdminPages {
 
         FirstRunSetup.register(on: router, web: web)
         LinksPage.register(on: router, web: web)
+        ReciprocalPage.register(on: router, web: web)
         WizardPages.register(on: router, web: web)
         LinkPage.register(on: router, web: web)
         linkTypes(router, web)

@@ -8,6 +8,8 @@ import Hummingbird
 /// search, sorting, and rows that follow status changes live (the script polls `/admin/applinks/rows`).
 enum LinksPage {
     static let path = "/admin/applinks"
+    /// Links per page: a table an admin reads, and a page that stays small and quick with thousands of links.
+    static let pageSize = 50
 
     struct Query {
         var type: String
@@ -15,6 +17,7 @@ enum LinksPage {
         var search: String
         var sort: String
         var descending: Bool
+        var page: Int
 
         init(_ request: Request) {
             let q = request.uri.queryParameters
@@ -24,6 +27,30 @@ enum LinksPage {
             let s = q["sort"].map(String.init) ?? "application"
             sort = ["application", "type", "direction", "status"].contains(s) ? s : "application"
             descending = q["dir"] == "desc"
+            page = max(1, q["page"].flatMap { Int($0) } ?? 1)
+        }
+
+        /// This page's slice of the chosen links.
+        func slice(_ chosen: [Link]) -> ArraySlice<Link> {
+            chosen.dropFirst((page - 1) * LinksPage.pageSize).prefix(LinksPage.pageSize)
+        }
+
+        /// The query string of another page, with the same filters and order.
+        func pageLink(_ n: Int) -> String {
+            var items = [("sort", sort), ("dir", descending ? "desc" : "asc"), ("page", String(n))]
+            if !type.isEmpty { items.append(("type", type)) }
+            if !category.isEmpty { items.append(("category", category)) }
+            if !search.isEmpty { items.append(("q", search)) }
+            return Self.query(items)
+        }
+
+        func pager(total: Int) -> [String: Any] {
+            let from = min(total, (page - 1) * LinksPage.pageSize + 1)
+            let to = min(total, page * LinksPage.pageSize)
+            return [
+                "from": String(from), "to": String(to), "total": String(total), "prev": page > 1 ? pageLink(page - 1) : false,
+                "next": to < total ? pageLink(page + 1) : false, "several": total > LinksPage.pageSize,
+            ]
         }
 
         func apply(_ links: [Link]) -> [Link] {
@@ -92,7 +119,7 @@ enum LinksPage {
             "product": clip(app.productAndVersion), "type": typeNames[link.type] ?? link.type,
             "direction": link.direction.displayName, "category": link.status.category.rawValue,
             "error_type": link.status.errorType?.rawValue as Any, "message": clip(link.status.message, 600), "primary": link.primary,
-            "can_be_primary": !link.primary, "menu": menu, "csrf": csrf,
+            "can_be_primary": !link.primary, "menu": menu,
         ]
     }
 
@@ -107,7 +134,8 @@ enum LinksPage {
                 let v = try await web.admin(request)
                 let query = Query(request)
                 let all = try await web.deployment.store.links()
-                let shown = query.apply(all)
+                let chosen = query.apply(all)
+                let shown = Array(query.slice(chosen))
                 let names = typeNames(web.deployment)
                 let types = Set(all.map(\.type)).union(names.keys).sorted().map {
                     ["id": $0, "name": names[$0] ?? $0, "selected": $0 == query.type] as [String: Any]
@@ -124,7 +152,7 @@ enum LinksPage {
                         "search": query.search, "csrf": v.record.csrf, "notice": notice as Any,
                         "sort_application": query.sortLink("application"), "sort_type": query.sortLink("type"),
                         "sort_direction": query.sortLink("direction"), "sort_status": query.sortLink("status"),
-                        "count": shown.count,
+                        "count": shown.count, "pager": query.pager(total: chosen.count),
                     ], nav: v.nav(path))
             }
         }
@@ -133,7 +161,8 @@ enum LinksPage {
         router.get(RouterPath(path + "/rows")) { request, _ in
             try await web.page {
                 let v = try await web.admin(request)
-                let shown = Query(request).apply(try await web.deployment.store.links())
+                let query = Query(request)
+                let shown = Array(query.slice(query.apply(try await web.deployment.store.links())))
                 let html =
                     web.templates.render(["rows": rows(shown, deployment: web.deployment, csrf: v.record.csrf)], "rows")
                 var r = WebTemplates.htmlResponse(html, status: .ok)

@@ -88,6 +88,11 @@ struct WebTemplates: Sendable {
     }
 
     static func normalize(_ value: Any) -> Any {
+        // The common cases first, without reflection: a page of links holds thousands of values.
+        if let s = value as? String { return s }
+        if let b = value as? Bool { return b }
+        if let d = value as? [String: Any] { return d.mapValues(normalize) }
+        if let a = value as? [[String: Any]] { return a.map { $0.mapValues(normalize) } }
         let mirror = Mirror(reflecting: value)
         if mirror.displayStyle == .optional {
             guard let wrapped = mirror.children.first?.value else { return false }

@@ -13,15 +13,16 @@
       request.open("GET", url + window.location.search);
       request.setRequestHeader("Accept", "text/html");
       request.onload = function () {
-        if (request.status === 200) {
+        var count = request.getResponseHeader("X-Link-Count");
+        // Only the rows endpoint sends a count: a login page (an ended session) is never put in the table.
+        if (request.status === 200 && count !== null) {
           var html = request.responseText;
           if (html !== last && !body.querySelector("details[open]")) {
-            if (last !== null) body.innerHTML = html;
+            body.innerHTML = html;
             last = html;
           }
-          var count = request.getResponseHeader("X-Link-Count");
           var empty = document.getElementById("links-empty");
-          if (count !== null && empty) empty.hidden = count !== "0";
+          if (empty) empty.hidden = count !== "0";
           table.hidden = count === "0";
         }
         window.setTimeout(tick, 1000);
