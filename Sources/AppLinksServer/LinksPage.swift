@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -30,9 +31,12 @@ enum LinksPage {
             page = max(1, q["page"].flatMap { Int($0) } ?? 1)
         }
 
-        /// This page's slice of the chosen links.
-        func slice(_ chosen: [Link]) -> ArraySlice<Link> {
-            chosen.dropFirst((page - 1) * LinksPage.pageSize).prefix(LinksPage.pageSize)
+        /// The store's query for this page.
+        var store: LinkQuery {
+            LinkQuery(
+                type: type.isEmpty ? nil : type, category: StatusCategory(rawValue: category), search: search.isEmpty ? nil : search,
+                order: LinkQuery.Order(rawValue: sort) ?? .name, descending: descending, offset: (page - 1) * LinksPage.pageSize,
+                limit: LinksPage.pageSize)
         }
 
         /// The query string of another page, with the same filters and order.
@@ -51,26 +55,6 @@ enum LinksPage {
                 "from": String(from), "to": String(to), "total": String(total), "prev": page > 1 ? pageLink(page - 1) : false,
                 "next": to < total ? pageLink(page + 1) : false, "several": total > LinksPage.pageSize,
             ]
-        }
-
-        func apply(_ links: [Link]) -> [Link] {
-            let chosen = links.filter { link in
-                (type.isEmpty || link.type == type) && (category.isEmpty || link.status.category.rawValue == category)
-                    && (search.isEmpty || link.name.localizedCaseInsensitiveContains(search)
-                        || link.displayURL.localizedCaseInsensitiveContains(search))
-            }
-            let key: (Link) -> String =
-                switch sort {
-                case "type": { $0.type }
-                case "direction": { $0.direction.displayName }
-                case "status": { $0.status.category.rawValue }
-                default: { $0.name.lowercased() }
-                }
-            let sorted = chosen.sorted { a, b in
-                let (x, y) = (key(a), key(b))
-                return x == y ? a.name.lowercased() < b.name.lowercased() : x < y
-            }
-            return descending ? sorted.reversed() : sorted
         }
 
         /// The column header's link: sorts by the column, and flips the order when it already does.
@@ -133,11 +117,12 @@ enum LinksPage {
             try await web.page {
                 let v = try await web.admin(request)
                 let query = Query(request)
-                let all = try await web.deployment.store.links()
-                let chosen = query.apply(all)
-                let shown = Array(query.slice(chosen))
+                let page = try await web.deployment.store.links(matching: query.store)
+                let shown = page.links
+                var anyLinks = page.total > 0
+                if !anyLinks { anyLinks = try await web.deployment.store.links(matching: LinkQuery(limit: 0)).total > 0 }
                 let names = typeNames(web.deployment)
-                let types = Set(all.map(\.type)).union(names.keys).sorted().map {
+                let types = Set(names.keys).union(query.type.isEmpty ? [] : [query.type]).sorted().map {
                     ["id": $0, "name": names[$0] ?? $0, "selected": $0 == query.type] as [String: Any]
                 }
                 let categories = StatusCategory.allCases.map {
@@ -147,12 +132,12 @@ enum LinksPage {
                 return web.templates.page(
                     "links", title: "Application links",
                     values: [
-                        "rows": rows(shown, deployment: web.deployment, csrf: v.record.csrf), "has_links": !all.isEmpty,
-                        "none_shown": !all.isEmpty && shown.isEmpty, "hide_table": shown.isEmpty, "types": types, "categories": categories,
+                        "rows": rows(shown, deployment: web.deployment, csrf: v.record.csrf), "has_links": anyLinks,
+                        "none_shown": anyLinks && shown.isEmpty, "hide_table": shown.isEmpty, "types": types, "categories": categories,
                         "search": query.search, "csrf": v.record.csrf, "notice": notice as Any,
                         "sort_application": query.sortLink("application"), "sort_type": query.sortLink("type"),
                         "sort_direction": query.sortLink("direction"), "sort_status": query.sortLink("status"),
-                        "count": shown.count, "pager": query.pager(total: chosen.count),
+                        "count": shown.count, "pager": query.pager(total: page.total),
                     ], nav: v.nav(path))
             }
         }
@@ -161,8 +146,7 @@ enum LinksPage {
         router.get(RouterPath(path + "/rows")) { request, _ in
             try await web.page {
                 let v = try await web.admin(request)
-                let query = Query(request)
-                let shown = Array(query.slice(query.apply(try await web.deployment.store.links())))
+                let shown = try await web.deployment.store.links(matching: Query(request).store).links
                 let html =
                     web.templates.render(["rows": rows(shown, deployment: web.deployment, csrf: v.record.csrf)], "rows")
                 var r = WebTemplates.htmlResponse(html, status: .ok)

@@ -39,9 +39,11 @@ struct WebTemplates: Sendable {
         guard names.contains("frame.mustache") else {
             throw MissingFiles(description: "\(templates.path) has no frame.mustache; reinstall AppLinks.")
         }
+        MustacheContentTypes.register(FastHTMLEscaping(), named: FastHTMLEscaping.name)
         for name in names where name.hasSuffix(".mustache") {
             let text = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
-            try library.register(text, named: String(name.dropLast(".mustache".count)))
+            // Every template escapes with the byte-wise escaper: the same five characters, at a fraction of the cost.
+            try library.register("{{% CONTENT_TYPE: \(FastHTMLEscaping.name)}}" + text, named: String(name.dropLast(".mustache".count)))
         }
         var assets: [String: (String, ByteBuffer)] = [:]
         var urls: [String: String] = [:]
@@ -127,6 +129,39 @@ struct WebTemplates: Sendable {
                 HTTPField.Name("X-Content-Type-Options")!: "nosniff",
             ],
             body: .init(byteBuffer: bytes))
+    }
+}
+
+/// HTML escaping of `&`, `<`, `>`, `"` and `'`, as swift-mustache's own, but over UTF-8 bytes: its escaper walks
+/// grapheme clusters, which made escaping a third of a links page's time. A string without those characters is
+/// returned as it is.
+struct FastHTMLEscaping: MustacheContentType {
+    static let name = "APPLINKS_HTML"
+
+    static let amp = Array("&amp;".utf8), lt = Array("&lt;".utf8), gt = Array("&gt;".utf8)
+    static let quot = Array("&quot;".utf8), apos = Array("&#39;".utf8)
+
+    func escapeText(_ text: String) -> String {
+        var copy = text
+        let escaped = copy.withUTF8 { bytes -> String? in
+            var special = 0
+            for b in bytes where b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27 { special += 1 }
+            if special == 0 { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + special * 5)
+            for b in bytes {
+                switch b {
+                case 0x26: out += Self.amp
+                case 0x3C: out += Self.lt
+                case 0x3E: out += Self.gt
+                case 0x22: out += Self.quot
+                case 0x27: out += Self.apos
+                default: out.append(b)
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        return escaped ?? text
     }
 }
 

@@ -149,3 +149,56 @@ extension SQLiteStore: BlockingLinkReader {
         return Link.decodeChunk(rows)
     }
 }
+
+extension SQLiteStore {
+    /// The page in SQL: only its rows are read and decoded, whatever the number of links.
+    public func links(matching query: LinkQuery) async throws -> LinkPage {
+        let (conditions, arguments) = Self.conditions(query)
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let key =
+            switch query.order {
+            case .name: "''"
+            case .type: "type"
+            case .direction:
+                "CASE WHEN incoming_auth != '[]' AND outgoing_auth != '[]' THEN 'Two-way' WHEN incoming_auth != '[]' THEN 'Incoming' ELSE 'Outgoing' END"
+            case .status: "status_category"
+            }
+        let direction = query.descending ? "DESC" : "ASC"
+        let order = "\(key) \(direction), lower(name) \(direction), id \(direction)"
+        let limit = query.limit == .max ? -1 : query.limit
+        let (rows, total) = try await read("links") { db -> ([LinkRow], Int) in
+            let total =
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM links \(whereClause)", arguments: StatementArguments(arguments))
+                ?? 0
+            var rows: [LinkRow] = []
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT \(Link.selectColumns) FROM links \(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?",
+                arguments: StatementArguments(arguments) + [limit, query.offset])
+            while let row = try cursor.next() { rows.append(LinkRow(row)) }
+            return (rows, total)
+        }
+        return LinkPage(links: await Link.decodeAll(rows), total: total)
+    }
+
+    static func conditions(_ query: LinkQuery) -> ([String], [String]) {
+        var conditions: [String] = []
+        var arguments: [String] = []
+        if let type = query.type {
+            conditions.append("type = ?")
+            arguments.append(type)
+        }
+        if let category = query.category {
+            conditions.append("status_category = ?")
+            arguments.append(category.rawValue)
+        }
+        if let search = query.search, !search.isEmpty {
+            let pattern =
+                "%"
+                + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+            conditions.append("(name LIKE ? ESCAPE '\\' OR display_url LIKE ? ESCAPE '\\')")
+            arguments += [pattern, pattern]
+        }
+        return (conditions, arguments)
+    }
+}

@@ -8,6 +8,9 @@ public protocol LinkStore: Sendable {
     func createLink(_ link: Link, sealedSecrets: [String: Data]) async throws -> Link
     func link(id: String) async throws -> Link?
     func links() async throws -> [Link]
+    /// One page of the links a query chooses, in its order, and how many it chooses in all: the same answer as
+    /// ``LinkQuery/apply(_:)`` on ``links()``.
+    func links(matching query: LinkQuery) async throws -> LinkPage
     /// Saves `link` if its `version` is still the stored one, and returns it with the next version.
     /// Throws `.conflict` if someone else changed it first. `sealedSecrets` entries set (or, when nil, remove) secrets.
     func updateLink(_ link: Link, sealedSecrets: [String: Data?]) async throws -> Link

@@ -14,6 +14,7 @@ public struct StoreConformanceSuite: Sendable {
     public static let checks: [(String, @Sendable (StoreConformanceSuite) async throws -> Void)] = [
         ("link CRUD and optimistic locking", { try await $0.linkCRUD() }),
         ("one primary link per application type", { try await $0.primaryLinks() }),
+        ("a page of links: filters, search, every order, both ways, offsets", { try await $0.linkQueries() }),
         ("secrets are stored, replaced, removed and cascade", { try await $0.secrets() }),
         ("status updates leave the version alone", { try await $0.statusUpdates() }),
         ("concurrent updates from one version: exactly one wins", { try await $0.concurrentUpdates() }),
@@ -64,6 +65,40 @@ public struct StoreConformanceSuite: Sendable {
         } catch let e as AppLinksError {
             #expect(e.code == .notFound)
         }
+    }
+
+    /// The store's own page query agrees with the in-memory reference, on links that differ in every column it
+    /// filters or orders by, including names that differ only in case and characters LIKE treats specially.
+    func linkQueries() async throws {
+        let s = try await makeStore()
+        let names = ["alpha", "Beta", "beta", "Gamma_1", "gamma%2", "Delta\\x", "ÉCLAIR", "éclair", "Zeta", "eta"]
+        for (i, name) in names.enumerated() {
+            var link = Self.link(name, type: i % 3 == 0 ? "fixture" : "other")
+            link.incomingAuth = i % 2 == 0 ? ["oauth"] : []
+            link.outgoingAuth = i % 4 < 2 ? ["oauth"] : []
+            link = try await s.createLink(link, sealedSecrets: [:])
+            try await s.setStatus(
+                linkID: link.id, LinkStatus(StatusCategory.allCases[i % 4], nil, message: "m"), applicationVersion: nil)
+        }
+        let all = try await s.links()
+        var queries: [LinkQuery] = []
+        for order in LinkQuery.Order.allCases {
+            for descending in [false, true] {
+                queries.append(LinkQuery(order: order, descending: descending))
+                queries.append(LinkQuery(order: order, descending: descending, offset: 3, limit: 4))
+            }
+        }
+        for search in ["ETA", "a_1", "a%2", "\\", "é", "example.com", "nothing"] { queries.append(LinkQuery(search: search)) }
+        queries.append(LinkQuery(type: "fixture", order: .status))
+        queries.append(LinkQuery(category: .connected))
+        queries.append(LinkQuery(type: "other", category: .networkError, search: "a", order: .direction, descending: true))
+        queries.append(LinkQuery(offset: 20, limit: 5))
+        for q in queries {
+            let expected = q.apply(all)
+            let got = try await s.links(matching: q)
+            #expect(got.total == expected.total && got.links.map(\.id) == expected.links.map(\.id), "\(q)")
+        }
+        #expect(LinkQuery(search: "ETA").apply(all).links.map(\.name).sorted() == ["Beta", "Zeta", "beta", "eta"])
     }
 
     func primaryLinks() async throws {

@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+
+@testable import AppLinksServer
+
+@Suite("escaping on the admin pages")
+struct HTMLEscapingTests {
+    /// What every `{{value}}` must become: the five characters that can end a text or an attribute, replaced.
+    static func reference(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            .replacingOccurrences(of: "'", with: "&#39;")
+    }
+
+    @Test("the byte-wise escaper agrees with the reference on markup, quotes, combining marks and emoji")
+    func agreesWithReference() {
+        let alphabet: [String] = ["<", ">", "&", "\"", "'", "a", " ", "é", "e\u{301}", "👩‍💻", "&amp;", "\u{0}", "/", "="]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let s = (0..<Int.random(in: 0...16, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
+            #expect(FastHTMLEscaping().escapeText(s) == Self.reference(s), "\(s.debugDescription)")
+        }
+        #expect(FastHTMLEscaping().escapeText(#""><img src=x onerror=alert(1)>"#) == "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;")
+    }
+
+    @Test("every template is read with it: a value in a template comes out escaped")
+    func templatesUseIt() throws {
+        let templates = try WebTemplates.loaded.get()
+        let html = templates.render(["error": "<script>alert('x')</script>", "links": [[String: Any]]()], "message")
+        #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") && !html.contains("<script>"), "\(html)")
+    }
+}
