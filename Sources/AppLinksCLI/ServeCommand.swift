@@ -17,7 +17,14 @@ struct ServeCommand: HostCommand {
 
     func execute() async throws {
         let home = common.deploymentHome
-        var logger = Logger(label: "applinks") { StreamLogHandler.standardError(label: $0) }
+        // The format is read before anything is logged: from the home's config when it exists, else the environment.
+        let format =
+            home.exists
+            ? ((try? await DeploymentConfig.load(home: home.url))?.logFormat ?? "text")
+            : (ProcessInfo.processInfo.environment["APPLINKS_LOG_FORMAT"] ?? "text")
+        var logger = Logger(label: "applinks") { label -> any LogHandler in
+            format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        }
         logger.logLevel = ProcessInfo.processInfo.environment["APPLINKS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let deployment: Deployment
         if home.exists {

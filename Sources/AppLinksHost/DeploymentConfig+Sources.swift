@@ -74,6 +74,7 @@ extension DeploymentConfig {
         case "server.request_header_timeout_seconds": return seconds(requestHeaderTimeout)
         case "server.request_body_timeout_seconds": return seconds(requestBodyTimeout)
         case "server.max_requests_in_flight": return String(maxRequestsInFlight)
+        case "log.format": return logFormat
         default:
             guard let value = linkTypeSettings[key] else { return key == "oauth2.scopes" ? "(the built-in list)" : "" }
             switch value {

@@ -48,6 +48,8 @@ public struct DeploymentConfig: Sendable {
     public var masterKeyBase64: String?
     /// The OAuth 2.0 provider's settings, handed to link types as they are (see ``InstanceInfo/settings``).
     public var linkTypeSettings: [String: JSONValue] = [:]
+    /// `log.format`: `text`, for people, or `json`, one object per line for a log shipper (``JSONLogHandler``).
+    public var logFormat = "text"
 
     public static let fileName = "config.yaml"
 
@@ -84,7 +86,7 @@ public struct DeploymentConfig: Sendable {
         "http.allow_private_addresses", "testing.clock_offset_seconds", "server.trusted_proxies",
         "server.request_header_timeout_seconds", "server.request_body_timeout_seconds", "server.max_requests_in_flight",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
-        "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes",
+        "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes", "log.format",
     ]
 
     static func checkKeys(_ path: String) throws {
@@ -180,6 +182,10 @@ public struct DeploymentConfig: Sendable {
         requestBodyTimeout = .milliseconds(Int64(bodySeconds * 1000))
         clockOffset = try Self.typed("testing.clock_offset_seconds", "a number of seconds", default: 0) { try r.requiredDouble(forKey: $0) }
         masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
+        logFormat = r.string(forKey: "log.format", default: "text")
+        guard ["text", "json"].contains(logFormat) else {
+            throw AppLinksError(.config, "log.format must be text or json, not '\(logFormat)'.")
+        }
         let code = try Self.typed("oauth2.code_lifetime_seconds", "a whole number of seconds", default: 60) {
             try r.requiredInt(forKey: $0)
         }
@@ -300,6 +306,11 @@ public struct DeploymentConfig: Sendable {
               # Whether link types may reach loopback, private and link-local addresses. Off, a URL that an admin
               # types or a remote sends cannot make this host probe its own machine or network.
               allow_private_addresses: false
+
+            log:
+              # text for people, or json: one object per line (timestamp, level, message, request_id, link_id)
+              # for a log shipper.
+              format: text
 
             """
     }
