@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "AppLinksServerTests",
             dependencies: [
-                "AppLinksServer", "AppLinksPluginOAuth1", "AppLinksOAuth2", "TestSupport",
+                "AppLinksServer", "AppLinksPluginOAuth1", "AppLinksOAuth2", "AppLinksStore", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             exclude: [

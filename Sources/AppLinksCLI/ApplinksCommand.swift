@@ -15,7 +15,7 @@ public struct ApplinksCommand: AsyncParsableCommand {
             DeleteCommand.self,
             StatusCommand.self, ActionsCommand.self, ActionCommand.self, MakePrimaryCommand.self, RelocateCommand.self,
             PluginsCommand.self, AuditCommand.self, UsersCommand.self, TokensCommand.self, DatabaseCommand.self, DraftsCommand.self,
-            ConfigCommand.self,
+            ConfigCommand.self, BackupCommand.self, RestoreCommand.self,
         ])
 
     public init() {}
@@ -30,6 +30,17 @@ struct CommonOptions: ParsableArguments {
     var json = false
 
     var deploymentHome: DeploymentHome { DeploymentHome.resolve(explicit: home) }
+
+    /// The home, its config and its SQLite file; a deployment on PostgreSQL gets `refusal` with its redacted URL.
+    func sqliteHome(refusal: (String) -> String) async throws -> (DeploymentHome, DeploymentConfig, String) {
+        let home = deploymentHome
+        try home.requireExisting()
+        let config = try await DeploymentConfig.load(home: home.url)
+        guard config.database.hasPrefix("sqlite:") else {
+            throw AppLinksError(.invalidInput, refusal(Redaction.url(config.database)))
+        }
+        return (home, config, try home.databasePath(config))
+    }
 
     func openHost() async throws -> Deployment {
         try await Deployment.open(home: deploymentHome, logger: CLILogging.logger)

@@ -56,15 +56,9 @@ struct DatabaseMigrate: HostCommand {
     var to: String
 
     func execute() async throws {
-        let home = common.deploymentHome
-        try home.requireExisting()
-        let config = try await DeploymentConfig.load(home: home.url)
-        guard config.database.hasPrefix("sqlite:") else {
-            throw AppLinksError(
-                .invalidInput,
-                "This deployment already uses \(Redaction.url(config.database)), not a SQLite file; there is nothing to migrate.")
+        let (home, _, path) = try await common.sqliteHome { url in
+            "This deployment already uses \(url), not a SQLite file; there is nothing to migrate."
         }
-        let path = try home.databasePath(config)
         guard FileManager.default.fileExists(atPath: path) else {
             throw AppLinksError(.notFound, "There is no database file at \(path) to migrate.")
         }
