@@ -9,7 +9,7 @@ public struct ApplinksCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "applinks",
         abstract: "Link this deployment to other applications.",
-        version: Deployment.version,
+        version: BuildInfo.text,
         subcommands: [
             InitCommand.self, ServeCommand.self, ListCommand.self, ShowCommand.self, CreateCommand.self, EditCommand.self,
             DeleteCommand.self,

@@ -50,6 +50,12 @@ public struct PluginLoader: Sendable {
         return URL(fileURLWithPath: path).deletingLastPathComponent()
     }
 
+    /// `PREFIX/lib/applinks/plugins` for an executable in `PREFIX/bin`, where `Scripts/install.sh` puts the
+    /// bundled link types.
+    public static func installedPluginDirectory(executableDirectory: URL) -> URL {
+        executableDirectory.deletingLastPathComponent().appendingPathComponent("lib/applinks/plugins")
+    }
+
     /// Candidate files in search order, without duplicates.
     public func candidates() -> [URL] {
         var out: [URL] = []
@@ -69,10 +75,13 @@ public struct PluginLoader: Sendable {
             let names = (try? fm.contentsOfDirectory(atPath: path.path)) ?? []
             for n in names.sorted() where n.hasSuffix(".so") { add(path.appendingPathComponent(n)) }
         }
-        if let dir = executableDirectory {
-            let names = (try? fm.contentsOfDirectory(atPath: dir.path)) ?? []
-            for n in names.sorted() where n.hasPrefix(Self.executableDirectoryPrefix) && n.hasSuffix(".so") {
-                add(dir.appendingPathComponent(n))
+        if let exe = executableDirectory {
+            // Beside the executable as `swift build` leaves them, and in an installed tree's PREFIX/lib/applinks/plugins.
+            for dir in [exe, Self.installedPluginDirectory(executableDirectory: exe)] {
+                let names = (try? fm.contentsOfDirectory(atPath: dir.path)) ?? []
+                for n in names.sorted() where n.hasPrefix(Self.executableDirectoryPrefix) && n.hasSuffix(".so") {
+                    add(dir.appendingPathComponent(n))
+                }
             }
         }
         return out

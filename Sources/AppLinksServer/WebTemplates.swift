@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksHost
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -22,10 +23,22 @@ struct WebTemplates: Sendable {
     /// Loaded on first use; `buildApplication` asks for it first, so a broken install fails at start, not per page.
     static let loaded: Result<WebTemplates, any Error> = Result { try load() }
 
+    /// `APPLINKS_WEB_DIR`; else `PREFIX/share/applinks/Web` for an executable installed in `PREFIX/bin`; else the
+    /// resource bundle `swift build` puts beside the executable.
     static func directory() throws -> URL {
         if let dir = ProcessInfo.processInfo.environment["APPLINKS_WEB_DIR"] { return URL(fileURLWithPath: dir) }
-        guard let dir = Bundle.module.url(forResource: "Web", withExtension: nil) else {
-            throw MissingFiles(description: "The web pages' files (Web/) are missing beside the executable; reinstall AppLinks.")
+        guard let exe = PluginLoader.currentExecutableDirectory else {
+            throw MissingFiles(description: "Cannot tell where the applinks executable is, to find its web pages' files.")
+        }
+        let candidates = [
+            exe.deletingLastPathComponent().appendingPathComponent("share/applinks/Web"),
+            exe.appendingPathComponent("AppLinks_AppLinksServer.resources/Web"),
+        ]
+        guard let dir = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("templates").path) })
+        else {
+            throw MissingFiles(
+                description: "The web pages' files are missing: looked in \(candidates.map(\.path).joined(separator: " and ")). "
+                    + "Reinstall AppLinks (Scripts/install.sh), or set APPLINKS_WEB_DIR.")
         }
         return dir
     }
