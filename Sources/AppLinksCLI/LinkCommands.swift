@@ -55,7 +55,7 @@ struct ListCommand: HostCommand {
 struct ShowCommand: HostCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one link.")
     @OptionGroup var common: CommonOptions
-    @Argument(help: "The link: its id, a unique id prefix, or its name.") var link: String
+    @Argument(help: "The link: its id, a unique id prefix, or its name.", completion: HomeCompletions.links) var link: String
 
     func execute() async throws {
         let host = try await common.openHost()
@@ -80,7 +80,7 @@ struct CreateCommand: HostCommand {
             "On a terminal the wizard prompts for each field. Otherwise give every answer with --set or --answers; a missing or wrong answer fails with the field's name. An interrupted wizard leaves a draft: resume it with --resume."
     )
     @OptionGroup var common: CommonOptions
-    @Argument(help: "The link type's id (see `applinks plugins list`).") var type: String?
+    @Argument(help: "The link type's id (see `applinks plugins list`).", completion: HomeCompletions.types) var type: String?
     @Option(name: .customLong("set"), help: "Answer a field: --set field=value (repeatable).") var sets: [String] = []
     @Option(help: "A JSON file with an object of answers.") var answers: String?
     @Option(help: "Resume the draft left by an interrupted or waiting wizard.") var resume: String?
@@ -139,7 +139,7 @@ struct CreateCommand: HostCommand {
 struct EditCommand: HostCommand {
     static let configuration = CommandConfiguration(commandName: "edit", abstract: "Change a link's name, URLs, enabled flag or config.")
     @OptionGroup var common: CommonOptions
-    @Argument(help: "The link.") var link: String
+    @Argument(help: "The link.", completion: HomeCompletions.links) var link: String
     @Option(name: .customLong("set"), help: "name=…, display_url=…, rpc_url=…, enabled=true|false or config.KEY=… (repeatable).")
     var sets: [String] = []
 
@@ -155,7 +155,7 @@ struct EditCommand: HostCommand {
 struct DeleteCommand: HostCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a link and its secrets.")
     @OptionGroup var common: CommonOptions
-    @Argument(help: "The link.") var link: String
+    @Argument(help: "The link.", completion: HomeCompletions.links) var link: String
     @Flag(help: "Do not ask for confirmation.") var yes = false
     @Option(
         name: .customLong("arg"),
@@ -202,7 +202,7 @@ struct StatusCommand: HostCommand {
             CONNECTED, NON_ATLASSIAN or DISABLED.
             """)
     @OptionGroup var common: CommonOptions
-    @Argument(help: "Links to check.") var links: [String] = []
+    @Argument(help: "Links to check.", completion: HomeCompletions.links) var links: [String] = []
     @Flag(help: "Check every link.") var all = false
     @Flag(help: "Print only the links in an error category, for monitoring; the exit code tells the rest.") var quiet = false
 
@@ -242,7 +242,7 @@ struct ActionsCommand: HostCommand {
     static let configuration = CommandConfiguration(
         commandName: "actions", abstract: "List the actions a link offers, with typed parameters.")
     @OptionGroup var common: CommonOptions
-    @Argument(help: "The link.") var link: String
+    @Argument(help: "The link.", completion: HomeCompletions.links) var link: String
 
     func execute() async throws {
         let host = try await common.openHost()
@@ -270,7 +270,7 @@ struct ActionsCommand: HostCommand {
 struct ActionCommand: HostCommand {
     static let configuration = CommandConfiguration(commandName: "action", abstract: "Run one of a link's actions.")
     @OptionGroup var common: CommonOptions
-    @Argument(help: "The link.") var link: String
+    @Argument(help: "The link.", completion: HomeCompletions.links) var link: String
     @Argument(help: "The action's id (see `applinks actions LINK`).") var action: String
     @Option(
         name: .customLong("arg"),
@@ -338,7 +338,7 @@ struct MakePrimaryCommand: HostCommand {
     static let configuration = CommandConfiguration(
         commandName: "make-primary", abstract: "Make a link the primary one for its application type.")
     @OptionGroup var common: CommonOptions
-    @Argument(help: "The link.") var link: String
+    @Argument(help: "The link.", completion: HomeCompletions.links) var link: String
 
     func execute() async throws {
         let host = try await common.openHost()
@@ -351,7 +351,7 @@ struct MakePrimaryCommand: HostCommand {
 struct RelocateCommand: HostCommand {
     static let configuration = CommandConfiguration(commandName: "relocate", abstract: "Point a link at the remote's new URL.")
     @OptionGroup var common: CommonOptions
-    @Argument(help: "The link.") var link: String
+    @Argument(help: "The link.", completion: HomeCompletions.links) var link: String
     @Argument(help: "The remote's new URL.") var url: String
 
     func execute() async throws {
