@@ -84,10 +84,12 @@ public func buildApplication(
         services: [
             LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger),
             StatusFollowUpService(deployment: deployment), ShutdownAnnouncer(logger: logger),
+            SystemdWatchdog(notifier: SystemdNotifier(), interval: SystemdNotifier.watchdogInterval()),
         ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port
             await onRunning(ListenAddress(host: listen.host, port: port))
+            SystemdNotifier().notify("READY=1\nSTATUS=Serving on \(listen.host):\(port)\nMAINPID=\(getpid())")
         },
         logger: logger)
 }
