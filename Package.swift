@@ -209,7 +209,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AppLinksCLITests",
-            dependencies: ["AppLinksHost", "AppLinksCrypto", "TestSupport"],
+            dependencies: ["AppLinksHost", "AppLinksCrypto", "AppLinksStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swift6
         ),
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),

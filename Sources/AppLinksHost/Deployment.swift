@@ -174,7 +174,12 @@ public final class Deployment: Sendable {
             // SQLite gives its WAL and shared-memory files the database's mode: keep all three private.
             _ = FileManager.default.createFile(atPath: dbPath, contents: nil, attributes: [.posixPermissions: 0o600])
         }
-        return try SQLiteStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath)
+        if !store.upgradedBy.isEmpty {
+            logger.notice(
+                "database schema upgraded", metadata: ["database": "\(dbPath)", "applied": "\(store.upgradedBy.joined(separator: ", "))"])
+        }
+        return store
     }
 
     /// Creates the home (config, master key, database, identity) if it does not exist, then opens it.

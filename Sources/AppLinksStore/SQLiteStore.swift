@@ -12,6 +12,9 @@ import GRDB
 public final class SQLiteStore: Sendable {
     let pool: DatabasePool
     let kv: SQLiteKV
+    /// The migrations this open applied to a database an older version had made: its upgrade, for the log.
+    /// Empty for a new file and for one already up to date.
+    public let upgradedBy: [String]
 
     /// `readOnly` opens an existing file without writing to it at all, not even a checkpoint: for copying it
     /// elsewhere (`applinks db migrate`) while leaving it byte for byte as it was.
@@ -39,8 +42,11 @@ public final class SQLiteStore: Sendable {
                     throw AppLinksError(
                         .storage, "the file was written by another version of AppLinks; run any applinks command on it first")
                 }
+                upgradedBy = []
             } else {
+                let applied = try pool.read { try Self.migrator.appliedIdentifiers($0) }
                 try Self.migrator.migrate(pool)
+                upgradedBy = applied.isEmpty ? [] : Self.migrator.migrations.filter { !applied.contains($0) }
             }
         } catch let newer as NewerSchema {
             throw AppLinksError(.storage, "Cannot open the database at \(path): \(newer).", cause: newer)
@@ -51,6 +57,20 @@ public final class SQLiteStore: Sendable {
                     + "readable, writable AppLinks database.", cause: error)
         }
     }
+
+    /// A database as an older version of AppLinks left it: the schema up to `migration`, and nothing after. For
+    /// upgrade tests, which take the previous release's schema from the migration list.
+    public static func create(path: String, schemaUpTo migration: String) throws {
+        guard migrator.migrations.contains(migration) else {
+            throw AppLinksError(.invalidInput, "No migration '\(migration)'; they are \(migrator.migrations.joined(separator: ", ")).")
+        }
+        let queue = try DatabaseQueue(path: path)
+        try migrator.migrate(queue, upTo: migration)
+        try queue.close()
+    }
+
+    /// Every migration this version knows, oldest first.
+    public static var migrations: [String] { migrator.migrations }
 
     /// The file's migrations against this version's, read without changing the file.
     public static func schemaStatus(path: String) throws -> SchemaStatus {
