@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # PostgreSQL 15, whose tests start a throwaway cluster of their own; Chromium and its driver, in which the web
 # administration is tested.
 missing=()
-for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc make python3 postgresql-15 postgresql-client-15 chromium chromium-driver systemd; do
+for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc make python3 postgresql-15 postgresql-client-15 chromium chromium-driver systemd curl openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -45,11 +45,13 @@ struct ServeCommand: HostCommand {
         let setupCode = try await FirstRunSetup(deployment: deployment).issueCode()
         let app = try buildApplication(deployment: deployment, listen: address, logger: logger) { bound in
             // One line on stdout, so that scripts (and tests) can learn a port picked with :0.
-            FileHandle.standardOutput.write(Data("AppLinks listening on http://\(bound) (base URL \(deployment.config.baseURL))\n".utf8))
+            let scheme = deployment.config.tlsCertificate == nil ? "http" : "https"
+            FileHandle.standardOutput.write(
+                Data("AppLinks listening on \(scheme)://\(bound) (base URL \(deployment.config.baseURL))\n".utf8))
             if let setupCode {
                 FileHandle.standardOutput.write(
                     Data(
-                        "No administrator yet: open http://\(bound)/setup and give the one-time code \(setupCode) (or run `applinks users add NAME --admin`).\n"
+                        "No administrator yet: open \(deployment.config.tlsCertificate == nil ? "http" : "https")://\(bound)/setup and give the one-time code \(setupCode) (or run `applinks users add NAME --admin`).\n"
                             .utf8))
             }
         }

@@ -75,6 +75,8 @@ extension DeploymentConfig {
         case "server.request_body_timeout_seconds": return seconds(requestBodyTimeout)
         case "server.max_requests_in_flight": return String(maxRequestsInFlight)
         case "log.format": return logFormat
+        case "tls.certificate": return tlsCertificate ?? "(none: plain HTTP)"
+        case "tls.private_key": return tlsPrivateKey == nil ? "(none)" : "\(tlsPrivateKey!) (the file; its contents are not shown)"
         default:
             guard let value = linkTypeSettings[key] else { return key == "oauth2.scopes" ? "(the built-in list)" : "" }
             switch value {

@@ -48,6 +48,10 @@ public struct DeploymentConfig: Sendable {
     public var masterKeyBase64: String?
     /// The OAuth 2.0 provider's settings, handed to link types as they are (see ``InstanceInfo/settings``).
     public var linkTypeSettings: [String: JSONValue] = [:]
+    /// `tls.certificate` and `tls.private_key`: PEM files (relative to the home, or absolute). With both, `serve`
+    /// speaks HTTPS only; `SIGHUP` reloads them.
+    public var tlsCertificate: String?
+    public var tlsPrivateKey: String?
     /// `log.format`: `text`, for people, or `json`, one object per line for a log shipper (``JSONLogHandler``).
     public var logFormat = "text"
 
@@ -86,7 +90,7 @@ public struct DeploymentConfig: Sendable {
         "http.allow_private_addresses", "testing.clock_offset_seconds", "server.trusted_proxies",
         "server.request_header_timeout_seconds", "server.request_body_timeout_seconds", "server.max_requests_in_flight",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
-        "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes", "log.format",
+        "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes", "log.format", "tls.certificate", "tls.private_key",
     ]
 
     static func checkKeys(_ path: String) throws {
@@ -183,6 +187,11 @@ public struct DeploymentConfig: Sendable {
         clockOffset = try Self.typed("testing.clock_offset_seconds", "a number of seconds", default: 0) { try r.requiredDouble(forKey: $0) }
         masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
         logFormat = r.string(forKey: "log.format", default: "text")
+        tlsCertificate = r.string(forKey: "tls.certificate").flatMap { $0.isEmpty ? nil : $0 }
+        tlsPrivateKey = r.string(forKey: "tls.private_key").flatMap { $0.isEmpty ? nil : $0 }
+        guard (tlsCertificate == nil) == (tlsPrivateKey == nil) else {
+            throw AppLinksError(.config, "tls.certificate and tls.private_key go together: give both PEM files, or neither.")
+        }
         guard ["text", "json"].contains(logFormat) else {
             throw AppLinksError(.config, "log.format must be text or json, not '\(logFormat)'.")
         }
@@ -311,6 +320,12 @@ public struct DeploymentConfig: Sendable {
               # text for people, or json: one object per line (timestamp, level, message, request_id, link_id)
               # for a log shipper.
               format: text
+
+            # HTTPS: give both PEM files (relative to this home, or absolute), and serve speaks TLS only. SIGHUP
+            # reloads them without a restart. Behind a TLS proxy, leave them out and set server.trusted_proxies.
+            # tls:
+            #   certificate: tls/fullchain.pem
+            #   private_key: tls/privkey.pem
 
             """
     }

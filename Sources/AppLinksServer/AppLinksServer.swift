@@ -3,6 +3,8 @@ import AppLinksHost
 import AppLinksStore
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -73,18 +75,20 @@ public func buildApplication(
     let (headerTimeout, bodyTimeout) = (
         TimeAmount(deployment.config.requestHeaderTimeout), TimeAmount(deployment.config.requestBodyTimeout)
     )
+    let http1 = HTTPServerBuilder.http1(
+        configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout)]))
+    let certificates = try tlsCertificates(deployment)
     return Application(
         router: router,
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [
-                    RequestDeadlineHandler(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout)
-                ])),
+        server: try certificates.map { try .tls(http1, tlsConfiguration: $0.serverConfiguration()) } ?? http1,
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "AppLinks"),
         services: [
             LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger),
             StatusFollowUpService(deployment: deployment), ShutdownAnnouncer(logger: logger),
             SystemdWatchdog(notifier: SystemdNotifier(), interval: SystemdNotifier.watchdogInterval()),
+            ReloadOnHangup(
+                certificates: certificates, reloadLinkTypes: { await LinkTypeWatcher(deployment: deployment, logger: logger).refresh() },
+                logger: logger),
         ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port
@@ -92,6 +96,13 @@ public func buildApplication(
             SystemdNotifier().notify("READY=1\nSTATUS=Serving on \(listen.host):\(port)\nMAINPID=\(getpid())")
         },
         logger: logger)
+}
+
+/// The TLS pair the config names, relative to the home unless absolute; nil for plain HTTP.
+public func tlsCertificates(_ deployment: Deployment) throws -> TLSCertificates? {
+    guard let certificate = deployment.config.tlsCertificate, let key = deployment.config.tlsPrivateKey else { return nil }
+    func path(_ p: String) -> String { p.hasPrefix("/") ? p : deployment.home.url.appendingPathComponent(p).path }
+    return try TLSCertificates(certificate: path(certificate), privateKey: path(key))
 }
 
 /// Says in the log when a graceful shutdown (SIGTERM or SIGINT) begins, so that an operator reading it can tell a
