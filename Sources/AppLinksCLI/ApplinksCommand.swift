@@ -15,7 +15,7 @@ public struct ApplinksCommand: AsyncParsableCommand {
             DeleteCommand.self,
             StatusCommand.self, ActionsCommand.self, ActionCommand.self, MakePrimaryCommand.self, RelocateCommand.self,
             PluginsCommand.self, AuditCommand.self, UsersCommand.self, TokensCommand.self, DatabaseCommand.self, DraftsCommand.self,
-            ConfigCommand.self, BackupCommand.self, RestoreCommand.self, CompletionCommand.self,
+            ConfigCommand.self, BackupCommand.self, RestoreCommand.self, CompletionCommand.self, DoctorCommand.self,
         ])
 
     public init() {}

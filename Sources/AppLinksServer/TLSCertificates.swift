@@ -45,6 +45,11 @@ public final class TLSCertificates: Sendable {
         return Pair(chain: chain, key: key)
     }
 
+    /// When the server's own certificate (the first of the chain) expires.
+    public var expiresAt: Date {
+        Date(timeIntervalSince1970: TimeInterval(current.withLock { $0.chain[0].notValidAfter }))
+    }
+
     /// Reads the files again; on any error the pair in use stays, and the error says why.
     public func reload() throws {
         let pair = try Self.read(certificate: certificatePath, privateKey: keyPath)

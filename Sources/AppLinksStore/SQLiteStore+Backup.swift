@@ -75,3 +75,10 @@ extension SQLiteStore {
         try? FileHandle(fileDescriptor: fd, closeOnDealloc: true).close()
     }
 }
+
+extension SQLiteStore {
+    /// SQLite's own check of every page and index: "ok", or what is damaged.
+    public func integrityCheck() async throws -> [String] {
+        try await read("integrity check") { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+}
