@@ -17,15 +17,15 @@ struct ServeCommand: HostCommand {
 
     func execute() async throws {
         let home = common.deploymentHome
-        // The format is read before anything is logged: from the home's config when it exists, else the environment.
-        let format =
-            home.exists
-            ? ((try? await DeploymentConfig.load(home: home.url))?.logFormat ?? "text")
-            : (ProcessInfo.processInfo.environment["APPLINKS_LOG_FORMAT"] ?? "text")
-        var logger = Logger(label: "applinks") { label -> any LogHandler in
-            format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        // How to log is read before anything is logged: from the home's config when it exists, else the environment.
+        let environment = ProcessInfo.processInfo.environment
+        let settings = home.exists ? try? await DeploymentConfig.load(home: home.url) : nil
+        let format = settings?.logFormat ?? environment["APPLINKS_LOG_FORMAT"] ?? "text"
+        let level = settings?.logLevel ?? environment["APPLINKS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let logger = Logger(label: "applinks") { label -> any LogHandler in
+            let base: any LogHandler = format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            return ModuleLevelLogHandler(base: base, level: level, modules: settings?.logModules ?? [:])
         }
-        logger.logLevel = ProcessInfo.processInfo.environment["APPLINKS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let deployment: Deployment
         if home.exists {
             deployment = try await Deployment.open(home: home, logger: logger, actor: "server")

@@ -1,6 +1,7 @@
 import AppLinksCore
 import Configuration
 import Foundation
+import Logging
 import Yams
 
 extension DeploymentConfig {
@@ -75,6 +76,8 @@ extension DeploymentConfig {
         case "server.request_body_timeout_seconds": return seconds(requestBodyTimeout)
         case "server.max_requests_in_flight": return String(maxRequestsInFlight)
         case "log.format": return logFormat
+        case "log.level": return logLevel.rawValue
+        case "log.modules": return list(logModules.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" })
         case "tls.certificate": return tlsCertificate ?? "(none: plain HTTP)"
         case "tls.private_key": return tlsPrivateKey == nil ? "(none)" : "\(tlsPrivateKey!) (the file; its contents are not shown)"
         default:

@@ -1,6 +1,7 @@
 import AppLinksCore
 import Configuration
 import Foundation
+import Logging
 import SystemPackage
 import Yams
 
@@ -48,6 +49,9 @@ public struct DeploymentConfig: Sendable {
     public var masterKeyBase64: String?
     /// The OAuth 2.0 provider's settings, handed to link types as they are (see ``InstanceInfo/settings``).
     public var linkTypeSettings: [String: JSONValue] = [:]
+    /// `log.level`, and `log.modules` (`Module=level` entries) for modules that log at another threshold.
+    public var logLevel: Logger.Level = .info
+    public var logModules: [String: Logger.Level] = [:]
     /// `tls.certificate` and `tls.private_key`: PEM files (relative to the home, or absolute). With both, `serve`
     /// speaks HTTPS only; `SIGHUP` reloads them.
     public var tlsCertificate: String?
@@ -90,7 +94,8 @@ public struct DeploymentConfig: Sendable {
         "http.allow_private_addresses", "testing.clock_offset_seconds", "server.trusted_proxies",
         "server.request_header_timeout_seconds", "server.request_body_timeout_seconds", "server.max_requests_in_flight",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
-        "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes", "log.format", "tls.certificate", "tls.private_key",
+        "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes", "log.format", "log.level", "log.modules", "tls.certificate",
+        "tls.private_key",
     ]
 
     static func checkKeys(_ path: String) throws {
@@ -187,6 +192,20 @@ public struct DeploymentConfig: Sendable {
         clockOffset = try Self.typed("testing.clock_offset_seconds", "a number of seconds", default: 0) { try r.requiredDouble(forKey: $0) }
         masterKeyBase64 = r.string(forKey: "master_key", isSecret: true)
         logFormat = r.string(forKey: "log.format", default: "text")
+        let levelNames = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+        let level = r.string(forKey: "log.level", default: "info")
+        guard let parsedLevel = Logger.Level(rawValue: level) else {
+            throw AppLinksError(.config, "log.level '\(level)' is not one of \(levelNames).")
+        }
+        logLevel = parsedLevel
+        for entry in r.stringArray(forKey: "log.modules", default: []) {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, let moduleLevel = Logger.Level(rawValue: parts[1]) else {
+                throw AppLinksError(
+                    .config, "log.modules entry '\(entry)' is not MODULE=LEVEL (such as AppLinksServer=warning); levels are \(levelNames).")
+            }
+            logModules[parts[0]] = moduleLevel
+        }
         tlsCertificate = r.string(forKey: "tls.certificate").flatMap { $0.isEmpty ? nil : $0 }
         tlsPrivateKey = r.string(forKey: "tls.private_key").flatMap { $0.isEmpty ? nil : $0 }
         guard (tlsCertificate == nil) == (tlsPrivateKey == nil) else {
@@ -320,6 +339,10 @@ public struct DeploymentConfig: Sendable {
               # text for people, or json: one object per line (timestamp, level, message, request_id, link_id)
               # for a log shipper.
               format: text
+              # trace, debug, info, notice, warning, error or critical; and per module, MODULE=LEVEL entries
+              # such as AppLinksServer=warning (the access log) or AppLinksHost=debug.
+              level: info
+              modules: []
 
             # HTTPS: give both PEM files (relative to this home, or absolute), and serve speaks TLS only. SIGHUP
             # reloads them without a restart. Behind a TLS proxy, leave them out and set server.trusted_proxies.

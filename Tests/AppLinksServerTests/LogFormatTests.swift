@@ -38,5 +38,26 @@ extension ServerProcessTests {
             #expect(!s.log.contains("hunter2-secret"))
             #expect(lines.contains { $0.contains("login failed") }, "\(s.log)")
         }
+
+        @Test("log.level with exceptions per module: the access log alone can be silenced, or kept while everything else is quiet")
+        func moduleLevels() async throws {
+            func lines(_ env: [String: String]) async throws -> [[String: Any]] {
+                let s = try RunningServer(extraEnv: env.merging(["APPLINKS_LOG_FORMAT": "json"]) { _, n in n })
+                #expect(try await s.get("/healthz").status == 200)
+                s.stop()
+                return s.log.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            }
+            func accessLog(_ l: [[String: Any]]) -> Bool {
+                l.contains { ($0["message"] as? String)?.hasPrefix("GET /healthz 200") == true }
+            }
+            func started(_ l: [[String: Any]]) -> Bool { l.contains { ($0["message"] as? String)?.hasPrefix("Server started") == true } }
+
+            let quietAccess = try await lines(["APPLINKS_LOG_MODULES": "AppLinksServer=warning"])
+            #expect(!accessLog(quietAccess) && started(quietAccess), "\(quietAccess)")
+            #expect(!quietAccess.contains { $0["source"] as? String == "AppLinksServer" && $0["level"] as? String == "info" })
+
+            let onlyAccess = try await lines(["APPLINKS_LOG_LEVEL": "warning", "APPLINKS_LOG_MODULES": "AppLinksServer=info"])
+            #expect(accessLog(onlyAccess) && !started(onlyAccess), "\(onlyAccess)")
+        }
     }
 }
