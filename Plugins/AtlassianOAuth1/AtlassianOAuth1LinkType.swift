@@ -208,20 +208,38 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
             ], messages: [])
     }
 
-    private func remoteStep(_ r: WizardRequest) async throws -> WizardResponse {
+    /// The remote the `url` answer names, found again and still allowed to be linked; else the error that sends
+    /// the admin back to the URL step.
+    private enum Located {
+        case found(RemoteManifest, String)
+        case back(WizardResponse)
+    }
+
+    private func locate(_ r: WizardRequest) async throws -> Located {
         guard let base = RemoteApplication.normalized(r.answers["url"]?.stringValue ?? ""),
             case .found(let manifest, let found, _) = await RemoteApplication.detect(base, host: host)
         else {
-            return .errors(
-                step: "url", errors: [FieldError(field: "url", message: "The application no longer answers; check the URL.")], messages: [])
+            return .back(
+                .errors(
+                    step: "url", errors: [FieldError(field: "url", message: "The application no longer answers; check the URL.")],
+                    messages: []))
         }
         if let refusal = try await refusal(manifest) {
-            return .errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: [])
+            return .back(.errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: []))
+        }
+        return .found(manifest, found)
+    }
+
+    private func remoteStep(_ r: WizardRequest) async throws -> WizardResponse {
+        let (manifest, found): (RemoteManifest, String)
+        switch try await locate(r) {
+        case .back(let response): return response
+        case .found(let m, let f): (manifest, found) = (m, f)
         }
         let impersonation = Self.impersonation(r)
         if r.answers["remote_side"]?.stringValue == "browser" {
             if let refusal = Self.plainHTTPRefusal(found, r) { return refusal }
-            return try await reciprocalStep(r)
+            return try await reciprocal(r, manifest: manifest, found: found)
         }
         let token = r.answers["remote_token"]?.stringValue ?? ""
         guard let authorization = Self.remoteAuthorization(r.answers) else {
@@ -320,15 +338,13 @@ struct AtlassianOAuth1LinkType: LinkTypePlugin {
     /// remote's page for it (`/admin/applinks/reciprocal` on an AppLinks host), which comes back to
     /// ``wizardReturnPath``. The remote's side exists once it answers this instance's signed status request.
     private func reciprocalStep(_ r: WizardRequest) async throws -> WizardResponse {
-        guard let base = RemoteApplication.normalized(r.answers["url"]?.stringValue ?? ""),
-            case .found(let manifest, let found, _) = await RemoteApplication.detect(base, host: host)
-        else {
-            return .errors(
-                step: "url", errors: [FieldError(field: "url", message: "The application no longer answers; check the URL.")], messages: [])
+        switch try await locate(r) {
+        case .back(let response): return response
+        case .found(let manifest, let found): return try await reciprocal(r, manifest: manifest, found: found)
         }
-        if let refusal = try await refusal(manifest) {
-            return .errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: [])
-        }
+    }
+
+    private func reciprocal(_ r: WizardRequest, manifest: RemoteManifest, found: String) async throws -> WizardResponse {
         let me = try await host.instanceInfo()
         let statusURL = found + "/rest/applinks/3.0/status/" + me.id
         let signed = try await Authorization(host: host).client().sign(OAuth1Request(method: "GET", url: statusURL))

@@ -85,7 +85,7 @@ enum LinksPage {
         s.count <= limit ? s : String(s.prefix(limit)) + "…"
     }
 
-    static func row(_ link: Link, deployment: Deployment, typeNames: [String: String], csrf: String) -> [String: Any] {
+    static func row(_ link: Link, deployment: Deployment, typeNames: [String: String]) -> [String: Any] {
         let plugin = deployment.enabledPlugin(link.type)
         let actions = plugin?.descriptor.adminActions ?? []
         var menu: [[String: Any]] = [["href": "\(path)/\(link.id)/edit", "label": "Edit"]]
@@ -107,9 +107,9 @@ enum LinksPage {
         ]
     }
 
-    static func rows(_ links: [Link], deployment: Deployment, csrf: String) -> [[String: Any]] {
+    static func rows(_ links: [Link], deployment: Deployment) -> [[String: Any]] {
         let names = typeNames(deployment)
-        return links.map { row($0, deployment: deployment, typeNames: names, csrf: csrf) }
+        return links.map { row($0, deployment: deployment, typeNames: names) }
     }
 
     static func register(on router: Router<AppRequestContext>, web: WebAccess) {
@@ -132,7 +132,7 @@ enum LinksPage {
                 return web.templates.page(
                     "links", title: "Application links",
                     values: [
-                        "rows": rows(shown, deployment: web.deployment, csrf: v.record.csrf), "has_links": anyLinks,
+                        "rows": rows(shown, deployment: web.deployment), "has_links": anyLinks,
                         "none_shown": anyLinks && shown.isEmpty, "hide_table": shown.isEmpty, "types": types, "categories": categories,
                         "search": query.search, "csrf": v.record.csrf, "notice": notice as Any,
                         "sort_application": query.sortLink("application"), "sort_type": query.sortLink("type"),
@@ -145,10 +145,10 @@ enum LinksPage {
         // The table's body alone, for the live update; the page's own query string picks the same rows.
         router.get(RouterPath(path + "/rows")) { request, _ in
             try await web.page {
-                let v = try await web.admin(request)
+                _ = try await web.admin(request)
                 let shown = try await web.deployment.store.links(matching: Query(request).store).links
                 let html =
-                    web.templates.render(["rows": rows(shown, deployment: web.deployment, csrf: v.record.csrf)], "rows")
+                    web.templates.render(["rows": rows(shown, deployment: web.deployment)], "rows")
                 var r = WebTemplates.htmlResponse(html, status: .ok)
                 r.headers[HTTPField.Name("X-Link-Count")!] = String(shown.count)
                 return r

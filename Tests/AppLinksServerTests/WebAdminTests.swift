@@ -78,6 +78,21 @@ extension ServerProcessTests {
             #expect(made.status == 303 && made.headers["Location"] == "/admin/applinks", "\(made.body)")
             #expect(try await post(code, cookie: cookie).status == 403, "the page refuses everything once an administrator exists")
 
+            // The reciprocal page sends the browser back only to the application being linked, never elsewhere.
+            let admin = try #require(
+                made.headers["Set-Cookie"].flatMap { $0.hasPrefix("applinks_session") ? $0 : nil }?.split(separator: ";").first.map(
+                    String.init))
+            let offsite = try await s.get(
+                "/admin/applinks/reciprocal?type=fixture&answer.url=https%3A%2F%2Fapp.example.com&return=https%3A%2F%2Fevil.example%2Fx",
+                headers: [("Cookie", admin)])
+            #expect(
+                offsite.status == 200 && offsite.body.contains("app.example.com") && !offsite.body.contains("evil.example"),
+                "\(offsite.body)")
+            let onsite = try await s.get(
+                "/admin/applinks/reciprocal?type=fixture&answer.url=https%3A%2F%2Fapp.example.com&return=https%3A%2F%2Fapp.example.com%2Fback",
+                headers: [("Cookie", admin)])
+            #expect(onsite.body.contains("https://app.example.com/back"), "\(onsite.body)")
+
             // A user who is not an administrator: 403 on every admin page, in HTML.
             _ = try s.token(user: "bob", admin: false)
             let login = try await s.get("/login")
