@@ -6,7 +6,7 @@ swift build -c "$build" --product applinks >/dev/null
 swift build -c "$build" --product AppLinksTestFixture >/dev/null
 bin=$(swift build -c "$build" --show-bin-path)
 work=$(mktemp -d)
-export APPLINKS_HOME="$work/home" APPLINKS_PLUGINS_PATHS="$bin/libAppLinksTestFixture.so" APPLINKS_LOG_LEVEL=warning
+export APPLINKS_HOME="$work/home" APPLINKS_PLUGINS_PATHS="$bin/libAppLinksTestFixture.so" APPLINKS_LOG_LEVEL=${APPLINKS_LOG_LEVEL:-info}
 "$bin/applinks" init >/dev/null
 "$bin/applinks" serve --listen 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.err" &
 server=$!

@@ -48,24 +48,15 @@ enum LinksPage {
             return Self.query(items)
         }
 
-        func pager(total: Int) -> [String: Any] {
-            let from = min(total, (page - 1) * LinksPage.pageSize + 1)
-            let to = min(total, page * LinksPage.pageSize)
-            return [
-                "from": String(from), "to": String(to), "total": String(total), "prev": page > 1 ? pageLink(page - 1) : false,
-                "next": to < total ? pageLink(page + 1) : false, "several": total > LinksPage.pageSize,
-            ]
-        }
-
         /// The column header's link: sorts by the column, and flips the order when it already does.
-        func sortLink(_ column: String) -> [String: Any] {
+        func sortLink(_ column: String) -> (href: String, aria: String, arrow: String) {
             var items = [("sort", column), ("dir", column == sort && !descending ? "desc" : "asc")]
             if !type.isEmpty { items.append(("type", type)) }
             if !category.isEmpty { items.append(("category", category)) }
             if !search.isEmpty { items.append(("q", search)) }
             let href = Self.query(items)
             let state = column == sort ? (descending ? "descending" : "ascending") : "none"
-            return ["href": href, "aria": state, "arrow": column == sort ? (descending ? " ▼" : " ▲") : ""]
+            return (href, state, column == sort ? (descending ? " ▼" : " ▲") : "")
         }
 
         static func query(_ items: [(String, String)]) -> String {
@@ -82,34 +73,7 @@ enum LinksPage {
 
     /// A name or version a remote chose is shown whole up to a point: a 10 MB "name" must not make a 10 MB page.
     static func clip(_ s: String, _ limit: Int = 200) -> String {
-        s.count <= limit ? s : String(s.prefix(limit)) + "…"
-    }
-
-    static func row(_ link: Link, deployment: Deployment, typeNames: [String: String]) -> [String: Any] {
-        let plugin = deployment.enabledPlugin(link.type)
-        let actions = plugin?.descriptor.adminActions ?? []
-        var menu: [[String: Any]] = [["href": "\(path)/\(link.id)/edit", "label": "Edit"]]
-        if actions.contains(where: { $0.id == "relocate" }) { menu.append(["href": "\(path)/\(link.id)/relocate", "label": "Relocate"]) }
-        if actions.contains(where: { $0.id == "view-credentials" }) {
-            menu.append(["href": "\(path)/\(link.id)/credentials", "label": "View credentials"])
-        }
-        for a in actions where !LinkPage.hostRunActions.contains(a.id) {
-            menu.append(["href": "\(path)/\(link.id)#action-\(a.id)", "label": LinkPage.clip(a.title, 60)])
-        }
-        menu.append(["href": "\(path)/\(link.id)/delete", "label": "Delete"])
-        let app = link.application
-        return [
-            "id": link.id, "name": clip(link.name), "href": "\(path)/\(link.id)",
-            "product": clip(app.productAndVersion), "type": typeNames[link.type] ?? link.type,
-            "direction": link.direction.displayName, "category": link.status.category.rawValue,
-            "error_type": link.status.errorType?.rawValue as Any, "message": clip(link.status.message, 600), "primary": link.primary,
-            "can_be_primary": !link.primary, "menu": menu,
-        ]
-    }
-
-    static func rows(_ links: [Link], deployment: Deployment) -> [[String: Any]] {
-        let names = typeNames(deployment)
-        return links.map { row($0, deployment: deployment, typeNames: names) }
+        s.utf8.count <= limit || s.count <= limit ? s : String(s.prefix(limit)) + "…"
     }
 
     static func register(on router: Router<AppRequestContext>, web: WebAccess) {
@@ -121,24 +85,13 @@ enum LinksPage {
                 let shown = page.links
                 var anyLinks = page.total > 0
                 if !anyLinks { anyLinks = try await web.deployment.store.links(matching: LinkQuery(limit: 0)).total > 0 }
-                let names = typeNames(web.deployment)
-                let types = Set(names.keys).union(query.type.isEmpty ? [] : [query.type]).sorted().map {
-                    ["id": $0, "name": names[$0] ?? $0, "selected": $0 == query.type] as [String: Any]
-                }
-                let categories = StatusCategory.allCases.map {
-                    ["id": $0.rawValue, "selected": $0.rawValue == query.category] as [String: Any]
-                }
                 let notice = request.uri.queryParameters["notice"].map { Notices.text(String($0)) } ?? nil
-                return web.templates.page(
-                    "links", title: "Application links",
-                    values: [
-                        "rows": rows(shown, deployment: web.deployment), "has_links": anyLinks,
-                        "none_shown": anyLinks && shown.isEmpty, "hide_table": shown.isEmpty, "types": types, "categories": categories,
-                        "search": query.search, "csrf": v.record.csrf, "notice": notice as Any,
-                        "sort_application": query.sortLink("application"), "sort_type": query.sortLink("type"),
-                        "sort_direction": query.sortLink("direction"), "sort_status": query.sortLink("status"),
-                        "count": shown.count, "pager": query.pager(total: page.total),
-                    ], nav: v.nav(path))
+                let body = LinksPageHTML.Body(
+                    query: query, links: shown, total: page.total, anyLinks: anyLinks, typeNames: typeNames(web.deployment),
+                    csrf: v.record.csrf, notice: notice)
+                return web.templates.frame(title: "Application links", nav: v.nav(path), capacity: 8_192 + shown.count * 1_400) {
+                    LinksPageHTML.body(body, deployment: web.deployment, into: &$0)
+                }
             }
         }
 
@@ -147,9 +100,9 @@ enum LinksPage {
             try await web.page {
                 _ = try await web.admin(request)
                 let shown = try await web.deployment.store.links(matching: Query(request).store).links
-                let html =
-                    web.templates.render(["rows": rows(shown, deployment: web.deployment)], "rows")
-                var r = WebTemplates.htmlResponse(html, status: .ok)
+                var html = HTMLBuffer(capacity: shown.count * 1_400)
+                LinksPageHTML.rows(shown, deployment: web.deployment, into: &html)
+                var r = WebTemplates.htmlResponse(html.buffer, status: .ok)
                 r.headers[HTTPField.Name("X-Link-Count")!] = String(shown.count)
                 return r
             }

@@ -98,6 +98,11 @@ struct WebAccess: Sendable {
     static func redirect(_ to: String) -> Response { LoginRoutes.redirect(to) }
 
     static func queryEscape(_ s: String) -> String {
+        if s.utf8.allSatisfy({
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F
+        }) {
+            return s
+        }
         var allowed = CharacterSet.urlQueryAllowed
         allowed.remove(charactersIn: "&=+?#")
         return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""

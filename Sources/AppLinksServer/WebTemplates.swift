@@ -49,8 +49,8 @@ struct WebTemplates: Sendable {
         var library = MustacheLibrary()
         let templates = dir.appendingPathComponent("templates")
         let names = (try? fm.contentsOfDirectory(atPath: templates.path)) ?? []
-        guard names.contains("frame.mustache") else {
-            throw MissingFiles(description: "\(templates.path) has no frame.mustache; reinstall AppLinks.")
+        guard names.contains("message.mustache") else {
+            throw MissingFiles(description: "\(templates.path) has no message.mustache; reinstall AppLinks.")
         }
         MustacheContentTypes.register(FastHTMLEscaping(), named: FastHTMLEscaping.name)
         for name in names where name.hasSuffix(".mustache") {
@@ -89,11 +89,50 @@ struct WebTemplates: Sendable {
 
     /// Wraps HTML that is already escaped in the frame: the site's header, navigation and assets.
     func frame(title: String, body: String, nav: WebNav?, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        let values: [String: Any] = [
-            "title": title, "body": body, "script": scriptURL, "style": styleURL, "nav": nav?.context as Any, "wide": nav?.admin == true,
-        ]
-        let html = render(values, "frame")
-        return Self.htmlResponse(html, status: status, headers: headers)
+        frame(title: title, nav: nav, status: status, headers: headers, capacity: body.utf8.count + 2_048) { $0.markup(body) }
+    }
+
+    /// The frame around a body that `writeBody` writes into the response's own buffer. The frame is written in code,
+    /// not Mustache: every page has it, and its few values cost more to look up dynamically than to write.
+    func frame(
+        title: String, nav: WebNav?, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], capacity: Int = 16_384,
+        writeBody: (inout HTMLBuffer) -> Void
+    ) -> Response {
+        var html = HTMLBuffer(capacity: capacity)
+        html.raw("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+        html.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>")
+        html.text(title)
+        html.raw(" · AppLinks</title>\n<link rel=\"stylesheet\" href=\"")
+        html.text(styleURL)
+        html.raw("\">\n<script src=\"")
+        html.text(scriptURL)
+        html.raw("\" defer></script>\n</head>\n")
+        html.raw(nav?.admin == true ? "<body class=\"wide\">\n" : "<body>\n")
+        html.raw(
+            "<a class=\"skip\" href=\"#main\">Skip to content</a>\n<header class=\"top\">\n<a class=\"brand\" href=\"/\">AppLinks</a>\n")
+        if let nav {
+            html.raw("<nav aria-label=\"Administration\">\n<ul>")
+            for (href, label) in nav.items {
+                html.raw("<li><a href=\"")
+                html.text(href)
+                html.raw(href == nav.current ? "\" aria-current=\"page\">" : "\">")
+                html.text(label)
+                html.raw("</a></li>")
+            }
+            html.raw(
+                "</ul>\n</nav>\n<form class=\"logout\" method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf_token\" value=\""
+            )
+            html.text(nav.csrf)
+            html.raw("\"><span class=\"who\">")
+            html.text(nav.user)
+            html.raw("</span> <button type=\"submit\" class=\"link\">Log out</button></form>\n")
+        }
+        html.raw("</header>\n<main id=\"main\">\n<h1>")
+        html.text(title)
+        html.raw("</h1>\n")
+        writeBody(&html)
+        html.raw("\n</main>\n</body>\n</html>\n")
+        return Self.htmlResponse(html.buffer, status: status, headers: headers)
     }
 
     /// Renders with every `nil` made `false`: Mustache would print an absent optional as "nil", and a missing key
@@ -120,6 +159,10 @@ struct WebTemplates: Sendable {
     }
 
     static func htmlResponse(_ html: String, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+        htmlResponse(ByteBuffer(string: html), status: status, headers: headers)
+    }
+
+    static func htmlResponse(_ html: ByteBuffer, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
         var h = headers
         h[.contentType] = "text/html; charset=utf-8"
         if h[.cacheControl] == nil { h[.cacheControl] = "no-store" }
@@ -127,7 +170,7 @@ struct WebTemplates: Sendable {
         h[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         h[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         h[HTTPField.Name("Content-Security-Policy")!] = contentSecurityPolicy
-        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: html)))
+        return Response(status: status, headers: h, body: .init(byteBuffer: html))
     }
 
     /// `GET /static/NAME`: the hashed stylesheet and script, cacheable for a year; anything else is 404.
@@ -157,24 +200,49 @@ struct FastHTMLEscaping: MustacheContentType {
     func escapeText(_ text: String) -> String {
         var copy = text
         let escaped = copy.withUTF8 { bytes -> String? in
-            var special = 0
-            for b in bytes where b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27 { special += 1 }
-            if special == 0 { return nil }
+            guard bytes.contains(where: Self.isSpecial) else { return nil }
             var out: [UInt8] = []
-            out.reserveCapacity(bytes.count + special * 5)
-            for b in bytes {
-                switch b {
-                case 0x26: out += Self.amp
-                case 0x3C: out += Self.lt
-                case 0x3E: out += Self.gt
-                case 0x22: out += Self.quot
-                case 0x27: out += Self.apos
-                default: out.append(b)
-                }
-            }
+            out.reserveCapacity(bytes.count + 32)
+            Self.escape(bytes, into: &out)
             return String(decoding: out, as: UTF8.self)
         }
         return escaped ?? text
+    }
+
+    /// Letters and most punctuation are above `>`, so most bytes take the first comparison only.
+    @inline(__always)
+    static func isSpecial(_ b: UInt8) -> Bool { b <= 0x3E && (b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27) }
+
+    /// Appends `bytes` to `out` with the five characters replaced by their entities.
+    static func escape(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        escape(bytes) { out.append(contentsOf: $0) }
+    }
+
+    /// `bytes` in runs, each passed to `write`: the text between special characters as it is, and each special
+    /// character's entity.
+    @inline(__always)
+    static func escape(_ bytes: UnsafeBufferPointer<UInt8>, _ write: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var start = 0
+        var i = 0
+        let count = bytes.count
+        while i < count {
+            let b = bytes[i]
+            if isSpecial(b) {
+                if i > start { write(UnsafeBufferPointer(rebasing: bytes[start..<i])) }
+                let entity =
+                    switch b {
+                    case 0x26: amp
+                    case 0x3C: lt
+                    case 0x3E: gt
+                    case 0x22: quot
+                    default: apos
+                    }
+                entity.withUnsafeBufferPointer(write)
+                start = i + 1
+            }
+            i += 1
+        }
+        if count > start { write(UnsafeBufferPointer(rebasing: bytes[start..<count])) }
     }
 }
 
@@ -185,13 +253,13 @@ struct WebNav {
     var csrf: String
     var current: String
 
-    var context: [String: Any] {
+    /// The bar's links, in order.
+    var items: [(href: String, label: String)] {
         var items: [(String, String)] = []
         if admin {
             items += [("/admin/applinks", "Application links"), ("/admin/link-types", "Link types"), ("/admin/audit", "Audit log")]
         }
         items.append((AccountRoutes.path, "Authorized applications"))
-        let links: [[String: Any]] = items.map { ["href": $0.0, "label": $0.1, "current": $0.0 == current] }
-        return ["user": user, "csrf": csrf, "links": links]
+        return items
     }
 }

@@ -128,7 +128,7 @@ extension SQLiteStore: UserStore {
 
     public func user(name: String) async throws -> UserRecord? {
         try await read("user \(name)") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE name = ?", arguments: [name]).map(Self.user)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE name = ?"), arguments: [name]).map(Self.user)
         }
     }
 

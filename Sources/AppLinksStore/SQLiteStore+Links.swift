@@ -157,22 +157,25 @@ extension SQLiteStore {
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let key =
             switch query.order {
-            case .name: "''"
+            case .name: ""
             case .type: "type"
             case .direction:
                 "CASE WHEN incoming_auth != '[]' AND outgoing_auth != '[]' THEN 'Two-way' WHEN incoming_auth != '[]' THEN 'Incoming' ELSE 'Outgoing' END"
             case .status: "status_category"
             }
         let direction = query.descending ? "DESC" : "ASC"
-        let order = "\(key) \(direction), lower(name) \(direction), id \(direction)"
+        let order = (key.isEmpty ? "" : "\(key) \(direction), ") + "lower(name) \(direction), id \(direction)"
         let limit = query.limit == .max ? -1 : query.limit
         let (rows, total) = try await read("links") { db -> ([LinkRow], Int) in
             let total =
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM links \(whereClause)", arguments: StatementArguments(arguments))
+                try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT count(*) FROM links \(whereClause)"), arguments: StatementArguments(arguments))
                 ?? 0
             var rows: [LinkRow] = []
+            // Cached: the page and its live update ask the same few queries over and over, and preparing one
+            // cost more than running it.
             let cursor = try Row.fetchCursor(
-                db, sql: "SELECT \(Link.selectColumns) FROM links \(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?",
+                db.cachedStatement(sql: "SELECT \(Link.selectColumns) FROM links \(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?"),
                 arguments: StatementArguments(arguments) + [limit, query.offset])
             while let row = try cursor.next() { rows.append(LinkRow(row)) }
             return (rows, total)

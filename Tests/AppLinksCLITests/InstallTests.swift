@@ -24,7 +24,7 @@ struct InstallTests {
         let files = try #require(fm.enumerator(atPath: prefix.path)).compactMap { $0 as? String }
         #expect(files.contains("bin/applinks") && files.contains("bin/applinks-plugin-runner"))
         #expect(files.contains("lib/applinks/plugins/libAppLinksLinkTypeOAuth2Incoming.so"))
-        #expect(files.contains("share/applinks/Web/templates/links.mustache") && files.contains("share/applinks/BUILD"))
+        #expect(files.contains("share/applinks/Web/templates/message.mustache") && files.contains("share/applinks/BUILD"))
         for file in files {
             let mode = try #require(fm.attributesOfItem(atPath: prefix.appendingPathComponent(file).path)[.posixPermissions] as? Int)
             #expect(mode & 0o022 == 0, "\(file) is writable by others: \(String(mode, radix: 8))")

@@ -15,7 +15,7 @@ struct UpgradeTests {
         try #require(migrations.count >= 2)
         let previous = migrations[migrations.count - 2]
         try SQLiteStore.create(path: db, schemaUpTo: previous)
-        // Data as the older version wrote it, in a table the newest migration rebuilds.
+        // Data as the older version wrote it, which the migration must keep.
         let old = try DatabaseQueue(path: db)
         try await old.write { db in
             try db.execute(

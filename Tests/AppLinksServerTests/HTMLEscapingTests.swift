@@ -1,3 +1,4 @@
+import AppLinksCore
 import Foundation
 import Testing
 
@@ -19,6 +20,9 @@ struct HTMLEscapingTests {
         for _ in 0..<5_000 {
             let s = (0..<Int.random(in: 0...16, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
             #expect(FastHTMLEscaping().escapeText(s) == Self.reference(s), "\(s.debugDescription)")
+            var written = HTMLBuffer(capacity: 0)
+            written.text(s)
+            #expect(written.string == Self.reference(s), "\(s.debugDescription)")
         }
         #expect(FastHTMLEscaping().escapeText(#""><img src=x onerror=alert(1)>"#) == "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;")
     }
@@ -28,5 +32,20 @@ struct HTMLEscapingTests {
         let templates = try WebTemplates.loaded.get()
         let html = templates.render(["error": "<script>alert('x')</script>", "links": [[String: Any]]()], "message")
         #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") && !html.contains("<script>"), "\(html)")
+    }
+
+    @Test("the links table's rows, written in code, escape every value a remote or an admin chose")
+    func rowsEscape() {
+        let hostile = #"<script>alert('x')</script>" onmouseover="x" &"#
+        let link = Link(
+            id: "id\"><b>", type: "fixture", name: hostile, application: ApplicationInfo(type: "generic", name: "x", version: hostile),
+            displayURL: "https://x.example.com", incomingAuth: ["oauth"], status: LinkStatus(.networkError, .timeout, message: hostile))
+        var html = HTMLBuffer(capacity: 0)
+        LinksPageHTML.row(link, menu: LinksPageHTML.Menu(nil), typeName: hostile, into: &html)
+        let row = html.string
+        #expect(!row.contains("<script>") && !row.contains(#"" onmouseover"#) && !row.contains("<b>"), "\(row)")
+        // The name (as text and in the menu's label), the remote's version, the type's name and the status message.
+        #expect(row.components(separatedBy: Self.reference(hostile)).count - 1 == 5, "\(row)")
+        #expect(row.contains(#"data-link-id="id&quot;&gt;&lt;b&gt;""#), "\(row)")
     }
 }

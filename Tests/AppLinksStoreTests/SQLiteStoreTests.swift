@@ -32,7 +32,7 @@ struct SQLiteStoreTests {
         let mode = try await queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         let migrations = try await queue.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["0001-initial", "0002-plugin-kv-without-rowid"])
+        #expect(migrations == ["0001-initial", "0002-plugin-kv-without-rowid", "0003-links-by-name"])
     }
 
     @Test("purging deletes expired plugin data; live data stays")
