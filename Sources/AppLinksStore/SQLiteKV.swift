@@ -50,6 +50,17 @@ final class SQLiteKV: Sendable {
         return try c.value(namespace, key, now: Date().timeIntervalSince1970)
     }
 
+    /// Runs `body` on the calling thread with a read-only connection, inside one read transaction (its reads see
+    /// one snapshot). For the query of every links page and its live update: there a hop to GRDB's reader queue
+    /// and back cost more than the query, and a read on this pool never waits for another.
+    func read<T>(_ body: (Connection) throws -> T) throws -> T {
+        let c = try readers.withLock { $0.popLast() } ?? Connection(path: path, readOnly: true)
+        defer { readers.withLock { $0.append(c) } }
+        try c.exec("BEGIN")
+        defer { try? c.exec("COMMIT") }
+        return try body(c)
+    }
+
     func put(namespace: String, key: String, value: Data, ttl: Double?) throws {
         try write { c in try c.put(namespace, key, value, expiresAt: ttl.map { Date().timeIntervalSince1970 + $0 }) }
     }
@@ -205,6 +216,24 @@ final class SQLiteKV: Sendable {
             }
         }
 
+        /// Steps `sql`, with `texts` then `ints` bound in order, and calls `row` for each result row.
+        func each(_ sql: String, texts: [String], ints: [Int], _ row: (ResultRow) throws -> Void) throws {
+            let s = try statement(sql)
+            defer {
+                sqlite3_reset(s)
+                sqlite3_clear_bindings(s)
+            }
+            for (i, text) in texts.enumerated() { sqlite3_bind_text(s, Int32(i + 1), text, -1, transient) }
+            for (i, int) in ints.enumerated() { sqlite3_bind_int64(s, Int32(texts.count + i + 1), Int64(int)) }
+            while true {
+                switch sqlite3_step(s) {
+                case SQLITE_ROW: try row(ResultRow(statement: s))
+                case SQLITE_DONE: return
+                default: throw failure()
+                }
+            }
+        }
+
         func value(_ namespace: String, _ key: String, now: Double) throws -> Data? {
             try run(SQLiteKV.select) { s in
                 sqlite3_bind_text(s, 1, namespace, -1, transient)
@@ -238,6 +267,23 @@ final class SQLiteKV: Sendable {
             }
         }
     }
+}
+
+/// The current row of a statement being stepped, read by column position.
+struct ResultRow {
+    let statement: OpaquePointer
+
+    func isNull(_ i: Int32) -> Bool { sqlite3_column_type(statement, i) == SQLITE_NULL }
+
+    func text(_ i: Int32) -> String {
+        guard let bytes = sqlite3_column_text(statement, i) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, i))), as: UTF8.self)
+    }
+
+    func optionalText(_ i: Int32) -> String? { isNull(i) ? nil : text(i) }
+    func int(_ i: Int32) -> Int { Int(sqlite3_column_int64(statement, i)) }
+    func double(_ i: Int32) -> Double { sqlite3_column_double(statement, i) }
+    func optionalDouble(_ i: Int32) -> Double? { isNull(i) ? nil : double(i) }
 }
 
 /// SQLITE_TRANSIENT: SQLite copies what is bound, which lives only for the call.

@@ -58,7 +58,7 @@ extension SQLiteStore: PluginDataStore, BlockingPluginDataStore {
         try Self.kvCall("Purging expired plugin data") { try kv.purgeExpired() }
     }
 
-    private static func kvCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
+    static func kvCall<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch { throw AppLinksError(.storage, "\(what) failed: \(error)", cause: error) }
     }
 }

@@ -166,19 +166,17 @@ extension SQLiteStore {
         let direction = query.descending ? "DESC" : "ASC"
         let order = (key.isEmpty ? "" : "\(key) \(direction), ") + "lower(name) \(direction), id \(direction)"
         let limit = query.limit == .max ? -1 : query.limit
-        let (rows, total) = try await read("links") { db -> ([LinkRow], Int) in
-            let total =
-                try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT count(*) FROM links \(whereClause)"), arguments: StatementArguments(arguments))
-                ?? 0
-            var rows: [LinkRow] = []
-            // Cached: the page and its live update ask the same few queries over and over, and preparing one
-            // cost more than running it.
-            let cursor = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT \(Link.selectColumns) FROM links \(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?"),
-                arguments: StatementArguments(arguments) + [limit, query.offset])
-            while let row = try cursor.next() { rows.append(LinkRow(row)) }
-            return (rows, total)
+        let (rows, total) = try Self.kvCall("Reading links") {
+            try kv.read { c -> ([LinkRow], Int) in
+                var total = 0
+                try c.each("SELECT count(*) FROM links \(whereClause)", texts: arguments, ints: []) { total = $0.int(0) }
+                var rows: [LinkRow] = []
+                try c.each(
+                    "SELECT \(Link.selectColumns) FROM links \(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?", texts: arguments,
+                    ints: [limit, query.offset]
+                ) { rows.append(LinkRow($0)) }
+                return (rows, total)
+            }
         }
         return LinkPage(links: await Link.decodeAll(rows), total: total)
     }

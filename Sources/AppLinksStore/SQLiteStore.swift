@@ -314,6 +314,16 @@ public struct LinkRow: Sendable {
     }
 
     /// Reads the columns of ``Link/selectColumns`` by position.
+    /// The same columns from a statement stepped on a connection of ``SQLiteKV``.
+    init(_ row: ResultRow) {
+        id = row.text(0); type = row.text(1); name = row.text(2); appType = row.text(3); appName = row.text(4)
+        appVersion = row.optionalText(5); appID = row.optionalText(6); displayURL = row.text(7); rpcURL = row.text(8)
+        incomingAuth = row.optionalText(9) ?? "[]"; outgoingAuth = row.optionalText(10) ?? "[]"
+        primary = row.int(11) != 0; enabled = row.int(12) != 0; config = row.optionalText(13) ?? "{}"; category = row.text(14)
+        errorType = row.optionalText(15); message = row.text(16); checkedAt = row.optionalDouble(17); version = row.int(18)
+        createdAt = row.double(19); updatedAt = row.double(20)
+    }
+
     init(_ row: Row) {
         id = row[0]; type = row[1]; name = row[2]; appType = row[3]; appName = row[4]; appVersion = row[5]; appID = row[6]
         displayURL = row[7]; rpcURL = row[8]; incomingAuth = row[9] ?? "[]"; outgoingAuth = row[10] ?? "[]"
