@@ -75,6 +75,8 @@ extension DeploymentConfig {
         case "server.request_header_timeout_seconds": return seconds(requestHeaderTimeout)
         case "server.request_body_timeout_seconds": return seconds(requestBodyTimeout)
         case "server.max_requests_in_flight": return String(maxRequestsInFlight)
+        case "server.redirect_http": return String(redirectHTTP)
+        case "tls.redirect_from": return tlsRedirectFrom?.description ?? "(none)"
         case "log.format": return logFormat
         case "log.level": return logLevel.rawValue
         case "log.modules": return list(logModules.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" })

@@ -37,6 +37,12 @@ public struct DeploymentConfig: Sendable {
     /// The reverse proxies in front of this node (`server.trusted_proxies`): only from these peers does
     /// `X-Forwarded-For` name the client, for logs and login throttles. Empty: the peer is the client.
     public var trustedProxies: [AddressRange] = []
+    /// `server.redirect_http`: behind a TLS proxy, a request the proxy received as plain HTTP
+    /// (`X-Forwarded-Proto: http`) is sent to the same path on the base URL, which must be https.
+    public var redirectHTTP = false
+    /// `tls.redirect_from`: with `tls.*`, a second listener, plain HTTP, that sends every request to the same path
+    /// on the base URL, so that `http://` links and typed addresses still arrive.
+    public var tlsRedirectFrom: ListenAddress?
     /// How long a client may take to send a request's head (`server.request_header_timeout_seconds`), counted
     /// from the connection's start or the previous response; and its body, from the head
     /// (`server.request_body_timeout_seconds`). A slower client is dropped, so slow senders cannot hold the server.
@@ -95,7 +101,7 @@ public struct DeploymentConfig: Sendable {
         "server.request_header_timeout_seconds", "server.request_body_timeout_seconds", "server.max_requests_in_flight",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
         "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes", "log.format", "log.level", "log.modules", "tls.certificate",
-        "tls.private_key",
+        "tls.private_key", "tls.redirect_from", "server.redirect_http",
     ]
 
     static func checkKeys(_ path: String) throws {
@@ -210,6 +216,26 @@ public struct DeploymentConfig: Sendable {
         tlsPrivateKey = r.string(forKey: "tls.private_key").flatMap { $0.isEmpty ? nil : $0 }
         guard (tlsCertificate == nil) == (tlsPrivateKey == nil) else {
             throw AppLinksError(.config, "tls.certificate and tls.private_key go together: give both PEM files, or neither.")
+        }
+        redirectHTTP = try Self.typed("server.redirect_http", "true or false", default: false) { try r.requiredBool(forKey: $0) }
+        if let from = r.string(forKey: "tls.redirect_from"), !from.isEmpty {
+            guard tlsCertificate != nil else {
+                throw AppLinksError(.config, "tls.redirect_from needs tls.certificate and tls.private_key: it sends plain HTTP to HTTPS.")
+            }
+            do { tlsRedirectFrom = try ListenAddress(from) } catch {
+                throw AppLinksError(.config, "tls.redirect_from '\(from)' is not HOST:PORT, such as 0.0.0.0:80.")
+            }
+        }
+        if redirectHTTP, trustedProxies.isEmpty {
+            throw AppLinksError(
+                .config,
+                "server.redirect_http needs server.trusted_proxies: only a trusted proxy's X-Forwarded-Proto says a request came over plain HTTP."
+            )
+        }
+        if redirectHTTP || tlsRedirectFrom != nil, !baseURL.lowercased().hasPrefix("https://") {
+            throw AppLinksError(
+                .config,
+                "server.redirect_http and tls.redirect_from send requests to the base URL, so base_url must be https, not \(baseURL).")
         }
         guard ["text", "json"].contains(logFormat) else {
             throw AppLinksError(.config, "log.format must be text or json, not '\(logFormat)'.")
@@ -345,10 +371,13 @@ public struct DeploymentConfig: Sendable {
               modules: []
 
             # HTTPS: give both PEM files (relative to this home, or absolute), and serve speaks TLS only. SIGHUP
-            # reloads them without a restart. Behind a TLS proxy, leave them out and set server.trusted_proxies.
+            # reloads them without a restart. redirect_from adds a plain-HTTP listener that sends every request to
+            # base_url. Behind a TLS proxy, leave them out, set server.trusted_proxies, and server.redirect_http: true
+            # sends what the proxy received as plain HTTP (X-Forwarded-Proto: http) to base_url.
             # tls:
             #   certificate: tls/fullchain.pem
             #   private_key: tls/privkey.pem
+            #   redirect_from: 0.0.0.0:80
 
             """
     }

@@ -62,7 +62,8 @@ struct AccessLogMiddleware: RouterMiddleware {
         let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         context.logger.info(
             "\(request.method.rawValue) \(request.uri.path) \(status) \(String(format: "%.1f", ms))ms",
-            metadata: ["client": "\(context.clientAddress ?? "-")"])
+            metadata: context.forwardedHost.map { ["client": "\(context.clientAddress ?? "-")", "host": "\($0)"] }
+                ?? ["client": "\(context.clientAddress ?? "-")"])
     }
 }
 

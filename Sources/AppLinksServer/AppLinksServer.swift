@@ -26,6 +26,9 @@ public func buildApplication(
     if !deployment.config.trustedProxies.isEmpty {
         router.add(middleware: ForwardedClientMiddleware(trusted: deployment.config.trustedProxies))
     }
+    if deployment.config.redirectHTTP {
+        router.add(middleware: HTTPSRedirectMiddleware(baseURL: deployment.config.baseURL, always: false))
+    }
     router.add(middleware: AccessLogMiddleware(metrics: metrics))
     router.add(middleware: InFlightLimitMiddleware(limit: deployment.config.maxRequestsInFlight))
     router.add(middleware: StoreErrorMiddleware())
@@ -78,23 +81,39 @@ public func buildApplication(
     let http1 = HTTPServerBuilder.http1(
         configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout)]))
     let certificates = try tlsCertificates(deployment)
+    var services: [any Service] = [
+        LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger),
+        StatusFollowUpService(deployment: deployment), ShutdownAnnouncer(logger: logger),
+        SystemdWatchdog(notifier: SystemdNotifier(), interval: SystemdNotifier.watchdogInterval()),
+        ReloadOnHangup(
+            certificates: certificates, reloadLinkTypes: { await LinkTypeWatcher(deployment: deployment, logger: logger).refresh() },
+            logger: logger),
+    ]
+    if let from = deployment.config.tlsRedirectFrom {
+        services.append(redirectListener(baseURL: deployment.config.baseURL, at: from, logger: logger))
+    }
     return Application(
         router: router,
         server: try certificates.map { try .tls(http1, tlsConfiguration: $0.serverConfiguration()) } ?? http1,
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "AppLinks"),
-        services: [
-            LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger),
-            StatusFollowUpService(deployment: deployment), ShutdownAnnouncer(logger: logger),
-            SystemdWatchdog(notifier: SystemdNotifier(), interval: SystemdNotifier.watchdogInterval()),
-            ReloadOnHangup(
-                certificates: certificates, reloadLinkTypes: { await LinkTypeWatcher(deployment: deployment, logger: logger).refresh() },
-                logger: logger),
-        ],
+        services: services,
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? listen.port
             await onRunning(ListenAddress(host: listen.host, port: port))
             SystemdNotifier().notify("READY=1\nSTATUS=Serving on \(listen.host):\(port)\nMAINPID=\(getpid())")
         },
+        logger: logger)
+}
+
+/// `tls.redirect_from`: plain HTTP that answers every request with a redirect to the same path on the base URL,
+/// except the probes.
+func redirectListener(baseURL: String, at address: ListenAddress, logger: Logger) -> some Service {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: HTTPSRedirectMiddleware(baseURL: baseURL, always: true))
+    router.get("/healthz") { _, _ in HTTPReply.json(["status": "ok"]) }
+    return Application(
+        router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "AppLinks"),
+        onServerRunning: { _ in logger.notice("redirecting plain HTTP to the base URL", metadata: ["listen": "\(address)"]) },
         logger: logger)
 }
 

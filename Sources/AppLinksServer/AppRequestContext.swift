@@ -10,12 +10,17 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var user: AuthenticatedUser?
     /// The client named by `X-Forwarded-For`, set only when the peer is a trusted proxy.
     public var forwardedClient: String?
+    /// The scheme and host the client used, as a trusted proxy reports them (`X-Forwarded-Proto`, `-Host`).
+    public var forwardedProto: String?
+    public var forwardedHost: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         user = nil
         forwardedClient = nil
+        forwardedProto = nil
+        forwardedHost = nil
     }
 
     /// The client's IP address as text, without the port: the peer's, or the one a trusted proxy forwarded for.
