@@ -25,6 +25,8 @@ python3 -c 'import jsonschema, oauthlib, jwt, requests_oauthlib, authlib, flask,
 export PYTHONDONTWRITEBYTECODE=1
 
 swift build
+# The man pages, from the commands' own help: Scripts/install.sh installs them, and its test checks them.
+swift package generate-manual --multi-page --configuration debug >/dev/null
 log=$(mktemp)
 set +e
 swift test 2>&1 | tee "$log"

@@ -25,11 +25,17 @@ struct InstallTests {
         #expect(files.contains("bin/applinks") && files.contains("bin/applinks-plugin-runner"))
         #expect(files.contains("lib/applinks/plugins/libAppLinksLinkTypeOAuth2Incoming.so"))
         #expect(files.contains("share/applinks/Web/templates/message.mustache") && files.contains("share/applinks/BUILD"))
+        // A man page for the tool and one for each command, from the commands' own help.
+        let manual = try String(contentsOf: prefix.appendingPathComponent("share/man/man1/applinks.serve.1"), encoding: .utf8)
+        #expect(manual.contains(".Dt APPLINKS.SERVE 1") && manual.contains("Fl -listen"), "\(manual.prefix(600))")
+        #expect(files.contains("share/man/man1/applinks.1") && files.contains("share/man/man1/applinks.backup.1"))
         for file in files {
             let mode = try #require(fm.attributesOfItem(atPath: prefix.appendingPathComponent(file).path)[.posixPermissions] as? Int)
             #expect(mode & 0o022 == 0, "\(file) is writable by others: \(String(mode, radix: 8))")
             if file.hasPrefix("bin/") { #expect(mode == 0o755, "\(file): \(String(mode, radix: 8))") }
-            if file.hasSuffix(".so") || file.hasSuffix(".mustache") { #expect(mode == 0o644, "\(file): \(String(mode, radix: 8))") }
+            if file.hasSuffix(".so") || file.hasSuffix(".mustache") || file.hasSuffix(".1") {
+                #expect(mode == 0o644, "\(file): \(String(mode, radix: 8))")
+            }
         }
 
         let applinks = prefix.appendingPathComponent("bin/applinks")
