@@ -22,9 +22,11 @@ struct ServeCommand: HostCommand {
         let settings = home.exists ? try? await DeploymentConfig.load(home: home.url) : nil
         let format = settings?.logFormat ?? environment["APPLINKS_LOG_FORMAT"] ?? "text"
         let level = settings?.logLevel ?? environment["APPLINKS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        // Shared by every logger handed out, so that SIGHUP's reload of the config reaches them all.
+        let thresholds = LogThresholds(level: level, modules: settings?.logModules ?? [:])
         let logger = Logger(label: "applinks") { label -> any LogHandler in
             let base: any LogHandler = format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            return ModuleLevelLogHandler(base: base, level: level, modules: settings?.logModules ?? [:])
+            return ModuleLevelLogHandler(base: base, thresholds: thresholds)
         }
         let deployment: Deployment
         if home.exists {
@@ -43,7 +45,7 @@ struct ServeCommand: HostCommand {
         }
         let address = try ListenAddress(listen ?? deployment.config.listen)
         let setupCode = try await FirstRunSetup(deployment: deployment).issueCode()
-        let app = try buildApplication(deployment: deployment, listen: address, logger: logger) { bound in
+        let app = try buildApplication(deployment: deployment, listen: address, logger: logger, logThresholds: thresholds) { bound in
             // One line on stdout, so that scripts (and tests) can learn a port picked with :0.
             let scheme = deployment.config.tlsCertificate == nil ? "http" : "https"
             FileHandle.standardOutput.write(

@@ -46,6 +46,11 @@ extension DeploymentConfig {
         }
     }
 
+    /// The settings whose values differ from `other`'s: what a reload of the config changed.
+    public func changedKeys(from other: DeploymentConfig) -> [String] {
+        Self.knownKeys.sorted().filter { display($0) != other.display($0) }
+    }
+
     /// A setting's effective value as text.
     func display(_ key: String) -> String {
         func seconds(_ d: Duration) -> String {

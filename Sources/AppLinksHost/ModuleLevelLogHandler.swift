@@ -1,25 +1,34 @@
 import Logging
+import Synchronization
 
 /// `log.level` with exceptions per module (`log.modules: [AppLinksServer=warning, AppLinksHost=debug]`): a line
 /// passes if its level reaches its module's threshold, else the default's. The module is swift-log's `source`,
 /// the Swift module that logged the line (HummingbirdCore for the framework's own lines).
 public struct ModuleLevelLogHandler: LogHandler {
     var base: any LogHandler
-    let levels: [String: Logger.Level]
-    var defaultLevel: Logger.Level
+    let thresholds: LogThresholds
+    /// A level set on one logger (`logger.logLevel = …`) holds for that logger and its copies only.
+    var ownLevel: Logger.Level?
 
-    public init(base: any LogHandler, level: Logger.Level, modules: [String: Logger.Level]) {
+    public init(base: any LogHandler, thresholds: LogThresholds) {
         var base = base
         base.logLevel = .trace
         self.base = base
-        self.levels = modules
-        self.defaultLevel = level
+        self.thresholds = thresholds
+    }
+
+    public init(base: any LogHandler, level: Logger.Level, modules: [String: Logger.Level]) {
+        self.init(base: base, thresholds: LogThresholds(level: level, modules: modules))
     }
 
     /// The lowest threshold, so that the logger hands every line that some module wants to `log(event:)`.
     public var logLevel: Logger.Level {
-        get { min(defaultLevel, levels.values.min() ?? defaultLevel) }
-        set { defaultLevel = newValue }
+        get {
+            if let ownLevel { return ownLevel }
+            let (level, modules) = thresholds.current
+            return min(level, modules.values.min() ?? level)
+        }
+        set { ownLevel = newValue }
     }
 
     public var metadata: Logger.Metadata {
@@ -33,7 +42,20 @@ public struct ModuleLevelLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        guard event.level >= (levels[event.source] ?? defaultLevel) else { return }
+        let (level, modules) = thresholds.current
+        guard event.level >= (ownLevel ?? modules[event.source] ?? level) else { return }
         base.log(event: event)
     }
+}
+
+/// The thresholds every copy of a ``ModuleLevelLogHandler`` reads: one place, so that a reload of the config
+/// (SIGHUP) reaches the loggers already handed out.
+public final class LogThresholds: Sendable {
+    private let state: Mutex<(level: Logger.Level, modules: [String: Logger.Level])>
+
+    public init(level: Logger.Level, modules: [String: Logger.Level]) { state = Mutex((level, modules)) }
+
+    public var current: (level: Logger.Level, modules: [String: Logger.Level]) { state.withLock { $0 } }
+
+    public func set(level: Logger.Level, modules: [String: Logger.Level]) { state.withLock { $0 = (level, modules) } }
 }

@@ -17,7 +17,8 @@ import ServiceLifecycle
 /// ```
 public func buildApplication(
     deployment: Deployment, listen: ListenAddress, logger: Logger = Logger(label: "applinks.server"),
-    metrics: ServerMetrics = ServerMetrics(), onRunning: @escaping @Sendable (ListenAddress) async -> Void = { _ in }
+    metrics: ServerMetrics = ServerMetrics(), logThresholds: LogThresholds? = nil,
+    onRunning: @escaping @Sendable (ListenAddress) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     // Requests answer at once; the status of a link they changed is checked just after, in the background.
     deployment.followUps.queueFromNowOn()
@@ -87,7 +88,7 @@ public func buildApplication(
         SystemdWatchdog(notifier: SystemdNotifier(), interval: SystemdNotifier.watchdogInterval()),
         ReloadOnHangup(
             certificates: certificates, reloadLinkTypes: { await LinkTypeWatcher(deployment: deployment, logger: logger).refresh() },
-            logger: logger),
+            config: ConfigReloader(deployment: deployment, thresholds: logThresholds, logger: logger), logger: logger),
     ]
     if let from = deployment.config.tlsRedirectFrom {
         services.append(redirectListener(baseURL: deployment.config.baseURL, at: from, logger: logger))

@@ -77,12 +77,14 @@ public final class TLSCertificates: Sendable {
 struct ReloadOnHangup: Service {
     let certificates: TLSCertificates?
     let reloadLinkTypes: @Sendable () async -> Void
+    let config: ConfigReloader
     let logger: Logger
 
     func run() async throws {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in hangups {
+                await config.reload()
                 if let certificates {
                     do {
                         try certificates.reload()
