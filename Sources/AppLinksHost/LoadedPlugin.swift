@@ -18,6 +18,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     let logger: Logger
     /// The actions that are plain C functions, by action id.
     let natives: [String: NativeAction]
+    /// Every call into the plugin, for `/metrics`.
+    public let stats: PluginCallStats
 
     private enum InitState {
         case detached
@@ -49,6 +51,7 @@ public final class LoadedPlugin: @unchecked Sendable {
     ) {
         self.natives = natives
         self.backend = backend
+        if case .process(let p) = backend { stats = p.stats } else { stats = PluginCallStats() }
         self.descriptor = descriptor
         self.path = path
         self.abiVersion = abiVersion
@@ -104,6 +107,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// A plugin-reported error becomes `.pluginFailed` with the plugin's message. If `timeout` passes first, this
     /// throws `.timeout`; the plugin's thread is left to finish on its own (an in-process call cannot be stopped).
     public func call(_ function: Function, _ request: Data, timeout: Duration?) async throws -> Data {
+        try await stats.measure(function.rawValue) { try await unmeasuredCall(function, request, timeout: timeout) }
+    }
+
+    private func unmeasuredCall(_ function: Function, _ request: Data, timeout: Duration?) async throws -> Data {
         let pluginID = id
         if case .process(let p) = backend {
             let wire: PluginCall.Function =
@@ -132,8 +139,14 @@ public final class LoadedPlugin: @unchecked Sendable {
         let data: Data
         if inline, !isolated {
             let started = ContinuousClock.now
-            data = try InlineCall.run { try invoke(.handleHTTP, request.jsonData()) }
+            do {
+                data = try InlineCall.run { try invoke(.handleHTTP, request.jsonData()) }
+            } catch {
+                stats.record(Function.handleHTTP.rawValue, failed: true, took: ContinuousClock.now - started)
+                throw error
+            }
             let took = ContinuousClock.now - started
+            stats.record(Function.handleHTTP.rawValue, failed: false, took: took)
             if took > InlineCall.slow {
                 logger.warning(
                     "an inline route answered slowly; declare it without \"inline\" so that it runs on a plugin thread",
@@ -172,6 +185,10 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// Calls an action that is a plain C function, on a plugin thread, with arguments already converted.
     func callNative(_ native: NativeAction, linkID: String, values: [String?], timeout: Duration?) async throws -> Data {
+        try await stats.measure("action") { try await unmeasuredNative(native, linkID: linkID, values: values, timeout: timeout) }
+    }
+
+    private func unmeasuredNative(_ native: NativeAction, linkID: String, values: [String?], timeout: Duration?) async throws -> Data {
         let pluginID = id
         let what = native.action.cFunction?.symbol ?? native.action.id
         if case .process(let p) = backend {

@@ -19,6 +19,8 @@ final class PluginProcess: Sendable {
     let logger: Logger
     private let state: Mutex<State>
     private let services = Mutex<HostServices?>(nil)
+    /// The plugin's call counts, kept here so that its restarts are counted where they happen.
+    let stats = PluginCallStats()
 
     private struct State {
         var runner: RunnerConnection?
@@ -118,6 +120,7 @@ final class PluginProcess: Sendable {
                 s.runner = connection
                 s.restartAt = nil
             }
+            stats.runnerRestarted()
             logger.notice("plugin runner restarted", metadata: ["plugin": "\(pluginName)", "pid": "\(connection.pid)"])
             return connection
         } catch let e as AppLinksError {

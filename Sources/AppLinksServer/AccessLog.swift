@@ -27,6 +27,12 @@ public struct ServerMetrics: Sendable {
     /// by label and dimensions, which costs more than the increment on every request.
     let handles = RequestMetricHandles()
 
+    /// A status sweep this node ran (on a cluster, one node sweeps each round).
+    func statusSweep(took: Duration) {
+        Metrics.Timer(label: "applinks_status_sweep_duration_seconds", factory: factory)
+            .recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+    }
+
     /// Links by status category, read when scraped so the figures are never stale.
     func linkStatuses(_ links: [Link]) {
         for category in StatusCategory.allCases {

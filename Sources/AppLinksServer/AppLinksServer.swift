@@ -38,7 +38,9 @@ public func buildApplication(
 
     router.get("/metrics") { _, _ -> Response in
         metrics.linkStatuses(try await deployment.store.links())
-        return HTTPReply.text(metrics.registry.emitToString(), type: "text/plain; version=0.0.4; charset=utf-8")
+        return HTTPReply.text(
+            metrics.registry.emitToString() + PluginMetrics.text(Array(deployment.availablePluginsForRouting)),
+            type: "text/plain; version=0.0.4; charset=utf-8")
     }
 
     StoreAvailability.register(on: router, deployment: deployment)
@@ -83,7 +85,7 @@ public func buildApplication(
         configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout)]))
     let certificates = try tlsCertificates(deployment)
     var services: [any Service] = [
-        LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, logger: logger),
+        LinkTypeWatcher(deployment: deployment, logger: logger), StatusSweeper(deployment: deployment, metrics: metrics, logger: logger),
         StatusFollowUpService(deployment: deployment), ShutdownAnnouncer(logger: logger),
         SystemdWatchdog(notifier: SystemdNotifier(), interval: SystemdNotifier.watchdogInterval()),
         ReloadOnHangup(
@@ -188,6 +190,7 @@ struct StatusFollowUpService: Service {
 /// Refreshes every link's status each `status.interval_seconds`, and deletes expired plugin data first.
 struct StatusSweeper: Service {
     let deployment: Deployment
+    let metrics: ServerMetrics
     let logger: Logger
 
     func run() async throws {
@@ -196,6 +199,8 @@ struct StatusSweeper: Service {
                 do {
                     // On a cluster, one node sweeps at a time; the others find the lock taken and skip this round.
                     let swept = try await deployment.store.exclusively("status-sweep") {
+                        let start = ContinuousClock.now
+                        defer { metrics.statusSweep(took: ContinuousClock.now - start) }
                         do {
                             try await deployment.store.purgeExpiredPluginData()
                         } catch {

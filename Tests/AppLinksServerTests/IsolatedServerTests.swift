@@ -32,6 +32,13 @@ struct IsolatedServerTests {
         let log = s.log
         #expect(log.contains("plugin runner ended") && log.contains("SIGSEGV") && log.contains("plugin runner restarted"), "\(log)")
         #expect(!log.contains("Thread 0") && !log.contains("Backtrace"), "a plugin's crash must not print a stack trace: \(log)")
+        // The restart and the failed check show in /metrics, by link type.
+        let metrics = try await s.get("/metrics").body
+        #expect(metrics.contains(#"applinks_plugin_runner_restarts_total{link_type="fixture"} 1"#), "\(metrics)")
+        #expect(
+            metrics.firstMatch(of: /applinks_plugin_calls_total\{link_type="fixture",function="check_status",outcome="failed"\} [1-9]/)
+                != nil,
+            "\(metrics)")
         s.stop()
     }
 

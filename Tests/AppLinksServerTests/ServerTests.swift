@@ -329,7 +329,7 @@ extension ServerProcessTests {
             #expect(try await server.get("/rest/applinks/3.0/status/00000000-0000-0000-0000-000000000000").status == 404)
         }
 
-        @Test("/metrics counts requests by route and status, times them, and gives links by status category")
+        @Test("/metrics counts requests by route and status, times them, gives links by status category, and calls by link type")
         func metrics() async throws {
             let server = try RunningServer()
             _ = try server.cli("create", "fixture", "--set", "name=M", "--set", "url=https://m.example.com", "--set", "token=abcd")
@@ -342,6 +342,16 @@ extension ServerProcessTests {
             #expect(text.contains("applinks_http_request_duration_seconds_bucket"))
             #expect(
                 text.contains(#"applinks_links{category="CONNECTED"} 1"#) && text.contains(#"applinks_links{category="NETWORK_ERROR"} 0"#))
+            // Calls into the link type from this server: its route, twice, with their latency.
+            for _ in 0..<2 { #expect(try await server.get("/plugins/fixture/hello").status == 200) }
+            let after = try await server.get("/metrics").body
+            let labels = #"link_type="fixture",function="handle_http""#
+            #expect(after.contains("applinks_plugin_calls_total{\(labels),outcome=\"ok\"} 2"), "\(after)")
+            #expect(after.contains("applinks_plugin_calls_total{\(labels),outcome=\"failed\"} 0"))
+            #expect(after.contains("applinks_plugin_call_duration_seconds_bucket{\(labels),le=\"+Inf\"} 2"))
+            #expect(after.contains("applinks_plugin_call_duration_seconds_count{\(labels)} 2"))
+            // The sweep that ran at start was timed.
+            #expect(after.contains("applinks_status_sweep_duration_seconds_count"), "\(after)")
         }
 
         @Test("after a full flow the log holds no password, token, cookie, CSRF token or secret")
