@@ -167,7 +167,13 @@ public final class Deployment: Sendable {
     /// The configured store: `postgres://…` for a cluster, else the home's SQLite file.
     static func openStore(home: DeploymentHome, config: DeploymentConfig, logger: Logger) async throws -> any AppLinksStore {
         if config.database.hasPrefix("postgres://") || config.database.hasPrefix("postgresql://") {
-            return try await PostgresStore.connect(url: config.database, logger: logger)
+            let store = try await PostgresStore.connect(url: config.database, logger: logger)
+            if !store.upgradedBy.isEmpty {
+                logger.notice(
+                    "database schema upgraded",
+                    metadata: ["database": "\(store.location)", "applied": "\(store.upgradedBy.joined(separator: ", "))"])
+            }
+            return store
         }
         let dbPath = try home.databasePath(config)
         if !FileManager.default.fileExists(atPath: dbPath) {

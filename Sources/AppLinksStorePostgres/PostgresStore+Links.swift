@@ -83,6 +83,48 @@ extension PostgresStore: LinkStore {
         return await Link.decodeAll(rows)
     }
 
+    /// The links page's query in SQL, with the reference's order (``LinkQuery/apply(_:)``): ASCII letters fold
+    /// and nothing else does, and text compares byte by byte (`COLLATE "C"`), whatever the database's locale.
+    public func links(matching query: LinkQuery) async throws -> LinkPage {
+        func fold(_ sql: String) -> String { "translate(\(sql), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')" }
+        var binds = PostgresBindings()
+        func bind(_ value: String) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
+        }
+        var conditions: [String] = []
+        if let type = query.type { conditions.append("type = \(bind(type))") }
+        if let category = query.category { conditions.append("status_category = \(bind(category.rawValue))") }
+        if let search = query.search, !search.isEmpty {
+            let escaped = search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            let pattern = fold(bind("%" + escaped + "%"))
+            conditions.append("(\(fold("name")) LIKE \(pattern) ESCAPE '\\' OR \(fold("display_url")) LIKE \(pattern) ESCAPE '\\')")
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let key: String? =
+            switch query.order {
+            case .name: nil
+            case .type: "type"
+            case .direction:
+                "CASE WHEN incoming_auth != '[]' AND outgoing_auth != '[]' THEN 'Two-way' WHEN incoming_auth != '[]' THEN 'Incoming' ELSE 'Outgoing' END"
+            case .status: "status_category"
+            }
+        let direction = query.descending ? "DESC" : "ASC"
+        let order = ((key.map { [$0] } ?? []) + [fold("name"), "id"]).map { "\($0) COLLATE \"C\" \(direction)" }.joined(separator: ", ")
+        let countBinds = binds
+        let limit = query.limit == .max ? "ALL" : String(query.limit)
+        let page = PostgresQuery(
+            unsafeSQL: "\(Self.select) \(whereClause) ORDER BY \(order) LIMIT \(limit) OFFSET \(query.offset)", binds: binds)
+        let count = PostgresQuery(unsafeSQL: "SELECT count(*) FROM links \(whereClause)", binds: countBinds)
+        let (rows, total) = try await transaction("Reading links") { [self] c -> ([LinkRow], Int) in
+            var total = 0
+            for try await n in try await c.query(count, logger: logger).decode(Int.self) { total = n }
+            return (try await Self.links(try await c.query(page, logger: logger)), total)
+        }
+        return LinkPage(links: await Link.decodeAll(rows), total: total)
+    }
+
     public func updateLink(_ link: Link, sealedSecrets: [String: Data?]) async throws -> Link {
         try await transaction("Writing link \(link.id)") { [self] c in
             let now = Date().timeIntervalSince1970

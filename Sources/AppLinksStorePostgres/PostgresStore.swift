@@ -26,6 +26,10 @@ public final class PostgresStore: AvailabilityReporting {
     /// How long a request waits for the database before it is told the database is away (`wait_timeout`).
     let waitTimeout: Int
     private let lostAt = Mutex<Date?>(nil)
+    private let upgrades = Mutex<[String]>([])
+    /// The migrations this connection applied to a database an older version had made: empty for a new database
+    /// and for one already up to date.
+    public var upgradedBy: [String] { upgrades.withLock { $0 } }
 
     private init(client: PostgresClient, location: String, waitTimeout: Int, logger: Logger) {
         self.client = client
@@ -37,7 +41,11 @@ public final class PostgresStore: AvailabilityReporting {
     }
 
     /// Connects, checks the server answers, and brings the schema up to date.
-    public static func connect(url: String, logger: Logger = Logger(label: "applinks.postgres")) async throws -> PostgresStore {
+    ///
+    /// `schemaUpTo` stops at that migration version, to make the database of an older release in a test.
+    public static func connect(
+        url: String, logger: Logger = Logger(label: "applinks.postgres"), schemaUpTo: Int? = nil
+    ) async throws -> PostgresStore {
         let target = try PostgresURL(url)
         var config: PostgresClient.Configuration
         if let socket = target.socketPath {
@@ -65,7 +73,7 @@ public final class PostgresStore: AvailabilityReporting {
         let store = PostgresStore(
             client: PostgresClient(configuration: config), location: target.description, waitTimeout: target.waitTimeout, logger: logger)
         do {
-            try await store.migrate()
+            try await store.migrate(upTo: schemaUpTo)
         } catch let e as PostgresTransactionError where e.closureError is AppLinksError {
             store.close()
             let newer = e.closureError as! AppLinksError
@@ -273,7 +281,7 @@ public final class PostgresStore: AvailabilityReporting {
     // MARK: Schema
 
     /// Numbered migrations, each applied once, by whichever node takes the advisory lock first.
-    static let migrations: [(Int, String, String)] = [
+    public static let migrations: [(Int, String, String)] = [
         (
             1, "initial",
             """
@@ -320,14 +328,22 @@ public final class PostgresStore: AvailabilityReporting {
                 sealed_private_key BYTEA NOT NULL, created_at DOUBLE PRECISION NOT NULL
             );
             """
-        )
+        ),
+        // The links page's default order, read from an index (``PostgresStore/links(matching:)``).
+        (
+            2, "links-by-name",
+            """
+            CREATE INDEX links_by_name ON links (
+                (translate(name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE "C"), id COLLATE "C")
+            """
+        ),
     ]
 
     /// The advisory lock key for migrations ("applinks" in ASCII, truncated to 63 bits).
     static let migrationLock: Int64 = 0x6170_706C_696E_6B73 & Int64.max
 
-    func migrate() async throws {
-        try await client.withTransaction(logger: logger) { c in
+    func migrate(upTo last: Int? = nil) async throws {
+        let applied: [String] = try await client.withTransaction(logger: logger) { c in
             try await c.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
             try await c.query(
                 """
@@ -347,7 +363,9 @@ public final class PostgresStore: AvailabilityReporting {
                     "a newer AppLinks has migrated it (schema versions \(newer.map(String.init).joined(separator: ", ")), which this "
                         + "version does not know); upgrade applinks on every node. Nothing was changed")
             }
-            for (version, name, sql) in Self.migrations where !applied.contains(version) {
+            var upgraded: [String] = []
+            for (version, name, sql) in Self.migrations where !applied.contains(version) && version <= (last ?? .max) {
+                upgraded.append("\(version)-\(name)")
                 // The extended protocol takes one statement at a time.
                 for statement in sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
                     try await c.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
@@ -356,7 +374,9 @@ public final class PostgresStore: AvailabilityReporting {
                 try await c.query(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(version), \(name), \(now))", logger: logger)
             }
+            return applied.isEmpty ? [] : upgraded
         }
+        upgrades.withLock { $0 = applied }
     }
 }
 

@@ -18,6 +18,23 @@ struct PostgresStoreTests {
         try await body(suite)
     }
 
+    @Test("a database an older release made is brought up to date, which the store reports; a current one is left alone")
+    func upgrade() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let versions = PostgresStore.migrations.map(\.0)
+        try #require(versions.count >= 2)
+        let old = try await PostgresStore.connect(url: url, schemaUpTo: versions[versions.count - 2])
+        #expect(old.upgradedBy.isEmpty, "a new database is created, not upgraded")
+        old.close()
+        let upgraded = try await PostgresStore.connect(url: url)
+        let last = PostgresStore.migrations.last!
+        #expect(upgraded.upgradedBy == ["\(last.0)-\(last.1)"])
+        upgraded.close()
+        let again = try await PostgresStore.connect(url: url)
+        #expect(again.upgradedBy.isEmpty)
+        again.close()
+    }
+
     @Test("nodes starting together migrate once, under the advisory lock")
     func concurrentMigrations() async throws {
         let url = try await TestPostgres.freshDatabase()
@@ -26,7 +43,9 @@ struct PostgresStoreTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(stores.count == 4)
-        #expect(try TestPostgres.psql(url, "SELECT version || ':' || name FROM schema_migrations ORDER BY version") == "1:initial\n")
+        #expect(
+            try TestPostgres.psql(url, "SELECT version || ':' || name FROM schema_migrations ORDER BY version")
+                == "1:initial\n2:links-by-name\n")
         for s in stores { s.close() }
     }
 
