@@ -216,8 +216,8 @@ final class SQLiteKV: Sendable {
             }
         }
 
-        /// Steps `sql`, with `texts` then `ints` bound in order, and calls `row` for each result row.
-        func each(_ sql: String, texts: [String], ints: [Int], _ row: (ResultRow) throws -> Void) throws {
+        /// Steps `sql`, with `texts`, then `ints`, then `doubles` bound in order, and calls `row` for each result row.
+        func each(_ sql: String, texts: [String], ints: [Int], doubles: [Double] = [], _ row: (ResultRow) throws -> Void) throws {
             let s = try statement(sql)
             defer {
                 sqlite3_reset(s)
@@ -225,6 +225,7 @@ final class SQLiteKV: Sendable {
             }
             for (i, text) in texts.enumerated() { sqlite3_bind_text(s, Int32(i + 1), text, -1, transient) }
             for (i, int) in ints.enumerated() { sqlite3_bind_int64(s, Int32(texts.count + i + 1), Int64(int)) }
+            for (i, double) in doubles.enumerated() { sqlite3_bind_double(s, Int32(texts.count + ints.count + i + 1), double) }
             while true {
                 switch sqlite3_step(s) {
                 case SQLITE_ROW: try row(ResultRow(statement: s))

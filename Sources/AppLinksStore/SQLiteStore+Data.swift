@@ -34,14 +34,18 @@ extension SQLiteStore: PluginDataStore, BlockingPluginDataStore {
     }
 
     public func keysBlocking(namespace: String, prefix: String) throws -> [String] {
-        try readNow("plugin data \(namespace)") { db in
-            // substr() instead of LIKE, so '%' and '_' in a prefix match literally.
-            try String.fetchAll(
-                db,
-                sql: """
+        // substr() instead of LIKE, so '%' and '_' in a prefix match literally.
+        try Self.kvCall("Reading plugin data \(namespace)") {
+            try kv.read { c -> [String] in
+                var keys: [String] = []
+                try c.each(
+                    """
                     SELECT key FROM plugin_kv WHERE namespace = ? AND substr(key, 1, length(?)) = ?
                     AND (expires_at IS NULL OR expires_at > ?) ORDER BY key
-                    """, arguments: [namespace, prefix, prefix, Date().timeIntervalSince1970])
+                    """, texts: [namespace, prefix, prefix], ints: [], doubles: [Date().timeIntervalSince1970]
+                ) { keys.append($0.text(0)) }
+                return keys
+            }
         }
     }
 

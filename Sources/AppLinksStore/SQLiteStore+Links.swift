@@ -134,72 +134,26 @@ extension SQLiteStore: LinkStore {
     }
 }
 
+/// A plugin's blocking host calls may run on an event loop (a route declared inline): they read through
+/// ``SQLiteKV``'s connections, which never wait for one another. Through GRDB's pool they waited for a reader that
+/// async reads held, whose continuations needed that same event loop: the server hung.
 extension SQLiteStore: BlockingLinkReader {
     public func linkBlocking(id: String) throws -> Link? {
-        try readNow("link \(id)") { db in
-            try Row.fetchOne(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE id = ?", arguments: [id]).map(Link.init(row:))
-        }
+        try blockingLinks("link \(id)", "SELECT \(Link.selectColumns) FROM links WHERE id = ?", [id]).first
     }
 
     public func linksBlocking(type: String) throws -> [Link] {
-        let rows = try readNow("links of type \(type)") { db in
-            try Row.fetchAll(db, sql: "SELECT \(Link.selectColumns) FROM links WHERE type = ? ORDER BY name, id", arguments: [type])
-                .map(LinkRow.init)
+        try blockingLinks("links of type \(type)", "SELECT \(Link.selectColumns) FROM links WHERE type = ? ORDER BY name, id", [type])
+    }
+
+    private func blockingLinks(_ what: String, _ sql: String, _ arguments: [String]) throws -> [Link] {
+        let rows = try Self.kvCall("Reading \(what)") {
+            try kv.read { c -> [LinkRow] in
+                var rows: [LinkRow] = []
+                try c.each(sql, texts: arguments, ints: []) { rows.append(LinkRow($0)) }
+                return rows
+            }
         }
         return Link.decodeChunk(rows)
-    }
-}
-
-extension SQLiteStore {
-    /// The page in SQL: only its rows are read and decoded, whatever the number of links.
-    public func links(matching query: LinkQuery) async throws -> LinkPage {
-        let (conditions, arguments) = Self.conditions(query)
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let key =
-            switch query.order {
-            case .name: ""
-            case .type: "type"
-            case .direction:
-                "CASE WHEN incoming_auth != '[]' AND outgoing_auth != '[]' THEN 'Two-way' WHEN incoming_auth != '[]' THEN 'Incoming' ELSE 'Outgoing' END"
-            case .status: "status_category"
-            }
-        let direction = query.descending ? "DESC" : "ASC"
-        let order = (key.isEmpty ? "" : "\(key) \(direction), ") + "lower(name) \(direction), id \(direction)"
-        let limit = query.limit == .max ? -1 : query.limit
-        let (rows, total) = try Self.kvCall("Reading links") {
-            try kv.read { c -> ([LinkRow], Int) in
-                var total = 0
-                try c.each("SELECT count(*) FROM links \(whereClause)", texts: arguments, ints: []) { total = $0.int(0) }
-                var rows: [LinkRow] = []
-                try c.each(
-                    "SELECT \(Link.selectColumns) FROM links \(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?", texts: arguments,
-                    ints: [limit, query.offset]
-                ) { rows.append(LinkRow($0)) }
-                return (rows, total)
-            }
-        }
-        return LinkPage(links: await Link.decodeAll(rows), total: total)
-    }
-
-    static func conditions(_ query: LinkQuery) -> ([String], [String]) {
-        var conditions: [String] = []
-        var arguments: [String] = []
-        if let type = query.type {
-            conditions.append("type = ?")
-            arguments.append(type)
-        }
-        if let category = query.category {
-            conditions.append("status_category = ?")
-            arguments.append(category.rawValue)
-        }
-        if let search = query.search, !search.isEmpty {
-            let pattern =
-                "%"
-                + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_") + "%"
-            conditions.append("(name LIKE ? ESCAPE '\\' OR display_url LIKE ? ESCAPE '\\')")
-            arguments += [pattern, pattern]
-        }
-        return (conditions, arguments)
     }
 }

@@ -225,14 +225,6 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    /// One statement on the calling thread, outside a transaction (a single statement is consistent on its own):
-    /// for threads that may block (see ``BlockingPluginDataStore``).
-    func readNow<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
-        do { return try pool.unsafeReentrantRead(body) } catch let e as AppLinksError { throw e } catch {
-            throw AppLinksError(.storage, "Reading \(what) failed: \(Self.describe(error))", cause: error)
-        }
-    }
-
     func write<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do { return try await pool.write(body) } catch let e as AppLinksError { throw e } catch {
             throw AppLinksError(.storage, "Writing \(what) failed: \(Self.describe(error))", cause: error)
