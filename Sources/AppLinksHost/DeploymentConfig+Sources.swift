@@ -48,7 +48,14 @@ extension DeploymentConfig {
 
     /// The settings whose values differ from `other`'s: what a reload of the config changed.
     public func changedKeys(from other: DeploymentConfig) -> [String] {
-        Self.knownKeys.sorted().filter { display($0) != other.display($0) }
+        // The displayed values mask secrets, so a new database password or master key would look unchanged.
+        Self.knownKeys.sorted().filter { key in
+            switch key {
+            case "database": database != other.database
+            case "master_key": masterKeyBase64 != other.masterKeyBase64
+            default: display(key) != other.display(key)
+            }
+        }
     }
 
     /// A setting's effective value as text.

@@ -86,6 +86,14 @@ extension ServerProcessTests {
                 "APPLINKS_BASE_URL": "http://applinks.example.com",
             ])
             #expect(plainBase.status == 2 && plainBase.stderr.contains("base_url must be https"), "\(plainBase.stderr)")
+            let pair = try TLSTests.certificate(TemporaryDirectory("tls-refusals"), "pair")
+            let badAddress = try show([
+                "APPLINKS_TLS_CERTIFICATE": pair.cert.path, "APPLINKS_TLS_PRIVATE_KEY": pair.key.path, "APPLINKS_BASE_URL": Self.base,
+                "APPLINKS_TLS_REDIRECT_FROM": "port eighty",
+            ])
+            #expect(badAddress.status == 2 && badAddress.stderr.contains("is not HOST:PORT"), "\(badAddress.stderr)")
+            let notBool = try show(["APPLINKS_SERVER_REDIRECT_HTTP": "sometimes"])
+            #expect(notBool.status == 2 && notBool.stderr.contains("server.redirect_http"), "\(notBool.stderr)")
         }
     }
 }
