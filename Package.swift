@@ -40,6 +40,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // Traces leave over OTLP/HTTP only: the gRPC exporter would add grpc-swift to every build for no gain.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // MARK: C boundary
@@ -89,6 +92,7 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swift6
         ),
@@ -120,6 +124,8 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel"),
             ],
             // The admin pages' templates, stylesheet and script ship as files beside the executable.
             resources: [.copy("Web")],
@@ -207,7 +213,7 @@ let package = Package(
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",
                 "authlib_provider.py", "oauth2_outgoing_browser.py", "jenkins_standin.py", "web_admin_browser.py",
                 "oauth2_client_flow.py", "oauth1_replay.py", "oauth1_levels.py", "slow_senders.py", "login_flood.py", "tcp_proxy.py",
-                "account_authorizations.py",
+                "account_authorizations.py", "otlp_receiver.py",
             ],
             swiftSettings: swift6
         ),

@@ -17,9 +17,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python tools that act as third-party judges in the tests.
-python3 -c 'import jsonschema, oauthlib, jwt, requests_oauthlib, authlib, flask, jenkins, selenium, axe_selenium_python' 2>/dev/null \
+python3 -c 'import jsonschema, oauthlib, jwt, requests_oauthlib, authlib, flask, jenkins, selenium, axe_selenium_python, opentelemetry.proto' 2>/dev/null \
   || python3 -m pip install --quiet --root-user-action=ignore 'jsonschema>=4.20' 'oauthlib>=3.2' 'pyjwt>=2.8' 'requests-oauthlib>=2.0' \
-    'authlib>=1.3' 'flask>=3.0' 'python-jenkins>=1.8' 'selenium>=4.20' 'axe-selenium-python>=2.1'
+    'authlib>=1.3' 'flask>=3.0' 'python-jenkins>=1.8' 'selenium>=4.20' 'axe-selenium-python>=2.1' \
+    'opentelemetry-proto>=1.20'
 
 # The Python helpers run from the test folder; their bytecode would land in a target's sources.
 export PYTHONDONTWRITEBYTECODE=1

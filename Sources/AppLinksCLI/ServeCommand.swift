@@ -45,7 +45,10 @@ struct ServeCommand: HostCommand {
         }
         let address = try ListenAddress(listen ?? deployment.config.listen)
         let setupCode = try await FirstRunSetup(deployment: deployment).issueCode()
-        let app = try buildApplication(deployment: deployment, listen: address, logger: logger, logThresholds: thresholds) { bound in
+        let telemetry = try TraceExport.start(deployment.config, logger: logger)
+        let app = try buildApplication(
+            deployment: deployment, listen: address, logger: logger, logThresholds: thresholds, telemetry: telemetry
+        ) { bound in
             // One line on stdout, so that scripts (and tests) can learn a port picked with :0.
             let scheme = deployment.config.tlsCertificate == nil ? "http" : "https"
             FileHandle.standardOutput.write(

@@ -1,6 +1,7 @@
 import AppLinksCore
 import AppLinksStore
 import Foundation
+import Tracing
 
 extension Deployment {
     /// Checks links concurrently (at most `status.concurrency` at once), each within `status.timeout_seconds`,
@@ -52,6 +53,17 @@ extension Deployment {
 
     /// One link's status. The second value, when present, is the remote's version as the check saw it.
     func check(_ link: Link) async -> (LinkStatus, String?) {
+        var attributes: SpanAttributes = [:]
+        attributes["applinks.link_id"] = link.id
+        attributes["applinks.link_type"] = link.type
+        return await TraceSpans.span("status check", attributes: attributes) { span in
+            let (status, version) = await statusNow(link)
+            span?.attributes["applinks.status"] = status.category.rawValue + (status.errorType.map { "/" + $0.rawValue } ?? "")
+            return (status, version)
+        }
+    }
+
+    private func statusNow(_ link: Link) async -> (LinkStatus, String?) {
         let now = Date()
         guard link.enabled else {
             return (

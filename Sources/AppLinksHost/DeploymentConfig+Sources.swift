@@ -89,6 +89,9 @@ extension DeploymentConfig {
         case "server.max_requests_in_flight": return String(maxRequestsInFlight)
         case "server.redirect_http": return String(redirectHTTP)
         case "tls.redirect_from": return tlsRedirectFrom?.description ?? "(none)"
+        case "tracing.otlp_endpoint": return tracingEndpoint.map(Self.maskPassword) ?? "(none: no traces)"
+        case "tracing.service_name": return tracingServiceName
+        case "tracing.sample_ratio": return String(tracingSampleRatio)
         case "log.format": return logFormat
         case "log.level": return logLevel.rawValue
         case "log.modules": return list(logModules.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" })

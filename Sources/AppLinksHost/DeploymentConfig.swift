@@ -64,6 +64,14 @@ public struct DeploymentConfig: Sendable {
     public var tlsPrivateKey: String?
     /// `log.format`: `text`, for people, or `json`, one object per line for a log shipper (``JSONLogHandler``).
     public var logFormat = "text"
+    /// `tracing.otlp_endpoint`: the OpenTelemetry collector's OTLP/HTTP base URL (spans go to `/v1/traces` under
+    /// it). Nil, the default, means no traces are made at all.
+    public var tracingEndpoint: String?
+    /// `tracing.service_name`, the `service.name` the spans carry.
+    public var tracingServiceName = "applinks"
+    /// `tracing.sample_ratio`: the share of traces this node starts that are recorded; a trace a caller started
+    /// follows the caller's decision.
+    public var tracingSampleRatio = 1.0
 
     public static let fileName = "config.yaml"
 
@@ -101,7 +109,8 @@ public struct DeploymentConfig: Sendable {
         "server.request_header_timeout_seconds", "server.request_body_timeout_seconds", "server.max_requests_in_flight",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
         "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes", "log.format", "log.level", "log.modules", "tls.certificate",
-        "tls.private_key", "tls.redirect_from", "server.redirect_http",
+        "tls.private_key", "tls.redirect_from", "server.redirect_http", "tracing.otlp_endpoint", "tracing.service_name",
+        "tracing.sample_ratio",
     ]
 
     static func checkKeys(_ path: String) throws {
@@ -236,6 +245,23 @@ public struct DeploymentConfig: Sendable {
             throw AppLinksError(
                 .config,
                 "server.redirect_http and tls.redirect_from send requests to the base URL, so base_url must be https, not \(baseURL).")
+        }
+        if let endpoint = r.string(forKey: "tracing.otlp_endpoint"), !endpoint.isEmpty {
+            guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
+                url.query == nil
+            else {
+                throw AppLinksError(
+                    .config,
+                    "tracing.otlp_endpoint '\(Self.maskPassword(endpoint))' is not the http:// or https:// base URL of an OTLP/HTTP "
+                        + "collector, such as http://127.0.0.1:4318.")
+            }
+            tracingEndpoint = endpoint
+        }
+        tracingServiceName = r.string(forKey: "tracing.service_name", default: "applinks")
+        guard !tracingServiceName.isEmpty else { throw AppLinksError(.config, "tracing.service_name must not be empty.") }
+        tracingSampleRatio = try Self.typed("tracing.sample_ratio", "a number from 0 to 1", default: 1) { try r.requiredDouble(forKey: $0) }
+        guard (0...1).contains(tracingSampleRatio) else {
+            throw AppLinksError(.config, "tracing.sample_ratio must be from 0 (no trace) to 1 (every trace), not \(tracingSampleRatio).")
         }
         guard ["text", "json"].contains(logFormat) else {
             throw AppLinksError(.config, "log.format must be text or json, not '\(logFormat)'.")
@@ -378,6 +404,14 @@ public struct DeploymentConfig: Sendable {
             #   certificate: tls/fullchain.pem
             #   private_key: tls/privkey.pem
             #   redirect_from: 0.0.0.0:80
+
+            # OpenTelemetry traces, off unless a collector is named: a span for each request, plugin call, status
+            # check and outbound HTTP request, sent over OTLP/HTTP to otlp_endpoint/v1/traces. The OTEL_* variables
+            # (such as OTEL_EXPORTER_OTLP_HEADERS) refine the exporter.
+            # tracing:
+            #   otlp_endpoint: http://127.0.0.1:4318
+            #   service_name: applinks
+            #   sample_ratio: 1.0
 
             """
     }

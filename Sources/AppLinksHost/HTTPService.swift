@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// Outbound HTTP for plugins (the host API's `http_request`), on AsyncHTTPClient.
 ///
@@ -27,6 +28,9 @@ public struct HTTPService: Sendable {
         c.connectionPool.retryConnectionEstablishment = false
         c.dnsOverride = pinned
         c.httpVersion = .http1Only
+        // The request's span is ``TraceSpans``' own, which leaves the query (where a token may be) out of the span
+        // and is the only one to send a traceparent: two would make the remote ignore both.
+        c.tracing.tracer = nil
         return c
     }
 
@@ -74,8 +78,36 @@ public struct HTTPService: Sendable {
         throw HTTPServiceError(.unexpectedResponse, "\(request.url) redirected more than \(Self.maxRedirects) times")
     }
 
-    /// One request, without following a redirect: resolved, checked, and sent to the address that was checked.
+    /// One request, in a client span when tracing is on: the remote's address and port, its status or its
+    /// failure's status error type, and no query string (it may hold a token).
     private func executeOnce(_ request: HostHTTPRequest) async throws -> HostHTTPResponse {
+        guard TraceSpans.enabled else { return try await untracedOnce(request) }
+        let url = URL(string: request.url)
+        let method = request.method.uppercased()
+        var attributes: SpanAttributes = [:]
+        attributes["http.request.method"] = method
+        attributes["server.address"] = url?.host
+        attributes["server.port"] = url?.port ?? (url?.scheme?.lowercased() == "https" ? 443 : 80)
+        if let url, let scheme = url.scheme, let host = url.host,
+            let path = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedPath
+        {
+            attributes["url.full"] = "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")\(path)"
+        }
+        return try await TraceSpans.span("\(method) \(url?.host ?? "?")", kind: .client, attributes: attributes) { span in
+            do {
+                let response = try await untracedOnce(request)
+                span?.attributes["http.response.status_code"] = response.status
+                if response.status >= 400 { span?.setStatus(SpanStatus(code: .error)) }
+                return response
+            } catch let e as HTTPServiceError {
+                span?.attributes["error.type"] = e.type.rawValue
+                throw e
+            }
+        }
+    }
+
+    /// One request, without following a redirect: resolved, checked, and sent to the address that was checked.
+    private func untracedOnce(_ request: HostHTTPRequest) async throws -> HostHTTPResponse {
         guard let url = URL(string: request.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
             let rawHost = url.host, !rawHost.isEmpty
         else {
@@ -100,6 +132,7 @@ public struct HTTPService: Sendable {
         for h in request.headers where h.count == 2 { req.headers.add(name: h[0], value: h[1]) }
         if !req.headers.contains(name: "User-Agent") { req.headers.add(name: "User-Agent", value: Self.userAgent) }
         if let body = request.body { req.body = .bytes(ByteBuffer(bytes: body)) }
+        TraceSpans.inject(into: &req.headers)
         let pinned =
             literal == nil
             ? HTTPClient(

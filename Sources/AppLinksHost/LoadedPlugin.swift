@@ -107,7 +107,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// A plugin-reported error becomes `.pluginFailed` with the plugin's message. If `timeout` passes first, this
     /// throws `.timeout`; the plugin's thread is left to finish on its own (an in-process call cannot be stopped).
     public func call(_ function: Function, _ request: Data, timeout: Duration?) async throws -> Data {
-        try await stats.measure(function.rawValue) { try await unmeasuredCall(function, request, timeout: timeout) }
+        try await TraceSpans.span("plugin \(id) \(function.rawValue)", attributes: TraceSpans.pluginAttributes(id, function.rawValue)) {
+            _ in
+            try await stats.measure(function.rawValue) { try await unmeasuredCall(function, request, timeout: timeout) }
+        }
     }
 
     private func unmeasuredCall(_ function: Function, _ request: Data, timeout: Duration?) async throws -> Data {
@@ -140,7 +143,9 @@ public final class LoadedPlugin: @unchecked Sendable {
         if inline, !isolated {
             let started = ContinuousClock.now
             do {
-                data = try InlineCall.run { try invoke(.handleHTTP, request.jsonData()) }
+                data = try TraceSpans.span(
+                    "plugin \(id) handle_http", attributes: TraceSpans.pluginAttributes(id, Function.handleHTTP.rawValue)
+                ) { try InlineCall.run { try invoke(.handleHTTP, request.jsonData()) } }
             } catch {
                 stats.record(Function.handleHTTP.rawValue, failed: true, took: ContinuousClock.now - started)
                 throw error
@@ -185,7 +190,9 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// Calls an action that is a plain C function, on a plugin thread, with arguments already converted.
     func callNative(_ native: NativeAction, linkID: String, values: [String?], timeout: Duration?) async throws -> Data {
-        try await stats.measure("action") { try await unmeasuredNative(native, linkID: linkID, values: values, timeout: timeout) }
+        try await TraceSpans.span("plugin \(id) action", attributes: TraceSpans.pluginAttributes(id, "action")) { _ in
+            try await stats.measure("action") { try await unmeasuredNative(native, linkID: linkID, values: values, timeout: timeout) }
+        }
     }
 
     private func unmeasuredNative(_ native: NativeAction, linkID: String, values: [String?], timeout: Duration?) async throws -> Data {
@@ -304,8 +311,9 @@ enum PluginThreads {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let once = OnceResume(continuation)
             let ticket = timeout.map { Watchdog.shared.watch(deadline: .now + $0) { once.resume(with: .failure(onTimeout())) } }
+            let context = TraceSpans.current
             BlockingThreadPool.shared.submit {
-                let result = Result { try body() }
+                let result = Result { try TraceSpans.with(context) { try body() } }
                 if let ticket { Watchdog.shared.forget(ticket) }
                 once.resume(with: result)
             }
@@ -406,9 +414,10 @@ func waitFor<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T)
     }
     let slot = Mutex<Result<T, any Error>?>(nil)
     let done = DispatchSemaphore(value: 0)
+    let context = TraceSpans.current
     Task {
         let r: Result<T, any Error>
-        do { r = .success(try await operation()) } catch { r = .failure(error) }
+        do { r = .success(try await TraceSpans.with(context) { try await operation() }) } catch { r = .failure(error) }
         slot.withLock { $0 = r }
         done.signal()
     }

@@ -4,6 +4,7 @@ import AppLinksPluginIPC
 import Foundation
 import Logging
 import Synchronization
+import Tracing
 
 /// A plugin that runs in its own runner process (`isolation: process`): the host sends each call over a
 /// pipe and answers the plugin's host API calls coming back.
@@ -276,6 +277,7 @@ final class RunnerConnection: @unchecked Sendable {
                 let ticket = Watchdog.shared.watch(deadline: .now + timeout) { [self] in
                     guard calls.withLock({ $0.pending.removeValue(forKey: id) }) != nil else { return }
                     tickets.withLock { _ = $0.removeValue(forKey: id) }
+                    contexts.withLock { _ = $0.removeValue(forKey: id) }
                     once.resume(
                         with: .failure(
                             AppLinksError(.timeout, "\(pluginName) did not answer within \(timeout); its runner process was stopped.")))
@@ -283,12 +285,15 @@ final class RunnerConnection: @unchecked Sendable {
                 }
                 tickets.withLock { $0[id] = ticket }
             }
+            if let context = TraceSpans.current { contexts.withLock { $0[id] = context } }
             // If the runner is gone, the reader sees the end and fails this call with the reason.
             channel.send(Frame(.call, id: id, call.encoded()))
         }
     }
 
     private let tickets = Mutex<[UInt64: Int]>([:])
+    /// The trace context of each call in flight while tracing is on, under which its host calls run.
+    private let contexts = Mutex<[UInt64: InstrumentationContext]>([:])
 
     var hasEnded: Bool { calls.withLock { $0.ended != nil } }
 
@@ -298,14 +303,16 @@ final class RunnerConnection: @unchecked Sendable {
             case .result:
                 if let ticket = tickets.withLock({ $0.removeValue(forKey: frame.id) }) { Watchdog.shared.forget(ticket) }
                 let once = calls.withLock { $0.pending.removeValue(forKey: frame.id) }
+                if TraceSpans.enabled { contexts.withLock { _ = $0.removeValue(forKey: frame.id) } }
                 let result = CallResult(decoding: frame.payload) ?? CallResult(code: -1, output: Data())
                 once?.resume(with: .success(result))
             case .hostCall:
                 guard let call = HostCall(decoding: frame.payload) else { continue }
                 let services = owner?.hostServices
                 let id = frame.id
+                let context = call.callID == 0 || !TraceSpans.enabled ? nil : contexts.withLock { $0[call.callID] }
                 BlockingThreadPool.shared.submit { [self] in
-                    let result = services?.perform(call) ?? CallResult(code: -1, output: Data())
+                    let result = TraceSpans.with(context) { services?.perform(call) } ?? CallResult(code: -1, output: Data())
                     if id != 0 { channel.send(Frame(.hostResult, id: id, result.encoded())) }
                 }
             case .hello, .call, .hostResult, .shutdown:
@@ -319,6 +326,7 @@ final class RunnerConnection: @unchecked Sendable {
             defer { c.pending = [:] }
             return (Array(c.pending.values), why)
         }
+        contexts.withLock { $0 = [:] }
         for ticket in tickets.withLock({ t in
             defer { t = [:] }; return Array(t.values)
         }) { Watchdog.shared.forget(ticket) }

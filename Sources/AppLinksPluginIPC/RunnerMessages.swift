@@ -149,11 +149,15 @@ public struct HostCall: Sendable, Equatable {
     public var function: Function
     public var ints: [Int64]
     public var blobs: [Data?]
+    /// The frame id of the plugin call this host call was made during, or 0 when the plugin called from a thread of
+    /// its own. It lets the host trace the host call under that plugin call; it is sent only when not 0.
+    public var callID: UInt64
 
-    public init(_ function: Function, ints: [Int64] = [], blobs: [Data?] = []) {
+    public init(_ function: Function, ints: [Int64] = [], blobs: [Data?] = [], callID: UInt64 = 0) {
         self.function = function
         self.ints = ints
         self.blobs = blobs
+        self.callID = callID
     }
 
     public func encoded() -> Data {
@@ -163,6 +167,7 @@ public struct HostCall: Sendable, Equatable {
         for i in ints { w.i64(i) }
         w.u8(UInt8(blobs.count))
         for b in blobs { w.blob(b) }
+        if callID != 0 { w.u64(callID) }
         return w.bytes
     }
 
@@ -180,6 +185,11 @@ public struct HostCall: Sendable, Equatable {
             guard let b = r.blob() else { return nil }
             blobs.append(b)
         }
-        self.init(f, ints: ints, blobs: blobs)
+        var callID: UInt64 = 0
+        if !r.remaining.isEmpty {
+            guard let id = r.u64(), r.remaining.isEmpty else { return nil }
+            callID = id
+        }
+        self.init(f, ints: ints, blobs: blobs, callID: callID)
     }
 }

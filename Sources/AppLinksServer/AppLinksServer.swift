@@ -17,13 +17,14 @@ import ServiceLifecycle
 /// ```
 public func buildApplication(
     deployment: Deployment, listen: ListenAddress, logger: Logger = Logger(label: "applinks.server"),
-    metrics: ServerMetrics = ServerMetrics(), logThresholds: LogThresholds? = nil,
+    metrics: ServerMetrics = ServerMetrics(), logThresholds: LogThresholds? = nil, telemetry: (any Service)? = nil,
     onRunning: @escaping @Sendable (ListenAddress) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     // Requests answer at once; the status of a link they changed is checked just after, in the background.
     deployment.followUps.queueFromNowOn()
     let templates = try WebTemplates.loaded.get()
     let router = Router(context: AppRequestContext.self)
+    if TraceSpans.enabled { router.add(middleware: TraceExport.middleware()) }
     if !deployment.config.trustedProxies.isEmpty {
         router.add(middleware: ForwardedClientMiddleware(trusted: deployment.config.trustedProxies))
     }
@@ -39,7 +40,8 @@ public func buildApplication(
     router.get("/metrics") { _, _ -> Response in
         metrics.linkStatuses(try await deployment.store.links())
         return HTTPReply.text(
-            metrics.registry.emitToString() + PluginMetrics.text(Array(deployment.availablePluginsForRouting)),
+            metrics.registry.emitToString() + PluginMetrics.text(Array(deployment.availablePluginsForRouting))
+                + ((deployment.store as? any PoolReporting).map { PoolMetrics.text($0.poolUsage) } ?? ""),
             type: "text/plain; version=0.0.4; charset=utf-8")
     }
 
@@ -92,6 +94,8 @@ public func buildApplication(
             certificates: certificates, reloadLinkTypes: { await LinkTypeWatcher(deployment: deployment, logger: logger).refresh() },
             config: ConfigReloader(deployment: deployment, thresholds: logThresholds, logger: logger), logger: logger),
     ]
+    // First, so that it stops last: the spans of the requests that finish during a graceful shutdown still leave.
+    if let telemetry { services.insert(telemetry, at: 0) }
     if let from = deployment.config.tlsRedirectFrom {
         services.append(redirectListener(baseURL: deployment.config.baseURL, at: from, logger: logger))
     }

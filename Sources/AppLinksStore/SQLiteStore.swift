@@ -12,6 +12,9 @@ import GRDB
 public final class SQLiteStore: Sendable {
     let pool: DatabasePool
     let kv: SQLiteKV
+    /// GRDB's readers and its one writer: the connections a store operation can wait for. (The plugins' key-value
+    /// reads use connections of their own that never wait.)
+    let gauge: OperationGauge
     /// The migrations this open applied to a database an older version had made: its upgrade, for the log.
     /// Empty for a new file and for one already up to date.
     public let upgradedBy: [String]
@@ -28,6 +31,7 @@ public final class SQLiteStore: Sendable {
         // commits (an issued token, say) but never corrupts the file. Every commit waiting for the disk would
         // cap token issuance at the disk's flush rate.
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        gauge = OperationGauge(capacity: config.maximumReaderCount + 1)
         do {
             pool = try DatabasePool(path: path, configuration: config)
             // A file that a newer AppLinks has migrated is not read by this one: its schema is not ours.
@@ -220,13 +224,13 @@ public final class SQLiteStore: Sendable {
     }
 
     func read<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do { return try await pool.read(body) } catch let e as AppLinksError { throw e } catch {
+        do { return try await gauge.measure { try await pool.read(body) } } catch let e as AppLinksError { throw e } catch {
             throw AppLinksError(.storage, "Reading \(what) failed: \(Self.describe(error))", cause: error)
         }
     }
 
     func write<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        do { return try await pool.write(body) } catch let e as AppLinksError { throw e } catch {
+        do { return try await gauge.measure { try await pool.write(body) } } catch let e as AppLinksError { throw e } catch {
             throw AppLinksError(.storage, "Writing \(what) failed: \(Self.describe(error))", cause: error)
         }
     }
@@ -404,4 +408,8 @@ extension Link {
 extension SQLiteStore: ClosableStore {
     /// Nothing to end early: SQLite's connections close with the store.
     public func close() {}
+}
+
+extension SQLiteStore: PoolReporting {
+    public var poolUsage: PoolUsage { gauge.usage }
 }

@@ -17,7 +17,7 @@ import Synchronization
 /// let store = try await PostgresStore.connect(url: "postgres://applinks@db.example.com/applinks")
 /// let links = try await store.links()
 /// ```
-public final class PostgresStore: AvailabilityReporting {
+public final class PostgresStore: AvailabilityReporting, PoolReporting {
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
@@ -27,12 +27,15 @@ public final class PostgresStore: AvailabilityReporting {
     let waitTimeout: Int
     private let lostAt = Mutex<Date?>(nil)
     private let upgrades = Mutex<[String]>([])
+    /// Operations through ``observed(_:_:)`` against the pool's `pool_size` connections.
+    let gauge: OperationGauge
     /// The migrations this connection applied to a database an older version had made: empty for a new database
     /// and for one already up to date.
     public var upgradedBy: [String] { upgrades.withLock { $0 } }
 
-    private init(client: PostgresClient, location: String, waitTimeout: Int, logger: Logger) {
+    private init(client: PostgresClient, location: String, waitTimeout: Int, poolSize: Int, logger: Logger) {
         self.client = client
+        gauge = OperationGauge(capacity: poolSize)
         self.location = location
         self.waitTimeout = waitTimeout
         self.logger = logger
@@ -71,7 +74,8 @@ public final class PostgresStore: AvailabilityReporting {
                     + "runs and accepts connections there, and that the user and database exist.", cause: error)
         }
         let store = PostgresStore(
-            client: PostgresClient(configuration: config), location: target.description, waitTimeout: target.waitTimeout, logger: logger)
+            client: PostgresClient(configuration: config), location: target.description, waitTimeout: target.waitTimeout,
+            poolSize: target.poolSize, logger: logger)
         do {
             try await store.migrate(upTo: schemaUpTo)
         } catch let e as PostgresTransactionError where e.closureError is AppLinksError {
@@ -184,7 +188,7 @@ public final class PostgresStore: AvailabilityReporting {
     @discardableResult
     func observed<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {
-            let value = try await body()
+            let value = try await gauge.measure { try await body() }
             answered()
             return value
         } catch let e as AppLinksError {
@@ -198,6 +202,8 @@ public final class PostgresStore: AvailabilityReporting {
     }
 
     public var unavailableSince: Date? { lostAt.withLock { $0 } }
+
+    public var poolUsage: PoolUsage { gauge.usage }
 
     public func ping() async throws {
         try await run("Checking the database") { [self] in

@@ -82,7 +82,7 @@ final class PluginRunner: @unchecked Sendable {
             switch frame.kind {
             case .call:
                 BlockingThreadPool.shared.submit { [self] in
-                    let result = answer(frame.payload)
+                    let result = Self.$callID.withValue(frame.id) { answer(frame.payload) }
                     channel.send(Frame(.result, id: frame.id, result.encoded()))
                 }
             case .hostResult:
@@ -157,8 +157,13 @@ final class PluginRunner: @unchecked Sendable {
         return CallResult(code: rc, output: output)
     }
 
+    /// The plugin call this thread is answering, which the host calls it makes name.
+    @TaskLocal static var callID: UInt64 = 0
+
     /// Sends a host API call and waits for the host's answer on this (plugin) thread.
     fileprivate func host(_ call: HostCall) -> CallResult {
+        var call = call
+        call.callID = Self.callID
         let id = nextID.add(1, ordering: .relaxed).newValue
         let waiter = Waiter()
         waiting.withLock { $0[id] = waiter }

@@ -25,4 +25,16 @@ struct FrameTests {
         good[4] = 99  // an unknown kind
         #expect(Self.channel(good).receive() == nil)
     }
+
+    @Test("a host call round-trips with and without the plugin call it was made in; trailing bytes that are not one id are refused")
+    func hostCallIDs() {
+        let plain = HostCall(.httpRequest, ints: [5], blobs: [Data("req".utf8), nil])
+        #expect(HostCall(decoding: plain.encoded()) == plain)
+        var traced = plain
+        traced.callID = 42
+        #expect(traced.encoded().count == plain.encoded().count + 8)
+        #expect(HostCall(decoding: traced.encoded()) == traced)
+        #expect(HostCall(decoding: plain.encoded() + Data([1, 2, 3])) == nil)
+        #expect(HostCall(decoding: traced.encoded() + Data([0])) == nil)
+    }
 }

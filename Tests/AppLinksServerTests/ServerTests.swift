@@ -352,6 +352,10 @@ extension ServerProcessTests {
             #expect(after.contains("applinks_plugin_call_duration_seconds_count{\(labels)} 2"))
             // The sweep that ran at start was timed.
             #expect(after.contains("applinks_status_sweep_duration_seconds_count"), "\(after)")
+            // The store's pool: GRDB's five readers and one writer, and at least the request's own read counted.
+            #expect(after.contains("applinks_store_pool_connections 6\n"), "\(after)")
+            #expect(after.firstMatch(of: /applinks_store_operations_in_flight_peak [1-9]/) != nil, "\(after)")
+            #expect(after.firstMatch(of: /applinks_store_operations_in_flight \d+\n/) != nil, "\(after)")
         }
 
         @Test("after a full flow the log holds no password, token, cookie, CSRF token or secret")

@@ -27,6 +27,7 @@ public struct StoreConformanceSuite: Sendable {
         ("audit log", { try await $0.audit() }),
         ("link type states", { try await $0.linkTypeStates() }),
         ("instance identity is written once", { try await $0.instanceIdentity() }),
+        ("pool usage counts operations in flight and their peak", { try await $0.poolUsage() }),
     ]
 
     public static func link(_ name: String, appType: String = "jira", type: String = "fixture") -> Link {
@@ -159,6 +160,22 @@ public struct StoreConformanceSuite: Sendable {
         }
         #expect(wins == 1)
         #expect(try await s.link(id: a.id)?.version == 2)
+    }
+
+    func poolUsage() async throws {
+        let s = try await makeStore()
+        let reporting = try #require(s as? any PoolReporting, "a store reports its pool's usage for /metrics")
+        let before = reporting.poolUsage
+        #expect(before.inFlight == 0 && before.capacity >= 1, "\(before)")
+        // Twice the pool's connections at once: some hold one while the rest wait, and all count.
+        let a = try await s.createLink(Self.link("A"), sealedSecrets: [:])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<(2 * before.capacity) { group.addTask { _ = try await s.link(id: a.id) } }
+            try await group.waitForAll()
+        }
+        let after = reporting.poolUsage
+        #expect(after.inFlight == 0 && after.capacity == before.capacity, "\(after)")
+        #expect(after.peak >= 2, "concurrent reads were in flight together: \(after)")
     }
 
     func pluginData() async throws {
