@@ -36,6 +36,12 @@ public struct WizardInputNeeded: Error, Sendable {
     public var title: String = ""
 }
 
+/// The cause of an error that stopped a wizard in a step: the link type failed, hung or its runner ended. The
+/// draft is kept as it was before the step, so the wizard resumes there once the link type answers again.
+public struct WizardInterrupted: Error, Sendable {
+    public var draftID: String
+}
+
 /// Drives a link type's wizard steps, keeping a sealed draft after every step so that nothing is lost and no
 /// half-made link is ever stored.
 public struct WizardEngine: Sendable {
@@ -151,7 +157,9 @@ public struct WizardEngine: Sendable {
                     .wizardStep, WizardRequest(step: step, answers: answers, draftID: draft.id), as: WizardResponse.self,
                     timeout: host.config.statusTimeout * 3)
             } catch let e as PluginCallError {
-                throw AppLinksError(.pluginFailed, "\(e.plugin): \(e.message) \(resumeHint)")
+                throw AppLinksError(.pluginFailed, "\(e.plugin): \(e.message) \(resumeHint)", cause: WizardInterrupted(draftID: draft.id))
+            } catch let e as AppLinksError where e.code == .pluginFailed || e.code == .timeout {
+                throw AppLinksError(e.code, "\(e.message) \(resumeHint)", cause: WizardInterrupted(draftID: draft.id))
             }
             switch response {
             case let .fields(s, title, fields, messages):

@@ -211,6 +211,16 @@ enum AdminAPI {
                 Reply(
                     state: "fields", draft_id: needed?.draftID, step: needed?.step, message: e.message,
                     fields: needed?.fields, errors: needed?.errors, messages: needed?.messages), status: .unprocessableContent)
+        } catch let e as AppLinksError where e.cause is WizardInterrupted {
+            // The draft is kept: a client resumes it with POST …/wizard/drafts/DRAFT once the link type answers.
+            struct Interrupted: Encodable {
+                var error: PluginErrorBody
+                var draft_id: String
+            }
+            let draftID = (e.cause as! WizardInterrupted).draftID
+            return HTTPReply.json(
+                Interrupted(error: PluginErrorBody(code: e.code.description, message: e.message), draft_id: draftID),
+                status: e.code == .timeout ? .gatewayTimeout : .badGateway)
         }
     }
 

@@ -42,6 +42,55 @@ struct IsolatedServerTests {
         s.stop()
     }
 
+    @Test("a runner killed in the middle of a wizard step: the draft survives, and the wizard resumes once the type is back")
+    func runnerKilledMidWizard() async throws {
+        let s = try RunningServer(extraEnv: ["APPLINKS_PLUGINS_ISOLATION": "fixture=process"])
+        let auth = [("Authorization", "Bearer \(try s.token(user: "root", admin: true))")]
+        func json(_ body: String) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]
+        }
+        // The fixture's last step takes two seconds for a link whose name starts with "slow".
+        async let started = s.send(
+            "POST", "/rest/applinks/3.0/wizard/fixture", headers: auth,
+            body: #"{"answers": {"name": "slow link", "url": "https://slow.example.com", "token": "abcd"}}"#)
+        var runner: Int32?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while runner == nil && ContinuousClock.now < deadline {
+            let children = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/pgrep"), ["-P", "\(s.process.processIdentifier)", "-f", "applinks-plugin-runner"])
+            runner = children.stdout.split(separator: "\n").first.flatMap { Int32($0) }
+            if runner == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let pid = try #require(runner, "the fixture's runner process")
+        try await Task.sleep(for: .milliseconds(700))
+        kill(pid, SIGKILL)
+
+        let interrupted = try await started
+        let body = json(interrupted.body)
+        #expect(interrupted.status == 502, "\(interrupted.body)")
+        let message = (body["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(message.contains("SIGKILL") && message.contains("applinks create --resume"), "\(interrupted.body)")
+        let draft = try #require(body["draft_id"] as? String, "\(interrupted.body)")
+        let drafts = try s.cli("drafts", "list", "--json")
+        #expect(drafts.stdout.contains(draft), "\(drafts.stdout)")
+        #expect(try s.cli("list", "--json").stdout.contains("slow link") == false, "no half-made link")
+
+        // The runner comes back with backoff; until then a resume is refused the same way and keeps the draft.
+        var finished: (status: Int, body: String) = (0, "")
+        let until = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < until {
+            let r = try await s.send("POST", "/rest/applinks/3.0/wizard/drafts/\(draft)", headers: auth, body: "{}")
+            finished = (r.status, r.body)
+            if r.status != 502 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(finished.status == 201 && json(finished.body)["state"] as? String == "created", "\(finished.body)")
+        let links = try s.cli("list", "--json").stdout
+        #expect(links.components(separatedBy: "slow link").count == 2, "exactly one link: \(links)")
+        #expect(!(try s.cli("drafts", "list", "--json").stdout.contains(draft)), "the finished draft is gone")
+        s.stop()
+    }
+
     @Test("a runner starts with a minimal environment: no APPLINKS_ variable, so no master key and no database URL")
     func runnerEnvironment() async throws {
         let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()

@@ -121,6 +121,8 @@ struct FixtureLinkType: LinkTypePlugin {
     /// Pending until the browser approves (`require_approval`), as an OAuth callback would, or until `wait_seconds`
     /// have passed since the step first ran. Both states live in the host's store.
     private func authorize(_ r: WizardRequest) async throws -> WizardResponse {
+        // A step that takes a while, for tests that stop its process in the middle of it.
+        if (r.answers["name"]?.stringValue ?? "").hasPrefix("slow") { try await Task.sleep(for: .seconds(2)) }
         if r.answers["require_approval"]?.boolValue == true, try await host.kvGet("approved:\(r.draftID)") == nil {
             return .pending(
                 step: "authorize", url: "http://127.0.0.1:1/plugins/fixture/approve?draft=\(r.draftID)",
