@@ -1,9 +1,13 @@
+import AppLinksCore
 import AppLinksHost
 import Hummingbird
 import Logging
-import OTel
 import ServiceLifecycle
 import Tracing
+
+#if canImport(OTel)
+    import OTel
+#endif
 
 /// OpenTelemetry traces, sent over OTLP/HTTP when `tracing.otlp_endpoint` names a collector.
 ///
@@ -20,20 +24,31 @@ public enum TraceExport {
     /// Bootstraps the process-wide tracer from the config and turns the host's spans on; nil when tracing is off.
     public static func start(_ config: DeploymentConfig, logger: Logger) throws -> (any Service)? {
         guard let endpoint = config.tracingEndpoint else { return nil }
-        var c = OTel.Configuration.default
-        c.serviceName = config.tracingServiceName
-        c.resourceAttributes = ["service.version": Deployment.version, "applinks.base_url": config.baseURL]
-        c.diagnosticLogger = .custom(logger)
-        c.logs.enabled = false
-        c.metrics.enabled = false
-        c.traces.sampler = .parentBasedTraceIDRatio(ratio: config.tracingSampleRatio) ?? .parentBasedAlwaysOn
-        c.traces.otlpExporter.endpoint = endpoint.hasSuffix("/") ? endpoint + "v1/traces" : endpoint + "/v1/traces"
-        let backend = try OTel.makeTracingBackend(configuration: c)
-        InstrumentationSystem.bootstrap(backend.factory)
-        TraceSpans.enable()
-        logger.notice("exporting traces", metadata: ["endpoint": "\(c.traces.otlpExporter.endpoint)"])
-        return backend.service
+        #if canImport(OTel)
+            return try exporter(config, endpoint: endpoint, logger: logger)
+        #else
+            throw AppLinksError(
+                .config, "This build of applinks has no trace exporter (built with APPLINKS_WITHOUT_OTEL); remove tracing.otlp_endpoint.")
+        #endif
     }
+
+    #if canImport(OTel)
+        private static func exporter(_ config: DeploymentConfig, endpoint: String, logger: Logger) throws -> any Service {
+            var c = OTel.Configuration.default
+            c.serviceName = config.tracingServiceName
+            c.resourceAttributes = ["service.version": Deployment.version, "applinks.base_url": config.baseURL]
+            c.diagnosticLogger = .custom(logger)
+            c.logs.enabled = false
+            c.metrics.enabled = false
+            c.traces.sampler = .parentBasedTraceIDRatio(ratio: config.tracingSampleRatio) ?? .parentBasedAlwaysOn
+            c.traces.otlpExporter.endpoint = endpoint.hasSuffix("/") ? endpoint + "v1/traces" : endpoint + "/v1/traces"
+            let backend = try OTel.makeTracingBackend(configuration: c)
+            InstrumentationSystem.bootstrap(backend.factory)
+            TraceSpans.enable()
+            logger.notice("exporting traces", metadata: ["endpoint": "\(c.traces.otlpExporter.endpoint)"])
+            return backend.service
+        }
+    #endif
 
     /// A server span for each request, named by its route once matched, joined to a caller's trace
     /// (`traceparent`).
