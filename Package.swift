@@ -256,5 +256,7 @@ if ProcessInfo.processInfo.environment["APPLINKS_BENCHMARKS"] != nil {
 // -sanitize=thread (a region-isolation error in its batch log processor); `serve` then refuses tracing.otlp_endpoint.
 if ProcessInfo.processInfo.environment["APPLINKS_WITHOUT_OTEL"] == nil {
     package.dependencies.append(.package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]))
-    package.targets.first { $0.name == "AppLinksServer" }!.dependencies.append(.product(name: "OTel", package: "swift-otel"))
+    let server = package.targets.first { $0.name == "AppLinksServer" }!
+    server.dependencies.append(.product(name: "OTel", package: "swift-otel"))
+    server.swiftSettings = (server.swiftSettings ?? []) + [.define("APPLINKS_OTEL")]
 }

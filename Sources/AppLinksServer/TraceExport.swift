@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 import Tracing
 
-#if canImport(OTel)
+#if APPLINKS_OTEL
     import OTel
 #endif
 
@@ -24,7 +24,7 @@ public enum TraceExport {
     /// Bootstraps the process-wide tracer from the config and turns the host's spans on; nil when tracing is off.
     public static func start(_ config: DeploymentConfig, logger: Logger) throws -> (any Service)? {
         guard let endpoint = config.tracingEndpoint else { return nil }
-        #if canImport(OTel)
+        #if APPLINKS_OTEL
             return try exporter(config, endpoint: endpoint, logger: logger)
         #else
             throw AppLinksError(
@@ -32,7 +32,7 @@ public enum TraceExport {
         #endif
     }
 
-    #if canImport(OTel)
+    #if APPLINKS_OTEL
         private static func exporter(_ config: DeploymentConfig, endpoint: String, logger: Logger) throws -> any Service {
             var c = OTel.Configuration.default
             c.serviceName = config.tracingServiceName
