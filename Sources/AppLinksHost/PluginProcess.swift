@@ -41,8 +41,9 @@ final class PluginProcess: Sendable {
 
     /// The variables a runner inherits, and nothing else: the host's environment holds the master key and the
     /// database URL, which a plugin has no business reading (it reaches both only through the host API). The
-    /// host logs how a runner ended; Swift's crash backtracer would print the plugin's stack to stderr.
-    static let runnerVariables = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"]
+    /// host logs how a runner ended; Swift's crash backtracer would print the plugin's stack to stderr. The
+    /// sanitizers' settings pass too: only a sanitized build reads them (Tests/sanitizers.sh).
+    static let runnerVariables = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TSAN_OPTIONS", "ASAN_OPTIONS"]
 
     static func runnerEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
         runnerVariables.compactMap { name in environment[name].map { "\(name)=\($0)" } } + ["SWIFT_BACKTRACE=enable=no"]
