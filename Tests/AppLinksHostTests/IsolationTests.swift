@@ -57,13 +57,14 @@ struct IsolationTests {
         #expect(crashed["segfault"]?.message.contains("crashed (SIGSEGV)") == true, "\(crashed)")
         #expect(crashed["Jira"]?.category == .connected)
         // Within the backoff (1 s from the crash) the type answers at once that it is restarting; after it, a fresh
-        // runner answers. A busy machine may take longer than the backoff to ask, and then sees the fresh runner.
-        let asked = ContinuousClock.now
+        // runner answers. When the check runs depends on how busy the machine is, so either answer may come, but a
+        // fresh runner's never sooner than the backoff after the crash (which came after `crashedAt`).
         let waiting = try await Self.statuses(t, [c["fine"]!])["fine"]
-        if asked - crashedAt < .milliseconds(700) {
-            #expect(waiting?.category == .unknown && waiting?.message.contains("is restarting") == true, "\(String(describing: waiting))")
+        let answered = ContinuousClock.now
+        if waiting?.category == .connected {
+            #expect(answered - crashedAt >= .seconds(1), "a fresh runner answered within the backoff")
         } else {
-            #expect(waiting?.message.contains("is restarting") == true || waiting?.category == .connected, "\(String(describing: waiting))")
+            #expect(waiting?.category == .unknown && waiting?.message.contains("is restarting") == true, "\(String(describing: waiting))")
         }
         let back = try await Self.reconnects(t, c["fine"]!, within: .seconds(5))
         #expect(back.category == .connected && back.message == "ok from C", "\(back)")
