@@ -24,8 +24,8 @@ extension Deployment {
                         try await audit(
                             "status-change", link: link,
                             detail: [
-                                "from": .string(link.status.category.rawValue + (link.status.errorType.map { "/" + $0.rawValue } ?? "")),
-                                "to": .string(status.category.rawValue + (status.errorType.map { "/" + $0.rawValue } ?? "")),
+                                "from": .string(Self.label(link.status)),
+                                "to": .string(Self.label(status)),
                             ])
                     }
                     return (link.id, status, version)
@@ -49,16 +49,18 @@ extension Deployment {
         }
     }
 
+    /// `CATEGORY[/ERROR_TYPE]`, as the audit log and the status check's span name a status.
+    static func label(_ s: LinkStatus) -> String { s.category.rawValue + (s.errorType.map { "/" + $0.rawValue } ?? "") }
+
     static func clipped(_ s: String, _ limit: Int) -> String { s.count <= limit ? s : String(s.prefix(limit)) + "…" }
 
     /// One link's status. The second value, when present, is the remote's version as the check saw it.
     func check(_ link: Link) async -> (LinkStatus, String?) {
-        var attributes: SpanAttributes = [:]
-        attributes["applinks.link_id"] = link.id
-        attributes["applinks.link_type"] = link.type
-        return await TraceSpans.span("status check", attributes: attributes) { span in
+        await TraceSpans.span("status check", attributes: ["applinks.link_id": .string(link.id), "applinks.link_type": .string(link.type)])
+        {
+            span in
             let (status, version) = await statusNow(link)
-            span?.attributes["applinks.status"] = status.category.rawValue + (status.errorType.map { "/" + $0.rawValue } ?? "")
+            span?.attributes["applinks.status"] = Self.label(status)
             return (status, version)
         }
     }

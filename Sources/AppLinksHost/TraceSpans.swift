@@ -32,23 +32,28 @@ public enum TraceSpans {
         return try await InstrumentationContext.withValue(context, operation: body)
     }
 
-    /// A span around `body` when tracing is on; `body` alone otherwise.
+    /// A span around `body` when tracing is on; `body` alone otherwise. The name and attributes are only built
+    /// when tracing is on: plugin calls pass through here on every request.
     static func span<T>(
-        _ name: String, kind: SpanKind = .internal, attributes: SpanAttributes = [:], isolation: isolated (any Actor)? = #isolation,
-        _ body: ((any Span)?) async throws -> T
+        _ name: @autoclosure () -> String, kind: SpanKind = .internal, attributes: @autoclosure () -> SpanAttributes = [:],
+        isolation: isolated (any Actor)? = #isolation, _ body: ((any Span)?) async throws -> T
     ) async rethrows -> T {
         guard enabled else { return try await body(nil) }
-        return try await withSpan(name, ofKind: kind) { span in
-            span.attributes.merge(attributes)
+        return try await withSpan(name(), ofKind: kind) { span in
+            span.attributes.merge(attributes())
             return try await body(span)
         }
     }
 
     /// The synchronous form, for calls that stay on their thread (inline plugin routes).
-    static func span<T>(_ name: String, attributes: SpanAttributes = [:], _ body: () throws -> T) rethrows -> T {
+    static func span<T>(
+        _ name: @autoclosure () -> String, attributes: @autoclosure () -> SpanAttributes = [:], _ body: () throws -> T
+    )
+        rethrows -> T
+    {
         guard enabled else { return try body() }
-        return try withSpan(name, ofKind: .internal) { span in
-            span.attributes.merge(attributes)
+        return try withSpan(name(), ofKind: .internal) { span in
+            span.attributes.merge(attributes())
             return try body()
         }
     }
