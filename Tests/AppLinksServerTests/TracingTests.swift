@@ -142,6 +142,11 @@ extension ServerProcessTests {
             #expect(refused.status != 0)
             #expect(
                 refused.stderr.contains("tracing.otlp_endpoint") && refused.stderr.contains("http://127.0.0.1:4318"), "\(refused.stderr)")
+            let ratio = try runCommand(
+                BuildProducts.applinks, ["serve", "--listen", "127.0.0.1:0"],
+                environment: RunningServer.environment(home: home.path("home")).merging(["APPLINKS_TRACING_SAMPLE_RATIO": "2"]) { _, n in n
+                })
+            #expect(ratio.status != 0 && ratio.stderr.contains("tracing.sample_ratio must be from 0"), "\(ratio.stderr)")
         }
     }
 }
