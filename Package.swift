@@ -13,13 +13,15 @@ let package = Package(
         .library(name: "AppLinksPluginKit", targets: ["AppLinksPluginKit"]),
         .library(name: "AppLinksCrypto", targets: ["AppLinksCrypto"]),
         .library(name: "AppLinksOAuth1", targets: ["AppLinksOAuth1"]),
+        // For tests, ours and vendors': the in-memory reference store and the store conformance suite.
+        .library(name: "AppLinksTesting", targets: ["AppLinksTesting"]),
         // Link-type plugins are dynamic libraries named `libAppLinksLinkType*.so`; the host finds them next to
         // its own executable. The test fixture deliberately uses another prefix so that it is never picked up
         // by a real deployment.
-        .library(name: "AppLinksLinkTypeAtlassianOAuth1", type: .dynamic, targets: ["AtlassianOAuth1LinkType"]),
-        .library(name: "AppLinksLinkTypeOAuth2Incoming", type: .dynamic, targets: ["OAuth2IncomingLinkType"]),
-        .library(name: "AppLinksLinkTypeOAuth2Outgoing", type: .dynamic, targets: ["OAuth2OutgoingLinkType"]),
-        .library(name: "AppLinksLinkTypeJenkins", type: .dynamic, targets: ["JenkinsLinkType"]),
+        .library(name: "AppLinksLinkTypeAtlassianOAuth1", type: .dynamic, targets: ["AtlassianOAuth1LinkTypeEntry"]),
+        .library(name: "AppLinksLinkTypeOAuth2Incoming", type: .dynamic, targets: ["OAuth2IncomingLinkTypeEntry"]),
+        .library(name: "AppLinksLinkTypeOAuth2Outgoing", type: .dynamic, targets: ["OAuth2OutgoingLinkTypeEntry"]),
+        .library(name: "AppLinksLinkTypeJenkins", type: .dynamic, targets: ["JenkinsLinkTypeEntry"]),
         .library(name: "AppLinksTestFixture", type: .dynamic, targets: ["FixtureLinkType"]),
     ],
     dependencies: [
@@ -55,37 +57,81 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // libxml2 straight, not FoundationXML's XMLParser: its Swift layer traps or dereferences NULL on a few bytes
+        // of hostile XML (see LeafXML), and these documents come from remote servers.
+        .systemLibrary(
+            name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
 
         // MARK: Libraries
-        .target(name: "AppLinksCore", swiftSettings: swift6),
-        .target(name: "AppLinksCrypto", dependencies: ["COpenSSL"], swiftSettings: swift6),
-        .target(name: "AppLinksOAuth1", dependencies: ["AppLinksCore", "AppLinksCrypto"], swiftSettings: swift6),
-        .target(name: "AppLinksOAuth2", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
+        // The one lock type, visible to ThreadSanitizer (see Locked).
+        .target(name: "AppLinksLocking", swiftSettings: swift6),
+        // JSON values, the shared coders and timestamps: what every layer reads and writes, plugins included.
+        .target(name: "AppLinksJSON", swiftSettings: swift6),
+        // The data model and the ABI's messages.
+        .target(name: "AppLinksCore", dependencies: ["AppLinksJSON"], swiftSettings: swift6),
+        .target(name: "AppLinksCrypto", dependencies: ["AppLinksLocking", "COpenSSL"], swiftSettings: swift6),
+        .target(
+            name: "AppLinksOAuth1", dependencies: ["AppLinksCore", "AppLinksCrypto", "AppLinksHTTPInput", "AppLinksLocking"],
+            swiftSettings: swift6),
+        .target(name: "AppLinksOAuth2", dependencies: ["AppLinksCrypto", "AppLinksHTTPInput"], swiftSettings: swift6),
+        // What a browser or HTTP client sends that needs no server to read: the login's `next=`, Basic credentials.
+        .target(name: "AppLinksHTTPInput", swiftSettings: swift6),
         .target(
             name: "AppLinksStore",
             dependencies: [
-                "AppLinksCore", "AppLinksCrypto",
+                "AppLinksCore", "AppLinksJSON", "AppLinksCrypto", "AppLinksLocking",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swift6
         ),
+        .target(
+            name: "AppLinksTesting",
+            dependencies: [
+                "AppLinksCore", "AppLinksJSON", "AppLinksLocking", "AppLinksStore", "AppLinksCrypto", "AppLinksPluginABI",
+                "AppLinksPluginIPC",
+                "AppLinksPluginKit",
+            ],
+            swiftSettings: swift6),
         // What the host and a plugin runner process share: the pipe's frames, and typed C actions.
-        .target(name: "AppLinksPluginIPC", dependencies: ["AppLinksCore", "AppLinksPluginABI", "CFFI"], swiftSettings: swift6),
-        .executableTarget(name: "applinks-plugin-runner", dependencies: ["AppLinksPluginIPC"], swiftSettings: swift6),
+        .target(
+            name: "AppLinksPluginIPC", dependencies: ["AppLinksCore", "AppLinksJSON", "AppLinksLocking", "AppLinksPluginABI", "CFFI"],
+            swiftSettings: swift6
+        ),
+        .executableTarget(
+            name: "applinks-plugin-runner", dependencies: ["AppLinksJSON", "AppLinksLocking", "AppLinksPluginIPC"], swiftSettings: swift6),
         .target(
             name: "AppLinksStorePostgres",
             dependencies: [
-                "AppLinksCore", "AppLinksStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "AppLinksCore", "AppLinksJSON", "AppLinksLocking", "AppLinksStore", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swift6
+        ),
+        // The spans the host adds for plugin calls, status checks and outbound requests.
+        .target(
+            name: "AppLinksTracing",
+            dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swift6
+        ),
+        // Loading, verifying, isolating and calling link-type plugins; the deployment attaches their host API.
+        .target(
+            name: "AppLinksPluginRuntime",
+            dependencies: [
+                "AppLinksCore", "AppLinksJSON", "AppLinksCrypto", "AppLinksLocking", "AppLinksPluginABI", "AppLinksPluginIPC",
+                "AppLinksTracing", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swift6
         ),
         .target(
             name: "AppLinksHost",
             dependencies: [
-                "AppLinksCore", "AppLinksCrypto", "AppLinksStore", "AppLinksStorePostgres", "AppLinksPluginABI", "AppLinksPluginIPC",
+                "AppLinksCore", "AppLinksJSON", "AppLinksCrypto", "AppLinksLocking", "AppLinksStore", "AppLinksPluginABI",
+                "AppLinksPluginIPC", "AppLinksPluginRuntime", "AppLinksTracing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
@@ -96,19 +142,20 @@ let package = Package(
         ),
         .target(
             name: "AppLinksPluginKit",
-            dependencies: ["AppLinksCore", "AppLinksPluginABI"],
+            dependencies: ["AppLinksCore", "AppLinksJSON", "AppLinksLocking", "AppLinksPluginABI"],
             swiftSettings: swift6
         ),
-        // What the OAuth 1.0 link types share: their provider state in the host's store, consumer info.
+        // What the OAuth 1.0 link types share: their provider state in the host's store, consumer info, remote manifests.
         .target(
             name: "AppLinksPluginOAuth1",
-            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1"],
+            dependencies: ["AppLinksCore", "AppLinksJSON", "AppLinksPluginKit", "AppLinksOAuth1", "CLibXML2"],
             swiftSettings: swift6
         ),
         .target(
             name: "AppLinksServer",
             dependencies: [
-                "AppLinksHost", "AppLinksStore",
+                "AppLinksHost", "AppLinksPluginRuntime", "AppLinksTracing", "AppLinksJSON", "AppLinksStore", "AppLinksHTTPInput",
+                "AppLinksLocking",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -131,7 +178,7 @@ let package = Package(
         .target(
             name: "AppLinksCLI",
             dependencies: [
-                "AppLinksHost", "AppLinksStore", "AppLinksStorePostgres", "AppLinksCrypto",
+                "AppLinksHost", "AppLinksPluginRuntime", "AppLinksJSON", "AppLinksStore", "AppLinksStorePostgres", "AppLinksCrypto",
                 "AppLinksServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -144,66 +191,85 @@ let package = Package(
         // MARK: Link types
         .target(
             name: "AtlassianOAuth1LinkType",
-            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1", "AppLinksPluginOAuth1", "AppLinksCrypto"],
-            path: "Plugins/AtlassianOAuth1",
+            dependencies: ["AppLinksPluginKit", "AppLinksJSON", "AppLinksOAuth1", "AppLinksPluginOAuth1", "AppLinksCrypto"],
+            path: "Plugins/AtlassianOAuth1", exclude: ["Entry"],
             swiftSettings: swift6
         ),
+        .target(
+            name: "AtlassianOAuth1LinkTypeEntry", dependencies: ["AtlassianOAuth1LinkType"], path: "Plugins/AtlassianOAuth1/Entry",
+            swiftSettings: swift6),
         .target(
             name: "OAuth2IncomingLinkType",
-            dependencies: ["AppLinksPluginKit", "AppLinksOAuth2", "AppLinksCrypto"],
-            path: "Plugins/OAuth2Incoming",
+            dependencies: [
+                "AppLinksPluginKit", "AppLinksJSON", "AppLinksOAuth2", "AppLinksHTTPInput", "AppLinksCrypto", "AppLinksLocking",
+            ],
+            path: "Plugins/OAuth2Incoming", exclude: ["Entry"],
             swiftSettings: swift6
         ),
+        .target(
+            name: "OAuth2IncomingLinkTypeEntry", dependencies: ["OAuth2IncomingLinkType"], path: "Plugins/OAuth2Incoming/Entry",
+            swiftSettings: swift6),
         .target(
             name: "OAuth2OutgoingLinkType",
-            dependencies: ["AppLinksPluginKit", "AppLinksOAuth2", "AppLinksCrypto"],
-            path: "Plugins/OAuth2Outgoing",
+            dependencies: ["AppLinksPluginKit", "AppLinksJSON", "AppLinksOAuth2", "AppLinksHTTPInput", "AppLinksCrypto"],
+            path: "Plugins/OAuth2Outgoing", exclude: ["Entry"],
             swiftSettings: swift6
         ),
         .target(
+            name: "OAuth2OutgoingLinkTypeEntry", dependencies: ["OAuth2OutgoingLinkType"], path: "Plugins/OAuth2Outgoing/Entry",
+            swiftSettings: swift6),
+        .target(
             name: "JenkinsLinkType",
-            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1", "AppLinksPluginOAuth1"],
-            path: "Plugins/Jenkins",
+            dependencies: ["AppLinksPluginKit", "AppLinksJSON", "AppLinksOAuth1", "AppLinksPluginOAuth1"],
+            path: "Plugins/Jenkins", exclude: ["Entry"],
             swiftSettings: swift6
         ),
+        .target(name: "JenkinsLinkTypeEntry", dependencies: ["JenkinsLinkType"], path: "Plugins/Jenkins/Entry", swiftSettings: swift6),
 
         // MARK: Test fixtures
         .target(
             name: "FixtureLinkType",
-            dependencies: ["AppLinksPluginKit", "AppLinksOAuth1", "AppLinksPluginOAuth1"],
+            dependencies: ["AppLinksPluginKit", "AppLinksJSON", "AppLinksOAuth1", "AppLinksPluginOAuth1"],
             path: "Tests/Fixtures/FixtureLinkType",
             swiftSettings: swift6
         ),
 
         // MARK: Tests
         .testTarget(
-            name: "AppLinksCoreTests", dependencies: ["AppLinksCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            name: "AppLinksCoreTests",
+            dependencies: ["AppLinksCore", "AppLinksJSON", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swift6),
         .testTarget(name: "AppLinksCryptoTests", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
-        .testTarget(name: "AppLinksOAuth2Tests", dependencies: ["AppLinksOAuth2"], swiftSettings: swift6),
+        .testTarget(name: "AppLinksOAuth2Tests", dependencies: ["AppLinksOAuth2", "AppLinksHTTPInput"], swiftSettings: swift6),
         .testTarget(
             name: "AppLinksOAuth1Tests",
             dependencies: [
-                "AppLinksOAuth1", "AppLinksPluginOAuth1", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+                "AppLinksOAuth1", "AppLinksPluginOAuth1", "AppLinksLocking", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             exclude: ["oauthlib_sign.py", "oauthlib_provider.py"],
             swiftSettings: swift6),
         .testTarget(
             name: "AppLinksStoreTests",
-            dependencies: ["AppLinksStore", "AppLinksStorePostgres", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AppLinksStore", "AppLinksStorePostgres", "AppLinksTesting", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swift6
         ),
         .testTarget(
             name: "AppLinksHostTests",
-            dependencies: ["AppLinksHost", "AppLinksPluginIPC", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AppLinksHost", "AppLinksPluginRuntime", "AppLinksJSON", "AppLinksLocking", "AppLinksPluginIPC", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             exclude: ["echo_server.py"],
             swiftSettings: swift6
         ),
         .testTarget(
             name: "AppLinksServerTests",
             dependencies: [
-                "AppLinksServer", "AppLinksPluginOAuth1", "AppLinksOAuth2", "AppLinksStore", "TestSupport",
+                "AppLinksServer", "AppLinksPluginOAuth1", "AppLinksOAuth2", "AppLinksStore", "AppLinksHTTPInput", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             exclude: [
@@ -214,15 +280,41 @@ let package = Package(
             ],
             swiftSettings: swift6
         ),
+        // The server's routes in process, through HummingbirdTesting: no socket, no child process.
+        .testTarget(
+            name: "AppLinksRouteTests",
+            dependencies: [
+                "AppLinksServer", "AppLinksHost", "AppLinksCore", "AppLinksJSON", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swift6
+        ),
+        // Each bundled link type in process, through AppLinksTesting's FakeHost: no process, socket or database.
+        .testTarget(
+            name: "LinkTypeTests",
+            dependencies: [
+                "AppLinksTesting", "AppLinksCore", "AppLinksJSON", "AppLinksPluginKit", "JenkinsLinkType", "OAuth2OutgoingLinkType",
+                "OAuth2IncomingLinkType",
+                "AtlassianOAuth1LinkType",
+            ],
+            swiftSettings: swift6
+        ),
         .testTarget(
             name: "AppLinksCLITests",
-            dependencies: ["AppLinksHost", "AppLinksCrypto", "AppLinksStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AppLinksHost", "AppLinksCrypto", "AppLinksStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swift6
         ),
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(
             name: "TestSupport",
-            dependencies: ["AppLinksCore", "AppLinksStore", "CTestSupport"],
+            dependencies: [
+                "AppLinksCore", "AppLinksLocking", "AppLinksStore", "CTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: swift6
         ),
@@ -244,7 +336,7 @@ if ProcessInfo.processInfo.environment["APPLINKS_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "PluginCallBenchmarks",
-            dependencies: ["AppLinksHost", "AppLinksCore", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: ["AppLinksHost", "AppLinksPluginRuntime", "AppLinksCore", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/PluginCalls",
             swiftSettings: swift6,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -259,4 +351,25 @@ if ProcessInfo.processInfo.environment["APPLINKS_WITHOUT_OTEL"] == nil {
     let server = package.targets.first { $0.name == "AppLinksServer" }!
     server.dependencies.append(.product(name: "OTel", package: "swift-otel"))
     server.swiftSettings = (server.swiftSettings ?? []) + [.define("APPLINKS_OTEL")]
+}
+
+// libFuzzer targets, one per parser of outside bytes (Fuzz/Targets/NAME). They join the package only when
+// APPLINKS_FUZZ is set: Fuzz/run.sh sets it and builds them in release with -sanitize=fuzzer,address in a
+// scratch folder of their own. Each target's main calls libFuzzer's LLVMFuzzerRunDriver; lld links them, since
+// gold cannot place the fuzzer runtime beside a Swift entry point.
+if ProcessInfo.processInfo.environment["APPLINKS_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/Driver", swiftSettings: swift6))
+    let parsers: [String: [Target.Dependency]] = [
+        "oauth1-header": ["AppLinksOAuth1"], "oauth1-parameters": ["AppLinksOAuth1"], "form": ["AppLinksHTTPInput"],
+        "json": ["AppLinksJSON"], "descriptor": ["AppLinksCore", "AppLinksJSON"],
+        "manifest": ["AppLinksCore", "AppLinksJSON", "AppLinksPluginOAuth1"],
+        "consumer-info": ["AppLinksPluginOAuth1"], "frame": ["AppLinksPluginIPC"], "redirect-uri": ["AppLinksOAuth2"],
+        "next-path": ["AppLinksHTTPInput"], "basic": ["AppLinksHTTPInput"],
+    ]
+    for (name, dependencies) in parsers.sorted(by: { $0.key < $1.key }) {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(name)", dependencies: ["FuzzDriver"] + dependencies, path: "Fuzz/Targets/\(name)", swiftSettings: swift6,
+                linkerSettings: [.unsafeFlags(["-use-ld=lld"])]))
+    }
 }

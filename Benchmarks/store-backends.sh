@@ -5,25 +5,14 @@
 # loopback, started and removed here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x /usr/lib/postgresql/15/bin/initdb ] || { apt-get update -qq && apt-get install -y -qq postgresql-15 >/dev/null; }
 . Benchmarks/oauth2/provider.sh
-pg=/usr/lib/postgresql/15/bin
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-mkdir -p "$work/pg" && { [ "$(id -u)" = 0 ] && chown postgres "$work/pg" || true; }
-pgport=$(free_port)
-as_pg "$pg/initdb" -D "$work/pg/data" -U applinks -A trust -E UTF8 --locale=C --no-sync >/dev/null
-as_pg "$pg/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
-cleanup() {
-  stop_servers
-  as_pg "$pg/pg_ctl" -D "$work/pg/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
+. Benchmarks/postgres-cluster.sh
 trap cleanup EXIT
-psql "postgres://applinks@127.0.0.1:$pgport/postgres" -qc "CREATE DATABASE bench" >/dev/null
+start_postgres bench
 
 declare -A base auth token
 for store in sqlite postgres; do
-  if [ "$store" = postgres ]; then export APPLINKS_DATABASE_URL="postgres://applinks@127.0.0.1:$pgport/bench"; else unset APPLINKS_DATABASE_URL; fi
+  if [ "$store" = postgres ]; then export APPLINKS_DATABASE_URL="$pg_url"; else unset APPLINKS_DATABASE_URL; fi
   start_provider "$store"
   base[$store]=$base auth[$store]=$auth token[$store]=$token
 done

@@ -4,11 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: OpenSSL, SQLite and libffi headers, pkg-config, a C compiler (tests compile C plugins), and
+# System packages: OpenSSL, SQLite, libffi and libxml2 headers, pkg-config, a C compiler (tests compile C plugins), and
 # PostgreSQL 15, whose tests start a throwaway cluster of their own; Chromium and its driver, in which the web
 # administration is tested.
 missing=()
-for pkg in libssl-dev libsqlite3-dev libffi-dev pkg-config gcc make python3 postgresql-15 postgresql-client-15 chromium chromium-driver systemd curl openssl; do
+for pkg in libssl-dev libsqlite3-dev libffi-dev libxml2-dev pkg-config iproute2 gcc make python3 postgresql-15 postgresql-client-15 chromium chromium-driver systemd curl openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -34,10 +34,18 @@ swift test 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
+# A smoke run of every fuzz target, 20 s each, from the committed seeds: a parser change that breaks an
+# invariant or crashes on a known input fails here. Long runs: bash Fuzz/run.sh TARGET SECONDS.
+set +e
+bash Fuzz/run.sh all 20
+fuzz_status=$?
+set -e
+
 # One plain closing line, whatever the test libraries printed.
 total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | grep -oE '[0-9]+' | tail -1 || true)
 failed=$(grep -E '^✘ Test .* failed after' "$log" | grep -vc '^✘ Test run with' || true)
 passed=$(( ${total:-0} - failed ))
 rm -f "$log"
-echo "tests: ${passed} passed, ${failed} failed"
-exit "$status"
+echo "tests: ${passed} passed, ${failed} failed; fuzz smoke: $([ $fuzz_status -eq 0 ] && echo passed || echo FAILED)"
+[ "$status" -ne 0 ] && exit "$status"
+exit "$fuzz_status"

@@ -14,8 +14,9 @@ export PYTHONDONTWRITEBYTECODE=1
 export APPLINKS_WITHOUT_OTEL=1
 
 # The stores (both backends, with their concurrency checks), the plugin call paths in process and isolated, the
-# runner's frames, the status runner, the wizard engine, and two nodes over one database.
-thread_suites='SQLiteStoreTests|PostgresStoreTests|IsolationTests|FrameTests|StatusRunnerTests|WizardEngineTests|DeploymentTests|ClusterTests|IsolatedServerTests'
+# runner's frames, the host API table, link types through FakeHost, the status runner, the wizard engine, and two
+# nodes over one database.
+thread_suites='SQLiteStoreTests|PostgresStoreTests|IsolationTests|FrameTests|HostAPITableTests|JenkinsLinkTypeTests|PluginKitTests|StatusRunnerTests|WizardEngineTests|DeploymentTests|ClusterTests|IsolatedServerTests'
 # The C plugin fixtures, the typed C actions through libffi, and the loader's handling of broken files.
 address_suites='CExampleTests|NativeActionTests|PluginLoaderTests'
 

@@ -2,6 +2,7 @@
 // process under `plugins.isolation`, in one run. The plugin is plain C, built here with cc and the SDK header.
 import AppLinksCore
 import AppLinksHost
+import AppLinksPluginRuntime
 import Benchmark
 import Foundation
 import Logging
@@ -46,7 +47,8 @@ func deployment(isolated: Bool, library: URL, base: URL) async throws -> LoadedP
         "APPLINKS_PLUGINS_RUNNER": ProcessInfo.processInfo.environment["APPLINKS_PLUGINS_RUNNER"] ?? "",
     ].filter { !$0.value.isEmpty }
     let (d, _) = try await Deployment.initialize(
-        home: DeploymentHome(url: home), name: "bench", baseURL: "http://127.0.0.1:1", listen: "127.0.0.1:1", environment: env,
+        home: DeploymentHome(url: home), stores: .embedded, name: "bench", baseURL: "http://127.0.0.1:1", listen: "127.0.0.1:1",
+        environment: env,
         logger: logger)
     return d.plugins["noop"]!
 }

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import AppLinksOAuth1
 import AppLinksPluginKit
 import Foundation
@@ -15,7 +16,11 @@ struct Authorization: Sendable {
     static let startPath = "/plugins/atlassian-oauth1/authorize"
     static let callbackPath = "/plugins/atlassian-oauth1/oauth-callback"
 
-    private struct Pending: Codable {
+    private var inProgress: PendingAuthorizations<Pending> {
+        PendingAuthorizations(host: host, prefix: "consumer/pending/", lifetime: .seconds(900))
+    }
+
+    fileprivate struct Pending: Codable, Sendable {
         var link: String
         var user: String
         var secret: String
@@ -57,21 +62,19 @@ struct Authorization: Sendable {
         } catch {
             return text(502, "\(link.name) refused a request token: \(error)")
         }
-        try await host.kvPut(
-            "consumer/pending/\(token.token)", try JSONCoding.encode(Pending(link: link.id, user: user, secret: token.secret)),
-            ttl: .seconds(900))
+        try await inProgress.keep(Pending(link: link.id, user: user, secret: token.secret), under: token.token)
         return PluginHTTPResponse(
             status: 303, headers: [["Location", client.authorizeURL(link.rpcURL + "/plugins/servlet/oauth/authorize", token: token)]])
     }
 
     func callback(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
         let query = Dictionary(OAuth1Encoding.pairs(r.query), uniquingKeysWith: { a, _ in a })
-        let key = "consumer/pending/\(query["oauth_token"] ?? "")"
-        guard let raw = try await host.kvGet(key), let pending = try? JSONCoding.decode(Pending.self, from: raw) else {
-            return text(400, "This authorization is unknown or has expired; start it again from the link.")
-        }
-        guard pending.user == r.user?.name else { return text(403, "This authorization was started by another user.") }
-        try await host.kvDelete(key)
+        let key = query["oauth_token"] ?? ""
+        let unknown = text(400, "This authorization is unknown, used or expired; start it again from the link.")
+        guard let started = try await inProgress.peek(key) else { return unknown }
+        guard started.user == r.user?.name else { return text(403, "This authorization was started by another user.") }
+        // Single use: of two callbacks with the same token, one goes on to the exchange.
+        guard let pending = try await inProgress.take(key) else { return unknown }
         guard let link = try await host.link(id: pending.link) else { return text(404, "The link no longer exists.") }
         if query["oauth_problem"] != nil || query["oauth_verifier"] == nil {
             return text(200, "You denied \(link.name) access; nothing was stored.")

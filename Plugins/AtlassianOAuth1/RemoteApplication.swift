@@ -5,44 +5,6 @@ import AppLinksPluginKit
 import AppLinksPluginOAuth1
 import Foundation
 
-/// What an application serves at `/rest/applinks/1.0/manifest`, in JSON or Atlassian's XML.
-struct RemoteManifest: Sendable, Hashable {
-    var id: String
-    var name: String
-    var typeId: String
-    var version: String?
-    var url: String
-    var incoming: [String]
-    var outgoing: [String]
-
-    init?(_ body: Data) {
-        if let json = try? JSONValue.parse(body), case .object(let o) = json {
-            func strings(_ key: String) -> [String] {
-                guard case .array(let a)? = o[key] else { return [] }
-                return a.compactMap(\.stringValue)
-            }
-            guard let id = o["id"]?.stringValue, !id.isEmpty else { return nil }
-            self.id = id
-            name = o["name"]?.stringValue ?? id
-            typeId = o["typeId"]?.stringValue ?? "generic"
-            version = o["version"]?.stringValue
-            url = o["url"]?.stringValue ?? ""
-            incoming = strings("incomingAuthenticationTypes")
-            outgoing = strings("outgoingAuthenticationTypes")
-        } else if let xml = LeafXML.parse(body), xml.root == "manifest", let id = xml.first("id"), !id.isEmpty {
-            self.id = id
-            name = xml.first("name") ?? id
-            typeId = xml.first("typeId") ?? "generic"
-            version = xml.first("version")
-            url = xml.first("url") ?? ""
-            incoming = xml.values["incomingAuthenticationType"] ?? []
-            outgoing = xml.values["outgoingAuthenticationType"] ?? []
-        } else {
-            return nil
-        }
-    }
-}
-
 /// What answered at a URL the admin gave.
 enum Detection: Sendable {
     /// An application-links host or an Atlassian product; `base` is where it was found (after a redirect).

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import AppLinksOAuth1
 import AppLinksPluginKit
 import AppLinksPluginOAuth1
@@ -12,8 +13,11 @@ struct JenkinsAuthorization: Sendable {
     static let lifetime: Duration = .seconds(900)
 
     let host: HostAPI
+    private var inProgress: PendingAuthorizations<Pending> {
+        PendingAuthorizations(host: host, prefix: "pending/", lifetime: Self.lifetime)
+    }
 
-    private struct Pending: Codable {
+    fileprivate struct Pending: Codable, Sendable {
         var draft: String?
         var link: String?
         var base: String
@@ -48,7 +52,7 @@ struct JenkinsAuthorization: Sendable {
             let pending = Pending(
                 draft: draft, link: link, base: base, consumerKey: consumerKey,
                 sealed: try await host.seal(secrets).base64EncodedString(), accessTokenPath: paths.accessToken)
-            try await host.kvPut("pending/" + temporary.token, try JSONCoding.encode(pending), ttl: Self.lifetime)
+            try await inProgress.keep(pending, under: temporary.token)
         } catch {
             throw StatusFailure(.unknown, .unknown, "Could not keep the pending authorization: \(error)")
         }
@@ -71,10 +75,7 @@ struct JenkinsAuthorization: Sendable {
 
     func callback(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
         let query = Dictionary(OAuth1Encoding.pairs(r.query), uniquingKeysWith: { a, _ in a })
-        let key = "pending/" + (query["oauth_token"] ?? "")
-        guard let raw = try await host.kvGet(key), let pending = try? JSONCoding.decode(Pending.self, from: raw),
-            try await host.kvCompareAndSet(key, expected: raw, replacement: nil)
-        else {
+        guard let pending = try await inProgress.take(query["oauth_token"] ?? "") else {
             return .page(400, "Unknown authorization", "This authorization is unknown, used or expired; start it again.")
         }
         // A refusal, in any of its forms, ends as "denied", and a waiting wizard learns it at its next poll.

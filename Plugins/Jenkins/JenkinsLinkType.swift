@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import AppLinksOAuth1
 import AppLinksPluginKit
 import Foundation
@@ -6,10 +7,10 @@ import Foundation
 /// Jenkins with the "Bitbucket Server integration" plugin, over OAuth 1.0a: Jenkins is the provider (its admin
 /// creates a consumer with a key and a shared secret), this host the consumer, which sees and starts builds as
 /// the Jenkins user who authorized it.
-struct JenkinsLinkType: LinkTypePlugin {
+struct JenkinsLinkType: DeclaredLinkType {
     static let auth = "oauth"
 
-    static let descriptor = LinkTypeDescriptor(
+    static let declaration = LinkTypeDescriptor(
         id: "jenkins", name: "Jenkins", version: "1.0.0", vendor: "AppLinks",
         description: "A Jenkins with the Bitbucket Server integration plugin: see jobs and start builds, over OAuth 1.0a.",
         directions: [.outgoing],
@@ -21,25 +22,6 @@ struct JenkinsLinkType: LinkTypePlugin {
             .init(id: "authorize", title: "Authorize", fields: []),
         ]),
         statusChecks: [.init(id: "api", title: "A signed GET of /api/json")],
-        actions: [
-            .init(id: "authorize", title: "Authorize again as a Jenkins user: prints the URL to approve"),
-            .init(id: "list-jobs", title: "Every job, folders included"),
-            .init(
-                id: "trigger-build", title: "Start a build; other --arg NAME=VALUE are the job's build parameters",
-                params: [.init(name: "job", type: .string, required: true, help: "The job's path, such as 'Team A/Deploy'")],
-                extraParams: true),
-            .init(
-                id: "build-status", title: "The last build's number, result, duration and URL",
-                params: [.init(name: "job", type: .string, required: true, help: "The job's path")]),
-            .init(id: "open", title: "The job's URL", params: [.init(name: "job", type: .string, required: true, help: "The job's path")]),
-            .init(
-                id: "set-credentials", title: "Replace the consumer key or shared secret",
-                params: [
-                    .init(name: "consumer_key", type: .string, help: "The consumer's key in Jenkins"),
-                    .init(name: "shared_secret", type: .secret, help: "The consumer's shared secret"),
-                ]),
-        ],
-        routes: [.init(method: "GET", path: JenkinsAuthorization.callbackPath)],
         authentication: .init(incoming: [], outgoing: [auth]))
 
     let host: HostAPI
@@ -237,13 +219,13 @@ struct JenkinsLinkType: LinkTypePlugin {
     /// A client for the wizard, before the link exists: unsigned probes only.
     private func client(base: String, answers: [String: JSONValue]) -> JenkinsClient {
         let link = Link(
-            id: "", type: Self.descriptor.id, name: "", application: ApplicationInfo(type: "jenkins"), displayURL: base, rpcURL: base)
+            id: "", type: Self.declaration.id, name: "", application: ApplicationInfo(type: "jenkins"), displayURL: base, rpcURL: base)
         return JenkinsClient(
             host: host, link: link, paths: Self.paths(answers), renewals: renewals,
             credentials: JenkinsCredentials(link: link, secrets: [:]))
     }
 
-    private func client(_ link: Link, secrets: [String: String]) -> JenkinsClient {
+    func client(_ link: Link, secrets: [String: String]) -> JenkinsClient {
         JenkinsClient(
             host: host, link: link, paths: JenkinsPaths(config: link.config), renewals: renewals,
             credentials: JenkinsCredentials(link: link, secrets: secrets))
@@ -274,145 +256,10 @@ struct JenkinsLinkType: LinkTypePlugin {
             return error.status
         }
     }
-
-    // MARK: Actions
-
-    func invokeAction(_ r: ActionRequest) async throws -> ActionResponse {
-        var client = client(r.link, secrets: r.secrets)
-        do {
-            return try await run(r, client: &client)
-        } catch let failure as StatusFailure {
-            throw failure.pluginError
-        }
-    }
-
-    private func run(_ r: ActionRequest, client: inout JenkinsClient) async throws -> ActionResponse {
-        let job = r.args["job"]?.stringValue ?? ""
-        switch r.action {
-        case "authorize":
-            let url = try await authorization.start(
-                base: client.base, consumerKey: client.credentials.consumerKey, sharedSecret: client.credentials.sharedSecret,
-                paths: client.paths, draft: nil, link: r.link.id)
-            return ActionResponse(
-                message: "Open this URL, log in to Jenkins and approve the link (within fifteen minutes):\n\(url)",
-                output: ["authorization_url": .string(url)])
-        case "list-jobs":
-            let fields = "name,url,color"
-            var tree = "jobs[\(fields)]"
-            for _ in 0..<4 { tree = "jobs[\(fields),\(tree)]" }
-            let response = try await client.send("GET", "/api/json?tree=" + tree)
-            guard response.status == 200, let root = try? JSONValue.parse(response.body) else {
-                throw StatusFailure(.networkError, .unexpectedResponseStatus, "Jenkins answered HTTP \(response.status) to /api/json.")
-            }
-            var jobs: [JSONValue] = []
-            func walk(_ value: JSONValue?, prefix: String) {
-                guard case .array(let items)? = value?["jobs"] else { return }
-                for item in items {
-                    let name = item["name"]?.stringValue ?? "?"
-                    let path = prefix.isEmpty ? name : prefix + "/" + name
-                    let folder = item["jobs"] != nil
-                    jobs.append([
-                        "path": .string(path), "kind": .string(folder ? "folder" : "job"), "url": item["url"] ?? .null,
-                        "color": item["color"] ?? .null,
-                    ])
-                    if folder { walk(item, prefix: path) }
-                }
-            }
-            walk(root, prefix: "")
-            let count = jobs.filter { $0["kind"]?.stringValue == "job" }.count
-            return ActionResponse(message: "\(count) jobs on \(r.link.name).", output: .array(jobs))
-        case "trigger-build":
-            guard !job.isEmpty else { throw PluginError(code: "invalid_input", message: "Give --arg job=PATH, such as 'Team A/Deploy'.") }
-            let parameters = r.args.filter { $0.key != "job" }.sorted { $0.key < $1.key }.map { ($0.key, $0.value.stringValue ?? "") }
-            let path = JenkinsClient.jobPath(job) + (parameters.isEmpty ? "/build" : "/buildWithParameters")
-            var response = try await client.send("POST", path, form: parameters)
-            if response.status == 403, String(decoding: response.body, as: UTF8.self).localizedCaseInsensitiveContains("crumb") {
-                let crumb = try await client.send("GET", "/crumbIssuer/api/json")
-                guard let c = try? JSONValue.parse(crumb.body), let field = c["crumbRequestField"]?.stringValue,
-                    let value = c["crumb"]?.stringValue
-                else {
-                    throw StatusFailure(.networkError, .unexpectedResponse, "Jenkins asked for a crumb but its crumb issuer gave none.")
-                }
-                // Jenkins binds a crumb to the web session that fetched it (since 2.176.2): the retry goes back in
-                // that session, with the cookies the crumb issuer set.
-                var headers = [(field, value)]
-                if let cookie = JenkinsClient.cookieHeader(crumb) { headers.append(("Cookie", cookie)) }
-                response = try await client.send("POST", path, form: parameters, headers: headers)
-            }
-            guard response.status == 201 || response.status == 200, let queue = response.header("Location") else {
-                let text = String(decoding: response.body.prefix(300), as: UTF8.self)
-                throw PluginError(
-                    code: response.status == 404 ? "invalid_input" : "unreachable",
-                    message: response.status == 404
-                        ? "Jenkins has no job '\(job)'; see list-jobs." : "Jenkins refused the build (HTTP \(response.status)): \(text)")
-            }
-            var output: [String: JSONValue] = ["queue_item": .string(queue)]
-            let itemPath = String(queue.dropFirst(client.base.count)) + (queue.hasSuffix("/") ? "" : "/") + "api/json"
-            for _ in 0..<20 where queue.hasPrefix(client.base) {
-                let item = try await client.send("GET", itemPath)
-                if let executable = (try? JSONValue.parse(item.body))?["executable"], let number = executable["number"]?.doubleValue {
-                    output["build_number"] = .number(number)
-                    output["build_url"] = executable["url"] ?? .null
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(250))
-            }
-            let started = output["build_number"]?.doubleValue.map { "build #\(Int($0))" } ?? "a build (still queued at \(queue))"
-            return ActionResponse(message: "Started \(started) of \(job).", output: .object(output))
-        case "build-status":
-            let response = try await client.send(
-                "GET", JenkinsClient.jobPath(job) + "/lastBuild/api/json?tree=number,result,duration,url,building")
-            guard response.status == 200, let b = try? JSONValue.parse(response.body) else {
-                throw PluginError(
-                    code: "invalid_input",
-                    message: response.status == 404
-                        ? "'\(job)' has no build yet, or is no job; see list-jobs." : "Jenkins answered HTTP \(response.status).")
-            }
-            let number = Int(b["number"]?.doubleValue ?? 0)
-            let result = b["result"]?.stringValue ?? (b["building"]?.boolValue == true ? "BUILDING" : "UNKNOWN")
-            return ActionResponse(
-                message: "\(job) #\(number): \(result), \(Int((b["duration"]?.doubleValue ?? 0) / 1000)) s.",
-                output: [
-                    "number": .number(Double(number)), "result": .string(result), "duration_ms": b["duration"] ?? .null,
-                    "url": b["url"] ?? .null,
-                ])
-        case "open":
-            guard !job.isEmpty else { throw PluginError(code: "invalid_input", message: "Give --arg job=PATH, such as 'Team A/Deploy'.") }
-            let found = try await client.send("GET", JenkinsClient.jobPath(job) + "/api/json?tree=name")
-            guard found.status == 200 else {
-                throw PluginError(
-                    code: found.status == 404 ? "invalid_input" : "unreachable",
-                    message: found.status == 404
-                        ? "Jenkins has no job '\(job)'; see list-jobs." : "Jenkins did not answer for '\(job)' (HTTP \(found.status)).")
-            }
-            let url = client.base + JenkinsClient.jobPath(job) + "/"
-            return ActionResponse(message: url, output: ["url": .string(url)])
-        case "set-credentials":
-            var changes = LinkChanges()
-            if let key = r.args["consumer_key"]?.stringValue, !key.isEmpty {
-                var config = r.link.config
-                config["consumer_key"] = .string(key)
-                changes.config = config
-            }
-            if let secret = r.args["shared_secret"]?.stringValue, !secret.isEmpty { changes.secrets = ["shared_secret": secret] }
-            guard changes != LinkChanges() else {
-                throw PluginError(code: "invalid_input", message: "Give --arg consumer_key=… or --arg shared_secret=…, or both.")
-            }
-            return ActionResponse(message: "Updated \(r.link.name)'s consumer credentials.", changes: changes)
-        default:
-            throw PluginError(code: "unknown_action", message: "The action '\(r.action)' is not one of this link type's.")
-        }
-    }
-
-    // MARK: HTTP
-
-    func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
-        guard r.method == "GET", r.path == JenkinsAuthorization.callbackPath else { return PluginHTTPResponse(status: 404) }
-        return try await authorization.callback(r)
-    }
 }
 
-@_cdecl("applinks_plugin_entry")
-public func applinksPluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
+/// What the library's `applinks_plugin_entry` returns. The C symbol itself is in `Entry/`, a target of its own, so
+/// that unit tests can link this link type beside the others.
+public func pluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
     PluginExport.entry(JenkinsLinkType.self, hostABIVersion: hostABIVersion)
 }

@@ -1,19 +1,21 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksHTTPInput
+import AppLinksJSON
+import AppLinksLocking
 import AppLinksOAuth2
 import AppLinksPluginKit
 import Foundation
-import Synchronization
 
 /// An external application that signs its users in through this host: the host is its OAuth 2.0 authorization
 /// server (RFC 6749 with PKCE, refresh-token rotation, RFC 7009 revocation, RFC 7662 introspection and RFC 8414
 /// metadata), on Atlassian's `/rest/oauth2/latest/` paths. One link is one registered client.
-struct OAuth2IncomingLinkType: LinkTypePlugin {
+struct OAuth2IncomingLinkType: DeclaredLinkType {
     static let auth = "oauth2"
     static let metadataPath = "/.well-known/oauth-authorization-server"
     static let grantsPath = "/rest/oauth2/latest/grants"
 
-    static let descriptor = LinkTypeDescriptor(
+    static let declaration = LinkTypeDescriptor(
         id: "oauth2-incoming", name: "External application (OAuth 2.0 incoming)", version: "1.0.0", vendor: "AppLinks",
         description: "An external application that acts for this host's users through OAuth 2.0: this host is its authorization server.",
         directions: [.incoming],
@@ -23,32 +25,6 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
                 fields: ["name", "redirect_url", "scopes", "client_type", "allow_client_credentials", "resource_server"])
         ]),
         statusChecks: [.init(id: "client", title: "The client is registered")],
-        actions: [
-            .init(id: "view-credentials", title: "Show the client id, secret, redirect URLs and scopes"),
-            .init(id: "rotate-secret", title: "Replace the client secret; the old one stops working at once", destructive: true),
-            .init(
-                id: "list-grants", title: "Who authorized this application, when, and with what scopes",
-                params: [.init(name: "user", type: .string, help: "Only this user's authorizations")]),
-            .init(
-                id: "revoke-grant", title: "Revoke one authorization and every token issued under it", destructive: true,
-                params: [
-                    .init(name: "grant", type: .string, required: true, help: "The authorization's id, from list-grants"),
-                    .init(name: "user", type: .string, help: "Revoke only if the authorization is this user's"),
-                ]),
-            .init(id: "delete", title: "Forget the client and everything issued to it (run by `applinks delete`)", destructive: true),
-        ],
-        routes: [
-            .init(method: "GET", path: metadataPath),
-            .init(method: "GET", path: AuthorizeEndpoint.path, auth: .user),
-            .init(method: "POST", path: AuthorizeEndpoint.path, auth: .user),
-            // The back-channel endpoints use nothing but the key-value store: answered on the request's thread.
-            .init(method: "POST", path: TokenEndpoints.token, inline: true),
-            .init(method: "POST", path: TokenEndpoints.revoke, inline: true),
-            .init(method: "POST", path: TokenEndpoints.introspect, inline: true),
-            .init(method: "GET", path: TokenEndpoints.whoami, inline: true, authenticatesBearer: true),
-            .init(method: "GET", path: grantsPath, auth: .user),
-            .init(method: "POST", path: grantsPath, auth: .user),
-        ],
         authentication: .init(incoming: [auth], outgoing: []))
 
     let host: HostAPI
@@ -61,7 +37,7 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
     }
 
     /// The deployment's settings and the issuer (its base URL), read once: neither changes while the host runs.
-    private func context() async throws -> (settings: ProviderSettings, issuer: String) {
+    func context() async throws -> (settings: ProviderSettings, issuer: String) {
         if let c = cached.value.withLock({ $0 }) { return c }
         let me = try await host.instanceInfo()
         let c = (ProviderSettings(me.settings), me.baseURL.hasSuffix("/") ? String(me.baseURL.dropLast()) : me.baseURL)
@@ -191,61 +167,6 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
 
     // MARK: Actions
 
-    func invokeAction(_ r: ActionRequest) async throws -> ActionResponse {
-        let id = r.link.config["client_id"]?.stringValue ?? ""
-        switch r.action {
-        case "view-credentials":
-            guard try await context().settings.allowViewingSecrets else {
-                throw PluginError(
-                    code: "invalid_input",
-                    message:
-                        "This deployment shows client secrets only once (oauth2.allow_viewing_secrets is off); run rotate-secret for a new one."
-                )
-            }
-            var out: [String: JSONValue] = [
-                "client_id": .string(id), "redirect_urls": r.link.config["redirect_urls"] ?? .array([]),
-                "scopes": r.link.config["scopes"] ?? .array([]), "client_type": r.link.config["client_type"] ?? "confidential",
-            ]
-            if let secret = r.secrets["client_secret"] { out["client_secret"] = .string(secret) }
-            return ActionResponse(message: "Credentials of \(r.link.name).", output: .object(out))
-        case "rotate-secret":
-            guard var client = try await store.client(id), client.confidential else {
-                throw PluginError(code: "invalid_input", message: "\(r.link.name) is a public client; it has no secret to rotate.")
-            }
-            let secret = Secrets.generate()
-            client.secretHash = Secrets.hash(secret)
-            try await store.saveClient(client)
-            let keep = try await context().settings.allowViewingSecrets
-            return ActionResponse(
-                message: "New secret for \(r.link.name); the old one no longer works. Give the application the new one.",
-                output: ["client_id": .string(id), "client_secret": .string(secret)],
-                changes: LinkChanges(secrets: ["client_secret": keep ? secret : nil]))
-        case "list-grants":
-            let user = r.args["user"]?.stringValue
-            let grants = try await store.grants(client: id).filter { user == nil || $0.user == user }
-            return ActionResponse(
-                message: grants.isEmpty
-                    ? "No one has authorized \(r.link.name)."
-                    : grants.map { "\($0.id)  \($0.user)  \($0.scopes.joined(separator: " "))  since \(Self.date($0.createdAt))" }
-                        .joined(separator: "\n"),
-                output: .array(grants.map { Self.json($0, clientName: r.link.name, linkID: r.link.id) }))
-        case "revoke-grant":
-            let grantID = r.args["grant"]?.stringValue ?? ""
-            guard let grant = try await store.grant(grantID), grant.clientID == id,
-                r.args["user"]?.stringValue.map({ $0 == grant.user }) ?? true
-            else {
-                throw PluginError(code: "invalid_input", message: "\(r.link.name) has no authorization '\(grantID)'; see list-grants.")
-            }
-            try await store.revokeGrant(grantID)
-            return ActionResponse(message: "Revoked \(grant.user)'s authorization of \(r.link.name) and its tokens.")
-        case "delete":
-            try await store.deleteClient(id)
-            return ActionResponse(message: "Forgot client \(id) and everything issued to it.")
-        default:
-            throw PluginError(code: "unknown_action", message: "The action '\(r.action)' is not one of this link type's.")
-        }
-    }
-
     static func date(_ t: Double) -> String { Timestamp.format(Date(timeIntervalSince1970: t)) }
 
     static func json(_ g: GrantRecord, clientName: String, linkID: String) -> JSONValue {
@@ -258,28 +179,19 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
 
     // MARK: HTTP
 
-    func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+    /// The token endpoints, with the deployment's settings and the issuer.
+    func tokens() async throws -> TokenEndpoints {
         let (settings, issuer) = try await context()
-        let now = Date().timeIntervalSince1970
-        let tokens = TokenEndpoints(store: store, settings: settings, issuer: issuer)
-        switch (r.method, r.path) {
-        case ("POST", TokenEndpoints.token): return try await tokens.token(r, now: now)
-        case ("POST", TokenEndpoints.introspect): return try await tokens.introspect(r, now: now)
-        case ("POST", TokenEndpoints.revoke): return try await tokens.revoke(r)
-        case ("GET", TokenEndpoints.whoami): return try await tokens.whoami(r, now: now)
-        case ("GET", AuthorizeEndpoint.path):
-            return try await AuthorizeEndpoint(store: store, settings: settings, issuer: issuer).show(r)
-        case ("POST", AuthorizeEndpoint.path):
-            return try await AuthorizeEndpoint(store: store, settings: settings, issuer: issuer).decide(r, now: now)
-        case ("GET", Self.metadataPath): return metadata(settings, issuer: issuer)
-        case ("GET", Self.grantsPath): return try await grantsPage(r)
-        case ("POST", Self.grantsPath): return try await revokeOwnGrant(r)
-        default: return PluginHTTPResponse(status: 404)
-        }
+        return TokenEndpoints(store: store, settings: settings, issuer: issuer)
+    }
+
+    func authorizeEndpoint() async throws -> AuthorizeEndpoint {
+        let (settings, issuer) = try await context()
+        return AuthorizeEndpoint(store: store, settings: settings, issuer: issuer)
     }
 
     /// RFC 8414 metadata, so that clients configure themselves from the issuer URL alone.
-    private func metadata(_ settings: ProviderSettings, issuer: String) -> PluginHTTPResponse {
+    func metadata(_ settings: ProviderSettings, issuer: String) -> PluginHTTPResponse {
         let auth: JSONValue = ["client_secret_basic", "client_secret_post"]
         let body: JSONValue = [
             "issuer": .string(issuer),
@@ -303,7 +215,7 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
     }
 
     /// The logged-in user's own authorizations, each with a Revoke button: revoking from the user's side.
-    private func grantsPage(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+    func grantsPage(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
         let user = r.user?.name ?? ""
         let grants = try await store.grants(user: user)
         var names: [String: String] = [:]
@@ -330,7 +242,7 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
         return .page(.object(page))
     }
 
-    private func revokeOwnGrant(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+    func revokeOwnGrant(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
         let id = FormURLEncoded(r.body)["grant"] ?? ""
         guard let grant = try await store.grant(id), grant.user == r.user?.name else {
             return PluginHTTPResponse(
@@ -342,10 +254,11 @@ struct OAuth2IncomingLinkType: LinkTypePlugin {
 }
 
 final class SettingsCache: Sendable {
-    let value = Mutex<(ProviderSettings, String)?>(nil)
+    let value = Locked<(ProviderSettings, String)?>(nil)
 }
 
-@_cdecl("applinks_plugin_entry")
-public func applinksPluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
+/// What the library's `applinks_plugin_entry` returns. The C symbol itself is in `Entry/`, a target of its own, so
+/// that unit tests can link this link type beside the others.
+public func pluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
     PluginExport.entry(OAuth2IncomingLinkType.self, hostABIVersion: hostABIVersion)
 }

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import Foundation
 
 // The records read and written on every token request, coded by hand: Foundation's JSONDecoder costs more

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksJSON
 import Foundation
 
 /// A registered client: one `oauth2-incoming` link. Kept in the plugin's store under `client/<client_id>` so

@@ -1,5 +1,5 @@
+import AppLinksLocking
 import Foundation
-import Synchronization
 
 /// Records read from the store in the last half second, by key.
 ///
@@ -12,7 +12,7 @@ final class RecordCache<Value: Sendable>: Sendable {
         var value: Value
         var expires: ContinuousClock.Instant
     }
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = Locked<[String: Entry]>([:])
     let lifetime: Duration
     let capacity: Int
 

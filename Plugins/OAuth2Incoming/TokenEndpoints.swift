@@ -1,5 +1,7 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksHTTPInput
+import AppLinksJSON
 import AppLinksOAuth2
 import AppLinksPluginKit
 import Foundation

@@ -1,5 +1,7 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksHTTPInput
+import AppLinksJSON
 import AppLinksOAuth2
 import AppLinksPluginKit
 import Foundation
@@ -39,7 +41,7 @@ struct AuthorizationFlow: Sendable {
         var sealed: String?
         if let secret { sealed = try await host.seal(Data(secret.utf8)).base64EncodedString() }
         let pending = Pending(linkID: link.id, verifier: verifier, redirectURI: redirectURI, sealedSecret: sealed, actor: actor)
-        try await host.kvPut("pending/" + state, try JSONCoding.encode(pending), ttl: Self.lifetime)
+        try await PendingAuthorizations<Pending>(host: host, prefix: "pending/", lifetime: Self.lifetime).keep(pending, under: state)
         var query: [(String, String)] = [
             ("response_type", "code"), ("client_id", link.config["client_id"]?.stringValue ?? ""), ("redirect_uri", redirectURI),
             ("state", state), ("code_challenge", PKCE.challenge(verifier: verifier)), ("code_challenge_method", "S256"),
@@ -53,10 +55,9 @@ struct AuthorizationFlow: Sendable {
     /// The provider's redirect back: exchanges the code, or records why there is none.
     func callback(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
         let q = FormURLEncoded(Substring(r.query))
-        guard let state = q["state"], let raw = try await host.kvGet("pending/" + state),
-            let pending = try? JSONCoding.decode(Pending.self, from: raw),
-            // Single use: of two callbacks with the same state, one wins.
-            try await host.kvCompareAndSet("pending/" + state, expected: raw, replacement: nil)
+        // Single use: of two callbacks with the same state, one wins.
+        guard let state = q["state"],
+            let pending = try await PendingAuthorizations<Pending>(host: host, prefix: "pending/", lifetime: Self.lifetime).take(state)
         else {
             return .page(
                 400, "This authorization is unknown or has expired",

@@ -1,14 +1,15 @@
 import AppLinksCore
+import AppLinksJSON
 import AppLinksPluginKit
 import Foundation
 
 /// A provider this host signs in to as an OAuth 2.0 client (authorization code with PKCE), keeping the tokens
 /// fresh so that other link types, or a product embedding the host, can call the provider's APIs. One link is
 /// one client registration at one provider.
-struct OAuth2OutgoingLinkType: LinkTypePlugin {
+struct OAuth2OutgoingLinkType: DeclaredLinkType {
     static let auth = "oauth2"
 
-    static let descriptor = LinkTypeDescriptor(
+    static let declaration = LinkTypeDescriptor(
         id: "oauth2-outgoing", name: "External application (OAuth 2.0 outgoing)", version: "1.0.0", vendor: "AppLinks",
         description: "A provider this host signs in to with OAuth 2.0, as Google, Microsoft, GitHub or another AppLinks host.",
         directions: [.outgoing],
@@ -23,27 +24,6 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             .init(id: "client", title: "Client credentials", fields: ["client_id", "client_secret", "scopes"]),
         ]),
         statusChecks: [.init(id: "token", title: "A token the provider accepts")],
-        actions: [
-            .init(id: "authorize", title: "Sign in at the provider: prints the URL to open; the callback stores the tokens"),
-            .init(id: "token-status", title: "When the access token expires and what it allows (never the token itself)"),
-            .init(
-                id: "test-request", title: "GET a URL of the provider's API with the access token, refreshed first if needed",
-                params: [.init(name: "url", type: .string, required: true, help: "An API URL, such as https://api.github.com/user")]),
-            .init(
-                id: "revoke", title: "Revoke the authorization at the provider (RFC 7009, where offered) and forget the tokens",
-                destructive: true),
-            .init(
-                id: "set-credentials", title: "Replace the client id or secret the provider issued",
-                params: [
-                    .init(name: "client_id", type: .string, help: "The new client id"),
-                    .init(name: "client_secret", type: .secret, help: "The new client secret"),
-                ]),
-            .init(
-                id: "access-token", title: "A fresh access token, for the host's API (other link types, an embedding product)",
-                hostOnly: true),
-            .init(id: "delete", title: "Revoke at the provider and forget the tokens (run by `applinks delete`)", destructive: true),
-        ],
-        routes: [.init(method: "GET", path: AuthorizationFlow.path)],
         authentication: .init(incoming: [], outgoing: [auth]))
 
     let host: HostAPI
@@ -56,7 +36,7 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
         self.flow = AuthorizationFlow(host: host, keeper: keeper)
     }
 
-    private func redirectURI() async throws -> String {
+    func redirectURI() async throws -> String {
         let base = try await host.instanceInfo().baseURL
         return (base.hasSuffix("/") ? String(base.dropLast()) : base) + AuthorizationFlow.path
     }
@@ -303,14 +283,14 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
         }
     }
 
-    private func client(_ link: Link, secrets: [String: String]) -> TokenClient? {
+    func client(_ link: Link, secrets: [String: String]) -> TokenClient? {
         guard let endpoints = ProviderEndpoints(config: link.config) else { return nil }
         return TokenClient(
             host: host, endpoints: endpoints, clientID: link.config["client_id"]?.stringValue ?? "", clientSecret: secrets["client_secret"],
             link: link.id)
     }
 
-    private func get(_ url: String, bearer: String) async throws(StatusFailure) -> HostHTTPResponse {
+    func get(_ url: String, bearer: String) async throws(StatusFailure) -> HostHTTPResponse {
         do {
             return try await host.http(
                 HostHTTPRequest(
@@ -319,159 +299,10 @@ struct OAuth2OutgoingLinkType: LinkTypePlugin {
             throw .from(error, reaching: url)
         }
     }
-
-    // MARK: Actions
-
-    func invokeAction(_ r: ActionRequest) async throws -> ActionResponse {
-        guard let client = client(r.link, secrets: r.secrets) else {
-            throw PluginError(code: "invalid_input", message: "\(r.link.name) has no provider endpoints; delete it and create it again.")
-        }
-        do {
-            return try await run(r, client: client)
-        } catch let failure as StatusFailure {
-            throw failure.pluginError
-        }
-    }
-
-    private func run(_ r: ActionRequest, client: TokenClient) async throws -> ActionResponse {
-        let link = r.link
-        switch r.action {
-        case "authorize":
-            let url = try await flow.start(
-                link: link, endpoints: client.endpoints, secret: client.clientSecret, redirectURI: try await redirectURI(), actor: r.actor)
-            return ActionResponse(
-                message: "Open this URL in a browser, sign in at the provider and allow access; the provider sends the browser back "
-                    + "here, which completes the authorization (within ten minutes):\n\(url)",
-                output: ["authorization_url": .string(url)])
-        case "token-status":
-            guard let tokens = try await keeper.load(link.id) else {
-                let last = try await LastError(host: host).last(link.id)
-                return ActionResponse(
-                    message: last?.message ?? "\(link.name) has not been authorized; run the authorize action.",
-                    output: ["authorized": false])
-            }
-            let s = tokens.stored
-            let now = Date().timeIntervalSince1970
-            var out: [String: JSONValue] = [
-                "authorized": true, "token_type": "Bearer", "scopes": .array(s.scopes.map(JSONValue.string)),
-                "refreshable": .bool(s.refresh != nil), "obtained_at": .string(Timestamp.format(Date(timeIntervalSince1970: s.obtainedAt))),
-                "refreshes": .number(Double(s.refreshes)),
-            ]
-            if let e = s.expiresAt {
-                out["expires_at"] = .string(Timestamp.format(Date(timeIntervalSince1970: e)))
-                out["expires_in"] = .number(max(0, (e - now).rounded()))
-            }
-            if let at = s.refreshedAt { out["refreshed_at"] = .string(Timestamp.format(Date(timeIntervalSince1970: at))) }
-            let warning = AuthorizationFlow.warning(s)
-            if let warning { out["warning"] = .string(warning) }
-            let expiry = s.expiresAt.map { " until " + Timestamp.format(Date(timeIntervalSince1970: $0)) } ?? " with no expiry given"
-            return ActionResponse(
-                message: "\(link.name) holds an access token valid\(expiry)" + (s.refresh == nil ? "." : ", and a refresh token.")
-                    + (warning.map { " " + $0 } ?? ""),
-                output: .object(out))
-        case "test-request":
-            let url = r.args["url"]?.stringValue ?? ""
-            if let problem = ProviderEndpoints.urlProblem(url) { throw PluginError(code: "invalid_input", message: problem) }
-            // The token goes only where the provider's API is: a URL elsewhere would hand it to a stranger.
-            let extra = link.config["api_origins"].map { $0.words } ?? []
-            let allowed = client.endpoints.tokenOrigins(extra: extra)
-            guard let origin = ProviderEndpoints.origin(url), allowed.contains(origin) else {
-                throw PluginError(
-                    code: "invalid_input",
-                    message:
-                        "\(link.name)'s token is sent only to \(allowed.sorted().joined(separator: ", ")); \(ProviderEndpoints.origin(url) ?? url) is none of them. "
-                        + "To allow another API origin, add it to the link's api_origins: `applinks edit \(link.id) --set config.api_origins=\"https://api.example.com\"`."
-                )
-            }
-            var access = try await keeper.accessToken(link.id, client: client)
-            var answer = try await get(url, bearer: access)
-            if answer.status == 401 {
-                access = try await keeper.accessToken(link.id, client: client, rejected: access)
-                answer = try await get(url, bearer: access)
-            }
-            let body = String(decoding: answer.body.prefix(4096), as: UTF8.self)
-            return ActionResponse(
-                message: "GET \(url) answered HTTP \(answer.status).",
-                output: [
-                    "status": .number(Double(answer.status)), "content_type": answer.header("Content-Type").map(JSONValue.string) ?? .null,
-                    "body": .string(body),
-                ])
-        case "revoke", "delete":
-            guard let tokens = try await keeper.load(link.id) else {
-                return ActionResponse(message: "\(link.name) holds no tokens; nothing to revoke.")
-            }
-            var revoked = false
-            do {
-                // Revoking the refresh token ends the whole grant (RFC 7009 §2.1).
-                revoked = try await client.revoke(
-                    tokens.refresh ?? tokens.access, hint: tokens.refresh == nil ? "access_token" : "refresh_token")
-            } catch {
-                // A deleted link goes anyway; the provider's grant may outlive it.
-                if r.action != "delete" { throw error }
-            }
-            try await keeper.forget(link.id)
-            try await LastError(host: host).record(
-                link.id,
-                .needsAuthorization(
-                    "The authorization ended: \(r.actor) revoked it on \(Timestamp.format(Date()))"
-                        + (revoked ? " at the provider too." : " here (the provider offers no revocation)."), link: link.id))
-            try await host.audit(action: "oauth2-revoked", linkID: link.id, detail: ["at_provider": .bool(revoked)])
-            return ActionResponse(
-                message: revoked
-                    ? "Revoked \(link.name)'s authorization at the provider and forgot its tokens."
-                    : "Forgot \(link.name)'s tokens. The provider offers no revocation endpoint (RFC 7009): revoke the "
-                        + "authorization there too.")
-        case "set-credentials":
-            let id = r.args["client_id"]?.stringValue, secret = r.args["client_secret"]?.stringValue
-            guard id != nil || secret != nil else {
-                throw PluginError(code: "invalid_input", message: "Give --arg client_id=… or --arg client_secret=…, or both.")
-            }
-            var changes = LinkChanges()
-            if let id, !id.isEmpty {
-                var config = link.config
-                config["client_id"] = .string(id)
-                changes.config = config
-            }
-            if let secret, !secret.isEmpty { changes.secrets = ["client_secret": secret] }
-            // The provider judges the new credentials at once, with the refresh token this link holds: a wrong
-            // secret is refused here, not discovered at the next refresh.
-            let replaced = TokenClient(
-                host: host, endpoints: client.endpoints, clientID: (id?.isEmpty == false ? id : nil) ?? client.clientID,
-                clientSecret: (secret?.isEmpty == false ? secret : nil) ?? client.clientSecret, link: link.id)
-            var checked = "it is checked at the next authorization"
-            if try await keeper.load(link.id)?.refresh != nil {
-                do {
-                    _ = try await keeper.refreshNow(link.id, client: replaced)
-                    checked = "the provider accepted them"
-                } catch let failure as StatusFailure where failure.refusedByRemote && failure.type != .localAuthTokenRequired {
-                    throw StatusFailure(
-                        failure.category, failure.type, "Nothing was changed: \(failure.message)", refusedByRemote: true)
-                }
-            }
-            try await LastError(host: host).clear(link.id)
-            return ActionResponse(message: "Updated \(link.name)'s client credentials; \(checked).", changes: changes)
-        case "access-token":
-            let access = try await keeper.accessToken(link.id, client: client)
-            let expires = try await keeper.load(link.id)?.stored.expiresAt
-            return ActionResponse(
-                output: [
-                    "access_token": .string(access), "token_type": "Bearer",
-                    "expires_at": expires.map { .string(Timestamp.format(Date(timeIntervalSince1970: $0))) } ?? .null,
-                ])
-        default:
-            throw PluginError(code: "unknown_action", message: "The action '\(r.action)' is not one of this link type's.")
-        }
-    }
-
-    // MARK: HTTP
-
-    func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
-        guard r.method == "GET", r.path == AuthorizationFlow.path else { return PluginHTTPResponse(status: 404) }
-        return try await flow.callback(r)
-    }
 }
 
-@_cdecl("applinks_plugin_entry")
-public func applinksPluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
+/// What the library's `applinks_plugin_entry` returns. The C symbol itself is in `Entry/`, a target of its own, so
+/// that unit tests can link this link type beside the others.
+public func pluginEntry(_ hostABIVersion: UInt32) -> UnsafeRawPointer? {
     PluginExport.entry(OAuth2OutgoingLinkType.self, hostABIVersion: hostABIVersion)
 }

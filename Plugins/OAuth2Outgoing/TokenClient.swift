@@ -1,4 +1,6 @@
 import AppLinksCore
+import AppLinksHTTPInput
+import AppLinksJSON
 import AppLinksOAuth2
 import AppLinksPluginKit
 import Foundation

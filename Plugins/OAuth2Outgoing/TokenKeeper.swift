@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import AppLinksPluginKit
 import Foundation
 

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
 import ArgumentParser
 import Foundation
 import Logging
@@ -43,7 +44,7 @@ struct CommonOptions: ParsableArguments {
     }
 
     func openHost() async throws -> Deployment {
-        try await Deployment.open(home: deploymentHome, logger: CLILogging.logger)
+        try await Deployment.open(home: deploymentHome, stores: .standard, logger: CLILogging.logger)
     }
 }
 

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
 import AppLinksStore
 import AppLinksStorePostgres
 import ArgumentParser
@@ -115,7 +116,7 @@ struct RestoreCommand: HostCommand {
             let config = try await DeploymentConfig.load(home: home.url)
             try SQLiteStore.restore(backup: backup, to: try home.databasePath(config))
             // The proof that the key fits: opening refuses a master key that does not open the backup's secrets.
-            let deployment = try await Deployment.open(home: home, logger: CLILogging.logger, actor: "restore")
+            let deployment = try await Deployment.open(home: home, stores: .standard, logger: CLILogging.logger, actor: "restore")
             let links = try await deployment.store.links().count
             await deployment.shutdown()
             print("Restored \(links) link\(links == 1 ? "" : "s") from \(backup) into \(home.url.path).")

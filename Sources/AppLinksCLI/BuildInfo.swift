@@ -1,4 +1,5 @@
 import AppLinksHost
+import AppLinksPluginRuntime
 import Foundation
 
 /// What `applinks --version` prints: the version, and the git commit an installed copy was built from, which

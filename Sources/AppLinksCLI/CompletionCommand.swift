@@ -42,6 +42,6 @@ enum HomeCompletions {
         if let i = words.firstIndex(of: "--home"), i + 1 < words.count { explicit = words[i + 1] }
         let home = DeploymentHome.resolve(explicit: explicit)
         guard home.exists else { return nil }
-        return try? await Deployment.open(home: home, logger: CLILogging.logger)
+        return try? await Deployment.open(home: home, stores: .standard, logger: CLILogging.logger)
     }
 }

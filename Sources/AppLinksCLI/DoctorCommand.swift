@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
 import AppLinksServer
 import AppLinksStore
 import ArgumentParser
@@ -46,7 +47,7 @@ struct DoctorCommand: HostCommand {
         }
         let deployment: Deployment
         do {
-            deployment = try await Deployment.open(home: home, logger: CLILogging.logger)
+            deployment = try await Deployment.open(home: home, stores: .standard, logger: CLILogging.logger)
         } catch let e as AppLinksError {
             add("database", .problem, e.message)
             return try report(findings)

@@ -20,7 +20,8 @@ struct InitCommand: HostCommand {
                 "A deployment already exists at \(home.url.path); nothing was changed. Edit "
                     + "\(home.configFile.path) to change its settings.")
         }
-        let (host, _) = try await Deployment.initialize(home: home, name: name, baseURL: baseURL, listen: listen, logger: CLILogging.logger)
+        let (host, _) = try await Deployment.initialize(
+            home: home, stores: .standard, name: name, baseURL: baseURL, listen: listen, logger: CLILogging.logger)
         // A home on a database that already holds a deployment joins it, and must serve its base URL.
         let shared = try await host.requireSharedBaseURL()
         struct Result: Encodable {

@@ -1,5 +1,7 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
+import AppLinksPluginRuntime
 import ArgumentParser
 import Foundation
 import Logging
@@ -41,7 +43,8 @@ struct PluginVerifier {
         }
 
         let (deployment, _) = try await Deployment.initialize(
-            home: DeploymentHome(url: home), name: "verify", baseURL: "http://127.0.0.1:9", listen: "127.0.0.1:9", environment: env,
+            home: DeploymentHome(url: home), stores: .standard, name: "verify", baseURL: "http://127.0.0.1:9", listen: "127.0.0.1:9",
+            environment: env,
             logger: logger, actor: "verify")
         var plugin: LoadedPlugin?
         await check("handshake and descriptor") {

@@ -1,6 +1,7 @@
 import AppLinksCore
 import AppLinksCrypto
 import AppLinksHost
+import AppLinksPluginRuntime
 import ArgumentParser
 import Foundation
 

@@ -30,10 +30,10 @@ struct ServeCommand: HostCommand {
         }
         let deployment: Deployment
         if home.exists {
-            deployment = try await Deployment.open(home: home, logger: logger, actor: "server")
+            deployment = try await Deployment.open(home: home, stores: .standard, logger: logger, actor: "server")
         } else {
             (deployment, _) = try await Deployment.initialize(
-                home: home, name: "AppLinks", baseURL: "http://127.0.0.1:8080",
+                home: home, stores: .standard, name: "AppLinks", baseURL: "http://127.0.0.1:8080",
                 listen: "127.0.0.1:8080", logger: logger, actor: "server")
             Output.note("Created a deployment at \(home.url.path).")
         }
@@ -62,6 +62,8 @@ struct ServeCommand: HostCommand {
         }
         do {
             try await app.runService()
+        } catch let error as AppLinksError {
+            throw AppLinksError(error.code, "The server stopped: \(error.message)", cause: error)
         } catch {
             throw AppLinksError(
                 .config, "The server stopped: \(error). If the address is in use, pick another with --listen HOST:PORT.", cause: error)

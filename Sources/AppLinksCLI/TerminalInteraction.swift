@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
 import Foundation
 
 /// Message printed if the admin presses Ctrl-C during a wizard: written from the signal handler, so it is a

@@ -1,3 +1,4 @@
+import AppLinksJSON
 import Foundation
 
 /// Which way a link authenticates, derived from the authentication configured on this side.

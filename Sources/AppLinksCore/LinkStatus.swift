@@ -1,3 +1,4 @@
+import AppLinksJSON
 import Foundation
 
 /// Status categories, as Atlassian's application links name them, so that admins read ours the same way.

@@ -1,11 +1,12 @@
+import AppLinksJSON
 import Foundation
 
 extension LinkTypeDescriptor {
     /// Reads a plugin's `descriptor_json` by the one rule vendors read, `sdk/schema/descriptor.schema.json`: strict
     /// JSON (RFC 8259: no trailing comma, no comment), no member the schema does not name (a typo such as
     /// `c_fuction` is named), every enum value from its list (the allowed values are named), then the rules of
-    /// ``validate(expectedID:)``. Every problem is listed, so that a vendor fixes them in one go.
-    public static func parse(_ data: Data, expectedID: String? = nil) throws -> LinkTypeDescriptor {
+    /// ``validate(expectedID:sharedRoutePrefixes:)``. Every problem is listed, so that a vendor fixes them in one go.
+    public static func parse(_ data: Data, expectedID: String? = nil, sharedRoutePrefixes: [String] = []) throws -> LinkTypeDescriptor {
         let json: JSONValue
         do {
             json = try JSONValue.parse(data)
@@ -21,7 +22,7 @@ extension LinkTypeDescriptor {
         } catch {
             throw AppLinksError(.pluginRefused, "descriptor_json does not decode: \(error)", cause: error)
         }
-        try descriptor.validate(expectedID: expectedID)
+        try descriptor.validate(expectedID: expectedID, sharedRoutePrefixes: sharedRoutePrefixes)
         return descriptor
     }
 

@@ -1,3 +1,4 @@
+import AppLinksJSON
 import Foundation
 
 /// The JSON document a plugin declares in `descriptor_json`: what its wizard asks, what it checks, which
@@ -198,6 +199,9 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         /// tokens a link type issues (OAuth 2.0 access tokens) work on the host's admin API too.
         public var authenticatesBearer: Bool
 
+        /// How the host names this route to the plugin when a request matches it: the method and the path.
+        public var id: String { method + " " + path }
+
         public init(method: String, path: String, auth: Auth = .none, inline: Bool = false, authenticatesBearer: Bool = false) {
             self.method = method
             self.path = path
@@ -280,18 +284,16 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
         authentication = try c.decodeIfPresent(Authentication.self, forKey: .authentication)
     }
 
-    /// Path prefixes outside `/plugins/<id>/` that a plugin may claim, because remote products expect them there.
-    public static let wellKnownRoutePrefixes = [
-        "/plugins/servlet/oauth/", "/rest/oauth2/latest/", "/rest/oauth2-client/latest/",
-        "/.well-known/oauth-authorization-server",
-    ]
-
     public static func isValidID(_ s: String) -> Bool {
         s.wholeMatch(of: /[a-z][a-z0-9-]{0,39}/) != nil
     }
 
     /// Checks the rules that JSON decoding alone cannot. Each problem is listed, so a vendor fixes them in one go.
-    public func validate(expectedID: String? = nil) throws {
+    ///
+    /// A route lies under `/plugins/<id>/`, or under one of `sharedRoutePrefixes`: paths outside that namespace
+    /// which the host lets link types claim because remote products expect them there. Which ones is the host's
+    /// decision, not the data model's.
+    public func validate(expectedID: String? = nil, sharedRoutePrefixes: [String] = []) throws {
         var problems: [String] = []
         if !Self.isValidID(id) { problems.append("id '\(id)' must be 1-40 lower-case letters, digits or '-', starting with a letter") }
         if let expectedID, expectedID != id {
@@ -317,10 +319,12 @@ public struct LinkTypeDescriptor: Codable, Sendable, Hashable {
                 problems.append("route \(r.path): method '\(r.method)' is not an HTTP method in upper case")
             }
             let own = r.path.hasPrefix("/plugins/\(id)/")
-            let wellKnown = Self.wellKnownRoutePrefixes.contains { r.path.hasPrefix($0) }
-            if !own && !wellKnown {
+            let shared = sharedRoutePrefixes.contains { r.path.hasPrefix($0) }
+            if !own && !shared {
                 problems.append(
-                    "route \(r.path) must lie under /plugins/\(id)/ or a well-known prefix (\(Self.wellKnownRoutePrefixes.joined(separator: ", ")))"
+                    sharedRoutePrefixes.isEmpty
+                        ? "route \(r.path) must lie under /plugins/\(id)/"
+                        : "route \(r.path) must lie under /plugins/\(id)/ or a prefix the host shares (\(sharedRoutePrefixes.joined(separator: ", ")))"
                 )
             }
         }

@@ -1,3 +1,4 @@
+import AppLinksJSON
 import Foundation
 
 /// What the host sends to `check_status`.
@@ -117,11 +118,15 @@ public struct PluginHTTPRequest: Codable, Sendable, Hashable {
     public var remoteAddress: String?
     public var user: User?
     public var baseURL: String
+    /// The ``LinkTypeDescriptor/Route/id`` of the route the host matched, so that the plugin need not match it again.
+    /// Absent from hosts before 1.2 and for the status API, which is no declared route.
+    public var route: String?
 
     public init(
         method: String, path: String, query: String = "", headers: [[String]] = [], body: Data = Data(),
-        remoteAddress: String? = nil, user: User? = nil, baseURL: String
+        remoteAddress: String? = nil, user: User? = nil, baseURL: String, route: String? = nil
     ) {
+        self.route = route
         self.method = method
         self.path = path
         self.query = query
@@ -140,7 +145,7 @@ public struct PluginHTTPRequest: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case method, path, query, headers, user
+        case method, path, query, headers, user, route
         case bodyBase64 = "body_base64"
         case remoteAddress = "remote_address"
         case baseURL = "base_url"

@@ -1,3 +1,4 @@
+import AppLinksJSON
 import Foundation
 
 // `handle_http` crosses the ABI twice per HTTP request, in JSON. Codable spends several microseconds on each of
@@ -26,6 +27,10 @@ extension PluginHTTPRequest {
             JSONWriting.member("remote_address", &out)
             JSONValue.writeString(remoteAddress, into: &out)
         }
+        if let route {
+            JSONWriting.member("route", &out)
+            JSONValue.writeString(route, into: &out)
+        }
         if let user {
             JSONWriting.member("user", &out)
             out.append(UInt8(ascii: "{"))
@@ -43,7 +48,7 @@ extension PluginHTTPRequest {
     /// member that is missing or of the wrong type.
     public init(jsonData: Data) throws {
         var method: String?, path: String?, query: String?, headers: [[String]]?, body: String?, baseURL: String?
-        var remoteAddress: String?, user: User?
+        var remoteAddress: String?, user: User?, route: String?
         try JSONReading.read(jsonData, "handle_http request") { reader in
             try reader.object { key, r in
                 switch key {
@@ -54,6 +59,7 @@ extension PluginHTTPRequest {
                 case "body_base64": body = try r.string(for: key)
                 case "base_url": baseURL = try r.string(for: key)
                 case "remote_address": remoteAddress = r.null() ? nil : try r.string(for: key)
+                case "route": route = r.null() ? nil : try r.string(for: key)
                 case "user":
                     if r.null() { break }
                     var name: String?, admin: Bool?
@@ -73,7 +79,7 @@ extension PluginHTTPRequest {
         self.init(
             method: try JSONReading.required(method, "method", what), path: try JSONReading.required(path, "path", what),
             query: try JSONReading.required(query, "query", what), headers: try JSONReading.required(headers, "headers", what),
-            remoteAddress: remoteAddress, user: user, baseURL: try JSONReading.required(baseURL, "base_url", what))
+            remoteAddress: remoteAddress, user: user, baseURL: try JSONReading.required(baseURL, "base_url", what), route: route)
         bodyBase64 = try JSONReading.required(body, "body_base64", what)
     }
 }

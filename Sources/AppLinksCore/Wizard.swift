@@ -1,3 +1,4 @@
+import AppLinksJSON
 import Foundation
 
 /// One input a wizard step asks for.

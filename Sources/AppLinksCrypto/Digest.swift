@@ -1,6 +1,6 @@
+import AppLinksLocking
 import COpenSSL
 import Foundation
-import Synchronization
 
 // Fetched once per process; an EVP_MD from EVP_MD_fetch is immutable and safe to share between threads.
 private nonisolated(unsafe) let fetchedSHA1: OpaquePointer = EVP_MD_fetch(nil, "SHA1", nil)!
@@ -63,8 +63,8 @@ public enum HMAC {
 
     /// Idle contexts, one pool per algorithm. A context is re-keyed per message, which halves the cost of an
     /// HMAC against making a context each time; a provider computes one per request it verifies.
-    private static let idleSHA1 = Mutex<[Context]>([])
-    private static let idleSHA256 = Mutex<[Context]>([])
+    private static let idleSHA1 = Locked<[Context]>([])
+    private static let idleSHA256 = Locked<[Context]>([])
     private static let maxIdle = 64
 
     public static func authenticate(_ algorithm: DigestAlgorithm, key: some DataProtocol, data: some DataProtocol) -> Data {

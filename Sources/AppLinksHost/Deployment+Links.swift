@@ -1,5 +1,7 @@
 import AppLinksCore
+import AppLinksJSON
 import AppLinksPluginIPC
+import AppLinksPluginRuntime
 import AppLinksStore
 import Foundation
 
@@ -94,13 +96,7 @@ extension Deployment {
             throw AppLinksError(
                 .conflict, "The link '\(link.name)' changed since version \(version); it is at \(link.version). Reload and retry.")
         }
-        if let v = changes.name { link.name = try Self.validName(v) }
-        if let v = changes.displayURL { link.displayURL = try Self.validURL(v, field: "display_url") }
-        if let v = changes.rpcURL { link.rpcURL = try Self.validURL(v, field: "rpc_url") }
-        if let v = changes.application { link.application = v }
-        if let v = changes.incomingAuth { link.incomingAuth = v }
-        if let v = changes.outgoingAuth { link.outgoingAuth = v }
-        if let v = changes.config { link.config.merge(v) { _, new in new } }
+        link = try link.applying(changes)
         let before = link.direction
         let updated = try await store.updateLink(link, sealedSecrets: try sealSecrets(changes.secrets ?? [:], linkID: link.id))
         var detail: [String: JSONValue] = ["fields": .array(Self.changedFields(changes).map { .string($0) })]
@@ -120,19 +116,6 @@ extension Deployment {
         for k in (c.config ?? [:]).keys.sorted() { f.append("config.\(k)") }
         for k in (c.secrets ?? [:]).keys.sorted() { f.append("secret.\(k)") }
         return f
-    }
-
-    static func validName(_ s: String) throws -> String {
-        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !t.isEmpty, t.count <= 200 else { throw AppLinksError(.invalidInput, "name must be 1 to 200 characters.") }
-        return t
-    }
-
-    static func validURL(_ s: String, field: String) throws -> String {
-        guard let u = URL(string: s), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host?.isEmpty == false else {
-            throw AppLinksError(.invalidInput, "\(field) '\(s)' must be an absolute http:// or https:// URL.")
-        }
-        return s
     }
 
     /// `applinks edit LINK --set field=value`: name, display_url, rpc_url, enabled, or config.KEY.
@@ -216,7 +199,7 @@ extension Deployment {
     /// Moves a link to a new URL. The link type validates the URL through its `relocate` action.
     public func relocate(_ reference: String, to url: String) async throws -> LinkOutcome {
         let link = try await resolveLink(reference)
-        _ = try Self.validURL(url, field: "URL")
+        _ = try Link.validURL(url, field: "URL")
         let plugin = try plugin(forType: link.type)
         guard plugin.descriptor.actions.contains(where: { $0.id == "relocate" }) else {
             throw AppLinksError(
@@ -269,7 +252,7 @@ extension Deployment {
                     problems.append("\(name) must be true or false, not '\(value)'")
                 }
             case .url:
-                if (try? validURL(value, field: name)) != nil {
+                if (try? Link.validURL(value, field: name)) != nil {
                     out[name] = .string(value)
                 } else {
                     problems.append("\(name) must be an absolute http:// or https:// URL, not '\(value)'")

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksPluginRuntime
 import Foundation
 
 extension Deployment {

@@ -1,5 +1,7 @@
 import AppLinksCore
+import AppLinksPluginRuntime
 import AppLinksStore
+import AppLinksTracing
 import Foundation
 import Tracing
 

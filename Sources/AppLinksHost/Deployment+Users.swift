@@ -1,5 +1,8 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksJSON
+import AppLinksLocking
+import AppLinksPluginRuntime
 import AppLinksStore
 import Foundation
 

@@ -1,10 +1,12 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksJSON
+import AppLinksLocking
+import AppLinksPluginIPC
+import AppLinksPluginRuntime
 import AppLinksStore
-import AppLinksStorePostgres
 import Foundation
 import Logging
-import Synchronization
 
 /// One open deployment: its config, store, identity and loaded link types. The CLI builds one per command
 /// and `applinks serve` one per process, with the same ``open(home:environment:logger:actor:)``.
@@ -82,13 +84,13 @@ public final class Deployment: Sendable {
 
     /// State every view of one deployment shares (see ``acting(as:)``).
     final class RuntimeState: Sendable {
-        let enabledStates: Mutex<[String: Bool]>
-        let privateKey = Mutex<RSAKey?>(nil)
+        let enabledStates: Locked<[String: Bool]>
+        let privateKey = Locked<RSAKey?>(nil)
         let followUps = StatusFollowUps()
         /// Whether opening this deployment created its identity: false when a new home joined an existing database.
         let identityCreated: Bool
         init(states: [String: Bool], identityCreated: Bool) {
-            enabledStates = Mutex(states)
+            enabledStates = Locked(states)
             self.identityCreated = identityCreated
         }
     }
@@ -123,14 +125,17 @@ public final class Deployment: Sendable {
     }
 
     /// Opens an existing deployment. Fails with the fix if `home` was never initialised.
+    ///
+    /// `stores` chooses the store from the `database:` setting; the executable passes one that knows every backend
+    /// it links.
     public static func open(
-        home: DeploymentHome, environment: [String: String] = ProcessInfo.processInfo.environment,
+        home: DeploymentHome, stores: StoreOpener, environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger = Logger(label: "applinks"), actor: String = Deployment.defaultActor
     ) async throws -> Deployment {
         try home.requireExisting()
         let config = try await DeploymentConfig.load(home: home.url, environment: environment)
         let sealer = try SecretSealer(masterKey: try home.masterKey(config))
-        let store = try await openStore(home: home, config: config, logger: logger)
+        let store = try await stores.open(home: home, config: config, logger: logger)
         let (identity, identityCreated) = try await ensureIdentity(store: store, sealer: sealer)
         // A node with another key would read every sealed secret as damaged, and its sweep would mark every link
         // UNKNOWN for all nodes: it is refused before it does anything.
@@ -160,38 +165,14 @@ public final class Deployment: Sendable {
             home: home, config: config, store: store, sealer: sealer, identity: identity, logger: logger, actor: actor,
             plugins: Dictionary(uniqueKeysWithValues: loaded.map { ($0.id, $0) }), records: records,
             runtime: RuntimeState(states: states, identityCreated: identityCreated))
-        for p in loaded { p.attach(HostServices(pluginID: p.id, host: host)) }
+        for p in loaded { p.attach(HostAPIContext(HostServices(pluginID: p.id, host: host))) }
         return host
-    }
-
-    /// The configured store: `postgres://…` for a cluster, else the home's SQLite file.
-    static func openStore(home: DeploymentHome, config: DeploymentConfig, logger: Logger) async throws -> any AppLinksStore {
-        if config.database.hasPrefix("postgres://") || config.database.hasPrefix("postgresql://") {
-            let store = try await PostgresStore.connect(url: config.database, logger: logger)
-            if !store.upgradedBy.isEmpty {
-                logger.notice(
-                    "database schema upgraded",
-                    metadata: ["database": "\(store.location)", "applied": "\(store.upgradedBy.joined(separator: ", "))"])
-            }
-            return store
-        }
-        let dbPath = try home.databasePath(config)
-        if !FileManager.default.fileExists(atPath: dbPath) {
-            // SQLite gives its WAL and shared-memory files the database's mode: keep all three private.
-            _ = FileManager.default.createFile(atPath: dbPath, contents: nil, attributes: [.posixPermissions: 0o600])
-        }
-        let store = try SQLiteStore(path: dbPath)
-        if !store.upgradedBy.isEmpty {
-            logger.notice(
-                "database schema upgraded", metadata: ["database": "\(dbPath)", "applied": "\(store.upgradedBy.joined(separator: ", "))"])
-        }
-        return store
     }
 
     /// Creates the home (config, master key, database, identity) if it does not exist, then opens it.
     /// Returns whether it created anything.
     public static func initialize(
-        home: DeploymentHome, name: String, baseURL: String, listen: String,
+        home: DeploymentHome, stores: StoreOpener, name: String, baseURL: String, listen: String,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger = Logger(label: "applinks"), actor: String = Deployment.defaultActor
     ) async throws -> (Deployment, Bool) {
@@ -203,7 +184,7 @@ public final class Deployment: Sendable {
         let created = try home.create(
             name: name, baseURL: baseURL, listen: listen,
             masterKeyFromEnvironment: environment["APPLINKS_MASTER_KEY"] != nil)
-        let host = try await open(home: home, environment: environment, logger: logger, actor: actor)
+        let host = try await open(home: home, stores: stores, environment: environment, logger: logger, actor: actor)
         if created {
             try await host.audit(
                 "init",
@@ -250,7 +231,7 @@ public final class Deployment: Sendable {
         let mine = Self.normalizedBaseURL(config.baseURL)
         let shared = try await sharedIdentity()
         guard shared.baseURL != mine else { return shared }
-        guard store is PostgresStore else {
+        guard store is any SharedByNodes else {
             try await store.put(namespace: Self.sharedNamespace, key: "base_url", value: Data(mine.utf8), ttl: nil)
             return (mine, shared.name)
         }

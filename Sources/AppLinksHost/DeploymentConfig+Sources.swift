@@ -89,6 +89,7 @@ extension DeploymentConfig {
         case "server.max_requests_in_flight": return String(maxRequestsInFlight)
         case "server.redirect_http": return String(redirectHTTP)
         case "tls.redirect_from": return tlsRedirectFrom?.description ?? "(none)"
+        case "server.probe_listen": return probeListen?.description ?? "(none: probes on the main listener)"
         case "tracing.otlp_endpoint": return tracingEndpoint.map(Self.maskPassword) ?? "(none: no traces)"
         case "tracing.service_name": return tracingServiceName
         case "tracing.sample_ratio": return String(tracingSampleRatio)

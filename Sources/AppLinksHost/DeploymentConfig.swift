@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import Configuration
 import Foundation
 import Logging
@@ -43,6 +44,10 @@ public struct DeploymentConfig: Sendable {
     /// `tls.redirect_from`: with `tls.*`, a second listener, plain HTTP, that sends every request to the same path
     /// on the base URL, so that `http://` links and typed addresses still arrive.
     public var tlsRedirectFrom: ListenAddress?
+    /// `server.probe_listen`: a listener of its own, plain HTTP on its own thread, that answers only `/healthz` and
+    /// `/readyz`. Point a load balancer's checks at it: when the main listener is flooded past its capacity, its
+    /// probes wait behind the flood (seconds), while this one is answered at once.
+    public var probeListen: ListenAddress?
     /// How long a client may take to send a request's head (`server.request_header_timeout_seconds`), counted
     /// from the connection's start or the previous response; and its body, from the head
     /// (`server.request_body_timeout_seconds`). A slower client is dropped, so slow senders cannot hold the server.
@@ -109,7 +114,8 @@ public struct DeploymentConfig: Sendable {
         "server.request_header_timeout_seconds", "server.request_body_timeout_seconds", "server.max_requests_in_flight",
         "oauth2.code_lifetime_seconds", "oauth2.access_token_lifetime_seconds", "oauth2.refresh_token_lifetime_seconds",
         "oauth2.require_pkce", "oauth2.allow_viewing_secrets", "oauth2.scopes", "log.format", "log.level", "log.modules", "tls.certificate",
-        "tls.private_key", "tls.redirect_from", "server.redirect_http", "tracing.otlp_endpoint", "tracing.service_name",
+        "tls.private_key", "tls.redirect_from", "server.probe_listen", "server.redirect_http", "tracing.otlp_endpoint",
+        "tracing.service_name",
         "tracing.sample_ratio",
     ]
 
@@ -227,6 +233,11 @@ public struct DeploymentConfig: Sendable {
             throw AppLinksError(.config, "tls.certificate and tls.private_key go together: give both PEM files, or neither.")
         }
         redirectHTTP = try Self.typed("server.redirect_http", "true or false", default: false) { try r.requiredBool(forKey: $0) }
+        if let probes = r.string(forKey: "server.probe_listen"), !probes.isEmpty {
+            do { probeListen = try ListenAddress(probes) } catch {
+                throw AppLinksError(.config, "server.probe_listen '\(probes)' is not HOST:PORT, such as 127.0.0.1:8081.")
+            }
+        }
         if let from = r.string(forKey: "tls.redirect_from"), !from.isEmpty {
             guard tlsCertificate != nil else {
                 throw AppLinksError(.config, "tls.redirect_from needs tls.certificate and tls.private_key: it sends plain HTTP to HTTPS.")

@@ -1,4 +1,6 @@
 import AppLinksCore
+import AppLinksLocking
+import AppLinksTracing
 import AsyncHTTPClient
 import Foundation
 import NIOCore

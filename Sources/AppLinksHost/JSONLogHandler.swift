@@ -1,7 +1,8 @@
 import AppLinksCore
+import AppLinksJSON
+import AppLinksLocking
 import Foundation
 import Logging
-import Synchronization
 
 /// `log.format: json`: one JSON object per line on standard error, for log shippers. Each line has `timestamp`
 /// (RFC 3339, milliseconds, UTC), `level`, `label`, `source` (the module), `message`, `request_id` and `link_id` when the line is
@@ -11,8 +12,8 @@ public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     let label: String
-    /// One line at a time, whole, from every thread.
-    static let output = Mutex(())
+    /// Standard error, one line at a time, whole, from every thread.
+    static let output = Locked(STDERR_FILENO)
 
     public init(label: String) { self.label = label }
 
@@ -36,11 +37,11 @@ public struct JSONLogHandler: LogHandler {
         if !all.isEmpty { object["metadata"] = .object(all.mapValues(Self.json)) }
         var line = String(decoding: (try? JSONCoding.encode(JSONValue.object(object))) ?? Data(), as: UTF8.self)
         line.append("\n")
-        Self.output.withLock { _ in
+        Self.output.withLock { fd in
             line.withUTF8 { bytes in
                 var done = 0
                 while done < bytes.count {
-                    let n = write(STDERR_FILENO, bytes.baseAddress! + done, bytes.count - done)
+                    let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
                     if n <= 0 { break }
                     done += n
                 }

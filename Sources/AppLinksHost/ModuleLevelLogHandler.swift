@@ -1,5 +1,5 @@
+import AppLinksLocking
 import Logging
-import Synchronization
 
 /// `log.level` with exceptions per module (`log.modules: [AppLinksServer=warning, AppLinksHost=debug]`): a line
 /// passes if its level reaches its module's threshold, else the default's. The module is swift-log's `source`,
@@ -51,9 +51,9 @@ public struct ModuleLevelLogHandler: LogHandler {
 /// The thresholds every copy of a ``ModuleLevelLogHandler`` reads: one place, so that a reload of the config
 /// (SIGHUP) reaches the loggers already handed out.
 public final class LogThresholds: Sendable {
-    private let state: Mutex<(level: Logger.Level, modules: [String: Logger.Level])>
+    private let state: Locked<(level: Logger.Level, modules: [String: Logger.Level])>
 
-    public init(level: Logger.Level, modules: [String: Logger.Level]) { state = Mutex((level, modules)) }
+    public init(level: Logger.Level, modules: [String: Logger.Level]) { state = Locked((level, modules)) }
 
     public var current: (level: Logger.Level, modules: [String: Logger.Level]) { state.withLock { $0 } }
 

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksPluginRuntime
 import Foundation
 import Logging
 

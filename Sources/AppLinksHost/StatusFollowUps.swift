@@ -1,6 +1,6 @@
 import AppLinksCore
+import AppLinksLocking
 import Foundation
-import Synchronization
 
 /// Checks a link again right after something changed it (created, edited, relocated, re-authorized, its
 /// credentials replaced, its type re-enabled), so that no list shows a status older than the change.
@@ -11,14 +11,14 @@ import Synchronization
 public final class StatusFollowUps: Sendable {
     public enum Mode: Sendable { case inline, queued }
 
-    private let mode: Mutex<Mode>
+    private let mode: Locked<Mode>
     private let queue: AsyncStream<String>
     private let enqueue: AsyncStream<String>.Continuation
     /// Links being checked, and those changed again meanwhile, which are checked once more afterwards.
-    private let state = Mutex<(running: Set<String>, again: Set<String>)>(([], []))
+    private let state = Locked<(running: Set<String>, again: Set<String>)>(([], []))
 
     init(mode: Mode = .inline) {
-        self.mode = Mutex(mode)
+        self.mode = Locked(mode)
         (queue, enqueue) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
     }
 

@@ -1,4 +1,6 @@
 import AppLinksCore
+import AppLinksJSON
+import AppLinksPluginRuntime
 import AppLinksStore
 import Foundation
 
@@ -260,9 +262,9 @@ public struct WizardEngine: Sendable {
             )
         }
         var link = Link(
-            type: plugin.id, name: try Deployment.validName(spec.name), application: spec.application,
-            displayURL: try Deployment.validURL(spec.displayURL, field: "display_url"),
-            rpcURL: try spec.rpcURL.map { try Deployment.validURL($0, field: "rpc_url") },
+            type: plugin.id, name: try Link.validName(spec.name), application: spec.application,
+            displayURL: try Link.validURL(spec.displayURL, field: "display_url"),
+            rpcURL: try spec.rpcURL.map { try Link.validURL($0, field: "rpc_url") },
             incomingAuth: spec.incomingAuth, outgoingAuth: spec.outgoingAuth, config: spec.config)
         var sealedSecrets: [String: Data] = [:]
         for (name, value) in secrets {

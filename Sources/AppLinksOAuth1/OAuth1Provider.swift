@@ -1,6 +1,6 @@
 import AppLinksCrypto
+import AppLinksLocking
 import Foundation
-import Synchronization
 
 /// A registered consumer: how its signatures are checked, and where its user is sent back after authorizing.
 public struct OAuth1ConsumerRecord: Sendable, Codable, Hashable {
@@ -380,7 +380,7 @@ public struct OAuth1Provider: Sendable {
 /// Public keys parsed once per PEM, shared by the copies of a provider. A consumer whose key is replaced gets a
 /// new entry; the cache forgets everything when it fills, which a deployment with a few links never sees.
 final class PublicKeyCache: Sendable {
-    private let keys = Mutex<[String: RSAKey]>([:])
+    private let keys = Locked<[String: RSAKey]>([:])
     private let capacity = 256
 
     func key(pem: String) -> RSAKey? {

@@ -1,3 +1,4 @@
+import AppLinksHTTPInput
 import Foundation
 
 /// How a client said who it is at the token, revocation or introspection endpoint (RFC 6749 §2.3.1).
@@ -22,19 +23,14 @@ public struct ClientAuthentication: Sendable, Hashable {
     /// methods at once is refused, as §2.3 requires.
     public static func from(authorization: String?, form: FormURLEncoded) throws(OAuth2Error) -> ClientAuthentication {
         let formID = form["client_id"], formSecret = form["client_secret"]
-        if let authorization, authorization.count > 6, authorization.prefix(6).lowercased() == "basic " {
+        if let authorization, BasicCredentials.isBasic(authorization) {
             if formSecret != nil {
                 throw OAuth2Error(.invalidRequest, "The client authenticated twice (Basic and client_secret); use one method.")
             }
-            var encoded = authorization.dropFirst(6)
-            while encoded.first == " " { encoded = encoded.dropFirst() }
-            while encoded.last == " " { encoded = encoded.dropLast() }
-            guard let raw = Data(base64Encoded: String(encoded)),
-                let text = String(validating: raw, as: UTF8.self), let colon = text.firstIndex(of: ":")
-            else {
+            guard let basic = BasicCredentials(header: authorization) else {
                 throw OAuth2Error(.invalidClient, "The Basic credentials are not base64 of client_id:client_secret.")
             }
-            let id = FormURLEncoded.decode(text[..<colon]), secret = FormURLEncoded.decode(text[text.index(after: colon)...])
+            let id = FormURLEncoded.decode(Substring(basic.user)), secret = FormURLEncoded.decode(Substring(basic.password))
             if let formID, formID != id {
                 throw OAuth2Error(.invalidRequest, "client_id in the form differs from the Basic credentials.")
             }

@@ -1,5 +1,5 @@
+import AppLinksLocking
 import Foundation
-import Synchronization
 
 /// One message between the host and a plugin runner process (``PluginRunner``), over a pipe.
 ///
@@ -35,6 +35,35 @@ public struct Frame: Sendable, Equatable {
     /// Frames larger than this are refused: no JSON the ABI carries comes near it.
     public static let maxSize = 64 << 20
 
+    /// The length a frame's 4-byte header announces; nil when no frame may be that long or that short.
+    public static func bodyLength(_ header: Data) -> Int? {
+        guard header.count == 4 else { return nil }
+        let length = header.reduce(0) { $0 << 8 | Int($1) }
+        return length >= 9 && length <= maxSize ? length : nil
+    }
+
+    /// A frame from what follows its length: the kind, the id and the payload. Nil for an unknown kind or a
+    /// body too short for its header.
+    public init?(body: Data) {
+        var r = WireReader(body)
+        guard let kindByte = r.u8(), let kind = Kind(rawValue: kindByte), let id = r.u64() else { return nil }
+        self.init(kind, id: id, Data(body.dropFirst(9)))
+    }
+
+    /// The whole frames at the start of a byte stream, read as ``FrameChannel/receive()`` reads them, and how
+    /// many bytes they took; reading stops at the first malformed or incomplete frame.
+    public static func decodeAll(_ stream: Data) -> (frames: [Frame], consumed: Int) {
+        var frames: [Frame] = []
+        var offset = stream.startIndex
+        while stream.endIndex - offset >= 4, let length = bodyLength(stream[offset..<(offset + 4)]),
+            stream.endIndex - offset - 4 >= length, let frame = Frame(body: stream[(offset + 4)..<(offset + 4 + length)])
+        {
+            frames.append(frame)
+            offset += 4 + length
+        }
+        return (frames, offset - stream.startIndex)
+    }
+
     public func encoded() -> Data {
         var w = WireWriter()
         w.u32(UInt32(9 + payload.count))
@@ -50,22 +79,24 @@ public struct Frame: Sendable, Equatable {
 public final class FrameChannel: Sendable {
     public let readFD: Int32
     public let writeFD: Int32
-    private let writing = Mutex(())
+    /// The write end, one frame at a time.
+    private let writing: Locked<Int32>
 
     public init(readFD: Int32, writeFD: Int32) {
         self.readFD = readFD
         self.writeFD = writeFD
+        writing = Locked(writeFD)
     }
 
     /// Sends one frame whole; false once the other side is gone.
     @discardableResult
     public func send(_ frame: Frame) -> Bool {
         let data = frame.encoded()
-        return writing.withLock { _ in
+        return writing.withLock { fd in
             data.withUnsafeBytes { buffer -> Bool in
                 var offset = 0
                 while offset < buffer.count {
-                    let n = write(writeFD, buffer.baseAddress! + offset, buffer.count - offset)
+                    let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                     if n < 0 && errno == EINTR { continue }
                     if n <= 0 { return false }
                     offset += n
@@ -77,12 +108,8 @@ public final class FrameChannel: Sendable {
 
     /// The next frame; nil at the end of the stream or on a malformed one (the peer is then not to be trusted).
     public func receive() -> Frame? {
-        guard let header = readExactly(4) else { return nil }
-        let length = Int(header.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(as: UInt32.self)) })
-        guard length >= 9, length <= Frame.maxSize, let body = readExactly(length) else { return nil }
-        var r = WireReader(body)
-        guard let kindByte = r.u8(), let kind = Frame.Kind(rawValue: kindByte), let id = r.u64() else { return nil }
-        return Frame(kind, id: id, body.suffix(from: body.startIndex + 9))
+        guard let header = readExactly(4), let length = Frame.bodyLength(header), let body = readExactly(length) else { return nil }
+        return Frame(body: body)
     }
 
     private func readExactly(_ count: Int) -> Data? {

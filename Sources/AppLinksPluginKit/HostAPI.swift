@@ -1,4 +1,6 @@
 import AppLinksCore
+import AppLinksJSON
+import AppLinksLocking
 import AppLinksPluginABI
 import Dispatch
 import Foundation
@@ -17,7 +19,7 @@ public struct HostAPI: @unchecked Sendable {
     let api: UnsafePointer<applinks_host_api>
     let context: UnsafeMutableRawPointer?
 
-    init(api: UnsafePointer<applinks_host_api>, context: UnsafeMutableRawPointer?) {
+    package init(api: UnsafePointer<applinks_host_api>, context: UnsafeMutableRawPointer?) {
         self.api = api
         self.context = context
     }
@@ -293,7 +295,7 @@ public struct HostAPI: @unchecked Sendable {
         if buffer.data != nil { api.pointee.free_buffer(context, &buffer) }
     }
 
-    /// Takes a host result: the bytes on success, an `AppLinksError` from the error JSON otherwise. Frees the buffer.
+    /// Takes a host result: the bytes on success, a ``HostError`` from the error JSON otherwise. Frees the buffer.
     private func check(_ rc: Int32, _ out: inout applinks_buffer, _ what: String) throws -> Data {
         let data = BufferIO.take(&out)
         freeHost(&out)
@@ -303,9 +305,7 @@ public struct HostAPI: @unchecked Sendable {
         case Int32(APPLINKS_CONFLICT): throw AppLinksError(.conflict, "\(what): conflict")
         default:
             if let e = try? JSONCoding.decode(PluginErrorBody.self, from: data) {
-                // Transport failures of http_request carry a status error type as their code.
-                let network = StatusErrorType(rawValue: e.code) != nil
-                throw AppLinksError(network ? .network : .pluginFailed, "\(e.code): \(e.message)")
+                throw HostError(code: e.code, message: e.message, function: what)
             }
             throw AppLinksError(.pluginFailed, "\(what) failed with code \(rc)")
         }

@@ -1,8 +1,9 @@
 import AppLinksCore
+import AppLinksJSON
+import AppLinksLocking
 import AppLinksPluginABI
 import Dispatch
 import Foundation
-import Synchronization
 
 /// Builds the C descriptor for a ``LinkTypePlugin`` and answers the ABI's calls with it: the one C symbol a
 /// Swift plugin writes.
@@ -20,7 +21,7 @@ public enum PluginExport {
         var factory: @Sendable (HostAPI) throws -> any LinkTypePlugin
     }
 
-    private static let registration = Mutex<Registration?>(nil)
+    private static let registration = Locked<Registration?>(nil)
 
     /// The body of a plugin's `applinks_plugin_entry`. Returns nil for a host of another major ABI version.
     public static func entry<P: LinkTypePlugin>(_ type: P.Type, hostABIVersion: UInt32) -> UnsafeRawPointer? {
@@ -134,6 +135,10 @@ public enum PluginExport {
             switch error {
             case let e as PluginError: body = PluginErrorBody(code: e.code, message: e.message)
             case let e as AppLinksError: body = PluginErrorBody(code: e.code.description, message: e.message)
+            case let e as HostError:
+                // A host error the plugin let through is the plugin's failure, or the network's.
+                body = PluginErrorBody(
+                    code: (e.networkFailure != nil ? AppLinksError.Code.network : .pluginFailed).description, message: e.description)
             case is DecodingError:
                 body = PluginErrorBody(code: "invalid_request", message: "The plugin could not read the host's request: \(error)")
             default: body = PluginErrorBody(code: "internal", message: "\(error)")

@@ -1,4 +1,4 @@
-import Synchronization
+import AppLinksLocking
 
 /// Runs one task per key at a time: a caller that finds one running for its key waits for that task's result
 /// instead of starting another, as concurrent callers of a token refresh must.
@@ -7,7 +7,7 @@ import Synchronization
 /// let token = try await refreshes.run(linkID) { try await refresh(linkID) }
 /// ```
 public final class SingleFlight<Value: Sendable>: Sendable {
-    private let running = Mutex<[String: Task<Value, any Error>]>([:])
+    private let running = Locked<[String: Task<Value, any Error>]>([:])
 
     public init() {}
 

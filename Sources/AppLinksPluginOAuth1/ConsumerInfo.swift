@@ -1,8 +1,5 @@
+import CLibXML2
 import Foundation
-
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
 
 /// Atlassian's `/plugins/servlet/oauth/consumer-info`: the key and RSA public key an application signs its
 /// OAuth 1.0 requests with. The key travels as base64 DER, without PEM armour.
@@ -55,37 +52,70 @@ public struct ConsumerInfo: Sendable, Hashable {
     }
 }
 
-/// A flat XML document, such as Atlassian's manifest and consumer info: the root's name and each leaf
-/// element's texts, by name, in order.
+/// A flat XML document, such as Atlassian's manifest and consumer info: the root's name and each element's own
+/// text, trimmed, by name, in document order.
 public struct LeafXML: Sendable {
     public var root: String?
     public var values: [String: [String]] = [:]
 
     public func first(_ name: String) -> String? { values[name]?.first }
 
+    /// Read with libxml2 itself, without network access, entity substitution or a DTD.
+    ///
+    /// FoundationXML's XMLParser is not used: on Linux its Swift callbacks trap on a tag name that is not UTF-8
+    /// (swiftlang/swift-corelibs-foundation#5534) and read a NULL pointer for a processing instruction without data
+    /// (`<?x?>`), so a few bytes from a remote server would stop the host. Only UTF-8 is read, and a document with
+    /// a DOCTYPE is refused: neither application sends one.
     public static func parse(_ data: Data) -> LeafXML? {
-        final class Delegate: NSObject, XMLParserDelegate {
-            var result = LeafXML()
-            var text = ""
-            func parser(
-                _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]
-            ) {
-                if result.root == nil { result.root = name }
-                text = ""
-            }
-            func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-            func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-                if name != result.root { result.values[name, default: []].append(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                text = ""
+        guard data.count < 1 << 24, let text = String(validating: data, as: UTF8.self), declaresOnlyUTF8(text) else { return nil }
+        _ = libxml2Initialised
+        let options = Int32(bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        guard let doc = data.withUnsafeBytes({ xmlReadMemory($0.baseAddress, Int32($0.count), nil, "UTF-8", options) }) else {
+            return nil
+        }
+        defer { xmlFreeDoc(doc) }
+        guard doc.pointee.intSubset == nil, doc.pointee.extSubset == nil, let rootNode = xmlDocGetRootElement(doc) else { return nil }
+        var result = LeafXML(root: String(cString: rootNode.pointee.name))
+        func walk(_ node: xmlNodePtr) {
+            var child = node.pointee.children
+            while let c = child {
+                if c.pointee.type == XML_ELEMENT_NODE {
+                    walk(c)
+                    result.values[String(cString: c.pointee.name), default: []].append(ownText(c))
+                }
+                child = c.pointee.next
             }
         }
-        let parser = XMLParser(data: data)
-        let delegate = Delegate()
-        parser.delegate = delegate
-        // No DTDs and no external entities: this reads documents from other servers.
-        parser.shouldResolveExternalEntities = false
-        return parser.parse() ? delegate.result : nil
+        walk(rootNode)
+        return result
+    }
+
+    /// The element's text and CDATA children, without its child elements' text.
+    private static func ownText(_ node: xmlNodePtr) -> String {
+        var text = ""
+        var child = node.pointee.children
+        while let c = child {
+            if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE, let content = c.pointee.content {
+                text += String(cString: content)
+            }
+            child = c.pointee.next
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// libxml2 wants its globals set up once before threads parse.
+    private static let libxml2Initialised: Void = xmlInitParser()
+}
+
+extension LeafXML {
+    /// False when an XML declaration names an encoding other than UTF-8, which libxml2 would decode into names.
+    static func declaresOnlyUTF8(_ text: String) -> Bool {
+        let head = text.drop { $0 == "\u{FEFF}" || $0.isWhitespace }
+        guard head.hasPrefix("<?xml"), let end = head.firstRange(of: "?>") else { return true }
+        let declaration = head[..<end.lowerBound].lowercased()
+        guard let at = declaration.firstRange(of: "encoding") else { return true }
+        let value = declaration[at.upperBound...].drop { $0 == "=" || $0 == " " || $0 == "\"" || $0 == "'" }
+        return value.hasPrefix("utf-8") || value.hasPrefix("utf8")
     }
 }
 

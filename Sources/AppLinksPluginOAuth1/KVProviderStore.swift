@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksJSON
 import AppLinksOAuth1
 import AppLinksPluginKit
 import Foundation

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import AppLinksOAuth1
 import AppLinksPluginKit
 import Foundation

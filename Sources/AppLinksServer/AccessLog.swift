@@ -1,10 +1,10 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksLocking
 import Foundation
 import Hummingbird
 import Metrics
 import Prometheus
-import Synchronization
 
 /// The server's metrics: swift-metrics instruments on a Prometheus registry that this server owns, so that
 /// several servers can share a process (as tests do) without a global bootstrap.
@@ -74,7 +74,7 @@ struct AccessLogMiddleware: RouterMiddleware {
 }
 
 final class RequestMetricHandles: Sendable {
-    private let cache = Mutex<[String: (Metrics.Counter, Metrics.Timer)]>([:])
+    private let cache = Locked<[String: (Metrics.Counter, Metrics.Timer)]>([:])
 
     func handles(method: String, route: String, status: Int, factory: PrometheusMetricsFactory) -> (Metrics.Counter, Metrics.Timer) {
         let key = "\(method) \(status) \(route)"

@@ -1,5 +1,8 @@
 import AppLinksCore
+import AppLinksHTTPInput
 import AppLinksHost
+import AppLinksJSON
+import AppLinksPluginRuntime
 import AppLinksStore
 import Foundation
 import HTTPTypes
@@ -27,21 +30,19 @@ struct BearerAdminMiddleware: RouterMiddleware {
         let user: UserRecord
         let via: String
         if scheme == "basic" {
-            guard let decoded = Data(base64Encoded: credentials).map({ String(decoding: $0, as: UTF8.self) }),
-                let colon = decoded.firstIndex(of: ":")
-            else {
+            guard let basic = BasicCredentials(header: header) else {
                 return HTTPReply.error(
                     .unauthorized, code: "invalid_credentials", "Basic credentials must be base64 of NAME:PASSWORD.",
                     headers: [.wwwAuthenticate: Self.challenge])
             }
-            let name = String(decoded[..<colon])
+            let name = basic.user
             let throttle = LoginThrottle(deployment: deployment)
             if try await !throttle.reserve(user: name, address: context.clientAddress) {
                 return HTTPReply.error(
                     .tooManyRequests, code: "too_many_attempts", "Too many failed attempts. Wait five minutes and try again.",
                     headers: [.retryAfter: "300"])
             }
-            guard let found = try await deployment.authenticate(user: name, password: String(decoded[decoded.index(after: colon)...]))
+            guard let found = try await deployment.authenticate(user: name, password: basic.password)
             else {
                 context.logger.notice("API login failed", metadata: ["user": "\(name)"])
                 return HTTPReply.error(

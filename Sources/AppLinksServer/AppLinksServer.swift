@@ -1,6 +1,8 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksPluginRuntime
 import AppLinksStore
+import AppLinksTracing
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -20,6 +22,13 @@ public func buildApplication(
     metrics: ServerMetrics = ServerMetrics(), logThresholds: LogThresholds? = nil, telemetry: (any Service)? = nil,
     onRunning: @escaping @Sendable (ListenAddress) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
+    try ListenPreflight.check(listen, setting: "--listen", fix: "Pick another with --listen HOST:PORT (or listen: in config.yaml).")
+    if let probes = deployment.config.probeListen {
+        try ListenPreflight.check(probes, setting: "server.probe_listen", fix: "Pick another HOST:PORT for server.probe_listen.")
+    }
+    if let from = deployment.config.tlsRedirectFrom {
+        try ListenPreflight.check(from, setting: "tls.redirect_from", fix: "Pick another HOST:PORT for tls.redirect_from.")
+    }
     // Requests answer at once; the status of a link they changed is checked just after, in the background.
     deployment.followUps.queueFromNowOn()
     let templates = try WebTemplates.loaded.get()
@@ -35,7 +44,7 @@ public func buildApplication(
     router.add(middleware: InFlightLimitMiddleware(limit: deployment.config.maxRequestsInFlight))
     router.add(middleware: StoreErrorMiddleware())
 
-    router.get("/healthz") { _, _ in HTTPReply.json(["status": "ok"]) }
+    Probes.register(on: router, deployment: deployment)
 
     router.get("/metrics") { _, _ -> Response in
         metrics.linkStatuses(try await deployment.store.links())
@@ -45,7 +54,6 @@ public func buildApplication(
             type: "text/plain; version=0.0.4; charset=utf-8")
     }
 
-    StoreAvailability.register(on: router, deployment: deployment)
     StatusAPI.register(on: router, deployment: deployment)
     router.get("/rest/applinks/1.0/manifest") { request, _ -> Response in
         let manifest = Manifest(deployment: deployment)
@@ -96,6 +104,9 @@ public func buildApplication(
     ]
     // First, so that it stops last: the spans of the requests that finish during a graceful shutdown still leave.
     if let telemetry { services.insert(telemetry, at: 0) }
+    if let probes = deployment.config.probeListen {
+        services.append(ProbeListener(deployment: deployment, address: probes, logger: logger))
+    }
     if let from = deployment.config.tlsRedirectFrom {
         services.append(redirectListener(baseURL: deployment.config.baseURL, at: from, logger: logger))
     }

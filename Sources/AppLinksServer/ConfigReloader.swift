@@ -1,6 +1,6 @@
 import AppLinksHost
+import AppLinksLocking
 import Logging
-import Synchronization
 
 /// Reads `config.yaml` again on SIGHUP. What can change under a running server changes at once: the log
 /// thresholds (`log.level`, `log.modules`). Every other changed setting is named in the log as taking effect at the
@@ -10,14 +10,14 @@ final class ConfigReloader: Sendable {
     let thresholds: LogThresholds?
     let logger: Logger
     /// The settings of the last load, the start's at first: what the next reload is compared with.
-    private let loaded: Mutex<DeploymentConfig>
+    private let loaded: Locked<DeploymentConfig>
     static let liveKeys: Set<String> = ["log.level", "log.modules"]
 
     init(deployment: Deployment, thresholds: LogThresholds?, logger: Logger) {
         self.deployment = deployment
         self.thresholds = thresholds
         self.logger = logger
-        loaded = Mutex(deployment.config)
+        loaded = Locked(deployment.config)
     }
 
     func reload() async {

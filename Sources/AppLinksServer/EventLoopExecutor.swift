@@ -1,4 +1,5 @@
 import AppLinksHost
+import AppLinksPluginRuntime
 import NIOCore
 import NIOPosix
 

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksHTTPInput
 import Foundation
 import HTTPTypes
 import Hummingbird

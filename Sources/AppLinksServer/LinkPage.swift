@@ -1,5 +1,7 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
+import AppLinksPluginRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksPluginRuntime
 
 /// The links page's body and the table's rows, written in code (see ``HTMLBuffer``).
 enum LinksPageHTML {

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksHTTPInput
 import AppLinksHost
 import Foundation
 import HTTPTypes

@@ -1,4 +1,5 @@
 import AppLinksHost
+import AppLinksPluginRuntime
 
 /// `/metrics` lines for the link types: calls by function and outcome, their latency as a histogram, and runner
 /// restarts. Read from each plugin's ``PluginCallStats`` when scraped, in Prometheus' text format.

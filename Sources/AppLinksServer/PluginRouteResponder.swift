@@ -1,6 +1,7 @@
 import AppLinksCore
 import AppLinksCrypto
 import AppLinksHost
+import AppLinksJSON
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -62,7 +63,7 @@ struct PluginRouteResponder: Sendable {
             method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
             headers: request.headers.map { [$0.name.canonicalName, $0.value] }, body: Data(body.readableBytesView),
             remoteAddress: context.clientAddress, user: session.map { .init(name: $0.record.user, admin: $0.record.admin) },
-            baseURL: deployment.config.baseURL)
+            baseURL: deployment.config.baseURL, route: route.id)
         do {
             let answer = try await deployment.answer(pluginRequest, route: route, of: plugin, timeout: Self.timeout)
             guard (100...599).contains(answer.status) else {

@@ -1,6 +1,8 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksHTTPInput
 import AppLinksHost
+import AppLinksJSON
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -75,18 +77,22 @@ struct Sessions: Sendable {
 }
 
 enum Cookies {
+    /// Split on scalars, not Characters: a combining mark after `;` or `=` must not hide the separator.
     static func value(_ name: String, in request: Request) -> String? {
         for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let kv = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0] == name { return String(kv[1]) }
+            for pair in header.unicodeScalars.split(separator: ";") {
+                let kv = String(String.UnicodeScalarView(pair)).trimmingCharacters(in: .whitespaces).unicodeScalars
+                    .split(separator: "=", maxSplits: 1)
+                if kv.count == 2, String(String.UnicodeScalarView(kv[0])) == name {
+                    return String(String.UnicodeScalarView(kv[1]))
+                }
             }
         }
         return nil
     }
 }
 
-/// `application/x-www-form-urlencoded` bodies.
+/// `application/x-www-form-urlencoded` bodies of the web page's forms.
 enum FormBody {
     static func parse(_ body: ByteBuffer) -> [String: String] {
         var out: [String: String] = [:]
@@ -96,13 +102,7 @@ enum FormBody {
 
     /// Every name and value in order, repeated names included (a group of checkboxes).
     static func pairs(_ body: ByteBuffer) -> [(String, String)] {
-        var out: [(String, String)] = []
-        for pair in String(decoding: body.readableBytesView, as: UTF8.self).split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ") }
-            guard let k = kv.first?.removingPercentEncoding else { continue }
-            out.append((k, kv.count > 1 ? (kv[1].removingPercentEncoding ?? "") : ""))
-        }
-        return out
+        FormURLEncoded.pairs(body.readableBytesView).map { ($0.name, $0.value) }
     }
 }
 
@@ -164,42 +164,5 @@ struct LoginThrottle: Sendable {
         }
         // Contended past reason: count it as over the limit rather than let the attempt through unchecked.
         return false
-    }
-}
-
-/// Where `?next=` may send a browser after login: a path on this host, never another site.
-///
-/// Browsers strip tabs and newlines from a `Location`, read `\` as `/`, and some decode `%2F` or fold full-width
-/// dots, so `/%09/evil.example` or `/%5Cevil.example` would leave the site. Only a path made of printable
-/// ASCII, starting with one `/` and never `//` or `/\`, is accepted, both as given and fully percent-decoded.
-///
-/// ```swift
-/// SafeRedirect.path("/admin/applinks?x=1")  // "/admin/applinks?x=1"
-/// SafeRedirect.path("/%09/evil.example")    // "/"
-/// ```
-public enum SafeRedirect {
-    /// `next` if it is a safe same-origin path, otherwise `/`.
-    public static func path(_ next: String?) -> String {
-        guard let next, isSafe(next) else { return "/" }
-        // Decoded until nothing changes: a double-encoded `%252F` must not become `/` in a second decoder.
-        var decoded = next
-        for _ in 0..<4 {
-            guard let once = decoded.removingPercentEncoding else { return "/" }
-            guard isSafe(once) else { return "/" }
-            if once == decoded {
-                guard let url = URL(string: next), url.scheme == nil, url.host == nil else { return "/" }
-                return next
-            }
-            decoded = once
-        }
-        return "/"
-    }
-
-    private static func isSafe(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
-        guard bytes.first == UInt8(ascii: "/") else { return false }
-        if bytes.count > 1, bytes[1] == UInt8(ascii: "/") || bytes[1] == UInt8(ascii: "\\") { return false }
-        // Printable ASCII only, and no backslash anywhere: a browser reads it as a slash.
-        return bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }
     }
 }

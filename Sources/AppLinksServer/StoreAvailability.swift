@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
 import AppLinksStore
 import Foundation
 import HTTPTypes
@@ -21,15 +22,15 @@ enum StoreAvailability {
         return "The database \(store.location) has not answered since \(Timestamp.format(since)); this request needs it. Try again shortly."
     }
 
-    static func register(on router: Router<AppRequestContext>, deployment: Deployment) {
-        router.get("/readyz") { _, _ -> Response in
-            guard let store = deployment.store as? any AvailabilityReporting else { return HTTPReply.json(["status": "ready"]) }
-            do {
-                try await store.ping()
-                return HTTPReply.json(["status": "ready", "database": store.location])
-            } catch let e as AppLinksError {
-                return unavailable(e.message)
-            }
+    static func readiness(_ deployment: Deployment) async -> Response {
+        guard let store = deployment.store as? any AvailabilityReporting else { return HTTPReply.json(["status": "ready"]) }
+        do {
+            try await store.ping()
+            return HTTPReply.json(["status": "ready", "database": store.location])
+        } catch let e as AppLinksError {
+            return unavailable(e.message)
+        } catch {
+            return unavailable("The database did not answer: \(error)")
         }
     }
 }

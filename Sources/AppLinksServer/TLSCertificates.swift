@@ -1,9 +1,9 @@
 import AppLinksCore
+import AppLinksLocking
 import Foundation
 import Logging
 import NIOSSL
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// The server's certificate chain and private key (`tls.certificate`, `tls.private_key`, PEM files). Each TLS
@@ -16,12 +16,12 @@ public final class TLSCertificates: Sendable {
 
     let certificatePath: String
     let keyPath: String
-    private let current: Mutex<Pair>
+    private let current: Locked<Pair>
 
     public init(certificate: String, privateKey: String) throws {
         certificatePath = certificate
         keyPath = privateKey
-        current = Mutex(try Self.read(certificate: certificate, privateKey: privateKey))
+        current = Locked(try Self.read(certificate: certificate, privateKey: privateKey))
     }
 
     static func read(certificate: String, privateKey: String) throws -> Pair {

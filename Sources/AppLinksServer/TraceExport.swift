@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksTracing
 import Hummingbird
 import Logging
 import ServiceLifecycle

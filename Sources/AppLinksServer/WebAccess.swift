@@ -1,5 +1,7 @@
 import AppLinksCore
+import AppLinksHTTPInput
 import AppLinksHost
+import AppLinksPluginRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird

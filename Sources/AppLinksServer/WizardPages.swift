@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
 import AppLinksStore
 import Foundation
 import HTTPTypes

@@ -1,6 +1,6 @@
+import AppLinksLocking
 import Foundation
 import GRDBSQLite
-import Synchronization
 
 /// Plugin key-value operations straight through SQLite's C API, on connections of their own: the hot path of
 /// a plugin's blocking host calls (an OAuth token lookup or issue).
@@ -12,12 +12,12 @@ import Synchronization
 /// them against GRDB's writer, which the rest of the store uses.
 final class SQLiteKV: Sendable {
     private let path: String
-    private let readers = Mutex<[Connection]>([])
-    private let writer = SpinningLock<Connection?>(nil)
+    private let readers = Locked<[Connection]>([])
+    private let writer = Locked<Connection?>(nil)
     /// Writes since the last checkpoint was scheduled, writes since the last one finished, and whether one is
     /// running. A finished checkpoint resets them while holding `checkpointDone`, on which writers that are too
     /// far ahead wait.
-    private let checkpoint = SpinningLock<(writes: Int, behind: Int, running: Bool, peak: Int)>((0, 0, false, 0))
+    private let checkpoint = Locked<(writes: Int, behind: Int, running: Bool, peak: Int)>((0, 0, false, 0))
     private let checkpointDone = NSCondition()
     private let checkpointQueue = DispatchQueue(label: "applinks.sqlite.checkpoint", qos: .utility)
     /// Writes between two background checkpoints: about a thousand WAL pages, SQLite's own default.
@@ -29,13 +29,18 @@ final class SQLiteKV: Sendable {
     /// pace instead of growing the WAL without bound.
     static let maxWritesBehind = 4 * checkpointEvery
     /// The checkpoint's own connection, used only on `checkpointQueue`.
-    private let checkpointer = Mutex<Connection?>(nil)
+    private let checkpointer = Locked<Connection?>(nil)
     /// For tests: a pause before each checkpoint, standing in for a slow disk or a starved thread.
-    let checkpointDelay = Mutex<Duration>(.zero)
+    let checkpointDelay = Locked<Duration>(.zero)
     /// For tests: the most writes ever made since the last finished checkpoint.
     var peakWritesBehind: Int { checkpoint.withLock { $0.peak } }
 
-    init(path: String) { self.path = path }
+    private let clock: StoreClock
+
+    init(path: String, clock: StoreClock) {
+        self.path = path
+        self.clock = clock
+    }
 
     private static let select =
         "SELECT value FROM plugin_kv WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)"
@@ -47,7 +52,7 @@ final class SQLiteKV: Sendable {
     func value(namespace: String, key: String) throws -> Data? {
         let c = try readers.withLock { $0.popLast() } ?? Connection(path: path, readOnly: true)
         defer { readers.withLock { $0.append(c) } }
-        return try c.value(namespace, key, now: Date().timeIntervalSince1970)
+        return try c.value(namespace, key, now: clock.seconds)
     }
 
     /// Runs `body` on the calling thread with a read-only connection, inside one read transaction (its reads see
@@ -62,7 +67,7 @@ final class SQLiteKV: Sendable {
     }
 
     func put(namespace: String, key: String, value: Data, ttl: Double?) throws {
-        try write { c in try c.put(namespace, key, value, expiresAt: ttl.map { Date().timeIntervalSince1970 + $0 }) }
+        try write { c in try c.put(namespace, key, value, expiresAt: ttl.map { clock.seconds + $0 }) }
     }
 
     func delete(namespace: String, key: String) throws {
@@ -71,7 +76,7 @@ final class SQLiteKV: Sendable {
 
     /// Deletes every expired row.
     func purgeExpired() throws {
-        try write { c in try c.purge(now: Date().timeIntervalSince1970) }
+        try write { c in try c.purge(now: clock.seconds) }
     }
 
     /// Replaces the value only if it is `expected` (nil: absent), in one immediate transaction.
@@ -79,7 +84,7 @@ final class SQLiteKV: Sendable {
         try write { c in
             try c.exec("BEGIN IMMEDIATE")
             do {
-                let now = Date().timeIntervalSince1970
+                let now = clock.seconds
                 guard try c.value(namespace, key, now: now) == expected else {
                     try c.exec("ROLLBACK")
                     return false

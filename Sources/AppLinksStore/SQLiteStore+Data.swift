@@ -1,24 +1,11 @@
 import AppLinksCore
+import AppLinksJSON
 import Foundation
 import GRDB
 
 /// Plugin data goes through ``SQLiteKV``'s prepared statements whichever API is used: an operation costs a few
 /// microseconds, so the async API runs it in place rather than on GRDB's queues, and there is one SQL for both.
 extension SQLiteStore: PluginDataStore, BlockingPluginDataStore {
-    public func value(namespace: String, key: String) async throws -> Data? { try valueBlocking(namespace: namespace, key: key) }
-
-    public func put(namespace: String, key: String, value: Data, ttl: Duration?) async throws {
-        try putBlocking(namespace: namespace, key: key, value: value, ttl: ttl)
-    }
-
-    public func delete(namespace: String, key: String) async throws { try deleteBlocking(namespace: namespace, key: key) }
-
-    public func keys(namespace: String, prefix: String) async throws -> [String] { try keysBlocking(namespace: namespace, prefix: prefix) }
-
-    public func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool {
-        try compareAndSetBlocking(namespace: namespace, key: key, expected: expected, replacement: replacement, ttl: ttl)
-    }
-
     public func valueBlocking(namespace: String, key: String) throws -> Data? {
         try Self.kvCall("Reading plugin data \(namespace)/\(key)") { try kv.value(namespace: namespace, key: key) }
     }
@@ -34,15 +21,18 @@ extension SQLiteStore: PluginDataStore, BlockingPluginDataStore {
     }
 
     public func keysBlocking(namespace: String, prefix: String) throws -> [String] {
-        // substr() instead of LIKE, so '%' and '_' in a prefix match literally.
+        // A range the primary key serves: every UTF-8 key that starts with the prefix lies in [prefix, prefix + F4 90),
+        // since no valid UTF-8 continues with those bytes. A condition on substr() alone read every row of the
+        // namespace, so a link type with many tokens paid for all of them in each listing. substr() stays as the
+        // exact test (and LIKE is avoided: '%' and '_' in a prefix match literally).
         try Self.kvCall("Reading plugin data \(namespace)") {
             try kv.read { c -> [String] in
                 var keys: [String] = []
                 try c.each(
                     """
-                    SELECT key FROM plugin_kv WHERE namespace = ? AND substr(key, 1, length(?)) = ?
-                    AND (expires_at IS NULL OR expires_at > ?) ORDER BY key
-                    """, texts: [namespace, prefix, prefix], ints: [], doubles: [Date().timeIntervalSince1970]
+                    SELECT key FROM plugin_kv WHERE namespace = ? AND key >= ? AND key < (? || CAST(x'F490' AS TEXT))
+                    AND substr(key, 1, length(?)) = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY key
+                    """, texts: [namespace, prefix, prefix, prefix, prefix], ints: [], doubles: [clock.seconds]
                 ) { keys.append($0.text(0)) }
                 return keys
             }

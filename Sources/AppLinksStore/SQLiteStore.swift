@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import Foundation
 import GRDB
 
@@ -19,10 +20,15 @@ public final class SQLiteStore: Sendable {
     /// Empty for a new file and for one already up to date.
     public let upgradedBy: [String]
 
+    /// Plugin data's expiry is measured against it.
+    let clock: StoreClock
+
     /// `readOnly` opens an existing file without writing to it at all, not even a checkpoint: for copying it
-    /// elsewhere (`applinks db migrate`) while leaving it byte for byte as it was.
-    public init(path: String, readOnly: Bool = false) throws {
-        kv = SQLiteKV(path: path)
+    /// elsewhere (`applinks db migrate`) while leaving it byte for byte as it was. `clock` is what plugin data's
+    /// expiry is measured against.
+    public init(path: String, readOnly: Bool = false, clock: StoreClock = .system) throws {
+        self.clock = clock
+        kv = SQLiteKV(path: path, clock: clock)
         var config = Configuration()
         config.readonly = readOnly
         config.busyMode = .timeout(10)

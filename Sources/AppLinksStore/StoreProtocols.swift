@@ -46,6 +46,24 @@ public protocol BlockingPluginDataStore: Sendable {
     func compareAndSetBlocking(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) throws -> Bool
 }
 
+/// A store that runs plugin data on the calling thread runs the async API there too: an operation costs a few
+/// microseconds, less than a hop to another executor and back.
+extension PluginDataStore where Self: BlockingPluginDataStore {
+    public func value(namespace: String, key: String) async throws -> Data? { try valueBlocking(namespace: namespace, key: key) }
+
+    public func put(namespace: String, key: String, value: Data, ttl: Duration?) async throws {
+        try putBlocking(namespace: namespace, key: key, value: value, ttl: ttl)
+    }
+
+    public func delete(namespace: String, key: String) async throws { try deleteBlocking(namespace: namespace, key: key) }
+
+    public func keys(namespace: String, prefix: String) async throws -> [String] { try keysBlocking(namespace: namespace, prefix: prefix) }
+
+    public func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool {
+        try compareAndSetBlocking(namespace: namespace, key: key, expected: expected, replacement: replacement, ttl: ttl)
+    }
+}
+
 /// Link reads on the calling thread, for the host calls a plugin makes about its own links (see
 /// ``BlockingPluginDataStore``): with them, a route declared inline may look its link up.
 public protocol BlockingLinkReader: Sendable {
@@ -140,6 +158,10 @@ public protocol AvailabilityReporting: Sendable {
     /// Asks the database for a trivial answer, within the store's wait; throws a storage error naming it otherwise.
     func ping() async throws
 }
+
+/// A store that several nodes share (PostgreSQL), as opposed to one node's own file: what the deployment recorded
+/// in it, such as its public base URL, wins over one node's configuration.
+public protocol SharedByNodes: Sendable {}
 
 /// A store that holds connections to let go of when its deployment shuts down.
 public protocol ClosableStore: Sendable {

@@ -1,11 +1,11 @@
 import AppLinksCore
+import AppLinksLocking
 import AppLinksStore
 import Foundation
 import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
-import Synchronization
 
 /// The store for clusters: several AppLinks nodes over one PostgreSQL database, through PostgresNIO's pool.
 ///
@@ -17,7 +17,7 @@ import Synchronization
 /// let store = try await PostgresStore.connect(url: "postgres://applinks@db.example.com/applinks")
 /// let links = try await store.links()
 /// ```
-public final class PostgresStore: AvailabilityReporting, PoolReporting {
+public final class PostgresStore: AvailabilityReporting, PoolReporting, SharedByNodes {
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
@@ -25,16 +25,20 @@ public final class PostgresStore: AvailabilityReporting, PoolReporting {
     public let location: String
     /// How long a request waits for the database before it is told the database is away (`wait_timeout`).
     let waitTimeout: Int
-    private let lostAt = Mutex<Date?>(nil)
-    private let upgrades = Mutex<[String]>([])
+    private let lostAt = Locked<Date?>(nil)
+    private let upgrades = Locked<[String]>([])
     /// Operations through ``observed(_:_:)`` against the pool's `pool_size` connections.
     let gauge: OperationGauge
     /// The migrations this connection applied to a database an older version had made: empty for a new database
     /// and for one already up to date.
     public var upgradedBy: [String] { upgrades.withLock { $0 } }
 
-    private init(client: PostgresClient, location: String, waitTimeout: Int, poolSize: Int, logger: Logger) {
+    /// Plugin data's expiry is measured against it.
+    let clock: StoreClock
+
+    private init(client: PostgresClient, location: String, waitTimeout: Int, poolSize: Int, clock: StoreClock, logger: Logger) {
         self.client = client
+        self.clock = clock
         gauge = OperationGauge(capacity: poolSize)
         self.location = location
         self.waitTimeout = waitTimeout
@@ -45,9 +49,10 @@ public final class PostgresStore: AvailabilityReporting, PoolReporting {
 
     /// Connects, checks the server answers, and brings the schema up to date.
     ///
-    /// `schemaUpTo` stops at that migration version, to make the database of an older release in a test.
+    /// `schemaUpTo` stops at that migration version, to make the database of an older release in a test. `clock` is
+    /// what plugin data's expiry is measured against.
     public static func connect(
-        url: String, logger: Logger = Logger(label: "applinks.postgres"), schemaUpTo: Int? = nil
+        url: String, logger: Logger = Logger(label: "applinks.postgres"), schemaUpTo: Int? = nil, clock: StoreClock = .system
     ) async throws -> PostgresStore {
         let target = try PostgresURL(url)
         var config: PostgresClient.Configuration
@@ -75,7 +80,7 @@ public final class PostgresStore: AvailabilityReporting, PoolReporting {
         }
         let store = PostgresStore(
             client: PostgresClient(configuration: config), location: target.description, waitTimeout: target.waitTimeout,
-            poolSize: target.poolSize, logger: logger)
+            poolSize: target.poolSize, clock: clock, logger: logger)
         do {
             try await store.migrate(upTo: schemaUpTo)
         } catch let e as PostgresTransactionError where e.closureError is AppLinksError {
@@ -195,9 +200,18 @@ public final class PostgresStore: AvailabilityReporting, PoolReporting {
             if e.code == .storage, e.cause is Unavailable { lost(e.message) }
             throw e
         } catch {
-            // An error with an SQLSTATE is the server's answer; anything else means it could not be reached.
-            if Self.sqlState(error) == nil { lost(Self.describe(error)) } else { answered() }
-            throw AppLinksError(.storage, "\(what) failed: \(Self.describe(error))", cause: error)
+            // An error with an SQLSTATE is the server's answer; anything else means it could not be reached. Either
+            // way the message names the database: it is what an admin reading a 503 has to go and look at.
+            guard Self.sqlState(error) == nil else {
+                answered()
+                throw AppLinksError(
+                    .storage, "\(what) failed in the PostgreSQL database \(location): \(Self.describe(error))", cause: error)
+            }
+            lost(Self.describe(error))
+            throw AppLinksError(
+                .storage,
+                "\(what) failed: the PostgreSQL database \(location) could not be reached (\(Self.describe(error))). Try again shortly.",
+                cause: error)
         }
     }
 
@@ -226,7 +240,7 @@ public final class PostgresStore: AvailabilityReporting, PoolReporting {
         let work = Task { try await body() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                let done = Mutex(false)
+                let done = Locked(false)
                 let finish = { @Sendable (result: Result<T, any Error>) in
                     if done.withLock({ d in
                         defer { d = true }; return !d
@@ -343,6 +357,9 @@ public final class PostgresStore: AvailabilityReporting, PoolReporting {
                 (translate(name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE "C"), id COLLATE "C")
             """
         ),
+        // Plugin data listed by prefix (``PostgresStore/keys(namespace:prefix:)``) as a range, not a scan of the
+        // namespace: the primary key's collation is the database's, which a LIKE prefix cannot use.
+        (3, "plugin-kv-by-prefix", #"CREATE INDEX plugin_kv_by_prefix ON plugin_kv (namespace, key COLLATE "C")"#),
     ]
 
     /// The advisory lock key for migrations ("applinks" in ASCII, truncated to 63 bits).

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import Foundation
 import PropertyBased
 import Testing
@@ -53,11 +54,35 @@ struct JSONReaderTests {
         #expect(throws: JSONSyntaxError.self) { try JSONValue.parse(Data([0x22, 0xFF, 0xFE, 0x22])) }
     }
 
+    /// Found by the json fuzz target: `3e360` was read as infinity, which the host then wrote back as text no JSON
+    /// reader accepts.
+    @Test("a number beyond a Double's range is refused, as JSONDecoder refuses it; the largest finite one is read")
+    func outOfRange() throws {
+        for bad in ["3e360", "[-1e400]", "{\"a\": 1" + String(repeating: "0", count: 400) + "}"] {
+            #expect(throws: JSONSyntaxError.self, "\(bad.prefix(20))") { try JSONValue.parse(Data(bad.utf8)) }
+            #expect(throws: (any Error).self) { try JSONCoding.decode(JSONValue.self, from: Data(bad.utf8)) }
+        }
+        #expect(try JSONValue.parse(Data("1.7976931348623157e308".utf8)) == .number(.greatestFiniteMagnitude))
+        #expect(try JSONValue.parse(Data("1e-400".utf8)) == .number(0))
+    }
+
+    /// Found by the manifest fuzz target: a whole number past Int64's range trapped in `stringValue`, so a remote
+    /// manifest with such an id stopped the process. Without the fix this test crashes.
+    @Test("stringValue of any number, however large, is text rather than a trap")
+    func hugeNumbersAsText() throws {
+        let huge = try JSONValue.parse(Data("55555555555555555555553".utf8))
+        #expect(huge.stringValue == String(5.5555555555555555e22))
+        #expect(JSONValue.number(-1e300).stringValue == String(-1e300))
+        #expect(JSONValue.number(42).stringValue == "42" && JSONValue.number(-7).stringValue == "-7")
+        #expect(JSONValue.number(2.5).stringValue == "2.5")
+    }
+
     static let requests = [
         PluginHTTPRequest(method: "GET", path: "/plugins/x/hello", baseURL: "https://applinks.example.com"),
         PluginHTTPRequest(
             method: "POST", path: "/plugins/x/é", query: "a=1&b=\"2\"", headers: [["Content-Type", "text/plain"], ["X-A", "\\\n"]],
-            body: Data("body 😀".utf8), remoteAddress: "::1", user: .init(name: "ålice", admin: true), baseURL: "http://h:8080/ctx"),
+            body: Data("body 😀".utf8), remoteAddress: "::1", user: .init(name: "ålice", admin: true), baseURL: "http://h:8080/ctx",
+            route: "POST /plugins/x/é"),
         PluginHTTPRequest(method: "PUT", path: "/p", user: .init(name: "bob", admin: false), baseURL: "http://h"),
     ]
 

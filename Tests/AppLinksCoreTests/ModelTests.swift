@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksJSON
 import Foundation
 import Testing
 
@@ -95,7 +96,11 @@ struct ModelTests {
                 #expect(e.message.contains(needle), "missing: \(needle) in \(e.message)")
             }
         }
-        try Self.descriptor { $0.routes = [.init(method: "POST", path: "/rest/oauth2/latest/token")] }.validate()
+        // A path outside the type's namespace only under a prefix the host shares.
+        let outside = Self.descriptor { $0.routes = [.init(method: "POST", path: "/rest/oauth2/latest/token")] }
+        try outside.validate(sharedRoutePrefixes: ["/rest/oauth2/latest/"])
+        #expect(throws: AppLinksError.self) { try outside.validate(sharedRoutePrefixes: ["/rest/oauth2-client/latest/"]) }
+        #expect(throws: AppLinksError.self) { try outside.validate() }
     }
 
     @Test("descriptor JSON: defaults, unknown members ignored, wrong types refused")

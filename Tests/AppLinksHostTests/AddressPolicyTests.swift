@@ -1,6 +1,6 @@
 import AppLinksCore
+import AppLinksLocking
 import Foundation
-import Synchronization
 import Testing
 
 @testable import AppLinksHost
@@ -95,7 +95,7 @@ struct AddressPolicyTests {
     /// A resolver for names the system does not know, counting how often each is asked.
     final class Resolver: Sendable {
         let table: [String: [UInt8]]
-        let asked = Mutex<[String: Int]>([:])
+        let asked = Locked<[String: Int]>([:])
         init(_ table: [String: [UInt8]]) { self.table = table }
         func resolve(_ name: String) -> [[UInt8]] {
             asked.withLock { $0[name, default: 0] += 1 }

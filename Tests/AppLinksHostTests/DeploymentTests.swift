@@ -174,7 +174,7 @@ struct DeploymentTests {
         let dir = TemporaryDirectory("home-errors")
         let missing = DeploymentHome(url: dir.path("nowhere"))
         do {
-            _ = try await Deployment.open(home: missing)
+            _ = try await Deployment.open(home: missing, stores: .embedded)
             Issue.record("a missing home must fail")
         } catch let e as AppLinksError {
             #expect(e.code == .homeMissing && e.message.contains("applinks init --home \(missing.url.path)"))

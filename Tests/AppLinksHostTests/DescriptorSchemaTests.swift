@@ -1,5 +1,7 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
+import AppLinksPluginRuntime
 import Foundation
 import TestSupport
 import Testing
@@ -51,7 +53,8 @@ struct DescriptorSchemaTests {
         texts.append(Data(trailing.utf8))
         for (i, data) in texts.enumerated() {
             try data.write(to: dir.path("\(i).json"))
-            let ok = (try? LinkTypeDescriptor.parse(data, expectedID: "fixture")) != nil
+            let ok =
+                (try? LinkTypeDescriptor.parse(data, expectedID: "fixture", sharedRoutePrefixes: PluginLoader.sharedRoutePrefixes)) != nil
             hostVerdicts.append(ok ? "valid" : "invalid")
         }
         let script = """

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksPluginRuntime
 import Foundation
 import Logging
 import TestSupport

@@ -1,8 +1,9 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
+import AppLinksLocking
 import Foundation
 import Logging
-import Synchronization
 import TestSupport
 
 /// A deployment in a temporary home, loading the fixture plugin and any extra plugin files given.
@@ -20,7 +21,7 @@ struct TestDeployment {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let (d, created) = try await Deployment.initialize(
-            home: DeploymentHome(url: dir.path("home")), name: "Test host",
+            home: DeploymentHome(url: dir.path("home")), stores: .embedded, name: "Test host",
             baseURL: "http://127.0.0.1:9999", listen: "127.0.0.1:9999",
             environment: env, logger: logger, actor: "test")
         precondition(created)
@@ -36,7 +37,7 @@ struct TestDeployment {
         env.merge(extra) { _, new in new }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        return try await Deployment.open(home: deployment.home, environment: env, logger: logger, actor: "test")
+        return try await Deployment.open(home: deployment.home, stores: .embedded, environment: env, logger: logger, actor: "test")
     }
 
     /// Creates a fixture link through the wizard, without prompting.
@@ -61,14 +62,14 @@ final class ScriptedInteraction: WizardInteraction {
         var waited: [String] = []
         var draftID: String?
     }
-    let state: Mutex<State>
+    let state: Locked<State>
     let isInteractive: Bool
     /// Throw (as Ctrl-C would) when this field is asked for.
     let interruptAt: String?
 
     init(interactive: Bool, answers: [String: [JSONValue]] = [:], interruptAt: String? = nil) {
         isInteractive = interactive
-        state = Mutex(State(answers: answers))
+        state = Locked(State(answers: answers))
         self.interruptAt = interruptAt
     }
 

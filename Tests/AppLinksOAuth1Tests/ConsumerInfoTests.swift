@@ -46,4 +46,26 @@ struct ConsumerInfoTests {
             """
         #expect(ConsumerInfo(xml: Data(entity.utf8))?.key.contains("root:") != true)
     }
+
+    /// Found by the consumer-info and manifest fuzz targets: FoundationXML's XMLParser on Linux traps on a name that
+    /// is not UTF-8 and reads NULL for a processing instruction without data, which would let a remote application's
+    /// answer kill the host. With XMLParser this test crashes its process.
+    @Test("hostile documents (a name that is not UTF-8, an empty processing instruction, another encoding) are refused")
+    func notUTF8() {
+        let documents: [[UInt8]] = [
+            [0x3C, 0xFF, 0xFF, 0x56, 0xFF, 0x0A], [0x3C, 0x61, 0xFF, 0x3E],
+            Array("<consumer><key>k</key><publicKey r".utf8) + [0xFF] + Array("=\"1\">AAAA</publicKey></consumer>".utf8),
+            Array("<?xNNNNNN?>".utf8),
+            Array("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><consumer><key>k\u{E9}</key><publicKey>AAAA</publicKey></consumer>".utf8),
+        ]
+        for bytes in documents {
+            #expect(ConsumerInfo(xml: Data(bytes)) == nil)
+            #expect(RemoteManifest(Data(bytes)) == nil)
+        }
+        let declared = #"<?xml version="1.0" encoding="utf-8"?><consumer><key>k</key><publicKey>AAAA</publicKey></consumer>"#
+        #expect(ConsumerInfo(xml: Data(declared.utf8))?.key == "k")
+        let instruction = "<consumer><?pi?><key>k</key><publicKey>AAAA</publicKey></consumer>"
+        #expect(ConsumerInfo(xml: Data(instruction.utf8))?.key == "k")
+        #expect(RemoteManifest(Data("<manifest><id>\u{E9}</id></manifest>".utf8))?.id == "\u{E9}")
+    }
 }

@@ -1,7 +1,7 @@
 import AppLinksCrypto
+import AppLinksLocking
 import AppLinksOAuth1
 import Foundation
-import Synchronization
 import Testing
 
 @Suite("OAuth 1.0a provider verification")
@@ -12,7 +12,7 @@ struct OAuth1VerifierTests {
 
     /// A nonce store like the host's: the first use of (consumer, token, timestamp, nonce) wins.
     final class Nonces: Sendable {
-        let seen = Mutex<Set<String>>([])
+        let seen = Locked<Set<String>>([])
         func fresh(_ c: String, _ t: String?, _ ts: String, _ n: String) -> Bool {
             seen.withLock { $0.insert("\(c)|\(t ?? "")|\(ts)|\(n)").inserted }
         }

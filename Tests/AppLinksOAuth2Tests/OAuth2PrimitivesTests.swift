@@ -1,3 +1,4 @@
+import AppLinksHTTPInput
 import AppLinksOAuth2
 import Foundation
 import Testing
@@ -55,8 +56,22 @@ struct OAuth2PrimitivesTests {
         #expect(f["a"] == "b c" && f["d"] == "+ " && f["e"] == nil)
         #expect(f.duplicates == ["a"])
         #expect(FormURLEncoded.encode("a b&c=d/é") == "a%20b%26c%3Dd%2F%C3%A9")
+        // The same as Foundation's percent-encoding with the unreserved set, which it replaced.
+        var unreserved = CharacterSet.alphanumerics
+        unreserved.insert(charactersIn: "-._~")
+        for text in (0..<128).map({ String(UnicodeScalar(UInt8($0))) }) + ["", "ÉCLAIR ½ 日本 🙂", "x\u{301}", "a+b%20"] {
+            #expect(
+                FormURLEncoded.encode(text) == text.addingPercentEncoding(withAllowedCharacters: unreserved), "\(text.debugDescription)")
+        }
         #expect(FormURLEncoded.decode("%C3%a9+%zz%4") == "é %zz%4", "malformed escapes stay as they are")
         #expect(FormURLEncoded.decode("%FF") == "\u{FFFD}" && FormURLEncoded.decode("plain") == "plain")
+    }
+
+    @Test("a page's form keeps every pair in order, and a combining mark after & or = does not hide the separator")
+    func formPairs() {
+        let pairs = FormURLEncoded.pairs(Array("k=1&k=2&\u{0301}x=%zz&y=\u{0301}".utf8))
+        #expect(pairs.map(\.name) == ["k", "k", "\u{0301}x", "y"])
+        #expect(pairs.map(\.value) == ["1", "2", "%zz", "\u{0301}"])
     }
 
     @Test("client authentication: Basic with form-encoded parts, post, public, and both at once refused")

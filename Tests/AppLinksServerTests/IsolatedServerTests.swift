@@ -49,20 +49,28 @@ struct IsolatedServerTests {
         func json(_ body: String) -> [String: Any] {
             (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]
         }
-        // The fixture's last step takes two seconds for a link whose name starts with "slow".
+        // The fixture's last step holds for a link whose name starts with "slow", once it has marked its draft.
         async let started = s.send(
             "POST", "/rest/applinks/3.0/wizard/fixture", headers: auth,
             body: #"{"answers": {"name": "slow link", "url": "https://slow.example.com", "token": "abcd"}}"#)
-        var runner: Int32?
-        let deadline = ContinuousClock.now + .seconds(20)
-        while runner == nil && ContinuousClock.now < deadline {
-            let children = try runCommand(
-                URL(fileURLWithPath: "/usr/bin/pgrep"), ["-P", "\(s.process.processIdentifier)", "-f", "applinks-plugin-runner"])
-            runner = children.stdout.split(separator: "\n").first.flatMap { Int32($0) }
-            if runner == nil { try await Task.sleep(for: .milliseconds(50)) }
+        // Killed once the slow step holds, whatever the machine's speed: its mark is in the database before it waits.
+        // Reaching it can take a minute when the whole suite starts at once beside busy loops; once there, the step
+        // holds for 20 s, long enough for this poll to see the mark.
+        let database = s.home.appendingPathComponent("applinks.db").path
+        let held = await s.eventually(within: .seconds(300)) {
+            let r = try? runCommand(
+                URL(fileURLWithPath: "/usr/bin/python3"),
+                [
+                    "-c",
+                    "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM plugin_kv WHERE namespace = 'fixture' AND key LIKE 'slow-held:%'\").fetchone()[0])",
+                    database,
+                ])
+            return r?.stdout == "1\n"
         }
-        let pid = try #require(runner, "the fixture's runner process")
-        try await Task.sleep(for: .milliseconds(700))
+        #expect(held != nil, "the slow step never started")
+        let children = try runCommand(
+            URL(fileURLWithPath: "/usr/bin/pgrep"), ["-P", "\(s.process.processIdentifier)", "-f", "applinks-plugin-runner"])
+        let pid = try #require(children.stdout.split(separator: "\n").first.flatMap { Int32($0) }, "the fixture's runner process")
         kill(pid, SIGKILL)
 
         let interrupted = try await started

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import TestSupport
 import Testing
@@ -51,6 +52,49 @@ extension ServerProcessTests {
             #expect((report["latest_close"] as? Double ?? 99) < 15, "\(report)")
             let health = report["healthz"] as? [[Any]] ?? []
             #expect(!health.isEmpty && health.allSatisfy { $0.first as? Int == 200 }, "\(health)")
+        }
+
+        @Test("server.probe_listen answers /healthz and /readyz on a listener of its own, and nothing else")
+        func probeListener() async throws {
+            let probePort = try freeLoopbackPort()
+            let s = try RunningServer(extraEnv: ["APPLINKS_SERVER_PROBE_LISTEN": "127.0.0.1:\(probePort)"])
+            func probe(_ path: String) async throws -> (status: UInt, body: String) {
+                let r = try await RunningServer.client.execute(
+                    HTTPClientRequest(url: "http://127.0.0.1:\(probePort)\(path)"), timeout: .seconds(10))
+                let body = try await r.body.collect(upTo: 1 << 16)
+                return (r.status.code, String(buffer: body))
+            }
+            // It starts beside the main listener, which RunningServer waited for.
+            let up = await s.eventually(within: .seconds(10)) { (try? await probe("/healthz").status) == 200 }
+            #expect(up != nil)
+            let ready = try await probe("/readyz")
+            #expect(ready.status == 200 && ready.body.contains("ready"), "\(ready)")
+            #expect(try await probe("/rest/applinks/1.0/manifest").status == 404)
+            #expect(try await probe("/metrics").status == 404)
+            #expect(try await s.get("/healthz").status == 200)
+            #expect(try await s.get("/readyz").status == 200)
+            let bad = try runCommand(
+                BuildProducts.applinks, ["config", "show"],
+                environment: s.env.merging(["APPLINKS_SERVER_PROBE_LISTEN": "nope"]) { _, n in n })
+            #expect(bad.status == 2 && bad.stderr.contains("server.probe_listen"), "\(bad.stderr)")
+            // A probe address already taken (here by the running node's main listener) is blamed on
+            // server.probe_listen, not on --listen, which is free. `timeout` only guards against a node that stays up.
+            let taken = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/timeout"),
+                ["-k", "5", "60", BuildProducts.applinks.path, "serve", "--listen", "127.0.0.1:0"],
+                environment: s.env.merging(["APPLINKS_SERVER_PROBE_LISTEN": "127.0.0.1:\(s.port)"]) { _, n in n })
+            #expect(taken.status == 2, "\(taken.status) \(taken.stderr)")
+            #expect(
+                taken.stderr.contains("server.probe_listen 127.0.0.1:\(s.port)") && !taken.stderr.contains("--listen"),
+                "\(taken.stderr)")
+            // The main listener's address in use names --listen. Both are refused before anything starts: a
+            // listener failing while the other services start could hang the process (see ListenPreflight).
+            let main = try runCommand(
+                URL(fileURLWithPath: "/usr/bin/timeout"),
+                ["-k", "5", "60", BuildProducts.applinks.path, "serve", "--listen", "127.0.0.1:\(s.port)"],
+                environment: s.env)
+            #expect(
+                main.status == 2 && main.stderr.contains("--listen 127.0.0.1:\(s.port) cannot be used"), "\(main.status) \(main.stderr)")
         }
 
         @Test("past server.max_requests_in_flight, requests are shed with 503 and Retry-After at once; probes still answer")

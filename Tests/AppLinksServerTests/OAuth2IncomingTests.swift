@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksCrypto
+import AppLinksHTTPInput
 import AppLinksOAuth2
 import Foundation
 import NIOHTTP1

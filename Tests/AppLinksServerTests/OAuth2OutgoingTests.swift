@@ -390,7 +390,7 @@ extension ServerProcessTests {
             #expect(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int == 1)
 
             // The host's API, as another link type or an embedding product calls it.
-            let deployment = try await Deployment.open(home: DeploymentHome(url: c.home), environment: c.env)
+            let deployment = try await Deployment.open(home: DeploymentHome(url: c.home), stores: .embedded, environment: c.env)
             let token = try await deployment.freshAccessToken(forLink: link)
             await deployment.shutdown()
             var request = URLRequest(url: try #require(URL(string: url)))

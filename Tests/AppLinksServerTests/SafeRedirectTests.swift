@@ -1,4 +1,4 @@
-import AppLinksServer
+import AppLinksHTTPInput
 import Foundation
 import Testing
 

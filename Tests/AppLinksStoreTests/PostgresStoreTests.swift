@@ -1,6 +1,7 @@
 import AppLinksCore
 import AppLinksStore
 import AppLinksStorePostgres
+import AppLinksTesting
 import Foundation
 import TestSupport
 import Testing
@@ -11,11 +12,12 @@ struct PostgresStoreTests {
         try await PostgresStore.connect(url: try await TestPostgres.freshDatabase())
     }
 
-    @Test("passes the store conformance suite on a real PostgreSQL 15", arguments: StoreConformanceSuite.checks.map(\.0))
+    @Test("passes the store conformance suite on a real PostgreSQL 15", arguments: StoreConformanceSuite.names(for: [.pooled]))
     func conformance(check: String) async throws {
-        let suite = StoreConformanceSuite { try await Self.freshStore() }
-        let body = try #require(StoreConformanceSuite.checks.first { $0.0 == check }?.1)
-        try await body(suite)
+        try await StoreConformanceSuite { clock in
+            try await PostgresStore.connect(url: try await TestPostgres.freshDatabase(), clock: clock)
+        }
+        .run(check)
     }
 
     @Test("a database an older release made is brought up to date, which the store reports; a current one is left alone")
@@ -45,7 +47,7 @@ struct PostgresStoreTests {
         #expect(stores.count == 4)
         #expect(
             try TestPostgres.psql(url, "SELECT version || ':' || name FROM schema_migrations ORDER BY version")
-                == "1:initial\n2:links-by-name\n")
+                == "1:initial\n2:links-by-name\n3:plugin-kv-by-prefix\n")
         for s in stores { s.close() }
     }
 

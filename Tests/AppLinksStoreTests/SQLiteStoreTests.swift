@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksTesting
 import Foundation
 import GRDB
 import TestSupport
@@ -14,11 +15,10 @@ struct SQLiteStoreTests {
         try SQLiteStore(path: dir.path("\(UUID().uuidString).db").path)
     }
 
-    @Test("passes the store conformance suite", arguments: StoreConformanceSuite.checks.map(\.0))
+    @Test("passes the store conformance suite", arguments: StoreConformanceSuite.names(for: [.blocking, .pooled]))
     func conformance(check: String) async throws {
-        let suite = StoreConformanceSuite { try Self.freshStore() }
-        let body = try #require(StoreConformanceSuite.checks.first { $0.0 == check }?.1)
-        try await body(suite)
+        try await StoreConformanceSuite { clock in try SQLiteStore(path: Self.dir.path("\(UUID().uuidString).db").path, clock: clock) }
+            .run(check)
     }
 
     @Test("uses WAL so the CLI and a server can share the file, and migrations run once")

@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksLocking
 import Foundation
 
 /// A real PostgreSQL 15 server for tests, and a fresh database on it per caller.

@@ -1,6 +1,7 @@
 // A link type used only by the tests. It exercises every ABI function and every host API call, and can be
 // told (through its link's config) to misbehave: hang, fail, or report any status.
 import AppLinksCore
+import AppLinksJSON
 import AppLinksOAuth1
 import AppLinksPluginKit
 import AppLinksPluginOAuth1
@@ -122,7 +123,15 @@ struct FixtureLinkType: LinkTypePlugin {
     /// have passed since the step first ran. Both states live in the host's store.
     private func authorize(_ r: WizardRequest) async throws -> WizardResponse {
         // A step that takes a while, for tests that stop its process in the middle of it.
-        if (r.answers["name"]?.stringValue ?? "").hasPrefix("slow") { try await Task.sleep(for: .seconds(2)) }
+        if (r.answers["name"]?.stringValue ?? "").hasPrefix("slow") {
+            host.log(.info, "slow authorize step started")
+            // The draft's first attempt marks itself in the store, then holds until its runner is killed (20 s at
+            // most, inside the host's 30 s step timeout): a test that sees the mark kills it inside this step however
+            // busy the machine. A resumed attempt finds the mark and goes on at once.
+            if try await host.kvCompareAndSet("slow-held:\(r.draftID)", expected: nil, replacement: Data("1".utf8)) {
+                try await Task.sleep(for: .seconds(20))
+            }
+        }
         if r.answers["require_approval"]?.boolValue == true, try await host.kvGet("approved:\(r.draftID)") == nil {
             return .pending(
                 step: "authorize", url: "http://127.0.0.1:1/plugins/fixture/approve?draft=\(r.draftID)",
@@ -181,9 +190,8 @@ struct FixtureLinkType: LinkTypePlugin {
                 return resp.status == 200
                     ? .init(.connected, message: "HTTP 200")
                     : .init(.networkError, .unexpectedResponseStatus, message: "HTTP \(resp.status)")
-            } catch let e as AppLinksError {
-                let type = StatusErrorType.allCases.first { e.message.hasPrefix($0.rawValue + ":") } ?? .unexpectedResponse
-                return .init(.networkError, type, message: e.message)
+            } catch let e as HostError {
+                return .init(.networkError, e.networkFailure ?? .unexpectedResponse, message: e.description)
             }
         case let other: return .init(.configError, .invalidConfig, message: "Unknown behaviour '\(other)'.")
         }

@@ -119,32 +119,72 @@ typedef struct applinks_buffer {
  * Append-only: check `struct_size` before using a field added after v1.0.
  * `host_ctx` is the opaque pointer passed to `init`; pass it back on every call.
  * Every key-value, secret and link operation is confined to the calling plugin's own namespace.
+ *
+ * Each function below states its contract in the same four lines:
+ *   Since     the ABI version that added it; read it only when `struct_size` covers it.
+ *   Calls     where it may be called from. "Anywhere" means any thread, from inside `init` (which the host runs
+ *             on a plugin thread before the first call), and from a route declared "inline". A function that
+ *             waits on the network or on other work says "not inline": there it returns APPLINKS_ERROR with
+ *             a message that names the fix (drop "inline": true from the route).
+ *   Returns   what `*out` holds for each return code. Codes not listed are not returned. Every function may
+ *             also return a negative code for an unexpected failure, with `*out` left empty.
+ *   Frees     a non-empty `*out` belongs to the plugin, which releases it with `free_buffer(host_ctx, out)`
+ *             from any thread. An empty result is {NULL, 0}, which needs no free (freeing it is harmless).
+ * APPLINKS_ERROR's `*out` is always {"code": "...", "message": "..."}.
+ * The same contract holds in process and in an isolated runner (`isolation: process`); there each call is a
+ * round trip over the runner's pipe, so batch what you can.
  */
 typedef struct applinks_host_api {
     uint32_t struct_size;
     uint32_t abi_version;
 
-    /** Frees a buffer that a host function wrote to `*out`. */
+    /**
+     * Frees a buffer that a host function wrote to `*out`, and sets it to {NULL, 0}.
+     * Since 1.0. Calls: anywhere. Freeing {NULL, 0} does nothing.
+     */
     void (*free_buffer)(void *host_ctx, applinks_buffer *buffer);
 
-    /** Writes one line to the host log. `message` is UTF-8 of `len` bytes. Never fails. */
+    /**
+     * Writes one line to the host log under the plugin's id. `message` is UTF-8 of `len` bytes; invalid
+     * bytes are replaced. `level` is an APPLINKS_LOG_* value; others are clamped to the nearest.
+     * Since 1.0. Calls: anywhere. Never fails. Never log a secret: the host cannot tell one from text.
+     */
     void (*log)(void *host_ctx, int32_t level, const char *message, size_t len);
 
     /* ---- Key-value store, namespaced per plugin and shared by every node of a cluster. ---- */
 
-    /** Reads a value. APPLINKS_NOT_FOUND if absent or expired. */
+    /**
+     * Reads a value.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = the value's bytes (may be empty); APPLINKS_NOT_FOUND if absent or
+     * expired, `*out` empty; APPLINKS_ERROR if the store is unreachable.
+     */
     int32_t (*kv_get)(void *host_ctx, const char *key, size_t key_len, applinks_buffer *out);
-    /** Writes a value. `ttl_seconds` <= 0 means no expiry. */
+    /**
+     * Writes a value, replacing any. `ttl_seconds` <= 0 means no expiry.
+     * Since 1.0. Calls: anywhere. Returns: APPLINKS_OK; APPLINKS_ERROR if the store is unreachable.
+     */
     int32_t (*kv_put)(void *host_ctx, const char *key, size_t key_len, const uint8_t *value, size_t value_len,
                       int64_t ttl_seconds);
-    /** Deletes a value. Deleting a missing key succeeds. */
+    /**
+     * Deletes a value. Deleting a missing key succeeds.
+     * Since 1.0. Calls: anywhere. Returns: APPLINKS_OK; APPLINKS_ERROR if the store is unreachable.
+     */
     int32_t (*kv_delete)(void *host_ctx, const char *key, size_t key_len);
-    /** Lists keys that start with `prefix`, as a JSON array of strings in key order. */
+    /**
+     * Lists the live keys that start with `prefix` (byte-wise; an empty prefix lists all).
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = a JSON array of strings in byte order; APPLINKS_ERROR if the store is
+     * unreachable.
+     */
     int32_t (*kv_list)(void *host_ctx, const char *prefix, size_t prefix_len, applinks_buffer *out);
     /**
-     * Atomically replaces the value if it currently equals `expected`. With `expected == NULL` the key
-     * must be absent (insert-if-absent). With `replacement == NULL` the key is deleted.
-     * APPLINKS_OK if swapped, APPLINKS_CONFLICT if the current value differs.
+     * Atomically replaces the value if it currently equals `expected`, across every node of a cluster.
+     * With `expected == NULL` the key must be absent (insert-if-absent). With `replacement == NULL` the key
+     * is deleted. This is how a plugin makes something single-use: delete with the value it read.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK if swapped; APPLINKS_CONFLICT if the current value differs; APPLINKS_ERROR if the
+     * store is unreachable.
      */
     int32_t (*kv_compare_and_set)(void *host_ctx, const char *key, size_t key_len, const uint8_t *expected,
                                   size_t expected_len, const uint8_t *replacement, size_t replacement_len,
@@ -152,74 +192,150 @@ typedef struct applinks_host_api {
 
     /* ---- Sealed secrets (AES-256-GCM under the deployment's master key). ---- */
 
-    /** Seals `plaintext`. The result is opaque bytes safe to store anywhere. */
+    /**
+     * Seals `plaintext`, bound to this plugin: another link type cannot open it.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = opaque bytes safe to store anywhere (the key-value store, a link's
+     * config); APPLINKS_ERROR if the deployment has no usable master key.
+     */
     int32_t (*secret_seal)(void *host_ctx, const uint8_t *plaintext, size_t len, applinks_buffer *out);
-    /** Opens what `secret_seal` produced. APPLINKS_ERROR if it was tampered with or sealed elsewhere. */
+    /**
+     * Opens what `secret_seal` produced.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = the plaintext; APPLINKS_ERROR if it was tampered with, sealed by another
+     * plugin, or sealed under another master key.
+     */
     int32_t (*secret_open)(void *host_ctx, const uint8_t *sealed, size_t len, applinks_buffer *out);
 
     /* ---- Outbound HTTP. ---- */
 
     /**
-     * Performs one HTTP request. Request JSON:
+     * Performs one HTTP request, under the deployment's outbound address policy (loopback and private
+     * addresses are refused unless the deployment allows them). Request JSON:
      *   {"method": "GET", "url": "https://...", "headers": [["Name", "value"], ...],
      *    "body_base64": "...", "timeout_ms": 10000, "follow_redirects": false}
-     * Response JSON (APPLINKS_OK):
-     *   {"status": 200, "headers": [["Name", "value"], ...], "body_base64": "..."}
-     * A transport failure returns APPLINKS_ERROR with code one of CONNECTION_REFUSED, UNKNOWN_HOST,
-     * SSL_UNTRUSTED, SSL_HOSTNAME_UNMATCHED, TIMEOUT or UNEXPECTED_RESPONSE.
+     * Since 1.0. Calls: any thread and inside `init`; not inline. It blocks the calling thread until the
+     * answer or the timeout.
+     * Returns: APPLINKS_OK, `*out` = {"status": 200, "headers": [["Name", "value"], ...], "body_base64": "..."}
+     * for any HTTP status, 4xx and 5xx included; APPLINKS_ERROR for a malformed request, a refused address,
+     * or a transport failure, whose code is one of CONNECTION_REFUSED, UNKNOWN_HOST, SSL_UNTRUSTED,
+     * SSL_HOSTNAME_UNMATCHED, TIMEOUT or UNEXPECTED_RESPONSE.
      */
     int32_t (*http_request)(void *host_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
 
     /* ---- Crypto (system OpenSSL). ---- */
 
+    /**
+     * Fills the plugin's own `len` bytes at `out` from the operating system's CSPRNG. Unlike the other
+     * functions, `out` is the destination itself, not an applinks_buffer: nothing is allocated or freed.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK with all `len` bytes written; a negative code if `out` is NULL.
+     */
     int32_t (*random_bytes)(void *host_ctx, uint8_t *out, size_t len);
-    /** `algorithm` is an APPLINKS_DIGEST_* value. */
+    /**
+     * Hashes `data`. `algorithm` is an APPLINKS_DIGEST_* value.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = the raw digest (20 bytes for SHA-1, 32 for SHA-256); APPLINKS_ERROR for
+     * an unknown algorithm.
+     */
     int32_t (*digest)(void *host_ctx, int32_t algorithm, const uint8_t *data, size_t len, applinks_buffer *out);
+    /**
+     * HMAC of `data` under `key` (RFC 2104), as OAuth 1.0's HMAC-SHA1 and most webhook signatures need.
+     * `algorithm` is an APPLINKS_DIGEST_* value; a key of any length, empty included, is accepted.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = the raw MAC (20 bytes for SHA-1, 32 for SHA-256); APPLINKS_ERROR for an
+     * unknown algorithm. Compare MACs in constant time.
+     */
     int32_t (*hmac)(void *host_ctx, int32_t algorithm, const uint8_t *key, size_t key_len, const uint8_t *data,
                     size_t len, applinks_buffer *out);
-    /** Generates an RSA key pair: {"private_key_pem": "...", "public_key_pem": "..."}. */
+    /**
+     * Generates an RSA key pair of `bits` bits, which must be 2048 to 4096: smaller keys are breakable, and
+     * larger ones take seconds to make.
+     * Since 1.0. Calls: anywhere, but it takes up to a second of CPU; prefer a wizard step to a route.
+     * Returns: APPLINKS_OK, `*out` = {"private_key_pem": "...", "public_key_pem": "..."} (PKCS#8 and SPKI PEM);
+     * APPLINKS_ERROR for a size outside 2048 to 4096.
+     */
     int32_t (*rsa_generate)(void *host_ctx, int32_t bits, applinks_buffer *out);
-    /** Signs with PKCS#1 v1.5. `private_key_pem` NULL means the instance's own key. */
+    /**
+     * Signs `data` with RSASSA-PKCS1-v1_5 over the APPLINKS_DIGEST_* `algorithm`. `private_key_pem` is a
+     * PEM private key of any size OpenSSL reads (PKCS#1 or PKCS#8); NULL means this instance's own key,
+     * the one `instance_info` publishes, which is how an Atlassian-style link signs with RSA-SHA1.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = the raw signature (as long as the key's modulus); APPLINKS_ERROR for a
+     * PEM that is not an RSA private key, or an unknown algorithm.
+     */
     int32_t (*rsa_sign)(void *host_ctx, int32_t algorithm, const char *private_key_pem, size_t pem_len,
                         const uint8_t *data, size_t len, applinks_buffer *out);
-    /** APPLINKS_OK if the signature verifies, APPLINKS_CONFLICT if it does not. */
+    /**
+     * Verifies an RSASSA-PKCS1-v1_5 signature with a PEM public key in SPKI form
+     * ("-----BEGIN PUBLIC KEY-----", what `rsa_generate` and `instance_info` give).
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK if the signature verifies; APPLINKS_CONFLICT if it does not; APPLINKS_ERROR for a
+     * PEM that is not an RSA public key, or an unknown algorithm. There is no `*out`.
+     */
     int32_t (*rsa_verify)(void *host_ctx, int32_t algorithm, const char *public_key_pem, size_t pem_len,
                           const uint8_t *data, size_t len, const uint8_t *signature, size_t signature_len);
 
     /* ---- This instance. ---- */
 
     /**
-     * {"id": "<uuid>", "name": "...", "type": "applinks", "version": "...", "base_url": "...",
-     *  "public_key_pem": "..."}
+     * Who this deployment is, as a remote sees it.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = {"id": "<uuid>", "name": "...", "type": "applinks", "version": "...",
+     * "base_url": "...", "public_key_pem": "..."}.
      */
     int32_t (*instance_info)(void *host_ctx, applinks_buffer *out);
 
     /* ---- The plugin's own links (never another type's). ---- */
 
-    /** A JSON array of the plugin's links, in the host's link JSON. */
+    /**
+     * Every link of this plugin's type.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = a JSON array in the host's link JSON (sdk/docs/abi.md), without secrets;
+     * APPLINKS_ERROR if the store is unreachable.
+     */
     int32_t (*links_list)(void *host_ctx, applinks_buffer *out);
+    /**
+     * One link of this plugin's type, by id.
+     * Since 1.0. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` = the link in the host's link JSON, without secrets; APPLINKS_NOT_FOUND,
+     * `*out` empty, when no link has that id AND when the link belongs to another type: the answers are the
+     * same, so a plugin cannot learn which ids other types hold (use `link_access_token` to call another
+     * type's remote); APPLINKS_ERROR if the store is unreachable.
+     */
     int32_t (*link_get)(void *host_ctx, const char *id, size_t id_len, applinks_buffer *out);
     /**
-     * Updates a link: {"id": "...", "version": 3, "changes": {"config": {...}, "secrets": {"name": "value" | null},
-     * "display_url": ..., "incoming_auth": [...], ...}}.
-     * APPLINKS_CONFLICT if `version` is no longer current. The result is the updated link.
+     * Updates a link of this plugin's type, recorded in the audit log as "plugin:ID":
+     *   {"id": "...", "version": 3, "changes": {"config": {...}, "secrets": {"name": "value" | null},
+     *    "display_url": ..., "incoming_auth": [...], ...}}
+     * Since 1.0. Calls: any thread and inside `init`; not inline.
+     * Returns: APPLINKS_OK, `*out` = the updated link; APPLINKS_CONFLICT, `*out` empty, if `version` is no
+     * longer current (read the link again, reapply, retry); APPLINKS_NOT_FOUND, `*out` empty, for no such link
+     * of this type; APPLINKS_ERROR for a malformed request or a change the host refuses.
      */
     int32_t (*link_update)(void *host_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
 
     /* ---- Audit. ---- */
 
-    /** Records {"action": "...", "link_id": "...", "detail": {...}} in the audit log. */
+    /**
+     * Records {"action": "...", "link_id": "..." (optional), "detail": {...} (optional)} in the audit log,
+     * with "plugin:ID" as the actor. Never put a secret in `detail`.
+     * Since 1.0. Calls: any thread and inside `init`; not inline.
+     * Returns: APPLINKS_OK; APPLINKS_ERROR for a malformed event or an unreachable store. There is no `*out`.
+     */
     int32_t (*audit)(void *host_ctx, const uint8_t *event, size_t len);
 
     /* ---- Since v1.1: what other link types hold. ---- */
 
     /**
      * A fresh access token for calling the application that link `link_id` (of any type) points at, from
-     * that link's type, which refreshes it first when it is about to expire: {"access_token": "...",
-     * "token_type": "Bearer"}. Only types with a host-only `access-token` action give tokens
-     * (oauth2-outgoing does). APPLINKS_NOT_FOUND if there is no such link; APPLINKS_ERROR with the reason
-     * (a type that gives no tokens, a link not authorized yet, a provider that cannot be reached).
-     * It may make network calls, so an inline route cannot use it.
+     * that link's type, which refreshes it first when it is about to expire. Only types with a host-only
+     * `access-token` action give tokens (oauth2-outgoing does).
+     * Since 1.1. Calls: any thread; not inline (it may make network calls), and not inside `init`: the link may
+     * be this plugin's own, whose `access-token` action would wait for the `init` that is calling it.
+     * Returns: APPLINKS_OK, `*out` = {"access_token": "...", "token_type": "Bearer"}; APPLINKS_NOT_FOUND,
+     * `*out` empty, if there is no such link; APPLINKS_ERROR with the reason (a type that gives no tokens, a
+     * link not authorized yet, a provider that cannot be reached).
      */
     int32_t (*link_access_token)(void *host_ctx, const char *link_id, size_t id_len, applinks_buffer *out);
 } applinks_host_api;
@@ -244,11 +360,14 @@ typedef struct applinks_plugin_descriptor {
     const char *descriptor_json;
 
     /**
-     * Called once before any other function. Stores the plugin's own context in `*plugin_ctx`.
-     * A non-zero result refuses the plugin; `*plugin_ctx` is then ignored.
+     * Called once before any other function, on a plugin thread, when the first call arrives (not at load).
+     * Stores the plugin's own context in `*plugin_ctx`. It may call the host API (see each function's
+     * "Calls" line), but not wait for its own functions to be called.
+     * Since 1.0. Returns: APPLINKS_OK to start; any other code refuses the plugin: `*plugin_ctx` is then
+     * ignored, `shutdown` is not called, and every later call fails with "init_failed", naming the code.
      */
     int32_t (*init)(const applinks_host_api *host, void *host_ctx, void **plugin_ctx);
-    /** Called once when the host stops. */
+    /** Called once when the host stops, after every other call has returned; only if `init` succeeded. Since 1.0. */
     void (*shutdown)(void *plugin_ctx);
 
     /**
@@ -262,6 +381,13 @@ typedef struct applinks_plugin_descriptor {
      *   handle_http   {"method", "path", "query", "headers", "body_base64", "remote_address", "user",
      *                  "base_url"} -> {"status": 200, "headers": [...], "body_base64": "..."}
      * The JSON shapes are specified in sdk/docs/abi.md.
+     *
+     * Since 1.0. Calls: from the host's plugin threads, concurrently (see THREADING); `handle_http` for an
+     * inline route on a request thread, where it must not block.
+     * Returns: APPLINKS_OK, `*out` = the response above; APPLINKS_ERROR, `*out` = {"code": "...",
+     * "message": "..."}, which the host shows the admin (a wizard step's field errors are an APPLINKS_OK
+     * response of type "errors", not an error); negative, `*out` may be empty, reported as UNKNOWN.
+     * Frees: the host releases a non-empty `*out` with the descriptor's `free_buffer`, from any thread.
      */
     int32_t (*wizard_step)(void *plugin_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
     int32_t (*check_status)(void *plugin_ctx, const uint8_t *request, size_t len, applinks_buffer *out);

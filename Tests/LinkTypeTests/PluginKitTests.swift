@@ -1,0 +1,142 @@
+import AppLinksCore
+import AppLinksJSON
+import AppLinksPluginKit
+import AppLinksTesting
+import Foundation
+import Testing
+
+/// The kit's host API wrapper, through the C table, against ``FakeHost``: what a link type relies on.
+@Suite("PluginKit host API, unit")
+struct PluginKitTests {
+    @Test("key-value: TTLs expire on the host's clock, compare-and-set tells absent from empty, keys list by prefix")
+    func keyValue() async throws {
+        let fake = try FakeHost(pluginID: "kit")
+        let host = fake.api
+        try await host.kvPut("pending:a", Data("1".utf8), ttl: .seconds(60))
+        try await host.kvPut("pending:b", Data(), ttl: nil)
+        try await host.kvPut("other", Data("x".utf8))
+        #expect(try await host.kvList(prefix: "pending:").sorted() == ["pending:a", "pending:b"])
+        #expect(try await host.kvGet("pending:a") == Data("1".utf8))
+        fake.advance(.seconds(61))
+        #expect(try await host.kvGet("pending:a") == nil, "an entry past its TTL is gone")
+        #expect(try await host.kvGet("pending:b") == Data(), "an empty value is not an absent one")
+
+        #expect(try await host.kvCompareAndSet("pending:b", expected: nil, replacement: Data("y".utf8)) == false)
+        #expect(try await host.kvCompareAndSet("pending:b", expected: Data(), replacement: Data("y".utf8)))
+        #expect(try await host.kvCompareAndSet("pending:c", expected: nil, replacement: Data("z".utf8)))
+        #expect(try await host.kvCompareAndSet("pending:c", expected: Data("z".utf8), replacement: nil))
+        #expect(try await host.kvGet("pending:c") == nil, "a nil replacement deletes")
+    }
+
+    @Test("links: another type's link is not found, a stale version is a conflict, secrets reach the host")
+    func links() async throws {
+        let fake = try FakeHost(pluginID: "kit")
+        fake.addLink(Link(id: "mine", type: "kit", name: "Mine", application: ApplicationInfo(type: "x"), displayURL: "https://a.example"))
+        fake.addLink(
+            Link(id: "theirs", type: "other", name: "Theirs", application: ApplicationInfo(type: "x"), displayURL: "https://b.example"))
+        let host = fake.api
+        #expect(try await host.links().map(\.id) == ["mine"])
+        #expect(try await host.link(id: "theirs") == nil)
+
+        var changes = LinkChanges()
+        changes.config = ["k": "v"]
+        changes.secrets = ["access_token": "t1"]
+        let updated = try await host.updateLink(id: "mine", version: 1, changes: changes)
+        #expect(updated.version == 2 && updated.config["k"] == "v")
+        #expect(fake.secrets(of: "mine") == ["access_token": "t1"])
+        #expect(try await host.accessToken(forLink: "mine") == "t1")
+        do {
+            _ = try await host.updateLink(id: "mine", version: 1, changes: changes)
+            Issue.record("an update at a stale version was applied")
+        } catch let e as AppLinksError {
+            #expect(e.code == .conflict)
+        }
+    }
+
+    @Test("FakeHost refuses what the host refuses: a blank name, a URL that is not http(s), a weak RSA key, an event without action")
+    func refusals() async throws {
+        let fake = try FakeHost(pluginID: "kit")
+        fake.addLink(Link(id: "mine", type: "kit", name: "Mine", application: ApplicationInfo(type: "x"), displayURL: "https://a.example"))
+        let host = fake.api
+        for changes in [LinkChanges(name: "  "), LinkChanges(displayURL: "javascript:alert(1)"), LinkChanges(rpcURL: "ftp://a.example")] {
+            do {
+                _ = try await host.updateLink(id: "mine", version: 1, changes: changes)
+                Issue.record("\(changes) was applied")
+            } catch let e as HostError {
+                #expect(e.isRefusal, "\(e)")
+            }
+        }
+        #expect(fake.link("mine")?.version == 1, "a refused change changes nothing")
+        do {
+            _ = try await host.rsaGenerate(bits: 1024)
+            Issue.record("a 1024-bit key was generated")
+        } catch let e as HostError {
+            #expect(e.isRefusal && e.message.contains("2048 to 4096"))
+        }
+        #expect(throws: AppLinksError.self) { try fake.audit(Data(#"{"link_id":"mine"}"#.utf8)) }
+    }
+
+    @Test("crypto and the instance: HMAC and SHA-256 known answers, an RSA signature by the instance key verifies")
+    func crypto() async throws {
+        let fake = try FakeHost(pluginID: "kit")
+        let host = fake.api
+        // RFC 4231 test case 2.
+        let mac = try await host.hmac(.sha256, key: Data("Jefe".utf8), Data("what do ya want for nothing?".utf8))
+        #expect(mac.map { String(format: "%02x", $0) }.joined() == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        let sha = try await host.digest(.sha256, Data("abc".utf8))
+        #expect(sha.map { String(format: "%02x", $0) }.joined() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let info = try await host.instanceInfo()
+        #expect(info.now == fake.now)
+        let signature = try await host.rsaSign(.sha256, privateKeyPEM: nil, Data("msg".utf8))
+        #expect(try await host.rsaVerify(.sha256, publicKeyPEM: info.publicKeyPEM, Data("msg".utf8), signature: signature))
+        #expect(try await host.rsaVerify(.sha256, publicKeyPEM: info.publicKeyPEM, Data("msg!".utf8), signature: signature) == false)
+    }
+
+    @Test("a host error arrives typed: a network failure by its status error type, a refused request as a refusal")
+    func hostErrors() async throws {
+        let fake = try FakeHost(pluginID: "kit")
+        let host = fake.api
+        fake.onHTTP { _ in throw FakeHost.unreachable(.timeout, "no answer within 2 s") }
+        do {
+            _ = try await host.http(HostHTTPRequest(url: "https://slow.example"))
+            Issue.record("an unreachable remote answered")
+        } catch let e as HostError {
+            #expect(e.networkFailure == .timeout && !e.isRefusal && e.function == "http_request" && e.message == "no answer within 2 s")
+            #expect(HostHTTPFailure.errorType(e) == .timeout && HostHTTPFailure.refusal(e) == nil)
+        }
+        fake.onHTTP { _ in throw FakeHost.refused("10.1.2.3 is a private address") }
+        do {
+            _ = try await host.http(HostHTTPRequest(url: "https://10.1.2.3"))
+            Issue.record("a refused request answered")
+        } catch let e as HostError {
+            #expect(e.isRefusal && e.networkFailure == nil && HostHTTPFailure.refusal(e) == "10.1.2.3 is a private address")
+        }
+    }
+
+    struct Started: Codable, Sendable, Equatable {
+        var link: String
+        var user: String
+    }
+
+    @Test("a pending authorization is taken once, by one of many concurrent callbacks, and not after its lifetime")
+    func pendingAuthorizations() async throws {
+        let fake = try FakeHost(pluginID: "kit")
+        let pending = PendingAuthorizations<Started>(host: fake.api, prefix: "pending/", lifetime: .seconds(600))
+        try await pending.keep(Started(link: "l1", user: "alice"), under: "tok")
+        #expect(try await pending.peek("tok") == Started(link: "l1", user: "alice"))
+        #expect(try await pending.peek("tok") != nil, "peeking leaves it in place")
+        #expect(try await pending.take("") == nil)
+        #expect(try await pending.take("other") == nil)
+
+        let winners = try await withThrowingTaskGroup(of: Started?.self) { group in
+            for _ in 0..<16 { group.addTask { try await pending.take("tok") } }
+            return try await group.reduce(into: 0) { $0 += $1 == nil ? 0 : 1 }
+        }
+        #expect(winners == 1, "exactly one callback completes the authorization")
+        #expect(try await pending.take("tok") == nil)
+
+        try await pending.keep(Started(link: "l2", user: "bob"), under: "late")
+        fake.advance(.seconds(601))
+        #expect(try await pending.take("late") == nil, "an authorization past its lifetime is gone")
+    }
+}

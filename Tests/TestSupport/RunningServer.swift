@@ -1,0 +1,145 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A real `applinks serve` process on a free loopback port, with the fixture link type.
+public final class RunningServer: @unchecked Sendable {
+    // Set once in init; `process` is only read afterwards.
+    public let dir: TemporaryDirectory
+    public let process = Process()
+    public let port: Int
+    public let extraEnv: [String: String]
+    public let stdout = Pipe()
+    /// What the server wrote to stdout, as far as it has been read.
+    public private(set) var output = ""
+    public var logFile: URL { dir.path("server.log") }
+    public var home: URL { dir.path("home") }
+    public var env: [String: String] { Self.environment(home: home).merging(extraEnv) { _, n in n } }
+
+    public static func environment(home: URL) -> [String: String] {
+        [
+            "APPLINKS_HOME": home.path, "APPLINKS_PLUGINS_PATHS": BuildProducts.fixturePlugin.path,
+            "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false", "NO_COLOR": "1",
+            // Every test server and remote here is on loopback.
+            "APPLINKS_HTTP_ALLOW_PRIVATE_ADDRESSES": "true",
+        ]
+    }
+
+    /// Starts a server on `dir`'s home; pass the `dir` of a stopped server to start it again on the same home.
+    public init(
+        dir: TemporaryDirectory = TemporaryDirectory("server"), extraEnv: [String: String] = [:], initialise: Bool = true,
+        listen: String = "127.0.0.1:0"
+    ) throws {
+        self.dir = dir
+        self.extraEnv = extraEnv
+        let env = Self.environment(home: dir.path("home")).merging(extraEnv) { _, n in n }
+        if initialise {
+            let r = try runCommand(BuildProducts.applinks, ["init", "--name", "Server test"], environment: env)
+            precondition(r.status == 0, r.stderr)
+        }
+        process.executableURL = BuildProducts.applinks
+        process.arguments = ["serve", "--listen", listen]
+        var e = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        // Under Tests/sanitizers.sh the server and its runners are sanitized builds: they keep its settings (a
+        // fixture that crashes on purpose must die by its signal, not by the sanitizer's report).
+        for name in ["TSAN_OPTIONS", "ASAN_OPTIONS"] { e[name] = ProcessInfo.processInfo.environment[name] }
+        e.merge(env) { _, n in n }
+        e.merge(extraEnv) { _, n in n }
+        process.environment = e
+        let out = stdout
+        process.standardOutput = out
+        _ = FileManager.default.createFile(atPath: dir.path("server.log").path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: dir.path("server.log"))
+        try process.run()
+        // The first line names the bound port.
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        output = text
+        guard let match = text.firstMatch(of: /127\.0\.0\.1:(\d+)/), let p = Int(match.1) else {
+            throw CompileError(message: "the server did not start: \(text)")
+        }
+        port = p
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    /// The one-time code of `/setup` that `serve` prints while the deployment has no administrator.
+    public func setupCode() throws -> String {
+        while output.firstMatch(of: /one-time code ([A-Z0-9-]+)/) == nil {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            output += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let m = output.firstMatch(of: /one-time code ([A-Z0-9-]+)/) else {
+            throw CompileError(message: "serve printed no setup code: \(output)")
+        }
+        return String(m.1)
+    }
+
+    public func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Everything the server has logged so far.
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// A client that shows redirects instead of following them, as the tests need to see each 303.
+    public static let client = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: .init(redirectConfiguration: .disallow))
+
+    public func cli(_ args: String..., stdin: String? = nil) throws -> CommandResult {
+        try cli(args, stdin: stdin)
+    }
+
+    public func cli(_ args: [String], stdin: String? = nil) throws -> CommandResult {
+        try runCommand(BuildProducts.applinks, args, environment: env, stdin: stdin)
+    }
+
+    /// Adds a user and returns a fresh token for them.
+    public func token(user: String, admin: Bool) throws -> String {
+        var args = ["users", "add", user, "--password-stdin"]
+        if admin { args.append("--admin") }
+        let added = try runCommand(BuildProducts.applinks, args, environment: env, stdin: "correct horse battery\n")
+        precondition(added.status == 0, added.stderr)
+        let t = try runCommand(BuildProducts.applinks, ["tokens", "create", "--user", user, "--json"], environment: env)
+        return t.jsonObject!["token"] as! String
+    }
+
+    public func get(_ path: String, headers: [(String, String)] = []) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
+        try await send("GET", path, headers: headers)
+    }
+
+    public func send(
+        _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil
+    ) async throws
+        -> (status: Int, headers: HTTPHeaders, body: String)
+    {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = HTTPMethod(rawValue: method)
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await Self.client.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), response.headers, String(decoding: body.readableBytesView, as: UTF8.self))
+    }
+
+    /// Polls until `check` holds, for at most `within`; returns how long it took, or nil.
+    public func eventually(within: Duration, _ check: () async throws -> Bool) async rethrows -> Duration? {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < within {
+            if try await check() { return ContinuousClock.now - start }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+}
