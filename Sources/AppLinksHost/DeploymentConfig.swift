@@ -332,7 +332,7 @@ public struct DeploymentConfig: Sendable {
     /// The commented file that `applinks init` writes.
     public static func template(name: String, baseURL: String, listen: String) -> String {
         func q(_ s: String) -> String {
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            "\"" + TextEscaping.backslashed(s, ["\""]) + "\""
         }
         return """
             # AppLinks deployment configuration.

@@ -1,3 +1,4 @@
+import AppLinksCore
 import Foundation
 
 /// An OAuth 1.0 failure with its standard `oauth_problem` code (the OAuth Problem Reporting extension), so a
@@ -32,7 +33,7 @@ public struct OAuth1Problem: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// The `WWW-Authenticate` value of the 401 a provider answers with.
     public func wwwAuthenticate(realm: String) -> String {
-        "OAuth realm=\"\(realm.replacingOccurrences(of: "\"", with: ""))\", oauth_problem=\"\(code.rawValue)\""
+        "OAuth realm=\"\(TextEscaping.replacing(realm) { $0 == "\"" ? "" : nil })\", oauth_problem=\"\(code.rawValue)\""
     }
 
     /// The 401 body, form-encoded as the extension specifies.

@@ -303,12 +303,14 @@ public enum OAuth1AuthorizationHeader {
     public static func serialize(realm: String?, parameters: [(String, String)]) -> String {
         var parts: [String] = []
         if let realm {
-            // A quoted-string: escape quotes and backslashes; line breaks can never be part of a header.
-            let quoted = String(String.UnicodeScalarView(realm.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })).replacingOccurrences(
-                of: "\\", with: "\\\\"
-            )
-            .replacingOccurrences(of: "\"", with: "\\\"")
-            parts.append("realm=\"\(quoted)\"")
+            // A quoted-string: escape quotes and backslashes; line breaks can never be part of a header. This works on
+            // scalars: a backslash followed by a combining mark is one Character, which a Character search misses.
+            var quoted = String.UnicodeScalarView()
+            for scalar in realm.unicodeScalars where scalar != "\r" && scalar != "\n" {
+                if scalar == "\\" || scalar == "\"" { quoted.append("\\") }
+                quoted.append(scalar)
+            }
+            parts.append("realm=\"\(String(quoted))\"")
         }
         for (k, v) in parameters { parts.append("\(OAuth1Encoding.encode(k))=\"\(OAuth1Encoding.encode(v))\"") }
         return "OAuth " + parts.joined(separator: ", ")

@@ -1,3 +1,4 @@
+import AppLinksCore
 import CLibXML2
 import Foundation
 
@@ -121,7 +122,6 @@ extension LeafXML {
 
 enum XMLText {
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        TextEscaping.xml(s)
     }
 }

@@ -7,21 +7,9 @@ import Hummingbird
 /// The host's HTML frame. Every text is escaped, and every form carries the CSRF token, so a plugin's consent
 /// or confirmation page cannot forget either.
 enum HTMLPage {
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    /// Escapes over UTF-8 bytes, as the templates do. A `Character` walk would miss a quote followed by a
+    /// combining mark (`"` and U+0301 are one `Character`), and the browser would still end the attribute there.
+    static func escape(_ s: String) -> String { FastHTMLEscaping().escapeText(s) }
 
     /// A page in the site's frame; `body` is HTML made with ``escape(_:)``.
     static func render(title: String, body: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {

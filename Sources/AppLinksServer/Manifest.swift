@@ -44,8 +44,7 @@ public struct Manifest: Codable, Sendable, Hashable {
     /// Atlassian's XML shape.
     public var xml: String {
         func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            TextEscaping.xml(s)
         }
         var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>", "<manifest>"]
         for (tag, value) in [

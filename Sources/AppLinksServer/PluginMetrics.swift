@@ -1,3 +1,4 @@
+import AppLinksCore
 import AppLinksHost
 import AppLinksPluginRuntime
 
@@ -38,7 +39,13 @@ enum PluginMetrics {
 
     /// A label value as the text format wants it: backslash, quote and newline escaped.
     static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        TextEscaping.replacing(value) {
+            switch $0 {
+            case "\\": "\\\\"
+            case "\"": "\\\""
+            case "\n": "\\n"
+            default: nil
+            }
+        }
     }
 }

@@ -96,8 +96,7 @@ extension PostgresStore: LinkStore {
         if let type = query.type { conditions.append("type = \(bind(type))") }
         if let category = query.category { conditions.append("status_category = \(bind(category.rawValue))") }
         if let search = query.search, !search.isEmpty {
-            let escaped = search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_")
+            let escaped = TextEscaping.backslashed(search, ["%", "_"])
             let pattern = fold(bind("%" + escaped + "%"))
             conditions.append("(\(fold("name")) LIKE \(pattern) ESCAPE '\\' OR \(fold("display_url")) LIKE \(pattern) ESCAPE '\\')")
         }

@@ -19,6 +19,16 @@ struct ConsumerInfoTests {
         #expect(ConsumerInfo.der(fromPEM: read.publicKeyPEM) == ConsumerInfo.der(fromPEM: pem))
     }
 
+    @Test("a name with a bracket or ampersand before a combining mark still makes XML that reads back to the same name")
+    func combiningMarks() throws {
+        let pem = try RSAKey.generate(bits: 2048).publicKeyPEM()
+        let name = "a<\u{301}/name><b>&\u{301}x"
+        let xml = ConsumerInfo(key: "k", name: name, publicKeyPEM: pem).xml
+        #expect(!xml.contains("</name><b>"), "\(xml)")
+        let read = try #require(ConsumerInfo(xml: Data(xml.utf8)), "\(xml)")
+        #expect(read.name == name)
+    }
+
     @Test("Atlassian's shape, with the key wrapped over lines and no description, is read")
     func atlassianShape() throws {
         let der = ConsumerInfo.der(fromPEM: try RSAKey.generate(bits: 2048).publicKeyPEM())

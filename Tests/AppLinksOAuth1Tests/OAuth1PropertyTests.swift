@@ -8,7 +8,7 @@ import Testing
 @Suite("OAuth 1.0a properties")
 struct OAuth1PropertyTests {
     /// Characters that stress encoding: reserved, '+', '%', quotes, spaces, newlines, non-ASCII and emoji.
-    static let tricky = Gen<Character?>.element(of: Array("aZ09-._~ !*'();:@&=+$,/?#[]%\"\\\n\r\r\néß\t😀")).map { $0 ?? "a" }
+    static let tricky = Gen<Character?>.element(of: Array("aZ09-._~ !*'();:@&=+$,/?#[]%\"\\\n\r\r\néß\t😀") + ["\u{301}"]).map { $0 ?? "a" }
     static let text = tricky.string(of: 0...12)
     static let name = tricky.string(of: 1...8)
     static let pairs = zip(name, text).array(of: 0...6)
@@ -23,6 +23,19 @@ struct OAuth1PropertyTests {
             #expect(parsed?.parameters.map(\.1) == params.map(\.1))
             #expect(parsed?.realm == String(String.UnicodeScalarView(realm.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })))
             #expect(!header.contains("\n") && !header.contains("\r"))
+        }
+    }
+
+    @Test("a realm with a backslash or quote before a combining mark survives; so does the realm of a 401's header")
+    func realmWithCombiningMarks() throws {
+        // The fuzzer's find: `\` and U+07A6 are one Character, so a Character search left the backslash unescaped.
+        for realm in ["a0bc\\\u{7A6}c\\", "x\"\u{301}, oauth_token=\"forged", "\\\u{301}\"\u{301}"] {
+            let header = OAuth1AuthorizationHeader.serialize(realm: realm, parameters: [("oauth_token", "t")])
+            let parsed = try OAuth1AuthorizationHeader.parse(header)
+            #expect(parsed.realm == realm, "\(header.debugDescription)")
+            #expect(parsed.parameters.map(\.0) == ["oauth_token"] && parsed.parameters.map(\.1) == ["t"], "\(header.debugDescription)")
+            let challenge = OAuth1Problem(.tokenRejected, "x").wwwAuthenticate(realm: realm)
+            #expect(challenge.utf8.filter { $0 == UInt8(ascii: "\"") }.count == 4, "\(challenge.debugDescription)")
         }
     }
 

@@ -7,24 +7,44 @@ import Testing
 @Suite("escaping on the admin pages")
 struct HTMLEscapingTests {
     /// What every `{{value}}` must become: the five characters that can end a text or an attribute, replaced.
+    /// Scalar by scalar: a quote followed by a combining mark is one `Character` but still ends an attribute.
     static func reference(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "'", with: "&#39;")
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     @Test("the byte-wise escaper agrees with the reference on markup, quotes, combining marks and emoji")
     func agreesWithReference() {
-        let alphabet: [String] = ["<", ">", "&", "\"", "'", "a", " ", "é", "e\u{301}", "👩‍💻", "&amp;", "\u{0}", "/", "="]
+        let alphabet: [String] = ["<", ">", "&", "\"", "'", "a", " ", "é", "e\u{301}", "👩‍💻", "&amp;", "\u{0}", "/", "=", "\u{301}", "\u{7A6}"]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<5_000 {
             let s = (0..<Int.random(in: 0...16, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
             #expect(FastHTMLEscaping().escapeText(s) == Self.reference(s), "\(s.debugDescription)")
+            #expect(HTMLPage.escape(s) == Self.reference(s), "\(s.debugDescription)")
             var written = HTMLBuffer(capacity: 0)
             written.text(s)
             #expect(written.string == Self.reference(s), "\(s.debugDescription)")
         }
         #expect(FastHTMLEscaping().escapeText(#""><img src=x onerror=alert(1)>"#) == "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;")
+    }
+
+    @Test("a quote, bracket or ampersand followed by a combining mark is escaped all the same, on pages written in code")
+    func combiningMarks() {
+        // A browser ends the attribute at the quote's byte; the mark after it does not protect anything.
+        let hostile = "\"\u{301} autofocus onfocus=alert(1) x=\"\u{301}<\u{301}script>&\u{301}"
+        let escaped = HTMLPage.escape(hostile)
+        #expect(!escaped.utf8.contains(UInt8(ascii: "\"")) && !escaped.utf8.contains(UInt8(ascii: "<")), "\(escaped.debugDescription)")
+        #expect(escaped == "&quot;\u{301} autofocus onfocus=alert(1) x=&quot;\u{301}&lt;\u{301}script&gt;&amp;\u{301}")
     }
 
     @Test("every template is read with it: a value in a template comes out escaped")
