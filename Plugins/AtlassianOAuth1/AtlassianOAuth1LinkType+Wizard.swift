@@ -282,7 +282,7 @@ extension AtlassianOAuth1LinkType {
             URLQueryItem(name: "answer.reciprocal", value: "true"),
             URLQueryItem(name: "answer.auth", value: Self.levels[Self.impersonation(r) ? 1 : 0]),
             URLQueryItem(name: "answer.allow_http", value: String(r.answers["allow_http"]?.boolValue ?? false)),
-            URLQueryItem(name: "return", value: myBase + Self.wizardReturnPath + "?draft=" + r.draftID),
+            URLQueryItem(name: "return", value: CallbackURL.make(base: myBase, path: Self.wizardReturnPath) + "?draft=" + r.draftID),
         ]
         // Form encoding: a space is "+", so that the query survives a login's `next` (which refuses decoded spaces).
         let encoded = (query.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")

@@ -53,12 +53,11 @@ struct Authorization: Sendable {
         guard link.outgoingAuth.contains(AtlassianOAuth1LinkType.oauth) else {
             return text(409, "The link to \(link.name) makes no OAuth requests; edit its authentication first.")
         }
-        let base = r.baseURL.hasSuffix("/") ? String(r.baseURL.dropLast()) : r.baseURL
         let client = try await client()
         let token: OAuth1Client.Token
         do {
             token = try await client.requestToken(
-                url: link.rpcURL + "/plugins/servlet/oauth/request-token", callback: base + Self.callbackPath)
+                url: link.rpcURL + "/plugins/servlet/oauth/request-token", callback: r.callbackURL(Self.callbackPath))
         } catch {
             return text(502, "\(link.name) refused a request token: \(error)")
         }

@@ -35,8 +35,7 @@ struct JenkinsAuthorization: Sendable {
         let client = oauth(consumerKey: consumerKey, sharedSecret: sharedSecret)
         let temporary: OAuth1Client.Token
         do {
-            let me = try await host.instanceInfo()
-            let callback = (me.baseURL.hasSuffix("/") ? String(me.baseURL.dropLast()) : me.baseURL) + Self.callbackPath
+            let callback = try await host.callbackURL(Self.callbackPath)
             temporary = try await client.requestToken(url: base + paths.requestToken, callback: callback)
         } catch let problem as OAuth1Problem {
             throw StatusFailure(

@@ -22,14 +22,10 @@ extension JenkinsLinkType {
         signed(
             .init(id: "open", title: "The job's URL", params: [.init(name: "job", type: .string, required: true, help: "The job's path")]),
             open),
-        DeclaredAction(
-            .init(
-                id: "set-credentials", title: "Replace the consumer key or shared secret",
-                params: [
-                    .init(name: "consumer_key", type: .string, help: "The consumer's key in Jenkins"),
-                    .init(name: "shared_secret", type: .secret, help: "The consumer's shared secret"),
-                ])
-        ) { _, r in try setCredentials(r) },
+        .setCredentials(
+            what: "consumer credentials", title: "Replace the consumer key or shared secret",
+            config: [.init(name: "consumer_key", type: .string, help: "The consumer's key in Jenkins")],
+            secrets: [.init(name: "shared_secret", type: .secret, help: "The consumer's shared secret")]),
     ]
 
     static let routes: [DeclaredRoute<JenkinsLinkType>] = [
@@ -160,19 +156,5 @@ extension JenkinsLinkType {
         }
         let url = client.base + JenkinsClient.jobPath(job) + "/"
         return ActionResponse(message: url, output: ["url": .string(url)])
-    }
-
-    static func setCredentials(_ r: ActionRequest) throws -> ActionResponse {
-        var changes = LinkChanges()
-        if let key = r.args["consumer_key"]?.stringValue, !key.isEmpty {
-            var config = r.link.config
-            config["consumer_key"] = .string(key)
-            changes.config = config
-        }
-        if let secret = r.args["shared_secret"]?.stringValue, !secret.isEmpty { changes.secrets = ["shared_secret": secret] }
-        guard changes != LinkChanges() else {
-            throw PluginError(code: "invalid_input", message: "Give --arg consumer_key=… or --arg shared_secret=…, or both.")
-        }
-        return ActionResponse(message: "Updated \(r.link.name)'s consumer credentials.", changes: changes)
     }
 }

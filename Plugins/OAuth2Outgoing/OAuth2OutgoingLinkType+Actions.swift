@@ -22,14 +22,11 @@ extension OAuth2OutgoingLinkType {
                 id: "revoke", title: "Revoke the authorization at the provider (RFC 7009, where offered) and forget the tokens",
                 destructive: true),
             revoke),
-        withClient(
-            .init(
-                id: "set-credentials", title: "Replace the client id or secret the provider issued",
-                params: [
-                    .init(name: "client_id", type: .string, help: "The new client id"),
-                    .init(name: "client_secret", type: .secret, help: "The new client secret"),
-                ]),
-            setCredentials),
+        .setCredentials(
+            what: "client credentials", title: "Replace the client id or secret the provider issued",
+            config: [.init(name: "client_id", type: .string, help: "The new client id")],
+            secrets: [.init(name: "client_secret", type: .secret, help: "The new client secret")]
+        ) { plugin, r, change in try await plugin.check(change, r) },
         withClient(
             .init(
                 id: "access-token", title: "A fresh access token, for the host's API (other link types, an embedding product)",
@@ -49,13 +46,7 @@ extension OAuth2OutgoingLinkType {
         _ spec: LinkTypeDescriptor.Action,
         _ run: @escaping @Sendable (OAuth2OutgoingLinkType) -> (ActionRequest, TokenClient) async throws -> ActionResponse
     ) -> DeclaredAction<OAuth2OutgoingLinkType> {
-        DeclaredAction(spec) { plugin, r in
-            guard let client = plugin.client(r.link, secrets: r.secrets) else {
-                throw PluginError(
-                    code: "invalid_input", message: "\(r.link.name) has no provider endpoints; delete it and create it again.")
-            }
-            return try await run(plugin)(r, client)
-        }
+        DeclaredAction(spec) { plugin, r in try await run(plugin)(r, try plugin.requiredClient(r)) }
     }
 
     func authorize(_ r: ActionRequest, client: TokenClient) async throws -> ActionResponse {
@@ -156,36 +147,32 @@ extension OAuth2OutgoingLinkType {
                     + "authorization there too.")
     }
 
-    func setCredentials(_ r: ActionRequest, client: TokenClient) async throws -> ActionResponse {
-        let link = r.link
-        let id = r.args["client_id"]?.stringValue, secret = r.args["client_secret"]?.stringValue
-        guard id != nil || secret != nil else {
-            throw PluginError(code: "invalid_input", message: "Give --arg client_id=… or --arg client_secret=…, or both.")
+    func requiredClient(_ r: ActionRequest) throws -> TokenClient {
+        guard let client = client(r.link, secrets: r.secrets) else {
+            throw PluginError(code: "invalid_input", message: "\(r.link.name) has no provider endpoints; delete it and create it again.")
         }
-        var changes = LinkChanges()
-        if let id, !id.isEmpty {
-            var config = link.config
-            config["client_id"] = .string(id)
-            changes.config = config
-        }
-        if let secret, !secret.isEmpty { changes.secrets = ["client_secret": secret] }
-        // The provider judges the new credentials at once, with the refresh token this link holds: a wrong
-        // secret is refused here, not discovered at the next refresh.
+        return client
+    }
+
+    /// The provider judges new client credentials at once, with the refresh token this link holds: a wrong secret
+    /// is refused here, not discovered at the next refresh.
+    func check(_ change: CredentialChange, _ r: ActionRequest) async throws -> String {
+        let client = try requiredClient(r)
         let replaced = TokenClient(
-            host: host, endpoints: client.endpoints, clientID: (id?.isEmpty == false ? id : nil) ?? client.clientID,
-            clientSecret: (secret?.isEmpty == false ? secret : nil) ?? client.clientSecret, link: link.id)
+            host: host, endpoints: client.endpoints, clientID: change.value("client_id", else: client.clientID),
+            clientSecret: change.secrets["client_secret"] ?? client.clientSecret, link: r.link.id)
         var checked = "it is checked at the next authorization"
-        if try await keeper.load(link.id)?.refresh != nil {
+        if try await keeper.load(r.link.id)?.refresh != nil {
             do {
-                _ = try await keeper.refreshNow(link.id, client: replaced)
+                _ = try await keeper.refreshNow(r.link.id, client: replaced)
                 checked = "the provider accepted them"
             } catch let failure as StatusFailure where failure.refusedByRemote && failure.type != .localAuthTokenRequired {
                 throw StatusFailure(
                     failure.category, failure.type, "Nothing was changed: \(failure.message)", refusedByRemote: true)
             }
         }
-        try await LastError(host: host).clear(link.id)
-        return ActionResponse(message: "Updated \(link.name)'s client credentials; \(checked).", changes: changes)
+        try await LastError(host: host).clear(r.link.id)
+        return checked
     }
 
     func accessToken(_ r: ActionRequest, client: TokenClient) async throws -> ActionResponse {

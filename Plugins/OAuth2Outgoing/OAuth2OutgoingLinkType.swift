@@ -36,10 +36,7 @@ struct OAuth2OutgoingLinkType: DeclaredLinkType {
         self.flow = AuthorizationFlow(host: host, keeper: keeper)
     }
 
-    func redirectURI() async throws -> String {
-        let base = try await host.instanceInfo().baseURL
-        return (base.hasSuffix("/") ? String(base.dropLast()) : base) + AuthorizationFlow.path
-    }
+    func redirectURI() async throws -> String { try await host.callbackURL(AuthorizationFlow.path) }
 
     // MARK: Wizard
 

@@ -139,4 +139,61 @@ struct PluginKitTests {
         fake.advance(.seconds(601))
         #expect(try await pending.take("late") == nil, "an authorization past its lifetime is gone")
     }
+
+    /// A link type with only what the kit builds for it.
+    struct Credentialed: DeclaredLinkType {
+        static let declaration = LinkTypeDescriptor(
+            id: "kit", name: "Kit", version: "1.0.0", vendor: "Test", directions: [.outgoing],
+            wizard: .init(steps: [.init(id: "only", title: "Only")]))
+        static let actions: [DeclaredAction<Credentialed>] = [
+            .setCredentials(
+                what: "client credentials", config: [.init(name: "client_id", type: .string)],
+                secrets: [.init(name: "client_secret", type: .secret)]
+            ) { _, _, change in
+                guard change.secrets["client_secret"] != "refused" else {
+                    throw StatusFailure(.configError, .invalidConfig, "The provider refused the secret.", refusedByRemote: true)
+                }
+                return "checked with \(change.value("client_id", else: "the old id"))"
+            }
+        ]
+        let host: HostAPI
+        init(host: HostAPI) throws { self.host = host }
+        func wizardStep(_ request: WizardRequest) async throws -> WizardResponse { fatalError("no wizard") }
+        func checkStatus(_ request: StatusRequest) async throws -> StatusResponse { StatusResponse(.connected, message: "OK") }
+    }
+
+    @Test("set-credentials and the callback URL from the kit: changes only what was given, refuses nothing given, checks first")
+    func credentialsAndCallback() async throws {
+        let fake = try FakeHost(pluginID: "kit", baseURL: "https://applinks.test/")
+        let plugin = try Credentialed(host: fake.api)
+        #expect(Credentialed.descriptor.actions.first?.params.map(\.name) == ["client_id", "client_secret"])
+        let link = Link(
+            id: "l", type: "kit", name: "Provider", application: ApplicationInfo(type: "x"), displayURL: "https://p.example",
+            config: ["client_id": "old", "scope": "read"])
+        func run(_ args: [String: JSONValue]) async throws -> ActionResponse {
+            try await plugin.invokeAction(ActionRequest(action: "set-credentials", link: link, secrets: [:], args: args, actor: "admin"))
+        }
+        let secretOnly = try await run(["client_secret": "s2", "client_id": ""])
+        #expect(secretOnly.changes?.config == nil && secretOnly.changes?.secrets == ["client_secret": "s2"])
+        #expect(secretOnly.message == "Updated Provider's client credentials; checked with the old id.", "\(secretOnly)")
+        let idOnly = try await run(["client_id": "new"])
+        #expect(idOnly.changes?.config == ["client_id": "new", "scope": "read"] && idOnly.changes?.secrets == nil, "other config stays")
+        await #expect(throws: PluginError.self) { try await run([:]) }
+        do {
+            _ = try await run(["client_id": ""])
+            Issue.record("nothing given was accepted")
+        } catch let e as PluginError {
+            #expect(e.code == "invalid_input" && e.message == "Give --arg client_id=… or --arg client_secret=…, or both.", "\(e)")
+        }
+        do {
+            _ = try await run(["client_secret": "refused"])
+            Issue.record("a refused check was accepted")
+        } catch let e as PluginError {
+            #expect(e.message.contains("refused the secret"), "the check's failure is the action's error: \(e)")
+        }
+
+        #expect(try await fake.api.callbackURL("/plugins/kit/callback") == "https://applinks.test/plugins/kit/callback")
+        let request = PluginHTTPRequest(method: "GET", path: "/x", baseURL: "https://other.test")
+        #expect(request.callbackURL("cb") == "https://other.test/cb")
+    }
 }
