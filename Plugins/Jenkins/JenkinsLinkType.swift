@@ -7,20 +7,14 @@ import Foundation
 /// Jenkins with the "Bitbucket Server integration" plugin, over OAuth 1.0a: Jenkins is the provider (its admin
 /// creates a consumer with a key and a shared secret), this host the consumer, which sees and starts builds as
 /// the Jenkins user who authorized it.
-struct JenkinsLinkType: DeclaredLinkType {
+struct JenkinsLinkType: DeclaredWizard {
     static let auth = "oauth"
 
     static let declaration = LinkTypeDescriptor(
         id: "jenkins", name: "Jenkins", version: "1.0.0", vendor: "AppLinks",
         description: "A Jenkins with the Bitbucket Server integration plugin: see jobs and start builds, over OAuth 1.0a.",
         directions: [.outgoing],
-        wizard: .init(steps: [
-            .init(id: "url", title: "Jenkins URL", fields: ["url", "name"]),
-            .init(
-                id: "consumer", title: "OAuth consumer",
-                fields: ["consumer_key", "shared_secret", "request_token_path", "access_token_path", "authorize_path"]),
-            .init(id: "authorize", title: "Authorize", fields: []),
-        ]),
+        wizard: .init(steps: []),
         statusChecks: [.init(id: "api", title: "A signed GET of /api/json")],
         authentication: .init(incoming: [], outgoing: [auth]))
 
@@ -35,125 +29,117 @@ struct JenkinsLinkType: DeclaredLinkType {
 
     /// Keeps a granted or renewed token in the link's secrets, and its expiry in the config.
     static func store(_ token: OAuth1Client.Token, in linkID: String, host: HostAPI) async throws {
-        for _ in 0..<3 {
-            guard let link = try await host.link(id: linkID) else { return }
+        try await host.updateLink(id: linkID) { link in
             var changes = LinkChanges()
             var config = link.config
             config["token_expires_at"] = token.expiresIn.map { .number(Date().timeIntervalSince1970 + Double($0)) } ?? .null
             changes.config = config
             changes.secrets = ["access_token": token.token, "token_secret": token.secret, "session_handle": token.sessionHandle]
-            do {
-                _ = try await host.updateLink(id: link.id, version: link.version, changes: changes)
-                return
-            } catch let e as AppLinksError where e.code == .conflict {
-                continue
-            }
+            return changes
         }
-        throw PluginError(code: "conflict", message: "The link changed three times while its token was stored; try again.")
     }
 
     // MARK: Wizard
 
-    func wizardStep(_ r: WizardRequest) async throws -> WizardResponse {
-        let base = Self.normalized(r.answers["url"]?.stringValue ?? "")
-        switch r.step {
-        case nil:
-            return .fields(
-                step: "url", title: "Jenkins URL",
-                fields: [
-                    WizardField(name: "url", label: "Jenkins URL", type: .url, help: "Such as https://ci.example.com"),
-                    WizardField(name: "name", label: "Link name", required: false, help: "Defaults to 'Jenkins' and the host name"),
-                ], messages: [])
-        case "url":
-            guard let base else {
-                return .errors(
-                    step: "url",
-                    errors: [FieldError(field: "url", message: "give Jenkins' http(s) address, such as https://ci.example.com")],
-                    messages: [])
-            }
-            var messages: [WizardMessage] = []
-            if let existing = try await host.links().first(where: { Self.sameJenkins($0.rpcURL, base) }) {
-                messages.append(
-                    WizardMessage(
-                        .warning,
-                        "\(base) is already linked as '\(existing.name)'. A second link to the same Jenkins is rarely wanted; edit that "
-                            + "one, or go on to create another."))
-            }
-            switch await client(base: base, answers: r.answers).probe() {
-            case .success(let version): messages.append(WizardMessage(.info, "Found Jenkins \(version) at \(base)."))
-            case .failure(let failure) where Self.isAboutURL(failure) && failure.category != .networkError:
-                // The host will not send anything there (a private address, say): no later step could work.
-                return .errors(step: "url", errors: [FieldError(field: "url", message: failure.message)], messages: [])
-            case .failure(let failure): messages.append(WizardMessage(.warning, failure.message + " You may go on anyway."))
-            }
-            return .fields(
-                step: "consumer", title: "The OAuth consumer",
-                fields: [
-                    WizardField(
-                        name: "consumer_key", label: "Consumer key", help: "From Manage Jenkins → Manage Bitbucket Server consumers"),
-                    WizardField(name: "shared_secret", label: "Shared secret", type: .secret),
-                    WizardField(
-                        name: "request_token_path", label: "Request-token path", required: false,
-                        defaultValue: .string(JenkinsPaths.defaults.requestToken)),
-                    WizardField(
-                        name: "access_token_path", label: "Access-token path", required: false,
-                        defaultValue: .string(JenkinsPaths.defaults.accessToken)),
-                    WizardField(
-                        name: "authorize_path", label: "Authorize path", required: false,
-                        defaultValue: .string(JenkinsPaths.defaults.authorize)),
-                ], messages: messages)
-        case "consumer", "authorize":
-            guard let base else {
-                return .errors(step: "url", errors: [FieldError(field: "url", message: "the URL is missing")], messages: [])
-            }
-            let key = (r.answers["consumer_key"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
-            let secret = r.answers["shared_secret"]?.stringValue ?? ""
-            var errors: [FieldError] = []
-            if key.isEmpty { errors.append(FieldError(field: "consumer_key", message: "give the consumer key from Jenkins")) }
-            if secret.isEmpty { errors.append(FieldError(field: "shared_secret", message: "give the consumer's shared secret")) }
-            let paths = Self.paths(r.answers)
-            for (field, path) in [
-                ("request_token_path", paths.requestToken), ("access_token_path", paths.accessToken), ("authorize_path", paths.authorize),
-            ]
-            where !path.hasPrefix("/") {
-                errors.append(FieldError(field: field, message: "a path on Jenkins starts with '/'"))
-            }
-            if !errors.isEmpty { return .errors(step: "consumer", errors: errors, messages: []) }
-            let draft = r.draftID
-            if let token = try await authorization.granted(draft: draft) {
-                return try await finish(r, base: base, token: token)
-            }
-            if let why = try await authorization.denial(draft: draft) {
-                // The next answer to this step asks Jenkins again, with new legs.
-                try await host.kvDelete("denied/" + draft)
-                try await host.kvDelete("draft-url/" + draft)
-                return .errors(
-                    step: "consumer",
-                    errors: [FieldError(field: "consumer_key", message: "Access was denied: \(why) Continue the wizard to ask again.")],
-                    messages: [])
-            }
-            // One request token per draft: polling the step must not start the legs again.
-            if let url = try await host.kvGet("draft-url/" + draft).map({ String(decoding: $0, as: UTF8.self) }) {
-                return .pending(step: "authorize", url: url, message: "Waiting for a Jenkins user to approve the link.", pollAfterMs: 1000)
-            }
-            let url: String
-            do {
-                url = try await authorization.start(
-                    base: base, consumerKey: key, sharedSecret: secret, paths: paths, draft: draft, link: nil)
-            } catch {
-                // Blamed on what it is about: the URL when Jenkins cannot be reached there, else the consumer.
-                let field = Self.isAboutURL(error) ? "url" : "consumer_key"
-                return .errors(
-                    step: field == "url" ? "url" : "consumer", errors: [FieldError(field: field, message: error.message)], messages: [])
-            }
-            try await host.kvPut("draft-url/" + draft, Data(url.utf8), ttl: JenkinsAuthorization.lifetime)
-            return .pending(
-                step: "authorize", url: url,
-                message: "Open this URL, log in to Jenkins and approve the link; the wizard goes on once Jenkins sends you back.",
-                pollAfterMs: 1000)
-        default:
-            throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
+    static let steps = [urlStep, consumerStep, authorizeStep]
+
+    static let urlStep = DeclaredStep<JenkinsLinkType>(
+        id: "url", title: "Jenkins URL",
+        fields: [
+            WizardField(name: "url", label: "Jenkins URL", type: .url, help: "Such as https://ci.example.com"),
+            WizardField(name: "name", label: "Link name", required: false, help: "Defaults to 'Jenkins' and the host name"),
+        ]
+    ) { plugin, r in try await plugin.submitURL(r) }
+
+    static let consumerStep = DeclaredStep<JenkinsLinkType>(
+        id: "consumer", title: "The OAuth consumer",
+        fields: [
+            WizardField(name: "consumer_key", label: "Consumer key", help: "From Manage Jenkins → Manage Bitbucket Server consumers"),
+            WizardField(name: "shared_secret", label: "Shared secret", type: .secret),
+            WizardField(
+                name: "request_token_path", label: "Request-token path", required: false,
+                defaultValue: .string(JenkinsPaths.defaults.requestToken)),
+            WizardField(
+                name: "access_token_path", label: "Access-token path", required: false,
+                defaultValue: .string(JenkinsPaths.defaults.accessToken)),
+            WizardField(
+                name: "authorize_path", label: "Authorize path", required: false, defaultValue: .string(JenkinsPaths.defaults.authorize)),
+        ]
+    ) { plugin, r in try await plugin.authorize(r) }
+
+    /// Polled while a Jenkins user approves the link; its answers are the consumer step's.
+    static let authorizeStep = DeclaredStep<JenkinsLinkType>(id: "authorize", title: "Authorize", fields: []) { plugin, r in
+        try await plugin.authorize(r)
+    }
+
+    func submitURL(_ r: WizardRequest) async throws -> StepOutcome<JenkinsLinkType> {
+        guard let base = Self.normalized(r.answers["url"]?.stringValue ?? "") else {
+            return .invalid([FieldError(field: "url", message: "give Jenkins' http(s) address, such as https://ci.example.com")])
         }
+        var messages: [WizardMessage] = []
+        if let existing = try await host.links().first(where: { Self.sameJenkins($0.rpcURL, base) }) {
+            messages.append(
+                WizardMessage(
+                    .warning,
+                    "\(base) is already linked as '\(existing.name)'. A second link to the same Jenkins is rarely wanted; edit that "
+                        + "one, or go on to create another."))
+        }
+        switch await client(base: base, answers: r.answers).probe() {
+        case .success(let version): messages.append(WizardMessage(.info, "Found Jenkins \(version) at \(base)."))
+        case .failure(let failure) where Self.isAboutURL(failure) && failure.category != .networkError:
+            // The host will not send anything there (a private address, say): no later step could work.
+            return .invalid([FieldError(field: "url", message: failure.message)])
+        case .failure(let failure): messages.append(WizardMessage(.warning, failure.message + " You may go on anyway."))
+        }
+        return .next(Self.consumerStep, messages: messages)
+    }
+
+    func authorize(_ r: WizardRequest) async throws -> StepOutcome<JenkinsLinkType> {
+        guard let base = Self.normalized(r.answers["url"]?.stringValue ?? "") else {
+            return .invalid([FieldError(field: "url", message: "the URL is missing")], step: Self.urlStep)
+        }
+        let key = (r.answers["consumer_key"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
+        let secret = r.answers["shared_secret"]?.stringValue ?? ""
+        var errors: [FieldError] = []
+        if key.isEmpty { errors.append(FieldError(field: "consumer_key", message: "give the consumer key from Jenkins")) }
+        if secret.isEmpty { errors.append(FieldError(field: "shared_secret", message: "give the consumer's shared secret")) }
+        let paths = Self.paths(r.answers)
+        for (field, path) in [
+            ("request_token_path", paths.requestToken), ("access_token_path", paths.accessToken), ("authorize_path", paths.authorize),
+        ]
+        where !path.hasPrefix("/") {
+            errors.append(FieldError(field: field, message: "a path on Jenkins starts with '/'"))
+        }
+        if !errors.isEmpty { return .invalid(errors, step: Self.consumerStep) }
+        let draft = r.draftID
+        if let token = try await authorization.granted(draft: draft) {
+            return try await finish(r, base: base, token: token)
+        }
+        if let why = try await authorization.denial(draft: draft) {
+            // The next answer to this step asks Jenkins again, with new legs.
+            try await host.kvDelete("denied/" + draft)
+            try await host.kvDelete("draft-url/" + draft)
+            return .invalid(
+                [FieldError(field: "consumer_key", message: "Access was denied: \(why) Continue the wizard to ask again.")],
+                step: Self.consumerStep)
+        }
+        // One request token per draft: polling the step must not start the legs again.
+        if let url = try await host.kvGet("draft-url/" + draft).map({ String(decoding: $0, as: UTF8.self) }) {
+            return .pending(url: url, message: "Waiting for a Jenkins user to approve the link.", step: Self.authorizeStep)
+        }
+        let url: String
+        do {
+            url = try await authorization.start(base: base, consumerKey: key, sharedSecret: secret, paths: paths, draft: draft, link: nil)
+        } catch {
+            // Blamed on what it is about: the URL when Jenkins cannot be reached there, else the consumer.
+            return Self.isAboutURL(error)
+                ? .invalid([FieldError(field: "url", message: error.message)], step: Self.urlStep)
+                : .invalid([FieldError(field: "consumer_key", message: error.message)], step: Self.consumerStep)
+        }
+        try await host.kvPut("draft-url/" + draft, Data(url.utf8), ttl: JenkinsAuthorization.lifetime)
+        return .pending(
+            url: url, message: "Open this URL, log in to Jenkins and approve the link; the wizard goes on once Jenkins sends you back.",
+            step: Self.authorizeStep)
     }
 
     /// Whether a failure concerns the Jenkins URL (out of reach, or refused by the host's address policy)
@@ -175,7 +161,7 @@ struct JenkinsLinkType: DeclaredLinkType {
         return key(a) == key(b)
     }
 
-    private func finish(_ r: WizardRequest, base: String, token: OAuth1Client.Token) async throws -> WizardResponse {
+    private func finish(_ r: WizardRequest, base: String, token: OAuth1Client.Token) async throws -> StepOutcome<JenkinsLinkType> {
         let paths = Self.paths(r.answers)
         let version = try? await client(base: base, answers: r.answers).probe().get()
         let given = (r.answers["name"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
@@ -185,7 +171,7 @@ struct JenkinsLinkType: DeclaredLinkType {
         ]
         secrets["session_handle"] = token.sessionHandle
         return .done(
-            link: LinkSpec(
+            LinkSpec(
                 name: name, application: ApplicationInfo(type: "jenkins", name: name, version: version), displayURL: base, rpcURL: base,
                 outgoingAuth: [Self.auth],
                 config: [

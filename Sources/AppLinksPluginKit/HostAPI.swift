@@ -234,6 +234,28 @@ public struct HostAPI: @unchecked Sendable {
         }
     }
 
+    /// Reads the link, applies what `change` makes of it, and tries again when another writer changed the link in
+    /// between, up to `attempts` times. Returns nil when the link is gone; `change` returning nil changes nothing.
+    ///
+    /// ```swift
+    /// try await host.updateLink(id: id) { link in LinkChanges(secrets: ["access_token": token]) }
+    /// ```
+    @discardableResult
+    public func updateLink(
+        id: String, attempts: Int = 3, _ change: @Sendable (Link) async throws -> LinkChanges?
+    ) async throws -> Link? {
+        for _ in 0..<attempts {
+            guard let link = try await link(id: id) else { return nil }
+            guard let changes = try await change(link) else { return link }
+            do {
+                return try await updateLink(id: id, version: link.version, changes: changes)
+            } catch let e as AppLinksError where e.code == .conflict {
+                continue
+            }
+        }
+        throw PluginError(code: "conflict", message: "The link \(id) changed \(attempts) times while it was being updated; try again.")
+    }
+
     /// Applies `changes` if the link is still at `version`; throws `.conflict` otherwise.
     public func updateLink(id: String, version: Int, changes: LinkChanges) async throws -> Link {
         try await offPool {

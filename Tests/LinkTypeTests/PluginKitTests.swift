@@ -3,6 +3,7 @@ import AppLinksJSON
 import AppLinksPluginKit
 import AppLinksTesting
 import Foundation
+import Synchronization
 import Testing
 
 /// The kit's host API wrapper, through the C table, against ``FakeHost``: what a link type relies on.
@@ -195,5 +196,100 @@ struct PluginKitTests {
         #expect(try await fake.api.callbackURL("/plugins/kit/callback") == "https://applinks.test/plugins/kit/callback")
         let request = PluginHTTPRequest(method: "GET", path: "/x", baseURL: "https://other.test")
         #expect(request.callbackURL("cb") == "https://other.test/cb")
+    }
+
+    @Test("update with retry: a concurrent change makes the kit read the link again, a missing link is nil")
+    func updateWithRetry() async throws {
+        let fake = try FakeHost(pluginID: "kit")
+        let host = fake.api
+        fake.addLink(Link(id: "l", type: "kit", name: "L", application: ApplicationInfo(type: "x"), displayURL: "https://a.example"))
+        let attempts = Mutex(0)
+        let updated = try await host.updateLink(id: "l") { link in
+            let n = attempts.withLock {
+                $0 += 1; return $0
+            }
+            if n == 1 {
+                // Another writer gets in between this read and the write.
+                _ = try await host.updateLink(id: "l", version: link.version, changes: LinkChanges(config: ["other": "set"]))
+            }
+            var config = link.config
+            config["mine"] = "set"
+            return LinkChanges(config: config)
+        }
+        #expect(attempts.withLock { $0 } == 2)
+        #expect(updated?.config == ["other": "set", "mine": "set"], "the second attempt started from the other writer's link")
+        #expect(try await host.updateLink(id: "gone") { _ in LinkChanges(name: "x") } == nil)
+        await #expect(throws: PluginError.self) {
+            try await host.updateLink(id: "l", attempts: 2) { link in
+                _ = try await host.updateLink(id: "l", version: link.version, changes: LinkChanges(name: "again"))
+                return LinkChanges(name: "never")
+            }
+        }
+    }
+
+    /// A two-step wizard declared with the kit.
+    struct Stepped: DeclaredWizard {
+        static let declaration = LinkTypeDescriptor(
+            id: "stepped", name: "Stepped", version: "1.0.0", vendor: "Test", directions: [.outgoing], wizard: .init(steps: []))
+        static let actions: [DeclaredAction<Stepped>] = []
+        static let steps: [DeclaredStep<Stepped>] = [first, second]
+        static let first: DeclaredStep<Stepped> = DeclaredStep(
+            id: "first", title: "First", fields: [WizardField(name: "url", label: "URL")]
+        ) { _, r in
+            r.answers["url"] == nil
+                ? .invalid([FieldError(field: "url", message: "give one")]) : .next(second, messages: [.init(.info, "ok")])
+        }
+        static let second: DeclaredStep<Stepped> = DeclaredStep(
+            id: "second", title: "Second", answers: ["wait"],
+            form: { _, r in StepForm([WizardField(name: "wait", label: "Wait for \(r.answers["url"]?.stringValue ?? "?")")], title: "Then")
+            },
+            submit: { _, r -> StepOutcome<Stepped> in
+                switch r.answers["wait"]?.stringValue {
+                case "yes": .pending(url: "https://remote.example/approve", message: "Approve it there")
+                case "back": .invalid([FieldError(field: "url", message: "try another")], step: first)
+                default: .done(LinkSpec(name: "n", application: ApplicationInfo(type: "x"), displayURL: "https://remote.example"))
+                }
+            })
+        init(host: HostAPI) throws {}
+        func checkStatus(_ request: StatusRequest) async throws -> StatusResponse { StatusResponse(.connected, message: "OK") }
+    }
+
+    @Test("a wizard of declared steps: the descriptor lists them, each answer reaches its step, each outcome names the right step")
+    func declaredSteps() async throws {
+        let plugin = try Stepped(host: try FakeHost(pluginID: "stepped").api)
+        #expect(
+            Stepped.descriptor.wizard.steps == [
+                .init(id: "first", title: "First", fields: ["url"]), .init(id: "second", title: "Second", fields: ["wait"]),
+            ])
+        func submit(_ step: String?, _ answers: [String: JSONValue]) async throws -> WizardResponse {
+            try await plugin.wizardStep(WizardRequest(step: step, answers: answers, draftID: "d"))
+        }
+        #expect(
+            try await submit(nil, [:])
+                == .fields(step: "first", title: "First", fields: [WizardField(name: "url", label: "URL")], messages: []))
+        #expect(
+            try await submit("first", [:]) == .errors(step: "first", errors: [FieldError(field: "url", message: "give one")], messages: []))
+        #expect(
+            try await submit("first", ["url": "u"])
+                == .fields(
+                    step: "second", title: "Then", fields: [WizardField(name: "wait", label: "Wait for u")], messages: [.init(.info, "ok")])
+        )
+        #expect(
+            try await submit("second", ["wait": "yes"])
+                == .pending(step: "second", url: "https://remote.example/approve", message: "Approve it there", pollAfterMs: 1000))
+        #expect(
+            try await submit("second", ["wait": "back"])
+                == .errors(step: "first", errors: [FieldError(field: "url", message: "try another")], messages: []))
+        guard case .done(let link, _, _, _) = try await submit("second", [:]) else {
+            Issue.record("not done")
+            return
+        }
+        #expect(link.name == "n")
+        do {
+            _ = try await submit("third", [:])
+            Issue.record("an unknown step was answered")
+        } catch let e as PluginError {
+            #expect(e.code == "invalid_step" && e.message.contains("'third'"))
+        }
     }
 }
