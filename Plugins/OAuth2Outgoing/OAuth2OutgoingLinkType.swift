@@ -6,23 +6,14 @@ import Foundation
 /// A provider this host signs in to as an OAuth 2.0 client (authorization code with PKCE), keeping the tokens
 /// fresh so that other link types, or a product embedding the host, can call the provider's APIs. One link is
 /// one client registration at one provider.
-struct OAuth2OutgoingLinkType: DeclaredLinkType {
+struct OAuth2OutgoingLinkType: DeclaredWizard {
     static let auth = "oauth2"
 
     static let declaration = LinkTypeDescriptor(
         id: "oauth2-outgoing", name: "External application (OAuth 2.0 outgoing)", version: "1.0.0", vendor: "AppLinks",
         description: "A provider this host signs in to with OAuth 2.0, as Google, Microsoft, GitHub or another AppLinks host.",
         directions: [.outgoing],
-        wizard: .init(steps: [
-            .init(id: "provider", title: "Provider", fields: ["name", "provider"]),
-            .init(
-                id: "endpoints", title: "Endpoints",
-                fields: [
-                    "authorization_endpoint", "token_endpoint", "issuer", "revocation_endpoint", "status_url", "base_url",
-                    "confirm_endpoint_host",
-                ]),
-            .init(id: "client", title: "Client credentials", fields: ["client_id", "client_secret", "scopes"]),
-        ]),
+        wizard: .init(steps: []),
         statusChecks: [.init(id: "token", title: "A token the provider accepts")],
         authentication: .init(incoming: [], outgoing: [auth]))
 
@@ -40,31 +31,40 @@ struct OAuth2OutgoingLinkType: DeclaredLinkType {
 
     // MARK: Wizard
 
-    func wizardStep(_ r: WizardRequest) async throws -> WizardResponse {
-        switch r.step {
-        case nil:
-            return .fields(
-                step: "provider", title: "Provider",
-                fields: [
-                    WizardField(name: "name", label: "Link name", help: "How admins will recognise this provider, such as 'GitHub'"),
-                    WizardField(
-                        name: "provider", label: "Provider", type: .choice, choices: ProviderEndpoints.kinds,
-                        help: "applinks: another AppLinks host, found from its base URL. custom: enter the endpoints."),
-                ], messages: [])
-        case "provider":
-            let name = (r.answers["name"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
-            let provider = r.answers["provider"]?.stringValue ?? ""
-            var errors: [FieldError] = []
-            if name.isEmpty { errors.append(FieldError(field: "name", message: "give the link a name")) }
-            if !ProviderEndpoints.kinds.contains(provider) {
-                errors.append(FieldError(field: "provider", message: "choose one of \(ProviderEndpoints.kinds.joined(separator: ", "))"))
-            }
-            if !errors.isEmpty { return .errors(step: "provider", errors: errors, messages: []) }
-            switch provider {
-            case "custom":
-                return .fields(
-                    step: "endpoints", title: "The provider's endpoints",
-                    fields: [
+    static let steps = [providerStep, endpointsStep, clientStep]
+
+    static let providerStep = DeclaredStep<OAuth2OutgoingLinkType>(
+        id: "provider", title: "Provider",
+        fields: [
+            WizardField(name: "name", label: "Link name", help: "How admins will recognise this provider, such as 'GitHub'"),
+            WizardField(
+                name: "provider", label: "Provider", type: .choice, choices: ProviderEndpoints.kinds,
+                help: "applinks: another AppLinks host, found from its base URL. custom: enter the endpoints."),
+        ]
+    ) { plugin, r in
+        let name = (r.answers["name"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
+        let provider = r.answers["provider"]?.stringValue ?? ""
+        var errors: [FieldError] = []
+        if name.isEmpty { errors.append(FieldError(field: "name", message: "give the link a name")) }
+        if !ProviderEndpoints.kinds.contains(provider) {
+            errors.append(FieldError(field: "provider", message: "choose one of \(ProviderEndpoints.kinds.joined(separator: ", "))"))
+        }
+        if !errors.isEmpty { return .invalid(errors) }
+        guard let preset = ProviderEndpoints.presets[provider] else { return .next(endpointsStep) }
+        return try await plugin.askForClient(preset)
+    }
+
+    /// The provider's endpoints (custom), or the other AppLinks host's base URL to discover them from (applinks).
+    static let endpointsStep = DeclaredStep<OAuth2OutgoingLinkType>(
+        id: "endpoints", title: "Endpoints",
+        answers: [
+            "authorization_endpoint", "token_endpoint", "issuer", "revocation_endpoint", "status_url", "base_url", "confirm_endpoint_host",
+        ],
+        form: { _, r in
+            let statusHelp = "A GET with the token answers 2xx while the authorization holds"
+            guard r.answers["provider"]?.stringValue == "applinks" else {
+                return StepForm(
+                    [
                         WizardField(name: "authorization_endpoint", label: "Authorization endpoint", type: .url),
                         WizardField(name: "token_endpoint", label: "Token endpoint", type: .url),
                         WizardField(
@@ -76,45 +76,52 @@ struct OAuth2OutgoingLinkType: DeclaredLinkType {
                             help: "Leave empty if the provider has none: `revoke` then forgets the tokens here only."),
                         WizardField(
                             name: "status_url", label: "API URL for the status check", type: .url, required: false,
-                            help: "A GET with the token answers 2xx while the authorization holds, such as a userinfo endpoint."),
-                    ], messages: [])
-            case "applinks":
-                return .fields(
-                    step: "endpoints", title: "The other AppLinks host",
-                    fields: [
-                        WizardField(name: "base_url", label: "Its base URL", type: .url, help: "Such as https://wiki.example.com"),
-                        WizardField(
-                            name: "confirm_endpoint_host", label: "Confirm another host for the token endpoint", required: false,
-                            help:
-                                "Only if the wizard asks: the host its metadata sends the client secret to, when that is not the base URL's."
-                        ),
-                        WizardField(
-                            name: "status_url", label: "API URL for the status check", type: .url, required: false,
-                            help:
-                                "A GET with the token answers 2xx while the authorization holds. Empty: an AppLinks host's own, found by itself."
-                        ),
-                    ],
-                    messages: [])
-            default:
-                return try await clientStep(ProviderEndpoints.presets[provider]!)
+                            help: statusHelp + ", such as a userinfo endpoint."),
+                    ], title: "The provider's endpoints")
             }
-        case "endpoints":
-            let (given, errors) = endpointsFromAnswers(r.answers)
-            guard var endpoints = given else { return .errors(step: "endpoints", errors: errors, messages: []) }
-            if endpoints.provider == "applinks" {
-                do {
-                    endpoints = try await ProviderEndpoints.discover(
-                        base: endpoints.authorization, host: host, confirmedHost: r.answers["confirm_endpoint_host"]?.stringValue,
-                        statusURL: endpoints.statusURL)
-                } catch {
-                    return .errors(step: "endpoints", errors: [FieldError(field: "base_url", message: error.message)], messages: [])
-                }
+            return StepForm(
+                [
+                    WizardField(name: "base_url", label: "Its base URL", type: .url, help: "Such as https://wiki.example.com"),
+                    WizardField(
+                        name: "confirm_endpoint_host", label: "Confirm another host for the token endpoint", required: false,
+                        help: "Only if the wizard asks: the host its metadata sends the client secret to, when that is not the base URL's."),
+                    WizardField(
+                        name: "status_url", label: "API URL for the status check", type: .url, required: false,
+                        help: statusHelp + ". Empty: an AppLinks host's own, found by itself."),
+                ], title: "The other AppLinks host")
+        },
+        submit: { plugin, r in
+            switch try await plugin.endpoints(r) {
+            case .success(let endpoints): try await plugin.askForClient(endpoints)
+            case .failure(let errors): .invalid(errors.errors)
             }
-            return try await clientStep(endpoints)
-        case "client":
-            return try await finish(r)
-        default:
-            throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
+        })
+
+    static let clientStep = DeclaredStep<OAuth2OutgoingLinkType>(
+        id: "client", title: "Client credentials",
+        fields: [
+            WizardField(name: "client_id", label: "Client id"),
+            WizardField(name: "client_secret", label: "Client secret", type: .secret),
+            WizardField(name: "scopes", label: "Scopes", required: false, help: "Separated by spaces, as the provider names them"),
+        ]
+    ) { plugin, r in try await plugin.finish(r) }
+
+    /// Field errors, as a failure.
+    struct FieldErrors: Error { var errors: [FieldError] }
+
+    /// The endpoints the answers give: a preset's, the custom ones, or those discovered from another AppLinks host.
+    func endpoints(_ r: WizardRequest) async throws -> Result<ProviderEndpoints, FieldErrors> {
+        if let preset = ProviderEndpoints.presets[r.answers["provider"]?.stringValue ?? ""] { return .success(preset) }
+        let (given, errors) = endpointsFromAnswers(r.answers)
+        guard let given else { return .failure(FieldErrors(errors: errors)) }
+        guard given.provider == "applinks" else { return .success(given) }
+        do {
+            return .success(
+                try await ProviderEndpoints.discover(
+                    base: given.authorization, host: host, confirmedHost: r.answers["confirm_endpoint_host"]?.stringValue,
+                    statusURL: given.statusURL))
+        } catch {
+            return .failure(FieldErrors(errors: [FieldError(field: "base_url", message: error.message)]))
         }
     }
 
@@ -154,7 +161,7 @@ struct OAuth2OutgoingLinkType: DeclaredLinkType {
         "No issuer was given: an answer from another authorization server (a mix-up attack, RFC 9207) goes undetected. "
             + "Give the provider's issuer if it has one.")
 
-    private func clientStep(_ endpoints: ProviderEndpoints) async throws -> WizardResponse {
+    func askForClient(_ endpoints: ProviderEndpoints) async throws -> StepOutcome<OAuth2OutgoingLinkType> {
         var messages = [
             WizardMessage(.info, "Register this redirect URL with the provider, then give the client it issued: \(try await redirectURI())")
         ]
@@ -175,43 +182,28 @@ struct OAuth2OutgoingLinkType: DeclaredLinkType {
                     "Found \(endpoints.issuer ?? "the host"): tokens from \(endpoints.token). Register the redirect URL there "
                         + "with `applinks create oauth2-incoming`."))
         }
-        return .fields(
-            step: "client", title: "Client credentials",
-            fields: [
-                WizardField(name: "client_id", label: "Client id"),
-                WizardField(name: "client_secret", label: "Client secret", type: .secret),
-                WizardField(
-                    name: "scopes", label: "Scopes", required: false,
-                    defaultValue: endpoints.defaultScopes.isEmpty ? nil : .string(endpoints.defaultScopes.joined(separator: " ")),
-                    help: "Separated by spaces, as the provider names them"),
-            ], messages: messages)
+        let fields = (Self.clientStep.fields ?? []).map { field in
+            var field = field
+            if field.name == "scopes", !endpoints.defaultScopes.isEmpty {
+                field.defaultValue = .string(endpoints.defaultScopes.joined(separator: " "))
+            }
+            return field
+        }
+        return .next(Self.clientStep, messages: messages, form: StepForm(fields))
     }
 
-    private func finish(_ r: WizardRequest) async throws -> WizardResponse {
-        let provider = r.answers["provider"]?.stringValue ?? ""
-        var endpoints: ProviderEndpoints
-        if let preset = ProviderEndpoints.presets[provider] {
-            endpoints = preset
-        } else {
-            let (found, errors) = endpointsFromAnswers(r.answers)
-            guard let given = found else { return .errors(step: "endpoints", errors: errors, messages: []) }
-            endpoints = given
-            if provider == "applinks" {
-                do {
-                    endpoints = try await ProviderEndpoints.discover(
-                        base: given.authorization, host: host, confirmedHost: r.answers["confirm_endpoint_host"]?.stringValue,
-                        statusURL: given.statusURL)
-                } catch {
-                    return .errors(step: "endpoints", errors: [FieldError(field: "base_url", message: error.message)], messages: [])
-                }
-            }
+    func finish(_ r: WizardRequest) async throws -> StepOutcome<OAuth2OutgoingLinkType> {
+        let endpoints: ProviderEndpoints
+        switch try await self.endpoints(r) {
+        case .success(let found): endpoints = found
+        case .failure(let errors): return .invalid(errors.errors, step: Self.endpointsStep)
         }
         let clientID = (r.answers["client_id"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
         let secret = r.answers["client_secret"]?.stringValue ?? ""
         var errors: [FieldError] = []
         if clientID.isEmpty { errors.append(FieldError(field: "client_id", message: "give the client id the provider issued")) }
         if secret.isEmpty { errors.append(FieldError(field: "client_secret", message: "give the client secret the provider issued")) }
-        if !errors.isEmpty { return .errors(step: "client", errors: errors, messages: []) }
+        if !errors.isEmpty { return .invalid(errors) }
         let scopes = r.answers["scopes"]?.words ?? endpoints.defaultScopes
         var config = endpoints.config
         config["client_id"] = .string(clientID)
@@ -221,7 +213,7 @@ struct OAuth2OutgoingLinkType: DeclaredLinkType {
             "\($0.scheme ?? "https")://\($0.host ?? "")" + ($0.port.map { ":\($0)" } ?? "")
         }
         return .done(
-            link: LinkSpec(
+            LinkSpec(
                 name: name, application: ApplicationInfo(type: "oauth2-provider", name: name),
                 displayURL: origin ?? endpoints.authorization,
                 outgoingAuth: [Self.auth], config: config),

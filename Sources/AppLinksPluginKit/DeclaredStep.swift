@@ -6,13 +6,15 @@ import Foundation
 /// answers lead to.
 ///
 /// ```swift
-/// static let url = DeclaredStep<MyLinkType>(id: "url", title: "URL",
-///     fields: { _, _ in [WizardField(name: "url", label: "URL", type: .url)] },
-///     submit: { plugin, r in r.answers["url"] == nil ? .invalid([FieldError(field: "url", message: "give one")]) : .next(token) })
+/// static let url = DeclaredStep<MyLinkType>(id: "url", title: "URL", fields: [WizardField(name: "url", label: "URL", type: .url)]) {
+///     plugin, r in r.answers["url"] == nil ? .invalid([FieldError(field: "url", message: "give one")]) : .next(token)
+/// }
 /// ```
 public struct DeclaredStep<Plugin: Sendable>: Sendable {
     public let spec: LinkTypeDescriptor.Step
     public var id: String { spec.id }
+    /// The fields, for a step whose fields are always the same.
+    public let fields: [WizardField]?
     let form: @Sendable (Plugin, WizardRequest) async throws -> StepForm
     let submit: @Sendable (Plugin, WizardRequest) async throws -> StepOutcome<Plugin>
 
@@ -27,6 +29,7 @@ public struct DeclaredStep<Plugin: Sendable>: Sendable {
         submit: @escaping @Sendable (Plugin, WizardRequest) async throws -> StepOutcome<Plugin>
     ) {
         self.spec = LinkTypeDescriptor.Step(id: id, title: title, fields: answers)
+        self.fields = nil
         self.form = form
         self.submit = submit
     }
@@ -36,8 +39,10 @@ public struct DeclaredStep<Plugin: Sendable>: Sendable {
         id: String, title: String, fields: [WizardField], extraAnswers: [String] = [],
         submit: @escaping @Sendable (Plugin, WizardRequest) async throws -> StepOutcome<Plugin>
     ) {
-        self.init(
-            id: id, title: title, answers: fields.map(\.name) + extraAnswers, form: { _, _ in StepForm(fields) }, submit: submit)
+        self.spec = LinkTypeDescriptor.Step(id: id, title: title, fields: fields.map(\.name) + extraAnswers)
+        self.fields = fields
+        self.form = { _, _ in StepForm(fields) }
+        self.submit = submit
     }
 
     func ask(_ plugin: Plugin, _ r: WizardRequest, messages: [WizardMessage]) async throws -> WizardResponse {
@@ -61,8 +66,9 @@ public struct StepForm: Sendable {
 
 /// Where a step's answers lead.
 public enum StepOutcome<Plugin: Sendable>: Sendable {
-    /// Ask for `step`'s fields next.
-    case next(DeclaredStep<Plugin>, messages: [WizardMessage] = [])
+    /// Ask for `step`'s fields next; `form`, when given, instead of the step's own, for a form that depends on what
+    /// this step found out (a provider's default scopes, say).
+    case next(DeclaredStep<Plugin>, messages: [WizardMessage] = [], form: StepForm? = nil)
     /// The answers to `step` (this one when nil) are wrong: ask for them again.
     case invalid([FieldError], step: DeclaredStep<Plugin>? = nil, messages: [WizardMessage] = [])
     /// Waiting for something outside the wizard, typically a browser sent to `url`; the host submits `step` (this
@@ -99,7 +105,9 @@ extension DeclaredWizard {
             throw PluginError(code: "invalid_step", message: "The wizard has no step '\(id)'.")
         }
         switch try await step.submit(self, r) {
-        case let .next(next, messages): return try await next.ask(self, r, messages: messages)
+        case let .next(next, messages, form?):
+            return .fields(step: next.id, title: form.title ?? next.spec.title, fields: form.fields, messages: messages + form.messages)
+        case let .next(next, messages, nil): return try await next.ask(self, r, messages: messages)
         case let .invalid(errors, other, messages): return .errors(step: (other ?? step).id, errors: errors, messages: messages)
         case let .pending(url, message, poll, other):
             return .pending(step: (other ?? step).id, url: url, message: message, pollAfterMs: poll)
