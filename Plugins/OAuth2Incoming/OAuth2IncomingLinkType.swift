@@ -10,7 +10,7 @@ import Foundation
 /// An external application that signs its users in through this host: the host is its OAuth 2.0 authorization
 /// server (RFC 6749 with PKCE, refresh-token rotation, RFC 7009 revocation, RFC 7662 introspection and RFC 8414
 /// metadata), on Atlassian's `/rest/oauth2/latest/` paths. One link is one registered client.
-struct OAuth2IncomingLinkType: DeclaredLinkType {
+struct OAuth2IncomingLinkType: DeclaredWizard {
     static let auth = "oauth2"
     static let metadataPath = "/.well-known/oauth-authorization-server"
     static let grantsPath = "/rest/oauth2/latest/grants"
@@ -19,11 +19,7 @@ struct OAuth2IncomingLinkType: DeclaredLinkType {
         id: "oauth2-incoming", name: "External application (OAuth 2.0 incoming)", version: "1.0.0", vendor: "AppLinks",
         description: "An external application that acts for this host's users through OAuth 2.0: this host is its authorization server.",
         directions: [.incoming],
-        wizard: .init(steps: [
-            .init(
-                id: "client", title: "Register the application",
-                fields: ["name", "redirect_url", "scopes", "client_type", "allow_client_credentials", "resource_server"])
-        ]),
+        wizard: .init(steps: []),
         statusChecks: [.init(id: "client", title: "The client is registered")],
         authentication: .init(incoming: [auth], outgoing: []))
 
@@ -47,36 +43,38 @@ struct OAuth2IncomingLinkType: DeclaredLinkType {
 
     // MARK: Wizard
 
-    func wizardStep(_ r: WizardRequest) async throws -> WizardResponse {
-        let settings = try await context().settings
-        let fields = [
-            WizardField(name: "name", label: "Application name"),
-            WizardField(
-                name: "redirect_url", label: "Redirect URLs",
-                help: "One or more, separated by spaces: matched exactly. https, or http on 127.0.0.1 or [::1] for a native app."),
-            WizardField(
-                name: "scopes", label: "Scopes", type: .multichoice, choices: settings.scopes,
-                help: "What the application may ask your users for. SYSTEM_ADMIN lets it use the admin API as an administrator."),
-            WizardField(
-                name: "client_type", label: "Client type", type: .choice, required: false, defaultValue: "confidential",
-                choices: ["confidential", "public"],
-                help: "confidential: a server that keeps a secret. public: a native or browser app, which must use PKCE."),
-            WizardField(
-                name: "allow_client_credentials", label: "Allow the client_credentials grant", type: .bool, required: false,
-                defaultValue: false, help: "Lets the application get tokens for itself, without a user."),
-            WizardField(
-                name: "resource_server", label: "A resource server: may introspect other clients' tokens", type: .bool, required: false,
-                defaultValue: false,
-                help: "Only for an API that accepts tokens issued to other applications. Others learn only about their own tokens."),
-        ]
-        switch r.step {
-        case nil: return .fields(step: "client", title: "Register the application", fields: fields, messages: [])
-        case "client": return try await register(r, settings: settings)
-        default: throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
-        }
-    }
+    static let steps = [clientStep]
 
-    private func register(_ r: WizardRequest, settings: ProviderSettings) async throws -> WizardResponse {
+    /// One step: the scopes offered are the deployment's.
+    static let clientStep = DeclaredStep<OAuth2IncomingLinkType>(
+        id: "client", title: "Register the application",
+        answers: ["name", "redirect_url", "scopes", "client_type", "allow_client_credentials", "resource_server"],
+        form: { plugin, _ in
+            let settings = try await plugin.context().settings
+            return StepForm([
+                WizardField(name: "name", label: "Application name"),
+                WizardField(
+                    name: "redirect_url", label: "Redirect URLs",
+                    help: "One or more, separated by spaces: matched exactly. https, or http on 127.0.0.1 or [::1] for a native app."),
+                WizardField(
+                    name: "scopes", label: "Scopes", type: .multichoice, choices: settings.scopes,
+                    help: "What the application may ask your users for. SYSTEM_ADMIN lets it use the admin API as an administrator."),
+                WizardField(
+                    name: "client_type", label: "Client type", type: .choice, required: false, defaultValue: "confidential",
+                    choices: ["confidential", "public"],
+                    help: "confidential: a server that keeps a secret. public: a native or browser app, which must use PKCE."),
+                WizardField(
+                    name: "allow_client_credentials", label: "Allow the client_credentials grant", type: .bool, required: false,
+                    defaultValue: false, help: "Lets the application get tokens for itself, without a user."),
+                WizardField(
+                    name: "resource_server", label: "A resource server: may introspect other clients' tokens", type: .bool,
+                    required: false, defaultValue: false,
+                    help: "Only for an API that accepts tokens issued to other applications. Others learn only about their own tokens."),
+            ])
+        },
+        submit: { plugin, r in try await plugin.register(r, settings: try await plugin.context().settings) })
+
+    func register(_ r: WizardRequest, settings: ProviderSettings) async throws -> StepOutcome<OAuth2IncomingLinkType> {
         let name = (r.answers["name"]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let redirects = r.answers["redirect_url"]?.words ?? []
         let scopes = r.answers["scopes"]?.words ?? []
@@ -108,7 +106,7 @@ struct OAuth2IncomingLinkType: DeclaredLinkType {
                 FieldError(field: "allow_client_credentials", message: "a public client has no secret, so it cannot use client_credentials")
             )
         }
-        if !errors.isEmpty { return .errors(step: "client", errors: errors, messages: []) }
+        if !errors.isEmpty { return .invalid(errors) }
 
         // 128 random bits: unguessable, and short enough for logs and URLs.
         let clientID = SecureRandom.token(bits: 128)
@@ -138,7 +136,7 @@ struct OAuth2IncomingLinkType: DeclaredLinkType {
             "\($0.scheme ?? "https")://\($0.host ?? "")" + ($0.port.map { ":\($0)" } ?? "")
         }
         return .done(
-            link: LinkSpec(
+            LinkSpec(
                 name: name, application: ApplicationInfo(type: "oauth2-client", name: name), displayURL: origin ?? redirects[0],
                 incomingAuth: [Self.auth],
                 config: [
