@@ -82,9 +82,14 @@ struct PluginScaffold {
                 ("Package.swift", fill(try read("templates/swift/Package.swift.template"))),
                 ("Sources/\(typeName)LinkType/\(typeName)LinkType.swift", fill(try read("templates/swift/Plugin.swift.template"))),
                 (
+                    "Tests/\(typeName)LinkTypeTests/\(typeName)LinkTypeTests.swift",
+                    fill(try read("templates/swift/Tests.swift.template"))
+                ),
+                (
                     "README.md",
                     "# \(displayName)\n\nAn AppLinks link type in Swift. `swift build` builds "
-                        + "`.build/debug/libAppLinksPlugin\(typeName).so`; `applinks plugins install` installs it.\n"
+                        + "`.build/debug/libAppLinksPlugin\(typeName).so`; `applinks plugins install` installs it. `swift test` "
+                        + "runs its unit tests against the SDK's fake host (AppLinksTesting).\n"
                 ),
             ]
         }

@@ -130,6 +130,13 @@ struct PluginScaffoldTests {
             URL(fileURLWithPath: "/usr/bin/env"), ["swift", "build", "--package-path", work.path("acme-swift").path],
             environment: ProcessInfo.processInfo.environment)
         #expect(build.status == 0, "\(build.stdout.suffix(2000))\(build.stderr.suffix(2000))")
+        // The unit tests it came with pass, against the fake host.
+        let test = try runCommand(
+            URL(fileURLWithPath: "/usr/bin/env"), ["swift", "test", "--package-path", work.path("acme-swift").path],
+            environment: ProcessInfo.processInfo.environment)
+        #expect(
+            test.status == 0 && test.stdout.contains("Test run with 3 tests") && test.stdout.contains("passed"),
+            "\(test.stdout.suffix(3000))\(test.stderr.suffix(2000))")
         let swift = try cli.run("plugins", "install", work.path("acme-swift/.build/debug/libAppLinksPluginAcmeSwift.so").path)
         #expect(swift.status == 0, "\(swift.stderr)")
 
