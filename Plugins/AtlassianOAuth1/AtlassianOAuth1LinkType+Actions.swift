@@ -8,54 +8,99 @@ import Foundation
 
 /// Actions on a link.
 extension AtlassianOAuth1LinkType {
-    func invokeAction(_ r: ActionRequest) async throws -> ActionResponse {
-        switch r.action {
-        case "whoami":
-            let user = r.args["user"]?.stringValue ?? ""
-            let reply = try await Authorization(host: host).signedGet(r.link, user: user, path: "/plugins/atlassian-oauth1/whoami")
-            let body = (try? JSONValue.parse(reply.body)) ?? .string(String(decoding: reply.body, as: UTF8.self))
-            guard reply.status == 200 else {
-                throw PluginError(
-                    code: "remote_refused", message: "\(r.link.name) refused the signed request (HTTP \(reply.status)): \(body)")
-            }
-            return ActionResponse(message: "\(r.link.name) knows this request as \(body["user"]?.stringValue ?? "nobody").", output: body)
-        case "delete":
-            return try await deleteRemote(r)
-        case "edit-auth":
-            return try await editAuth(r)
-        case "list-grants":
-            let user = r.args["user"]?.stringValue
-            let grants = try await incomingGrants(r.link).filter { user == nil || $0.user == user }
-            return ActionResponse(
-                message: grants.isEmpty
-                    ? "No one here has approved \(r.link.name)."
-                    : grants.map { "\($0.id)  \($0.user)  since \(Timestamp.format($0.createdAt))" }.joined(separator: "\n"),
-                output: .array(
-                    grants.map { g in
-                        [
-                            "id": .string(g.id), "user": .string(g.user), "client": .string(r.link.name), "link_id": .string(r.link.id),
-                            "scopes": ["3LO"], "created_at": .string(Timestamp.format(g.createdAt)),
-                        ]
-                    }))
-        case "revoke-grant":
-            let id = r.args["grant"]?.stringValue ?? ""
-            guard let grant = try await incomingGrants(r.link).first(where: { $0.id == id }),
-                r.args["user"]?.stringValue.map({ $0 == grant.user }) ?? true
-            else {
-                throw PluginError(code: "invalid_input", message: "\(r.link.name) has no approval '\(id)'; see list-grants.")
-            }
-            try await KVProviderStore(host: host).revokeGrant(grant)
-            return ActionResponse(message: "Revoked \(grant.user)'s approval of \(r.link.name); its token stops working now.")
-        case "relocate":
-            return try await relocate(r.link, to: r.args["url"]?.stringValue ?? "")
-        case "consumer-info":
-            let me = try await host.instanceInfo()
-            return ActionResponse(
-                message: "Consumer key \(me.id); RSA-SHA1 with the instance key.",
-                output: ["consumer_key": .string(me.id), "name": .string(me.name), "public_key": .string(me.publicKeyPEM)])
-        default:
-            throw PluginError(code: "unknown_action", message: "The action '\(r.action)' is not one of this link type's.")
+    static let actions: [DeclaredAction<AtlassianOAuth1LinkType>] = [
+        DeclaredAction(
+            .init(
+                id: "whoami", title: "Ask the remote who a user is there, signed with the user's 3LO token",
+                params: [.init(name: "user", type: .string, required: true, help: "A user here who authorized this instance on the remote")]
+            )
+        ) { plugin, r in try await plugin.whoami(r) },
+        DeclaredAction(.init(id: "consumer-info", title: "Show the consumer key and public key this side signs with")) { plugin, _ in
+            try await plugin.consumerInfo()
+        },
+        DeclaredAction(
+            .init(
+                id: "relocate", title: "Point the link at the application's new URL",
+                params: [.init(name: "url", type: .url, required: true)])
+        ) { plugin, r in try await plugin.relocate(r.link, to: r.args["url"]?.stringValue ?? "") },
+        DeclaredAction(
+            .init(
+                id: "delete",
+                title:
+                    "Run when the link is deleted; with remote credentials (`applinks delete LINK --arg …`), deletes the remote's reciprocal link too",
+                destructive: true,
+                params: [
+                    .init(name: "remote_user", type: .string), .init(name: "remote_password", type: .secret),
+                    .init(name: "remote_token", type: .secret),
+                ])
+        ) { plugin, r in try await plugin.deleteRemote(r) },
+        DeclaredAction(
+            .init(
+                id: "edit-auth", title: "Change this side's authentication",
+                params: [
+                    .init(
+                        name: "level", type: .string, required: true,
+                        help: "'3LO and 2LO', '3LO, 2LO and 2LO with impersonation', or 'none'")
+                ])
+        ) { plugin, r in try await plugin.editAuth(r) },
+        DeclaredAction(
+            .init(
+                id: "list-grants", title: "Who approved this application (3LO) here, and since when",
+                params: [.init(name: "user", type: .string, help: "Only this user's approvals")])
+        ) { plugin, r in try await plugin.listGrants(r) },
+        DeclaredAction(
+            .init(
+                id: "revoke-grant", title: "Revoke one approval: its token stops working and cannot be renewed", destructive: true,
+                params: [
+                    .init(name: "grant", type: .string, required: true, help: "The approval's id, from list-grants"),
+                    .init(name: "user", type: .string, help: "Revoke only if the approval is this user's"),
+                ])
+        ) { plugin, r in try await plugin.revokeGrant(r) },
+    ]
+
+    func whoami(_ r: ActionRequest) async throws -> ActionResponse {
+        let user = r.args["user"]?.stringValue ?? ""
+        let reply = try await Authorization(host: host).signedGet(r.link, user: user, path: "/plugins/atlassian-oauth1/whoami")
+        let body = (try? JSONValue.parse(reply.body)) ?? .string(String(decoding: reply.body, as: UTF8.self))
+        guard reply.status == 200 else {
+            throw PluginError(
+                code: "remote_refused", message: "\(r.link.name) refused the signed request (HTTP \(reply.status)): \(body)")
         }
+        return ActionResponse(message: "\(r.link.name) knows this request as \(body["user"]?.stringValue ?? "nobody").", output: body)
+    }
+
+    func consumerInfo() async throws -> ActionResponse {
+        let me = try await host.instanceInfo()
+        return ActionResponse(
+            message: "Consumer key \(me.id); RSA-SHA1 with the instance key.",
+            output: ["consumer_key": .string(me.id), "name": .string(me.name), "public_key": .string(me.publicKeyPEM)])
+    }
+
+    func listGrants(_ r: ActionRequest) async throws -> ActionResponse {
+        let user = r.args["user"]?.stringValue
+        let grants = try await incomingGrants(r.link).filter { user == nil || $0.user == user }
+        return ActionResponse(
+            message: grants.isEmpty
+                ? "No one here has approved \(r.link.name)."
+                : grants.map { "\($0.id)  \($0.user)  since \(Timestamp.format($0.createdAt))" }.joined(separator: "\n"),
+            output: .array(
+                grants.map { g in
+                    [
+                        "id": .string(g.id), "user": .string(g.user), "client": .string(r.link.name), "link_id": .string(r.link.id),
+                        "scopes": ["3LO"], "created_at": .string(Timestamp.format(g.createdAt)),
+                    ]
+                }))
+    }
+
+    func revokeGrant(_ r: ActionRequest) async throws -> ActionResponse {
+        let id = r.args["grant"]?.stringValue ?? ""
+        guard let grant = try await incomingGrants(r.link).first(where: { $0.id == id }),
+            r.args["user"]?.stringValue.map({ $0 == grant.user }) ?? true
+        else {
+            throw PluginError(code: "invalid_input", message: "\(r.link.name) has no approval '\(id)'; see list-grants.")
+        }
+        try await KVProviderStore(host: host).revokeGrant(grant)
+        return ActionResponse(message: "Revoked \(grant.user)'s approval of \(r.link.name); its token stops working now.")
     }
 
     /// The remote admin API's `Authorization` from `remote_token`, or `remote_user` and `remote_password`.

@@ -8,38 +8,39 @@ import Foundation
 
 /// The wizard for a Generic application: the OAuth 1.0 details the admin gives.
 extension AtlassianOAuth1LinkType {
-    func genericFields(_ messages: [WizardMessage]) -> WizardResponse {
-        .fields(
-            step: "generic", title: "Generic application",
-            fields: [
-                WizardField(name: "name", label: "Application name"),
-                WizardField(name: "incoming_consumer_key", label: "Incoming: consumer key", required: false),
-                WizardField(name: "incoming_public_key", label: "Incoming: RSA public key (PEM)", required: false),
-                WizardField(name: "incoming_callback", label: "Incoming: callback URL", type: .url, required: false),
-                WizardField(
-                    name: "incoming_2lo", label: "Incoming: allow 2-legged OAuth", type: .bool, required: false, defaultValue: false,
-                    help: "requests signed without a user's token, as the execute-as user"),
-                WizardField(
-                    name: "incoming_execute_as", label: "Incoming: execute 2-legged requests as", required: false,
-                    help: "a user here; empty acts as no user"),
-                WizardField(
-                    name: "incoming_impersonation", label: "Incoming: allow user impersonation through 2-legged OAuth", type: .bool,
-                    required: false, defaultValue: false,
-                    help: "lets the application act as any user here: only when both share one user base"),
-                WizardField(name: "outgoing_consumer_key", label: "Outgoing: consumer key", required: false),
-                WizardField(name: "outgoing_secret", label: "Outgoing: shared secret (HMAC-SHA1)", type: .secret, required: false),
-                WizardField(
-                    name: "outgoing_private_key", label: "Outgoing: or an RSA private key (PEM, RSA-SHA1)", type: .secret, required: false),
-                WizardField(name: "outgoing_request_token_url", label: "Outgoing: request-token URL", type: .url, required: false),
-                WizardField(name: "outgoing_authorize_url", label: "Outgoing: authorize URL", type: .url, required: false),
-                WizardField(name: "outgoing_access_token_url", label: "Outgoing: access-token URL", type: .url, required: false),
-            ], messages: messages)
-    }
+    static let genericStep = DeclaredStep<AtlassianOAuth1LinkType>(
+        id: "generic", title: "Generic application",
+        fields: [
+            WizardField(name: "name", label: "Application name"),
+            WizardField(name: "incoming_consumer_key", label: "Incoming: consumer key", required: false),
+            WizardField(name: "incoming_public_key", label: "Incoming: RSA public key (PEM)", required: false),
+            WizardField(name: "incoming_callback", label: "Incoming: callback URL", type: .url, required: false),
+            WizardField(
+                name: "incoming_2lo", label: "Incoming: allow 2-legged OAuth", type: .bool, required: false, defaultValue: false,
+                help: "requests signed without a user's token, as the execute-as user"),
+            WizardField(
+                name: "incoming_execute_as", label: "Incoming: execute 2-legged requests as", required: false,
+                help: "a user here; empty acts as no user"),
+            WizardField(
+                name: "incoming_impersonation", label: "Incoming: allow user impersonation through 2-legged OAuth", type: .bool,
+                required: false, defaultValue: false,
+                help: "lets the application act as any user here: only when both share one user base"),
+            WizardField(name: "outgoing_consumer_key", label: "Outgoing: consumer key", required: false),
+            WizardField(name: "outgoing_secret", label: "Outgoing: shared secret (HMAC-SHA1)", type: .secret, required: false),
+            WizardField(
+                name: "outgoing_private_key", label: "Outgoing: or an RSA private key (PEM, RSA-SHA1)", type: .secret, required: false),
+            WizardField(name: "outgoing_request_token_url", label: "Outgoing: request-token URL", type: .url, required: false),
+            WizardField(name: "outgoing_authorize_url", label: "Outgoing: authorize URL", type: .url, required: false),
+            WizardField(name: "outgoing_access_token_url", label: "Outgoing: access-token URL", type: .url, required: false),
+        ]
+    ) { plugin, r in try await plugin.submitGeneric(r) }
 
-    func genericStep(_ r: WizardRequest) async throws -> WizardResponse {
+    func genericFields(_ messages: [WizardMessage]) -> Outcome { .next(Self.genericStep, messages: messages) }
+
+    func submitGeneric(_ r: WizardRequest) async throws -> Outcome {
         func answer(_ name: String) -> String { (r.answers[name]?.stringValue ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
         guard let base = RemoteApplication.normalized(answer("url")) else {
-            return .errors(step: "url", errors: [FieldError(field: "url", message: "give the application's base URL")], messages: [])
+            return .invalid([FieldError(field: "url", message: "give the application's base URL")], step: Self.urlStep)
         }
         var errors: [FieldError] = []
         let incomingKey = answer("incoming_consumer_key"), publicKey = answer("incoming_public_key")
@@ -90,7 +91,7 @@ extension AtlassianOAuth1LinkType {
             }
         }
         if answer("name").isEmpty { errors.append(FieldError(field: "name", message: "give the application a name")) }
-        if !errors.isEmpty { return .errors(step: "generic", errors: errors, messages: []) }
+        if !errors.isEmpty { return .invalid(errors, step: Self.genericStep) }
         var config: [String: JSONValue] = [:]
         var incoming: [String] = [], outgoing: [String] = []
         if !incomingKey.isEmpty {
@@ -122,9 +123,9 @@ extension AtlassianOAuth1LinkType {
             outgoing = [Self.oauth]
         }
         return .done(
-            link: LinkSpec(
+            LinkSpec(
                 name: answer("name"), application: ApplicationInfo(type: "generic", name: ApplicationInfo.genericName),
-                displayURL: base, rpcURL: base, incomingAuth: incoming, outgoingAuth: outgoing, config: config),
-            secrets: secrets, messages: [])
+                displayURL: base, rpcURL: base, incomingAuth: incoming, outgoingAuth: outgoing, config: config), secrets: secrets,
+            messages: [])
     }
 }

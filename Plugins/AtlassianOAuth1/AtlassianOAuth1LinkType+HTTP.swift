@@ -8,40 +8,52 @@ import Foundation
 
 /// The routes: the OAuth 1.0 provider endpoints, the wizard's return, and the status API.
 extension AtlassianOAuth1LinkType {
-    func handleHTTP(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
-        if r.method == "GET", r.path == "/plugins/servlet/oauth/consumer-info" {
-            let me = try await host.instanceInfo()
-            let info = ConsumerInfo(key: me.id, name: me.name, publicKeyPEM: me.publicKeyPEM, description: "\(me.name) at \(me.baseURL)")
-            return PluginHTTPResponse(
-                status: 200, headers: [["Content-Type", "application/xml; charset=utf-8"]], body: Data(info.xml.utf8))
-        }
-        let routes = OAuth1ProviderRoutes(host: host, baseURL: r.baseURL, admission: admission)
-        if let answer = try await routes.handle(r) { return answer }
-        if r.method == "GET", r.path.hasPrefix("/rest/applinks/3.0/status/") {
-            return try await statusAPI(r, routes)
-        }
-        switch (r.method, r.path) {
-        case ("GET", Self.wizardReturnPath):
-            let draft = OAuth1Encoding.pairs(r.query).first { $0.0 == "draft" }?.1 ?? ""
-            return PluginHTTPResponse.page(
-                200, "Back from the other application", "Go back to the wizard that creates the link to finish it."
-            ).resuming(draft: draft)
-        case ("GET", Authorization.startPath): return try await Authorization(host: host).start(r)
-        case ("GET", Authorization.callbackPath): return try await Authorization(host: host).callback(r)
-        case ("GET", "/plugins/atlassian-oauth1/whoami"):
-            switch await routes.authenticate(r) {
-            case .failure(let refusal): return refusal.response
-            case .success(let caller):
+    static let routes: [DeclaredRoute<AtlassianOAuth1LinkType>] =
+        [
+            DeclaredRoute(.init(method: "GET", path: "/plugins/servlet/oauth/consumer-info", auth: .none)) { plugin, _ in
+                let me = try await plugin.host.instanceInfo()
+                let info = ConsumerInfo(
+                    key: me.id, name: me.name, publicKeyPEM: me.publicKeyPEM, description: "\(me.name) at \(me.baseURL)")
                 return PluginHTTPResponse(
-                    status: 200, headers: [["Content-Type", "application/json"]],
-                    body: try JSONCoding.encode([
-                        "user": caller.user.map(JSONValue.string) ?? .null, "consumer": .string(caller.consumer.key),
-                        "two_legged": .bool(caller.twoLegged),
-                    ]))
+                    status: 200, headers: [["Content-Type", "application/xml; charset=utf-8"]], body: Data(info.xml.utf8))
             }
-        default: break
+        ]
+        + OAuth1ProviderRoutes.declared { plugin, r in plugin.providerRoutes(r) }
+        + [
+            DeclaredRoute(.init(method: "GET", path: Authorization.startPath, auth: .user)) { plugin, r in
+                try await Authorization(host: plugin.host).start(r)
+            },
+            DeclaredRoute(.init(method: "GET", path: Authorization.callbackPath, auth: .user)) { plugin, r in
+                try await Authorization(host: plugin.host).callback(r)
+            },
+            DeclaredRoute(.init(method: "GET", path: "/plugins/atlassian-oauth1/whoami", auth: .none)) { plugin, r in
+                try await plugin.whoami(r)
+            },
+            DeclaredRoute(.init(method: "GET", path: Self.wizardReturnPath, auth: .admin)) { _, r in
+                let draft = OAuth1Encoding.pairs(r.query).first { $0.0 == "draft" }?.1 ?? ""
+                return PluginHTTPResponse.page(
+                    200, "Back from the other application", "Go back to the wizard that creates the link to finish it."
+                ).resuming(draft: draft)
+            },
+            .statusAPI { plugin, r in try await plugin.statusAPI(r, plugin.providerRoutes(r)) },
+        ]
+
+    func providerRoutes(_ r: PluginHTTPRequest) -> OAuth1ProviderRoutes {
+        OAuth1ProviderRoutes(host: host, baseURL: r.baseURL, admission: admission)
+    }
+
+    /// Who signed the request, as this side knows them: what the remote's `whoami` action asks.
+    func whoami(_ r: PluginHTTPRequest) async throws -> PluginHTTPResponse {
+        switch await providerRoutes(r).authenticate(r) {
+        case .failure(let refusal): return refusal.response
+        case .success(let caller):
+            return PluginHTTPResponse(
+                status: 200, headers: [["Content-Type", "application/json"]],
+                body: try JSONCoding.encode([
+                    "user": caller.user.map(JSONValue.string) ?? .null, "consumer": .string(caller.consumer.key),
+                    "two_legged": .bool(caller.twoLegged),
+                ]))
         }
-        return PluginHTTPResponse(status: 404)
     }
 
     /// What a consumer may do, from its link as it is now (read at each request, so a change on any node counts

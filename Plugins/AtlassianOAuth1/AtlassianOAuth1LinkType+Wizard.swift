@@ -8,41 +8,45 @@ import Foundation
 
 /// The wizard: the URL, what answers there, the remote's side of the link and the way back.
 extension AtlassianOAuth1LinkType {
-    func wizardStep(_ r: WizardRequest) async throws -> WizardResponse {
-        switch r.step {
-        case nil:
-            return .fields(
-                step: "url", title: "Application URL",
-                fields: [
-                    WizardField(
-                        name: "url", label: "Application URL", type: .url,
-                        help: "The base URL of the application, such as https://jira.example.com")
-                ], messages: [])
-        case "url": return try await urlStep(r)
-        case "remote": return try await remoteStep(r)
-        case "reciprocal": return try await reciprocalStep(r)
-        case "generic": return try await genericStep(r)
-        default: throw PluginError(code: "invalid_step", message: "The wizard has no step '\(r.step ?? "")'.")
-        }
+    typealias Outcome = StepOutcome<AtlassianOAuth1LinkType>
+
+    static let steps = [urlStep, remoteStep, reciprocalStep, genericStep]
+
+    /// `reciprocal` is hidden: another host's wizard sets it when it asks for this side of its link.
+    static let urlStep = DeclaredStep<AtlassianOAuth1LinkType>(
+        id: "url", title: "Application URL",
+        fields: [
+            WizardField(
+                name: "url", label: "Application URL", type: .url, help: "The base URL of the application, such as https://jira.example.com"
+            )
+        ], extraAnswers: ["reciprocal"]
+    ) { plugin, r in try await plugin.submitURL(r) }
+
+    /// Its form depends on the remote the URL step found, so the URL step always gives it.
+    static let remoteStep = DeclaredStep<AtlassianOAuth1LinkType>(
+        id: "remote", title: "Remote administrator",
+        answers: ["remote_side", "remote_user", "remote_password", "remote_token", "allow_http", "auth", "existing_remote"],
+        form: { _, _ in StepForm([]) }, submit: { plugin, r in try await plugin.submitRemote(r) })
+
+    static let reciprocalStep = DeclaredStep<AtlassianOAuth1LinkType>(id: "reciprocal", title: "The remote creates its side", fields: []) {
+        plugin, r in try await plugin.submitReciprocal(r)
     }
 
-    func urlStep(_ r: WizardRequest) async throws -> WizardResponse {
+    func submitURL(_ r: WizardRequest) async throws -> Outcome {
         let given = r.answers["url"]?.stringValue ?? ""
         guard let base = RemoteApplication.normalized(given) else {
-            return .errors(
-                step: "url",
-                errors: [
+            return .invalid(
+                [
                     FieldError(
                         field: "url",
                         message:
                             "'\(given)' is not an http:// or https:// URL; give the application's base URL, such as https://jira.example.com"
                     )
-                ],
-                messages: [])
+                ], step: Self.urlStep)
         }
         switch await RemoteApplication.detect(base, host: host) {
         case .refused(let why):
-            return .errors(step: "url", errors: [FieldError(field: "url", message: why)], messages: [])
+            return .invalid([FieldError(field: "url", message: why)], step: Self.urlStep)
         case .unreachable(let type, let message):
             return genericFields([
                 WizardMessage(
@@ -54,7 +58,7 @@ extension AtlassianOAuth1LinkType {
             return genericFields([WizardMessage(.info, "\(why); it will be linked as a Generic application.")])
         case .found(let manifest, let found, let redirectedFrom):
             if let refusal = try await refusal(manifest) {
-                return .errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: [])
+                return .invalid([FieldError(field: "url", message: refusal)], step: Self.urlStep)
             }
             var messages = [WizardMessage(.info, "Found \(manifest.typeId) '\(manifest.name)' (\(manifest.id)) at \(found).")]
             if let redirectedFrom {
@@ -70,31 +74,32 @@ extension AtlassianOAuth1LinkType {
                 return try await linkRemote(
                     manifest, base: found, impersonation: Self.impersonation(r), reciprocalLinkID: nil, messages: messages)
             }
-            return .fields(
-                step: "remote", title: "Link to \(manifest.name)",
-                fields: [
-                    WizardField(
-                        name: "remote_side", label: "Create \(manifest.name)'s side of the link", type: .choice, required: false,
-                        defaultValue: "credentials", choices: ["credentials", "browser"],
-                        help:
-                            "credentials: with the remote administrator's name and password (or token) below. browser: this browser goes to \(manifest.name), where you create its side as its administrator, and comes back."
-                    ),
-                    WizardField(name: "remote_user", label: "Remote administrator's user name", required: false),
-                    WizardField(name: "remote_password", label: "Remote administrator's password", type: .secret, required: false),
-                    WizardField(name: "remote_token", label: "Or a remote administrator's token", type: .secret, required: false),
-                    WizardField(
-                        name: "allow_http", label: "Fetch its consumer key over plain http", type: .bool, required: false,
-                        defaultValue: false,
-                        help:
-                            "Only for an application without https, on a network you trust: over http, the consumer key both sides trust could be replaced on the way."
-                    ),
-                    WizardField(
-                        name: "auth", label: "Authentication", type: .choice, required: false, defaultValue: .string(Self.levels[0]),
-                        choices: Self.levels,
-                        help:
-                            "2LO with impersonation lets the remote act as any user here: choose it only when both sides share one user base."
-                    ),
-                ], messages: messages)
+            return .next(
+                Self.remoteStep, messages: messages,
+                form: StepForm(
+                    [
+                        WizardField(
+                            name: "remote_side", label: "Create \(manifest.name)'s side of the link", type: .choice, required: false,
+                            defaultValue: "credentials", choices: ["credentials", "browser"],
+                            help:
+                                "credentials: with the remote administrator's name and password (or token) below. browser: this browser goes to \(manifest.name), where you create its side as its administrator, and comes back."
+                        ),
+                        WizardField(name: "remote_user", label: "Remote administrator's user name", required: false),
+                        WizardField(name: "remote_password", label: "Remote administrator's password", type: .secret, required: false),
+                        WizardField(name: "remote_token", label: "Or a remote administrator's token", type: .secret, required: false),
+                        WizardField(
+                            name: "allow_http", label: "Fetch its consumer key over plain http", type: .bool, required: false,
+                            defaultValue: false,
+                            help:
+                                "Only for an application without https, on a network you trust: over http, the consumer key both sides trust could be replaced on the way."
+                        ),
+                        WizardField(
+                            name: "auth", label: "Authentication", type: .choice, required: false, defaultValue: .string(Self.levels[0]),
+                            choices: Self.levels,
+                            help:
+                                "2LO with impersonation lets the remote act as any user here: choose it only when both sides share one user base."
+                        ),
+                    ], title: "Link to \(manifest.name)"))
         }
     }
 
@@ -112,24 +117,23 @@ extension AtlassianOAuth1LinkType {
 
     /// A two-way link trusts the consumer key and public key the remote serves. Over plain http they could be
     /// swapped on the way, so they are fetched that way only when the admin allows it for this link.
-    static func plainHTTPRefusal(_ base: String, _ r: WizardRequest) -> WizardResponse? {
+    static func plainHTTPRefusal(_ base: String, _ r: WizardRequest) -> Outcome? {
         guard base.lowercased().hasPrefix("http://"), r.answers["allow_http"]?.boolValue != true else { return nil }
-        return .errors(
-            step: "remote",
-            errors: [
+        return .invalid(
+            [
                 FieldError(
                     field: "allow_http",
                     message:
                         "\(base) is plain http, so the consumer key this link would trust could be replaced on the way. Use its https URL, or allow http for this link (--set allow_http=true) on a network you trust."
                 )
-            ], messages: [])
+            ], step: Self.remoteStep)
     }
 
     /// The remote the `url` answer names, found again and still allowed to be linked; else the error that sends
     /// the admin back to the URL step.
     enum Located {
         case found(RemoteManifest, String)
-        case back(WizardResponse)
+        case back(Outcome)
     }
 
     func locate(_ r: WizardRequest) async throws -> Located {
@@ -137,17 +141,15 @@ extension AtlassianOAuth1LinkType {
             case .found(let manifest, let found, _) = await RemoteApplication.detect(base, host: host)
         else {
             return .back(
-                .errors(
-                    step: "url", errors: [FieldError(field: "url", message: "The application no longer answers; check the URL.")],
-                    messages: []))
+                .invalid([FieldError(field: "url", message: "The application no longer answers; check the URL.")], step: Self.urlStep))
         }
         if let refusal = try await refusal(manifest) {
-            return .back(.errors(step: "url", errors: [FieldError(field: "url", message: refusal)], messages: []))
+            return .back(.invalid([FieldError(field: "url", message: refusal)], step: Self.urlStep))
         }
         return .found(manifest, found)
     }
 
-    func remoteStep(_ r: WizardRequest) async throws -> WizardResponse {
+    func submitRemote(_ r: WizardRequest) async throws -> Outcome {
         let (manifest, found): (RemoteManifest, String)
         switch try await locate(r) {
         case .back(let response): return response
@@ -162,15 +164,14 @@ extension AtlassianOAuth1LinkType {
         guard let authorization = Self.remoteAuthorization(r.answers) else {
             // A user name alone is a credential half given, not a choice of a one-way link.
             if !(r.answers["remote_user"]?.stringValue ?? "").isEmpty {
-                return .errors(
-                    step: "remote",
-                    errors: [
+                return .invalid(
+                    [
                         FieldError(
                             field: "remote_password",
                             message:
                                 "give the password of remote_user on \(manifest.name) (or a remote_token instead), or leave remote_user empty for an outgoing link without authentication"
                         )
-                    ], messages: [])
+                    ], step: Self.remoteStep)
             }
             return outgoingOnly(manifest, base: found, why: "no remote administrator's credentials were given")
         }
@@ -188,20 +189,21 @@ extension AtlassianOAuth1LinkType {
                     return failure
                 }
             default:
-                return .fields(
-                    step: "remote", title: "Link to \(manifest.name)",
-                    fields: [
-                        WizardField(
-                            name: "existing_remote", label: "\(manifest.name)'s existing link to this instance", type: .choice,
-                            choices: ["reuse", "replace"],
-                            help: "reuse keeps its side as it is; replace deletes it there and creates it again")
-                    ],
+                return .next(
+                    Self.remoteStep,
                     messages: [
                         WizardMessage(
                             .warning,
                             "\(manifest.name) already has a link to this instance ('\(existing.name)', \(existing.id)). Reuse it, or replace it."
                         )
-                    ])
+                    ],
+                    form: StepForm(
+                        [
+                            WizardField(
+                                name: "existing_remote", label: "\(manifest.name)'s existing link to this instance", type: .choice,
+                                choices: ["reuse", "replace"],
+                                help: "reuse keeps its side as it is; replace deletes it there and creates it again")
+                        ], title: "Link to \(manifest.name)"))
             }
         }
         // The remote creates its side first, through its admin API, and fetches our consumer info itself.
@@ -219,10 +221,9 @@ extension AtlassianOAuth1LinkType {
                     headers: [["Authorization", authorization], ["Content-Type", "application/json"], ["Accept", "application/json"]],
                     body: body, timeoutMs: 30_000))
         } catch {
-            return .errors(
-                step: "remote",
-                errors: [FieldError(field: "remote_user", message: "Could not reach \(found) to create its side of the link: \(error)")],
-                messages: [])
+            return .invalid(
+                [FieldError(field: "remote_user", message: "Could not reach \(found) to create its side of the link: \(error)")],
+                step: Self.remoteStep)
         }
         switch reply.status {
         case 200, 201:
@@ -235,15 +236,14 @@ extension AtlassianOAuth1LinkType {
                 ])
         case 401:
             let field = token.isEmpty ? "remote_password" : "remote_token"
-            return .errors(
-                step: "remote",
-                errors: [
+            return .invalid(
+                [
                     FieldError(
                         field: field,
                         message:
                             "\(manifest.name) refused these credentials; check them, or leave them empty for an outgoing link without authentication."
                     )
-                ], messages: [])
+                ], step: Self.remoteStep)
         case 403:
             return outgoingOnly(manifest, base: found, why: "the credentials are not an administrator's on \(manifest.name)")
         default:
@@ -254,14 +254,14 @@ extension AtlassianOAuth1LinkType {
     /// The remote's side made by its administrator in this browser: the wizard waits, sending the browser to the
     /// remote's page for it (`/admin/applinks/reciprocal` on an AppLinks host), which comes back to
     /// ``wizardReturnPath``. The remote's side exists once it answers this instance's signed status request.
-    func reciprocalStep(_ r: WizardRequest) async throws -> WizardResponse {
+    func submitReciprocal(_ r: WizardRequest) async throws -> Outcome {
         switch try await locate(r) {
         case .back(let response): return response
         case .found(let manifest, let found): return try await reciprocal(r, manifest: manifest, found: found)
         }
     }
 
-    func reciprocal(_ r: WizardRequest, manifest: RemoteManifest, found: String) async throws -> WizardResponse {
+    func reciprocal(_ r: WizardRequest, manifest: RemoteManifest, found: String) async throws -> Outcome {
         let me = try await host.instanceInfo()
         let statusURL = found + "/rest/applinks/3.0/status/" + me.id
         let signed = try await Authorization(host: host).client().sign(OAuth1Request(method: "GET", url: statusURL))
@@ -288,40 +288,38 @@ extension AtlassianOAuth1LinkType {
         let encoded = (query.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
             .replacingOccurrences(of: "%20", with: "+")
         return .pending(
-            step: "reciprocal", url: found + "/admin/applinks/reciprocal?" + encoded,
+            url: found + "/admin/applinks/reciprocal?" + encoded,
             message:
                 "Create \(manifest.name)'s side of the link: on its page, log in as its administrator and confirm. The wizard goes on once \(manifest.name) has it.",
-            pollAfterMs: 1000)
+            pollAfterMs: 1000, step: Self.reciprocalStep)
     }
 
     /// The remote's refusal to create its side, under the field it concerns. Its wizard's own errors are about
     /// its answers, and the one it was given is this instance's URL: a problem there belongs to `url`.
-    static func remoteRefusal(_ reply: HostHTTPResponse, manifest: RemoteManifest, me: InstanceInfo) -> WizardResponse {
+    static func remoteRefusal(_ reply: HostHTTPResponse, manifest: RemoteManifest, me: InstanceInfo) -> Outcome {
         let answer = try? JSONValue.parse(reply.body)
         if case .array(let errors)? = answer?["errors"], !errors.isEmpty {
             let text = errors.compactMap { e in e["message"]?.stringValue.map { m in (e["field"]?.stringValue, m) } }
             let aboutUs = text.contains { $0.0 == "url" }
             let detail = text.map { $0.1 }.joined(separator: "; ")
-            return .errors(
-                step: aboutUs ? "url" : "remote",
-                errors: [
+            return .invalid(
+                [
                     FieldError(
                         field: aboutUs ? "url" : "remote_user",
                         message: aboutUs
                             ? "\(manifest.name) cannot link back to this instance at \(me.baseURL): \(detail)"
                             : "\(manifest.name) could not create its side of the link: \(detail)")
-                ], messages: [])
+                ], step: aboutUs ? Self.urlStep : Self.remoteStep)
         }
         let detail =
             answer?["error"]?["message"]?.stringValue
             ?? (answer == nil ? String(decoding: reply.body.prefix(300), as: UTF8.self) : "no message")
-        return .errors(
-            step: "remote",
-            errors: [
+        return .invalid(
+            [
                 FieldError(
                     field: "remote_user",
                     message: "\(manifest.name) could not create its side of the link (HTTP \(reply.status)): \(detail)")
-            ], messages: [])
+            ], step: Self.remoteStep)
     }
 
     /// The remote's link to this instance, found through its admin API; nil when it has none or cannot tell.
@@ -341,19 +339,18 @@ extension AtlassianOAuth1LinkType {
     /// Deletes the remote's stale link to us before its wizard creates a new one; nil when that worked.
     func deleteRemoteLink(
         _ id: String, at base: String, authorization: String, manifest: RemoteManifest
-    ) async -> WizardResponse? {
+    ) async -> Outcome? {
         let reply = try? await host.http(
             HostHTTPRequest(method: "DELETE", url: base + "/rest/applinks/3.0/links/" + id, headers: [["Authorization", authorization]]))
         guard let reply, [200, 204, 404].contains(reply.status) else {
-            return .errors(
-                step: "remote",
-                errors: [
+            return .invalid(
+                [
                     FieldError(
                         field: "existing_remote",
                         message:
                             "\(manifest.name) did not delete its old link (\(reply.map { "HTTP \($0.status)" } ?? "no answer")); delete it there, or choose reuse."
                     )
-                ], messages: [])
+                ], step: Self.remoteStep)
         }
         return nil
     }
@@ -361,7 +358,7 @@ extension AtlassianOAuth1LinkType {
     /// Registers the remote as a consumer here and finishes with a two-way link.
     func linkRemote(
         _ manifest: RemoteManifest, base: String, impersonation: Bool, reciprocalLinkID: String?, messages: [WizardMessage]
-    ) async throws -> WizardResponse {
+    ) async throws -> Outcome {
         let info = try await RemoteApplication.consumerInfo(base, host: host)
         try await KVProviderStore(host: host).saveConsumer(
             OAuth1ConsumerRecord(key: info.key, name: manifest.name, publicKeyPEM: info.publicKeyPEM, allowImpersonation: impersonation))
@@ -369,21 +366,19 @@ extension AtlassianOAuth1LinkType {
         var config: [String: JSONValue] = ["consumer_key": .string(info.key), "impersonation": .bool(impersonation)]
         if let reciprocalLinkID { config["remote_link_id"] = .string(reciprocalLinkID) }
         return .done(
-            link: LinkSpec(
+            LinkSpec(
                 name: manifest.name,
                 application: ApplicationInfo(type: manifest.typeId, name: manifest.name, version: manifest.version, id: manifest.id),
                 displayURL: manifest.url.isEmpty ? base : manifest.url, rpcURL: base, incomingAuth: levels, outgoingAuth: levels,
-                config: config),
-            secrets: [:], messages: messages)
+                config: config), secrets: [:], messages: messages)
     }
 
-    func outgoingOnly(_ manifest: RemoteManifest, base: String, why: String) -> WizardResponse {
+    func outgoingOnly(_ manifest: RemoteManifest, base: String, why: String) -> Outcome {
         .done(
-            link: LinkSpec(
+            LinkSpec(
                 name: manifest.name,
                 application: ApplicationInfo(type: manifest.typeId, name: manifest.name, version: manifest.version, id: manifest.id),
-                displayURL: manifest.url.isEmpty ? base : manifest.url, rpcURL: base),
-            secrets: [:],
+                displayURL: manifest.url.isEmpty ? base : manifest.url, rpcURL: base), secrets: [:],
             messages: [
                 WizardMessage(
                     .warning,

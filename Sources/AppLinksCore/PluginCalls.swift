@@ -118,9 +118,15 @@ public struct PluginHTTPRequest: Codable, Sendable, Hashable {
     public var remoteAddress: String?
     public var user: User?
     public var baseURL: String
-    /// The ``LinkTypeDescriptor/Route/id`` of the route the host matched, so that the plugin need not match it again.
-    /// Absent from hosts before 1.2 and for the status API, which is no declared route.
+    /// The ``LinkTypeDescriptor/Route/id`` of the route the host matched, so that the plugin need not match it again;
+    /// ``statusAPIRoute`` for the host's status API, which no link type declares. Absent from hosts before 1.2.
     public var route: String?
+
+    /// The route id of `GET /rest/applinks/3.0/status/{id}`: the host's route, which hands a remote's check of a
+    /// link to the link's type as it came.
+    public static let statusAPIRoute = "GET /rest/applinks/3.0/status/{id}"
+    /// Where the status API's paths start, for a request from a host that names no route.
+    public static let statusAPIPrefix = "/rest/applinks/3.0/status/"
 
     public init(
         method: String, path: String, query: String = "", headers: [[String]] = [], body: Data = Data(),

@@ -23,6 +23,10 @@ public struct DeclaredRoute<Plugin: Sendable>: Sendable {
     public let spec: LinkTypeDescriptor.Route
     /// The route's id, made once: requests are matched against it.
     public let id: String
+    /// Whether the descriptor lists it: false for a route of the host's own that it hands to the link type.
+    let declared: Bool
+    /// For a request from a host that names no route: whether the request's path is this route's.
+    let matches: @Sendable (String, String) -> Bool
     let answer: @Sendable (Plugin, PluginHTTPRequest) async throws -> PluginHTTPResponse
 
     public init(
@@ -30,6 +34,29 @@ public struct DeclaredRoute<Plugin: Sendable>: Sendable {
     ) {
         self.spec = spec
         self.id = spec.id
+        self.declared = true
+        self.matches = { method, path in method == spec.method && path == spec.path }
+        self.answer = answer
+    }
+
+    /// The answer to the host's status API (`GET /rest/applinks/3.0/status/{id}`), by which a remote checks its
+    /// link: the host finds the link and hands the request to its type, which authenticates the caller.
+    public static func statusAPI(
+        _ answer: @escaping @Sendable (Plugin, PluginHTTPRequest) async throws -> PluginHTTPResponse
+    ) -> DeclaredRoute {
+        DeclaredRoute(
+            id: PluginHTTPRequest.statusAPIRoute, spec: .init(method: "GET", path: PluginHTTPRequest.statusAPIPrefix + "{id}"),
+            matches: { method, path in method == "GET" && path.hasPrefix(PluginHTTPRequest.statusAPIPrefix) }, answer: answer)
+    }
+
+    private init(
+        id: String, spec: LinkTypeDescriptor.Route, matches: @escaping @Sendable (String, String) -> Bool,
+        answer: @escaping @Sendable (Plugin, PluginHTTPRequest) async throws -> PluginHTTPResponse
+    ) {
+        self.spec = spec
+        self.id = id
+        self.declared = false
+        self.matches = matches
         self.answer = answer
     }
 }
@@ -51,10 +78,13 @@ public protocol DeclaredLinkType: LinkTypePlugin {
 extension DeclaredLinkType {
     public static var routes: [DeclaredRoute<Self>] { [] }
 
-    public static var descriptor: LinkTypeDescriptor {
+    public static var descriptor: LinkTypeDescriptor { declarationWithActionsAndRoutes }
+
+    /// The declaration with the declared actions and routes.
+    static var declarationWithActionsAndRoutes: LinkTypeDescriptor {
         var d = declaration
         d.actions = actions.map(\.spec)
-        d.routes = routes.map(\.spec)
+        d.routes = routes.filter(\.declared).map(\.spec)
         return d
     }
 
@@ -72,7 +102,7 @@ extension DeclaredLinkType {
     public func handleHTTP(_ request: PluginHTTPRequest) async throws -> PluginHTTPResponse {
         let route =
             request.route.flatMap { id in Self.routes.first { $0.id == id } }
-            ?? Self.routes.first { $0.spec.method == request.method && $0.spec.path == request.path }
+            ?? Self.routes.first { $0.matches(request.method, request.path) }
         guard let route else {
             return PluginHTTPResponse(
                 status: 404, headers: [["Content-Type", "text/plain; charset=utf-8"]], body: Data("Not found\n".utf8))

@@ -87,9 +87,7 @@ public protocol DeclaredWizard: DeclaredLinkType {
 
 extension DeclaredWizard {
     public static var descriptor: LinkTypeDescriptor {
-        var d = declaration
-        d.actions = actions.map(\.spec)
-        d.routes = routes.map(\.spec)
+        var d = declarationWithActionsAndRoutes
         d.wizard = .init(steps: steps.map(\.spec))
         return d
     }

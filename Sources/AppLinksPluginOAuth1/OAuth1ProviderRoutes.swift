@@ -94,3 +94,21 @@ public struct OAuth1ProviderRoutes: Sendable {
 public struct PluginHTTPResponseError: Error, Sendable {
     public var response: PluginHTTPResponse
 }
+
+extension OAuth1ProviderRoutes {
+    /// The provider's four routes, declared for a ``DeclaredLinkType``: the request-token and access-token legs,
+    /// open to any client (the signature is the check), and the consent page, for a signed-in user. `routes` makes
+    /// the provider for a request, with the link type's admission.
+    public static func declared<Plugin: Sendable>(
+        _ routes: @escaping @Sendable (Plugin, PluginHTTPRequest) -> OAuth1ProviderRoutes
+    ) -> [DeclaredRoute<Plugin>] {
+        [
+            LinkTypeDescriptor.Route(method: "POST", path: "/plugins/servlet/oauth/request-token", auth: .none),
+            LinkTypeDescriptor.Route(method: "GET", path: "/plugins/servlet/oauth/authorize", auth: .user),
+            LinkTypeDescriptor.Route(method: "POST", path: "/plugins/servlet/oauth/authorize", auth: .user),
+            LinkTypeDescriptor.Route(method: "POST", path: "/plugins/servlet/oauth/access-token", auth: .none),
+        ].map { spec in
+            DeclaredRoute(spec) { plugin, r in try await routes(plugin, r).handle(r) ?? PluginHTTPResponse(status: 404) }
+        }
+    }
+}

@@ -29,7 +29,7 @@ enum StatusAPI {
             let pluginRequest = PluginHTTPRequest(
                 method: "GET", path: request.uri.path, query: request.uri.query ?? "",
                 headers: request.headers.map { [$0.name.canonicalName, $0.value] }, remoteAddress: context.clientAddress,
-                baseURL: deployment.config.baseURL)
+                baseURL: deployment.config.baseURL, route: PluginHTTPRequest.statusAPIRoute)
             do {
                 let answer = try await plugin.handleHTTP(pluginRequest, inline: false, timeout: .seconds(30))
                 if answer.status == 404 {

@@ -292,4 +292,35 @@ struct PluginKitTests {
             #expect(e.code == "invalid_step" && e.message.contains("'third'"))
         }
     }
+
+    /// A link type with one declared route and an answer to the host's status API.
+    struct Routed: DeclaredLinkType {
+        static let declaration = LinkTypeDescriptor(
+            id: "routed", name: "Routed", version: "1.0.0", vendor: "Test", directions: [.incoming],
+            wizard: .init(steps: [.init(id: "only", title: "Only")]))
+        static let actions: [DeclaredAction<Routed>] = []
+        static let routes: [DeclaredRoute<Routed>] = [
+            DeclaredRoute(.init(method: "GET", path: "/plugins/routed/hello")) { _, _ in PluginHTTPResponse(status: 200) },
+            .statusAPI { _, r in PluginHTTPResponse(status: 299, body: Data(r.path.utf8)) },
+        ]
+        init(host: HostAPI) throws {}
+        func wizardStep(_ request: WizardRequest) async throws -> WizardResponse { fatalError("no wizard") }
+        func checkStatus(_ request: StatusRequest) async throws -> StatusResponse { StatusResponse(.connected, message: "OK") }
+    }
+
+    @Test("the host's status API reaches a declared answer by its route id, or by its path from an older host; it is no declared route")
+    func statusAPIRoute() async throws {
+        let plugin = try Routed(host: try FakeHost(pluginID: "routed").api)
+        #expect(Routed.descriptor.routes.map(\.path) == ["/plugins/routed/hello"], "the host owns the status API's path")
+        let path = "/rest/applinks/3.0/status/abc"
+        let named = try await plugin.handleHTTP(
+            PluginHTTPRequest(method: "GET", path: path, baseURL: "https://h.test", route: PluginHTTPRequest.statusAPIRoute))
+        #expect(named.status == 299 && named.body == Data(path.utf8))
+        let unnamed = try await plugin.handleHTTP(PluginHTTPRequest(method: "GET", path: path, baseURL: "https://h.test"))
+        #expect(unnamed.status == 299)
+        let post = try await plugin.handleHTTP(PluginHTTPRequest(method: "POST", path: path, baseURL: "https://h.test"))
+        #expect(post.status == 404)
+        let hello = try await plugin.handleHTTP(PluginHTTPRequest(method: "GET", path: "/plugins/routed/hello", baseURL: "https://h.test"))
+        #expect(hello.status == 200)
+    }
 }
