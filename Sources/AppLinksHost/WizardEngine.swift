@@ -53,6 +53,8 @@ public struct WizardEngine: Sendable {
     /// Stops at every step whose fields are not all answered, even those with defaults, so that a form can show
     /// them: the web wizard's mode. Only answers given and wrong are reported as errors.
     public var presentsEveryStep: Bool
+    /// What waiting on a pending step reads and sleeps on.
+    public var clock: WaitClock = .system
 
     public init(host: Deployment, wait: Bool = true, interaction: any WizardInteraction, presentsEveryStep: Bool = false) {
         self.host = host
@@ -136,7 +138,7 @@ public struct WizardEngine: Sendable {
         var step = draft.step
         var fieldsByStep: [String: [WizardField]] = [:]
         var titles: [String: String] = [:]
-        var waitingSince: ContinuousClock.Instant?
+        var waitingSince: Duration?
         // Every message of this run, for clients that read the outcome rather than watch the steps.
         var shown: [WizardMessage] = []
         let resumeHint =
@@ -225,13 +227,13 @@ public struct WizardEngine: Sendable {
                 if waitingSince == nil {
                     try await save(message)
                     interaction.waiting(url: url, message: message)
-                    waitingSince = .now
+                    waitingSince = clock.now()
                 }
                 guard wait else { return .pending(draftID: draft.id, message: message, url: url, messages: shown) }
-                if ContinuousClock.now - waitingSince! > host.config.wizardTimeout {
+                if clock.now() - waitingSince! > host.config.wizardTimeout {
                     throw AppLinksError(.timeout, "Gave up waiting after \(host.config.wizardTimeout): \(message) \(resumeHint)")
                 }
-                try await Task.sleep(for: .milliseconds(max(50, min(poll, 10_000))))
+                try await clock.sleep(.milliseconds(max(50, min(poll, 10_000))))
             case let .done(spec, secrets, messages, credentials):
                 messages.forEach(interaction.show)
                 shown += messages

@@ -27,16 +27,12 @@ final class PluginProcess: Sendable {
 
     private struct State {
         var runner: RunnerConnection?
-        /// Runners ended in a row without living `stableAfter`.
-        var failures = 0
-        var restartAt: ContinuousClock.Instant?
+        var backoff = RestartBackoff()
         var lastEnd = ""
         var stopped = false
     }
 
     static let helloTimeout: Duration = .seconds(10)
-    static let stableAfter: Duration = .seconds(60)
-    static let maxBackoff: Duration = .seconds(60)
 
     /// The file name of the runner executable, installed beside `applinks`.
     public static let runnerName = "applinks-plugin-runner"
@@ -88,10 +84,9 @@ final class PluginProcess: Sendable {
                 if !r.hasEnded { return .success(r) }
                 // Ended before it knew its owner (right after starting): retire it here.
                 s.runner = nil
-                s.restartAt = s.restartAt ?? now
+                s.backoff.endedUnseen(at: now)
             }
-            if let at = s.restartAt, now < at {
-                let wait = at - now
+            if let wait = s.backoff.wait(at: now) {
                 let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
                 return .failure(
                     AppLinksError(
@@ -99,7 +94,7 @@ final class PluginProcess: Sendable {
                         "\(pluginName) is restarting: its runner process \(s.lastEnd). The next start is in "
                             + String(format: "%.1f s", seconds) + "; see the host log for the plugin's messages."))
             }
-            s.restartAt = now + Self.maxBackoff  // one caller starts it; the others wait for the next call
+            s.backoff.claimStart(at: now)
             return .success(nil)
         }
         switch decision {
@@ -122,7 +117,7 @@ final class PluginProcess: Sendable {
             connection.owner = self
             state.withLock { s in
                 s.runner = connection
-                s.restartAt = nil
+                s.backoff.started()
             }
             stats.runnerRestarted()
             logger.notice("plugin runner restarted", metadata: ["plugin": "\(pluginName)", "pid": "\(connection.pid)"])
@@ -136,13 +131,11 @@ final class PluginProcess: Sendable {
     /// Called by a connection when its process ended, with how and after how long.
     func ended(_ connection: RunnerConnection?, why: String, lived: Duration) {
         let (failures, delay) = state.withLock { s -> (Int, Duration) in
-            if let connection, s.runner !== connection { return (s.failures, .zero) }
+            if let connection, s.runner !== connection { return (s.backoff.failures, .zero) }
             s.runner = nil
-            s.failures = lived >= Self.stableAfter ? 1 : s.failures + 1
-            let delay = min(Self.maxBackoff, .seconds(1) * (1 << min(s.failures - 1, 6)))
-            s.restartAt = .now + delay
+            let delay = s.backoff.ended(lived: lived, at: .now)
             s.lastEnd = why
-            return (s.failures, delay)
+            return (s.backoff.failures, delay)
         }
         if !state.withLock({ $0.stopped }) {
             logger.error(

@@ -112,17 +112,21 @@ struct WizardEngineTests {
         #expect(link.name == "Waited")
     }
 
-    @Test("waiting gives up after wizard.timeout_seconds and keeps the draft")
+    @Test("waiting gives up after wizard.timeout_seconds and keeps the draft; the wait is on the engine's clock", .timeLimit(.minutes(1)))
     func waitTimeout() async throws {
-        let t = try await TestDeployment.make(env: ["APPLINKS_WIZARD_TIMEOUT_SECONDS": "0.4"])
-        let engine = WizardEngine(host: t.deployment, wait: true, interaction: ScriptedInteraction(interactive: false))
+        // Five minutes, on a clock whose pauses pass at once: the engine polls 300 times without sleeping.
+        let t = try await TestDeployment.make(env: ["APPLINKS_WIZARD_TIMEOUT_SECONDS": "300"])
+        var engine = WizardEngine(host: t.deployment, wait: true, interaction: ScriptedInteraction(interactive: false))
+        let clock = WaitClock.instant()
+        engine.clock = clock
         do {
             _ = try await engine.start(
-                type: "fixture", presets: ["name": "W", "url": "https://w.example.com", "token": "abcd", "wait_seconds": "30"])
+                type: "fixture", presets: ["name": "W", "url": "https://w.example.com", "token": "abcd", "wait_seconds": "7200"])
             Issue.record("must time out")
         } catch let e as AppLinksError {
             #expect(e.code == .timeout && e.message.contains("Gave up waiting") && e.message.contains("--resume d-"))
         }
+        #expect(clock.now() > .seconds(300) && clock.now() < .seconds(300 + 11), "it polled until the timeout, on its clock")
         #expect(try await t.deployment.store.drafts().count == 1)
         #expect(try await t.deployment.store.links().isEmpty)
     }
