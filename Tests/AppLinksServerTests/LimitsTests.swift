@@ -118,9 +118,10 @@ extension ServerProcessTests {
             #expect(!served.isEmpty && served.count <= 2 && served.count + shed.count == 6, "\(answers)")
             #expect(shed.allSatisfy { $0.1 == "1" && $0.2 < .milliseconds(1400) }, "refused at once, with Retry-After: \(shed)")
             // While the node is full, the probes still answer.
+            let started = s.log.components(separatedBy: "slow route started").count
             async let busy = s.get("/plugins/fixture/slow")
             async let busier = s.get("/plugins/fixture/slow")
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(await s.eventually(within: .seconds(30)) { s.log.components(separatedBy: "slow route started").count == started + 2 } != nil)
             #expect(try await s.get("/healthz").status == 200)
             _ = try await (busy, busier)
         }

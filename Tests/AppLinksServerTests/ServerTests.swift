@@ -144,7 +144,7 @@ extension ServerProcessTests {
         func gracefulShutdown() async throws {
             let server = try RunningServer()
             async let slow = server.get("/plugins/fixture/slow")
-            try await Task.sleep(for: .milliseconds(400))
+            #expect(await server.eventually(within: .seconds(30)) { server.log.contains("slow route started") } != nil)
             kill(server.process.processIdentifier, SIGTERM)
             let answer = try await slow
             #expect(answer.status == 200 && answer.body == "finally")

@@ -153,7 +153,8 @@ extension PostgresStoreTests {
                 return seen
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(5))
+                // Only a guard against a feed that never delivers: long enough for a busy machine.
+                try await Task.sleep(for: .seconds(60))
                 return ["timed out"]
             }
             let first = try await group.next() ?? []

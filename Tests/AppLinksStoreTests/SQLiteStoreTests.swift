@@ -38,11 +38,12 @@ struct SQLiteStoreTests {
     @Test("purging deletes expired plugin data; live data stays")
     func purge() async throws {
         let path = Self.dir.path("purge.db").path
-        let store = try SQLiteStore(path: path)
+        let (clock, advance) = StoreClock.manual()
+        let store = try SQLiteStore(path: path, clock: clock)
         try await store.put(namespace: "p", key: "gone", value: Data([1]), ttl: .seconds(1))
         try await store.put(namespace: "p", key: "kept", value: Data([2]), ttl: .seconds(600))
         try await store.put(namespace: "p", key: "forever", value: Data([3]), ttl: nil)
-        try await Task.sleep(for: .milliseconds(1200))
+        advance(.milliseconds(1200))
         try store.purgeExpiredPluginData()
         let keys = try await DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT key FROM plugin_kv ORDER BY key") }
         #expect(keys == ["forever", "kept"])

@@ -353,6 +353,8 @@ struct FixtureLinkType: LinkTypePlugin {
             return PluginHTTPResponse(status: 200, body: Data(answer.utf8))
         }
         if r.path == "/plugins/fixture/slow" {
+            // Logged so that a test knows the request is in flight without guessing how long that takes.
+            host.log(.info, "slow route started")
             try await Task.sleep(for: .milliseconds(1500))
             return PluginHTTPResponse(status: 200, body: Data("finally".utf8))
         }
