@@ -330,13 +330,14 @@ extension Deployment {
         return token
     }
 
-    /// The host's code for a plugin's error code: bad input, a remote that refused, a remote out of reach, or
-    /// the plugin's own failure.
+    /// The host's code for a plugin's error code: bad input, a remote that refused, a remote out of reach, a
+    /// change that lost a race (the kit's `updateLink` after its retries), or the plugin's own failure.
     static func code(ofPluginError code: String) -> AppLinksError.Code {
         switch code {
         case "invalid_input": .invalidInput
         case "remote_refused": .remoteRefused
-        case "unreachable", "remote_unreachable": .network
+        case "unreachable", "remote_unreachable", "network": .network
+        case "conflict": .conflict
         default: .pluginFailed
         }
     }

@@ -131,18 +131,7 @@ public enum PluginExport {
             BufferIO.write(bytes, to: out)
             return Int32(APPLINKS_OK)
         case .failure(let error):
-            let body: PluginErrorBody
-            switch error {
-            case let e as PluginError: body = PluginErrorBody(code: e.code, message: e.message)
-            case let e as AppLinksError: body = PluginErrorBody(code: e.code.description, message: e.message)
-            case let e as HostError:
-                // A host error the plugin let through is the plugin's failure, or the network's.
-                body = PluginErrorBody(
-                    code: (e.networkFailure != nil ? AppLinksError.Code.network : .pluginFailed).description, message: e.description)
-            case is DecodingError:
-                body = PluginErrorBody(code: "invalid_request", message: "The plugin could not read the host's request: \(error)")
-            default: body = PluginErrorBody(code: "internal", message: "\(error)")
-            }
+            let body = PluginErrorBody(reporting: error)
             BufferIO.write((try? JSONCoding.encode(body)) ?? Data(), to: out)
             return Int32(APPLINKS_ERROR)
         }
@@ -279,5 +268,26 @@ enum BufferIO {
     static func take(_ buffer: inout applinks_buffer) -> Data {
         guard let p = buffer.data else { return Data() }
         return Data(bytes: p, count: buffer.len)
+    }
+}
+
+extension PluginErrorBody {
+    /// What the host is told about an error a plugin's call threw. A ``HostError`` the plugin let through keeps its
+    /// meaning: an input the host refused is the admin's to fix (`invalid_input`), a request that failed on the
+    /// network is the network's (`unreachable`), and anything else is the plugin's failure.
+    public init(reporting error: any Error) {
+        switch error {
+        case let e as PluginError: self.init(code: e.code, message: e.message)
+        case let e as AppLinksError: self.init(code: e.code.description, message: e.message)
+        case let e as HostError:
+            let code =
+                e.isRefusal
+                ? AppLinksError.Code.invalidInput.description
+                : e.networkFailure != nil ? "unreachable" : AppLinksError.Code.pluginFailed.description
+            self.init(code: code, message: e.description)
+        case is DecodingError:
+            self.init(code: "invalid_request", message: "The plugin could not read the host's request: \(error)")
+        default: self.init(code: "internal", message: "\(error)")
+        }
     }
 }

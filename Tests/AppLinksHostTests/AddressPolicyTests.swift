@@ -145,3 +145,15 @@ struct AddressPolicyTests {
         #expect(unfollowed.status == 302)
     }
 }
+
+@Suite("a plugin's error codes, as the host reports them")
+struct PluginErrorCodeTests {
+    @Test("bad input, a refusing remote, the network and a lost race keep their meaning; anything else is the plugin's failure")
+    func codes() {
+        #expect(Deployment.code(ofPluginError: "invalid_input") == .invalidInput)
+        #expect(Deployment.code(ofPluginError: "remote_refused") == .remoteRefused)
+        for network in ["unreachable", "remote_unreachable", "network"] { #expect(Deployment.code(ofPluginError: network) == .network) }
+        #expect(Deployment.code(ofPluginError: "conflict") == .conflict)
+        #expect(Deployment.code(ofPluginError: "boom") == .pluginFailed)
+    }
+}

@@ -323,4 +323,15 @@ struct PluginKitTests {
         let hello = try await plugin.handleHTTP(PluginHTTPRequest(method: "GET", path: "/plugins/routed/hello", baseURL: "https://h.test"))
         #expect(hello.status == 200)
     }
+
+    @Test("a host error a plugin lets through is reported by what it means: a refused input, the network, or the plugin")
+    func hostErrorsLetThrough() {
+        let refused = PluginErrorBody(reporting: HostError(code: "invalid_input", message: "no such address", function: "http_request"))
+        #expect(refused.code == "invalid_input" && refused.message.contains("no such address"))
+        let network = PluginErrorBody(reporting: HostError(code: "CONNECTION_REFUSED", message: "refused", function: "http_request"))
+        #expect(network.code == "unreachable")
+        let other = PluginErrorBody(reporting: HostError(code: "storage", message: "disk full", function: "kv_put"))
+        #expect(other.code == "plugin_failed")
+        #expect(PluginErrorBody(reporting: PluginError(code: "conflict", message: "again")).code == "conflict")
+    }
 }
