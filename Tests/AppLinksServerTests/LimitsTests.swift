@@ -27,7 +27,7 @@ extension ServerProcessTests {
             #expect(try await s.get("/healthz").status == 200)
         }
 
-        @Test("a flood of password checks (scrypt) leaves /healthz answering fast: p99 under 50 ms")
+        @Test("a flood of password checks (scrypt) leaves /healthz answering: its p99 stays below one password check's time")
         func passwordFlood() async throws {
             let s = try RunningServer()
             _ = try s.token(user: "root", admin: true)
@@ -38,7 +38,9 @@ extension ServerProcessTests {
             let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
             let statuses = report["statuses"] as? [String: Int] ?? [:]
             #expect((statuses["200"] ?? 0) >= 10, "the flood must really check passwords: \(report)")
-            #expect((report["p99"] as? Double ?? 999) < 50, "\(report)")
+            // Relative to this machine: a check on an event loop would hold /healthz up for whole checks at a time.
+            let check = report["check_ms"] as? Double ?? 0
+            #expect(check > 0 && (report["p99"] as? Double ?? .infinity) < check, "\(report)")
         }
 
         @Test("200 clients sending one byte a second are dropped after the header timeout, and /healthz answers throughout")
