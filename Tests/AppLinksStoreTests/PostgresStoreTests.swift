@@ -9,13 +9,13 @@ import Testing
 @Suite("PostgreSQL store")
 struct PostgresStoreTests {
     static func freshStore() async throws -> PostgresStore {
-        try await PostgresStore.connect(url: try await TestPostgres.freshDatabase())
+        try await PostgresStore.connect(url: TestPostgres.patient(try await TestPostgres.freshDatabase()))
     }
 
     @Test("passes the store conformance suite on a real PostgreSQL 15", arguments: StoreConformanceSuite.names(for: [.pooled]))
     func conformance(check: String) async throws {
         try await StoreConformanceSuite { clock in
-            try await PostgresStore.connect(url: try await TestPostgres.freshDatabase(), clock: clock)
+            try await PostgresStore.connect(url: TestPostgres.patient(try await TestPostgres.freshDatabase()), clock: clock)
         }
         .run(check)
     }
@@ -25,14 +25,14 @@ struct PostgresStoreTests {
         let url = try await TestPostgres.freshDatabase()
         let versions = PostgresStore.migrations.map(\.0)
         try #require(versions.count >= 2)
-        let old = try await PostgresStore.connect(url: url, schemaUpTo: versions[versions.count - 2])
+        let old = try await PostgresStore.connect(url: TestPostgres.patient(url), schemaUpTo: versions[versions.count - 2])
         #expect(old.upgradedBy.isEmpty, "a new database is created, not upgraded")
         old.close()
-        let upgraded = try await PostgresStore.connect(url: url)
+        let upgraded = try await PostgresStore.connect(url: TestPostgres.patient(url))
         let last = PostgresStore.migrations.last!
         #expect(upgraded.upgradedBy == ["\(last.0)-\(last.1)"])
         upgraded.close()
-        let again = try await PostgresStore.connect(url: url)
+        let again = try await PostgresStore.connect(url: TestPostgres.patient(url))
         #expect(again.upgradedBy.isEmpty)
         again.close()
     }
@@ -41,7 +41,7 @@ struct PostgresStoreTests {
     func concurrentMigrations() async throws {
         let url = try await TestPostgres.freshDatabase()
         let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
-            for _ in 0..<4 { group.addTask { try await PostgresStore.connect(url: url) } }
+            for _ in 0..<4 { group.addTask { try await PostgresStore.connect(url: TestPostgres.patient(url)) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(stores.count == 4)
@@ -54,8 +54,8 @@ struct PostgresStoreTests {
     @Test("compare-and-set across separate pools (two nodes): of 20 racing inserts of one code, exactly one wins")
     func racingNodes() async throws {
         let url = try await TestPostgres.freshDatabase()
-        let a = try await PostgresStore.connect(url: url)
-        let b = try await PostgresStore.connect(url: url)
+        let a = try await PostgresStore.connect(url: TestPostgres.patient(url))
+        let b = try await PostgresStore.connect(url: TestPostgres.patient(url))
         for round in 0..<5 {
             let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for i in 0..<20 {
@@ -115,7 +115,7 @@ extension PostgresStoreTests {
             "\(url.replacingOccurrences(of: "127.0.0.1", with: "localhost"))?sslmode=verify-full&sslrootcert=\(ca)",
             "\(url)?sslmode=require", "\(url)?sslmode=disable", url,
         ] {
-            let store = try await PostgresStore.connect(url: good)
+            let store = try await PostgresStore.connect(url: TestPostgres.patient(good))
             #expect(try await store.users().isEmpty)
             store.close()
         }
@@ -136,8 +136,8 @@ extension PostgresStoreTests {
     @Test("a link type enabled or disabled through one pool is announced at once to another's change feed")
     func changeFeed() async throws {
         let url = try await TestPostgres.freshDatabase()
-        let a = try await PostgresStore.connect(url: url)
-        let b = try await PostgresStore.connect(url: url)
+        let a = try await PostgresStore.connect(url: TestPostgres.patient(url))
+        let b = try await PostgresStore.connect(url: TestPostgres.patient(url))
         let topics = try await withThrowingTaskGroup(of: [String].self) { group in
             group.addTask {
                 var seen: [String] = []
@@ -171,8 +171,8 @@ extension PostgresStoreTests {
     @Test("work done exclusively runs on one node at a time; the other skips it, and may run it once it is free")
     func exclusiveWork() async throws {
         let url = try await TestPostgres.freshDatabase()
-        let a = try await PostgresStore.connect(url: url)
-        let b = try await PostgresStore.connect(url: url)
+        let a = try await PostgresStore.connect(url: TestPostgres.patient(url))
+        let b = try await PostgresStore.connect(url: TestPostgres.patient(url))
         // A holds the lock until told to let go; B tries meanwhile.
         let (held, holding) = AsyncStream<Void>.makeStream()
         let (release, releasing) = AsyncStream<Void>.makeStream()
