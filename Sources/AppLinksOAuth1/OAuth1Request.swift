@@ -303,14 +303,15 @@ public enum OAuth1AuthorizationHeader {
     public static func serialize(realm: String?, parameters: [(String, String)]) -> String {
         var parts: [String] = []
         if let realm {
-            // A quoted-string: escape quotes and backslashes; line breaks can never be part of a header. This works on
-            // scalars: a backslash followed by a combining mark is one Character, which a Character search misses.
-            var quoted = String.UnicodeScalarView()
-            for scalar in realm.unicodeScalars where scalar != "\r" && scalar != "\n" {
-                if scalar == "\\" || scalar == "\"" { quoted.append("\\") }
-                quoted.append(scalar)
+            // A quoted-string: escape quotes and backslashes; line breaks can never be part of a header.
+            let quoted = TextEscaping.replacing(realm) {
+                switch $0 {
+                case "\r", "\n": ""
+                case "\\", "\"": "\\" + String($0)
+                default: nil
+                }
             }
-            parts.append("realm=\"\(String(quoted))\"")
+            parts.append("realm=\"\(quoted)\"")
         }
         for (k, v) in parameters { parts.append("\(OAuth1Encoding.encode(k))=\"\(OAuth1Encoding.encode(v))\"") }
         return "OAuth " + parts.joined(separator: ", ")

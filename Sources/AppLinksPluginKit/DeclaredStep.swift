@@ -19,8 +19,8 @@ public struct DeclaredStep<Plugin: Sendable>: Sendable {
     let submit: @Sendable (Plugin, WizardRequest) async throws -> StepOutcome<Plugin>
 
     /// - Parameters:
-    ///   - answers: every answer the step reads, hidden ones included, for the descriptor; nil builds it from the
-    ///     fields the step asks for when none depends on the answers before it.
+    ///   - answers: every answer the step reads, hidden ones included, for the descriptor, so that the host can refuse
+    ///     a `--set` no step reads; nil leaves the step's answers unlisted, and the host then checks none.
     ///   - form: the fields to ask for, which may depend on earlier answers; a ``StepForm`` may also change the title.
     ///   - submit: what the step's answers lead to.
     public init(
@@ -45,8 +45,10 @@ public struct DeclaredStep<Plugin: Sendable>: Sendable {
         self.submit = submit
     }
 
-    func ask(_ plugin: Plugin, _ r: WizardRequest, messages: [WizardMessage]) async throws -> WizardResponse {
-        let form = try await form(plugin, r)
+    /// The step's fields, from `given` or else from its own form.
+    func ask(_ plugin: Plugin, _ r: WizardRequest, messages: [WizardMessage], form given: StepForm? = nil) async throws -> WizardResponse {
+        let form: StepForm
+        if let given { form = given } else { form = try await self.form(plugin, r) }
         return .fields(step: id, title: form.title ?? spec.title, fields: form.fields, messages: messages + form.messages)
     }
 }
@@ -103,9 +105,7 @@ extension DeclaredWizard {
             throw PluginError(code: "invalid_step", message: "The wizard has no step '\(id)'.")
         }
         switch try await step.submit(self, r) {
-        case let .next(next, messages, form?):
-            return .fields(step: next.id, title: form.title ?? next.spec.title, fields: form.fields, messages: messages + form.messages)
-        case let .next(next, messages, nil): return try await next.ask(self, r, messages: messages)
+        case let .next(next, messages, form): return try await next.ask(self, r, messages: messages, form: form)
         case let .invalid(errors, other, messages): return .errors(step: (other ?? step).id, errors: errors, messages: messages)
         case let .pending(url, message, poll, other):
             return .pending(step: (other ?? step).id, url: url, message: message, pollAfterMs: poll)
