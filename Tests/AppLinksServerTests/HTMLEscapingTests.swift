@@ -25,7 +25,9 @@ struct HTMLEscapingTests {
 
     @Test("the byte-wise escaper agrees with the reference on markup, quotes, combining marks and emoji")
     func agreesWithReference() {
-        let alphabet: [String] = ["<", ">", "&", "\"", "'", "a", " ", "é", "e\u{301}", "👩‍💻", "&amp;", "\u{0}", "/", "=", "\u{301}", "\u{7A6}"]
+        let alphabet: [String] = [
+            "<", ">", "&", "\"", "'", "a", " ", "é", "e\u{301}", "👩‍💻", "&amp;", "\u{0}", "/", "=", "\u{301}", "\u{7A6}",
+        ]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<5_000 {
             let s = (0..<Int.random(in: 0...16, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()

