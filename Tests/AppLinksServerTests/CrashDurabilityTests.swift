@@ -7,7 +7,7 @@ extension ServerProcessTests {
     /// each restart every acknowledged write is there, nothing is half-written, and the server answers quickly.
     ///
     /// The suite runs 10 kill cycles per backend; `APPLINKS_CRASH_CYCLES=50` runs the full count.
-    @Suite("crash durability: SIGKILL under writes, again and again")
+    /// Each backend gets 50 kill cycles; `APPLINKS_CRASH_CYCLES` sets another count.
     struct CrashDurabilityTests {
         typealias OAuth = OAuth2IncomingTests
 
@@ -89,7 +89,7 @@ extension ServerProcessTests {
             let client = try OAuth.register(s, clientCredentials: true)
             var all = Acknowledged()
             var restarts: [Duration] = []
-            let cycles = ProcessInfo.processInfo.environment["APPLINKS_CRASH_CYCLES"].flatMap { Int($0) } ?? 10
+            let cycles = ProcessInfo.processInfo.environment["APPLINKS_CRASH_CYCLES"].flatMap { Int($0) } ?? 50
             for cycle in 0..<cycles {
                 let server = s
                 let acked = await withTaskGroup(of: Acknowledged.self) { group in

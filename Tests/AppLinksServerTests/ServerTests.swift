@@ -11,9 +11,8 @@ import Testing
     import FoundationXML
 #endif
 
-/// Every suite that starts server processes, one test at a time: the one-second bounds the tests assert hold
-/// on two cores, but not with a dozen servers and CLI processes competing for them.
-@Suite(.serialized) enum ServerProcessTests {}
+/// Every suite that starts server processes, a few tests at a time: see `ServerProcessSlots`.
+@Suite(.serverProcessSlots) enum ServerProcessTests {}
 
 extension ServerProcessTests {
     @Suite("OAuth 1.0a interop: requests-oauthlib against our provider")

@@ -92,10 +92,14 @@ public final class RunningServer: @unchecked Sendable {
     /// Everything the server has logged so far.
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    /// A client that shows redirects instead of following them, as the tests need to see each 303.
-    public static let client = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: .init(redirectConfiguration: .disallow))
+    /// A client that shows redirects instead of following them, as the tests need to see each 303. A refused
+    /// connection fails at once: by default AsyncHTTPClient retries it until the request's deadline, so every
+    /// request to a server a test had stopped or killed waited 10 s.
+    public static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     public func cli(_ args: String..., stdin: String? = nil) throws -> CommandResult {
         try cli(args, stdin: stdin)
