@@ -3,6 +3,7 @@
 #   bash Fuzz/run.sh json 600
 #   bash Fuzz/run.sh all 20        # each target in turn, as the test command's smoke run does
 #   bash Fuzz/run.sh list          # the targets
+#   bash Fuzz/run.sh build         # builds every target and runs none
 # Targets are built in release with -sanitize=fuzzer,address into .build/fuzz. The run starts from the committed
 # seeds in Fuzz/Corpus/TARGET and keeps what it finds in .build/fuzz-corpus/TARGET, so the repository stays clean;
 # a crash or a broken invariant is written to .build/fuzz-crashes/TARGET and fails the run. To keep an input as a
@@ -12,6 +13,8 @@ cd "$(dirname "$0")/.."
 targets=$(ls Fuzz/Targets)
 target=${1:?"usage: bash Fuzz/run.sh TARGET|all|list SECONDS [libFuzzer options]; targets: $(echo $targets)"}
 if [ "$target" = list ]; then echo "$targets"; exit 0; fi
+build_only=false
+if [ "$target" = build ]; then build_only=true; target=all; set -- all 0; fi
 seconds=${2:?"give the seconds to run, e.g. bash Fuzz/run.sh $target 60"}
 shift 2
 if [ "$target" != all ] && [ ! -d "Fuzz/Targets/$target" ]; then
@@ -33,6 +36,7 @@ for t in $selected; do
     echo "$out" | grep -E "warning: .*Fuzz|Compiling fuzz" >&2 || true
 done
 bin=$("${build[@]}" --show-bin-path)
+$build_only && exit 0
 
 status=0
 for t in $selected; do
