@@ -1,11 +1,18 @@
 import AppLinksStore
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
 extension ServerProcessTests {
     @Suite("Backup and restore")
     struct BackupTests {
+        final class Made: Sendable {
+            private let links = Atomic(0)
+            var count: Int { links.load(ordering: .acquiring) }
+            func add() { links.add(1, ordering: .releasing) }
+        }
+
         @Test("a backup taken while links are being written restores into a new home: every table equal, secrets open, links CONNECTED")
         func underWriteLoad() async throws {
             let s = try RunningServer()
@@ -15,26 +22,27 @@ extension ServerProcessTests {
                     "create", "fixture", "--set", "name=Seed \(i)", "--set", "url=https://seed\(i).example.com", "--set", "token=abcd")
                 #expect(r.status == 0, "\(r.stderr)")
             }
-            // Writers go on while the backup is taken.
-            let writer = Task { () -> Int in
-                var made = 0
+            // Writers go on while the backup is taken: it starts once they have written, and they stop once they
+            // have written after it.
+            let made = Made()
+            let writer = Task {
                 while !Task.isCancelled {
                     let r = try? await s.send(
                         "POST", "/rest/applinks/3.0/wizard/fixture",
                         headers: [("Authorization", "Bearer \(admin)"), ("Content-Type", "application/json")],
-                        body: #"{"answers": {"name": "Load \#(made)", "url": "https://load\#(made).example.com", "token": "abcd"}}"#)
-                    if r?.status == 201 { made += 1 }
+                        body: #"{"answers": {"name": "Load \#(made.count)", "url": "https://load\#(made.count).example.com", "token": "abcd"}}"#)
+                    if r?.status == 201 { made.add() }
                 }
-                return made
             }
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(await s.eventually(within: .seconds(60)) { made.count >= 3 } != nil, "the writer wrote nothing")
             let file = s.dir.path("backup.db").path
+            let beforeBackup = made.count
             let backup = try s.cli("backup", "--to", file, "--with-master-key")
-            try await Task.sleep(for: .milliseconds(300))
+            let atBackup = made.count
+            #expect(await s.eventually(within: .seconds(60)) { made.count >= atBackup + 3 } != nil, "the writer stopped")
             writer.cancel()
-            let made = await writer.value
+            await writer.value
             #expect(backup.status == 0, "\(backup.stderr)")
-            #expect(made > 0, "no link was written during the backup")
             let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
             #expect(mode == 0o600, "the backup holds secrets and the master key: \(String(mode ?? 0, radix: 8))")
             #expect(try s.cli("backup", "--to", file).status != 0, "a backup never replaces a file")
@@ -56,7 +64,7 @@ extension ServerProcessTests {
                 #expect(x.rows.count == y.rows.count && x.checksum == y.checksum, "table \(table.name) differs")
             }
             let links = try await b.links()
-            #expect(links.count >= 3 && links.count < 3 + made + 1, "\(links.count) links")
+            #expect(links.count >= 3 + beforeBackup && links.count <= 3 + made.count, "\(links.count) links")
             a.close()
             b.close()
 
