@@ -271,6 +271,7 @@ let package = Package(
             dependencies: [
                 "AppLinksServer", "AppLinksPluginOAuth1", "AppLinksOAuth2", "AppLinksStore", "AppLinksHTTPInput", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: [
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",

@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 
 /// A real `applinks serve` process on a free loopback port, with the fixture link type.
-public final class RunningServer: @unchecked Sendable {
+public final class RunningServer: ServerUnderTest, @unchecked Sendable {
     // Set once in init; `process` is only read afterwards.
     public let dir: TemporaryDirectory
     public let process = Process()
@@ -117,10 +117,6 @@ public final class RunningServer: @unchecked Sendable {
         precondition(added.status == 0, added.stderr)
         let t = try runCommand(BuildProducts.applinks, ["tokens", "create", "--user", user, "--json"], environment: env)
         return t.jsonObject!["token"] as! String
-    }
-
-    public func get(_ path: String, headers: [(String, String)] = []) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
-        try await send("GET", path, headers: headers)
     }
 
     public func send(

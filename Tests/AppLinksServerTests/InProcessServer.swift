@@ -1,0 +1,63 @@
+import AppLinksHost
+import AppLinksServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOHTTP1
+import TestSupport
+
+/// The app `applinks serve` builds, with the fixture link type, run in the test's own process through
+/// HummingbirdTesting's router client: no socket and no child process. Its background services (the change feed,
+/// the status sweep) run for the length of ``run(baseURL:environment:_:)``.
+struct InProcessServer: ServerUnderTest {
+    let deployment: Deployment
+    let client: any TestClientProtocol
+
+    /// Starts a deployment in a fresh home, runs `body` against it, and stops it.
+    static func run<T: Sendable>(
+        baseURL: String = "http://127.0.0.1:9999", environment: [String: String] = [:],
+        _ body: @Sendable (InProcessServer) async throws -> T
+    ) async throws -> T {
+        let dir = TemporaryDirectory("in-process")
+        defer { withExtendedLifetime(dir) {} }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let (deployment, _) = try await Deployment.initialize(
+            home: DeploymentHome(url: dir.path("home")), stores: .embedded, name: "In-process host", baseURL: baseURL,
+            listen: "127.0.0.1:9999",
+            environment: [
+                "APPLINKS_PLUGINS_PATHS": BuildProducts.fixturePlugin.path, "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false",
+            ].merging(environment) { _, new in new }, logger: logger, actor: "test")
+        let app = try buildApplication(deployment: deployment, listen: ListenAddress(host: "127.0.0.1", port: 0), logger: logger)
+        return try await app.test(.router) { client in
+            try await body(InProcessServer(deployment: deployment, client: client))
+        }
+    }
+
+    func send(
+        _ method: String, _ path: String, headers: [(String, String)], body: String?
+    ) async throws
+        -> (status: Int, headers: HTTPHeaders, body: String)
+    {
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            guard let name = HTTPField.Name(name) else { continue }
+            fields.append(HTTPField(name: name, value: value))
+        }
+        let response = try await client.executeRequest(
+            uri: path, method: HTTPRequest.Method(method) ?? .get, headers: fields, body: body.map { ByteBuffer(string: $0) })
+        return (
+            Int(response.status.code), HTTPHeaders(response.headers.map { ($0.name.rawName, $0.value) }),
+            String(buffer: response.body)
+        )
+    }
+
+    /// Adds a user with the tests' usual password, and returns a fresh API token for them.
+    func token(user: String, admin: Bool) async throws -> String {
+        _ = try await deployment.addUser(user, password: "correct horse battery", admin: admin)
+        return try await deployment.createToken(user: user, name: "test").1
+    }
+}
