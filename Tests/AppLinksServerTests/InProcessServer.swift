@@ -60,4 +60,18 @@ struct InProcessServer: ServerUnderTest {
         _ = try await deployment.addUser(user, password: "correct horse battery", admin: admin)
         return try await deployment.createToken(user: user, name: "test").1
     }
+
+    /// Creates a fixture link through the admin REST API's wizard, as an administrator, and returns its id.
+    func createFixtureLink(name: String, url: String) async throws -> String {
+        let admin = try await token(user: "wizard-\(UUID().uuidString.prefix(8).lowercased())", admin: true)
+        let r = try await send(
+            "POST", "/rest/applinks/3.0/wizard/fixture",
+            headers: [("Authorization", "Bearer \(admin)"), ("Content-Type", "application/json")],
+            body: #"{"answers": {"name": "\#(name)", "url": "\#(url)", "token": "abcd"}}"#)
+        let object = try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any]
+        guard r.status == 201, let id = (object?["link"] as? [String: Any])?["id"] as? String else {
+            throw CompileError(message: "the wizard did not create the link: \(r.status) \(r.body)")
+        }
+        return id
+    }
 }

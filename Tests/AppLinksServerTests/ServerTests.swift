@@ -7,10 +7,6 @@ import NIOHTTP1
 import TestSupport
 import Testing
 
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
-
 /// Every suite that starts server processes, a few tests at a time: see `ServerProcessSlots`.
 @Suite(.serverProcessSlots) enum ServerProcessTests {}
 
@@ -65,28 +61,6 @@ extension ServerProcessTests {
 extension ServerProcessTests {
     @Suite("applinks serve")
     struct ServerTests {
-        @Test("the manifest answers in JSON, and in Atlassian's XML when asked")
-        func manifest() async throws {
-            let server = try RunningServer()
-            let json = try await server.get("/rest/applinks/1.0/manifest")
-            #expect(json.status == 200 && json.headers["Content-Type"].first?.hasPrefix("application/json") == true)
-            let m = try #require(try JSONSerialization.jsonObject(with: Data(json.body.utf8)) as? [String: Any])
-            #expect(m["name"] as? String == "Server test" && m["typeId"] as? String == "applinks" && m["publicSignup"] as? Bool == false)
-            #expect(UUID(uuidString: m["id"] as? String ?? "") != nil && m["url"] as? String == "http://127.0.0.1:8080")
-            #expect(m["version"] as? String == "0.1.0" && m["applinksVersion"] is String)
-            #expect(m["incomingAuthenticationTypes"] as? [String] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
-            let xml = try await server.get("/rest/applinks/1.0/manifest", headers: [("Accept", "application/xml")])
-            #expect(xml.status == 200 && xml.headers["Content-Type"].first?.hasPrefix("application/xml") == true)
-            let parsed = try #require(LeafXML.parse(Data(xml.body.utf8)))
-            #expect(parsed.root == "manifest")
-            #expect(
-                parsed.values["id"] == [m["id"] as! String] && parsed.values["typeId"] == ["applinks"]
-                    && parsed.values["publicSignup"] == ["false"])
-            #expect(parsed.values["incomingAuthenticationType"] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
-            #expect(parsed.values["outgoingAuthenticationType"]?.count == 1)
-            #expect(try await server.get("/healthz").body == #"{"status":"ok"}"#)
-        }
-
         @Test(
             "plugin routes reach the plugin; a type disabled with the CLI answers 503 (403 for a browser's page) without a restart, and comes back"
         )
@@ -176,49 +150,6 @@ extension ServerProcessTests {
 extension ServerProcessTests {
     @Suite("status API, metrics and logs")
     struct OperationsTests {
-        @Test("the status API hands the caller to the link's type, which authenticates it")
-        func statusAPI() async throws {
-            let server = try RunningServer()
-            let created = try server.cli(
-                "create", "fixture", "--set", "name=S", "--set", "url=https://s.example.com", "--set", "token=abcd", "--json")
-            let id = try #require(created.jsonObject?["id"] as? String)
-            let refused = try await server.get("/rest/applinks/3.0/status/\(id)")
-            #expect(
-                refused.status == 401 && refused.headers["WWW-Authenticate"].first == "Fixture" && refused.body == #"{"working":false}"#)
-            let ok = try await server.get("/rest/applinks/3.0/status/\(id)", headers: [("X-Fixture-Auth", "let-me-in")])
-            #expect(ok.status == 200 && ok.body == #"{"link_id":"\#(id)","working":true}"#)
-            #expect(try await server.get("/rest/applinks/3.0/status/00000000-0000-0000-0000-000000000000").status == 404)
-        }
-
-        @Test("/metrics counts requests by route and status, times them, gives links by status category, and calls by link type")
-        func metrics() async throws {
-            let server = try RunningServer()
-            _ = try server.cli("create", "fixture", "--set", "name=M", "--set", "url=https://m.example.com", "--set", "token=abcd")
-            _ = try server.cli("status", "--all")
-            for _ in 0..<3 { _ = try await server.get("/rest/applinks/1.0/manifest") }
-            _ = try await server.get("/no/such/page")
-            let text = try await server.get("/metrics").body
-            #expect(text.contains(#"applinks_http_requests_total{method="GET",route="/rest/applinks/1.0/manifest",status="200"} 3"#))
-            #expect(text.contains(#"status="404""#))
-            #expect(text.contains("applinks_http_request_duration_seconds_bucket"))
-            #expect(
-                text.contains(#"applinks_links{category="CONNECTED"} 1"#) && text.contains(#"applinks_links{category="NETWORK_ERROR"} 0"#))
-            // Calls into the link type from this server: its route, twice, with their latency.
-            for _ in 0..<2 { #expect(try await server.get("/plugins/fixture/hello").status == 200) }
-            let after = try await server.get("/metrics").body
-            let labels = #"link_type="fixture",function="handle_http""#
-            #expect(after.contains("applinks_plugin_calls_total{\(labels),outcome=\"ok\"} 2"), "\(after)")
-            #expect(after.contains("applinks_plugin_calls_total{\(labels),outcome=\"failed\"} 0"))
-            #expect(after.contains("applinks_plugin_call_duration_seconds_bucket{\(labels),le=\"+Inf\"} 2"))
-            #expect(after.contains("applinks_plugin_call_duration_seconds_count{\(labels)} 2"))
-            // The sweep that ran at start was timed.
-            #expect(after.contains("applinks_status_sweep_duration_seconds_count"), "\(after)")
-            // The store's pool: GRDB's five readers and one writer, and at least the request's own read counted.
-            #expect(after.contains("applinks_store_pool_connections 6\n"), "\(after)")
-            #expect(after.firstMatch(of: /applinks_store_operations_in_flight_peak [1-9]/) != nil, "\(after)")
-            #expect(after.firstMatch(of: /applinks_store_operations_in_flight \d+\n/) != nil, "\(after)")
-        }
-
         @Test("after a full flow the log holds no password, token, cookie, CSRF token or secret")
         func noSecretsInLogs() async throws {
             let server = try RunningServer(extraEnv: ["APPLINKS_LOG_LEVEL": "trace"])
@@ -349,5 +280,3 @@ extension ServerProcessTests {
         }
     }
 }
-
-/// Element names and their text, from a flat XML document.

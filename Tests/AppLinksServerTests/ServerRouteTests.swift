@@ -1,0 +1,74 @@
+import AppLinksPluginOAuth1
+import Foundation
+import Testing
+
+/// The manifest, the status API and /metrics, in process: the app `applinks serve` builds, with no socket.
+@Suite("server routes, in process")
+struct ServerRouteTests {
+    @Test("the manifest answers in JSON, and in Atlassian's XML when asked")
+    func manifest() async throws {
+        try await InProcessServer.run { server in
+            let json = try await server.get("/rest/applinks/1.0/manifest")
+            #expect(json.status == 200 && json.headers["Content-Type"].first?.hasPrefix("application/json") == true)
+            let m = try #require(try JSONSerialization.jsonObject(with: Data(json.body.utf8)) as? [String: Any])
+            #expect(
+                m["name"] as? String == "In-process host" && m["typeId"] as? String == "applinks" && m["publicSignup"] as? Bool == false)
+            #expect(UUID(uuidString: m["id"] as? String ?? "") != nil && m["url"] as? String == "http://127.0.0.1:9999")
+            #expect(m["version"] as? String == "0.1.0" && m["applinksVersion"] is String)
+            #expect(m["incomingAuthenticationTypes"] as? [String] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
+            let xml = try await server.get("/rest/applinks/1.0/manifest", headers: [("Accept", "application/xml")])
+            #expect(xml.status == 200 && xml.headers["Content-Type"].first?.hasPrefix("application/xml") == true)
+            let parsed = try #require(LeafXML.parse(Data(xml.body.utf8)))
+            #expect(parsed.root == "manifest")
+            #expect(
+                parsed.values["id"] == [m["id"] as! String] && parsed.values["typeId"] == ["applinks"]
+                    && parsed.values["publicSignup"] == ["false"])
+            #expect(parsed.values["incomingAuthenticationType"] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
+            #expect(parsed.values["outgoingAuthenticationType"]?.count == 1)
+            #expect(try await server.get("/healthz").body == #"{"status":"ok"}"#)
+        }
+    }
+
+    @Test("the status API hands the caller to the link's type, which authenticates it")
+    func statusAPI() async throws {
+        try await InProcessServer.run { server in
+            let id = try await server.createFixtureLink(name: "S", url: "https://s.example.com")
+            let refused = try await server.get("/rest/applinks/3.0/status/\(id)")
+            #expect(
+                refused.status == 401 && refused.headers["WWW-Authenticate"].first == "Fixture" && refused.body == #"{"working":false}"#)
+            let ok = try await server.get("/rest/applinks/3.0/status/\(id)", headers: [("X-Fixture-Auth", "let-me-in")])
+            #expect(ok.status == 200 && ok.body == #"{"link_id":"\#(id)","working":true}"#)
+            #expect(try await server.get("/rest/applinks/3.0/status/00000000-0000-0000-0000-000000000000").status == 404)
+        }
+    }
+
+    @Test("/metrics counts requests by route and status, times them, gives links by status category, and calls by link type")
+    func metrics() async throws {
+        try await InProcessServer.run { server in
+            let id = try await server.createFixtureLink(name: "M", url: "https://m.example.com")
+            _ = try await server.deployment.checkStatus(of: [try await server.deployment.resolveLink(id)])
+            for _ in 0..<3 { _ = try await server.get("/rest/applinks/1.0/manifest") }
+            _ = try await server.get("/no/such/page")
+            let text = try await server.get("/metrics").body
+            #expect(text.contains(#"applinks_http_requests_total{method="GET",route="/rest/applinks/1.0/manifest",status="200"} 3"#))
+            #expect(text.contains(#"status="404""#))
+            #expect(text.contains("applinks_http_request_duration_seconds_bucket"))
+            #expect(
+                text.contains(#"applinks_links{category="CONNECTED"} 1"#) && text.contains(#"applinks_links{category="NETWORK_ERROR"} 0"#))
+            // Calls into the link type from this server: its route, twice, with their latency.
+            for _ in 0..<2 { #expect(try await server.get("/plugins/fixture/hello").status == 200) }
+            let after = try await server.get("/metrics").body
+            let labels = #"link_type="fixture",function="handle_http""#
+            #expect(after.contains("applinks_plugin_calls_total{\(labels),outcome=\"ok\"} 2"), "\(after)")
+            #expect(after.contains("applinks_plugin_calls_total{\(labels),outcome=\"failed\"} 0"))
+            #expect(after.contains("applinks_plugin_call_duration_seconds_bucket{\(labels),le=\"+Inf\"} 2"))
+            #expect(after.contains("applinks_plugin_call_duration_seconds_count{\(labels)} 2"))
+            // The sweep that ran at start was timed.
+            #expect(after.contains("applinks_status_sweep_duration_seconds_count"), "\(after)")
+            // The store's pool: GRDB's five readers and one writer, and at least the request's own read counted.
+            #expect(after.contains("applinks_store_pool_connections 6\n"), "\(after)")
+            #expect(after.firstMatch(of: /applinks_store_operations_in_flight_peak [1-9]/) != nil, "\(after)")
+            #expect(after.firstMatch(of: /applinks_store_operations_in_flight \d+\n/) != nil, "\(after)")
+        }
+    }
+}
