@@ -1,0 +1,113 @@
+import AppLinksCore
+import AppLinksLocking
+import AppLinksStore
+import Foundation
+import Testing
+
+/// Plugin data: expiry on the suite's clock, compare-and-set, and the blocking API plugins call from their threads.
+extension StoreConformanceSuite {
+    func pluginData() async throws {
+        let s = try await makeStore()
+        try await s.put(namespace: "p1", key: "a%1", value: Data("x".utf8), ttl: nil)
+        try await s.put(namespace: "p1", key: "ab", value: Data("y".utf8), ttl: nil)
+        try await s.put(namespace: "p1", key: "b", value: Data("z".utf8), ttl: nil)
+        try await s.put(namespace: "p2", key: "a%1", value: Data("other".utf8), ttl: nil)
+        #expect(try await s.value(namespace: "p1", key: "a%1") == Data("x".utf8))
+        #expect(try await s.value(namespace: "p2", key: "a%1") == Data("other".utf8))
+        #expect(try await s.keys(namespace: "p1", prefix: "a%") == ["a%1"])
+        #expect(try await s.keys(namespace: "p1", prefix: "a") == ["a%1", "ab"])
+        #expect(try await s.keys(namespace: "p1", prefix: "") == ["a%1", "ab", "b"])
+        // Prefixes are literal, and listed by a range: the last character there is, LIKE's wildcards and escape.
+        for key in ["q\u{10FFFF}z", "q_b", "q\\c", "qxb", "q", "r"] { try await s.put(namespace: "p3", key: key, value: Data(), ttl: nil) }
+        #expect(try await s.keys(namespace: "p3", prefix: "q") == ["q", "q\\c", "q_b", "qxb", "q\u{10FFFF}z"])
+        #expect(try await s.keys(namespace: "p3", prefix: "q_") == ["q_b"])
+        #expect(try await s.keys(namespace: "p3", prefix: "q\\") == ["q\\c"])
+        #expect(try await s.keys(namespace: "p3", prefix: "q\u{10FFFF}") == ["q\u{10FFFF}z"])
+        #expect(try await s.keys(namespace: "p3", prefix: "qx") == ["qxb"])
+        try await s.put(namespace: "p1", key: "a%1", value: Data("x2".utf8), ttl: nil)
+        #expect(try await s.value(namespace: "p1", key: "a%1") == Data("x2".utf8))
+        try await s.delete(namespace: "p1", key: "b")
+        try await s.delete(namespace: "p1", key: "never-there")
+        #expect(try await s.value(namespace: "p1", key: "b") == nil)
+        try await s.put(namespace: "p1", key: "short", value: Data("t".utf8), ttl: .seconds(2))
+        #expect(try await s.value(namespace: "p1", key: "short") == Data("t".utf8))
+        advance(.milliseconds(1900))
+        #expect(try await s.value(namespace: "p1", key: "short") == Data("t".utf8), "a value lives for its whole time to live")
+        advance(.milliseconds(200))
+        #expect(try await s.value(namespace: "p1", key: "short") == nil)
+        #expect(try await !s.keys(namespace: "p1", prefix: "").contains("short"))
+    }
+
+    func compareAndSet() async throws {
+        let s = try await makeStore()
+        #expect(try await s.compareAndSet(namespace: "n", key: "k", expected: nil, replacement: Data("1".utf8), ttl: nil))
+        #expect(try await !s.compareAndSet(namespace: "n", key: "k", expected: nil, replacement: Data("2".utf8), ttl: nil))
+        #expect(try await !s.compareAndSet(namespace: "n", key: "k", expected: Data("9".utf8), replacement: Data("2".utf8), ttl: nil))
+        #expect(try await s.compareAndSet(namespace: "n", key: "k", expected: Data("1".utf8), replacement: Data("2".utf8), ttl: nil))
+        #expect(try await s.value(namespace: "n", key: "k") == Data("2".utf8))
+        #expect(try await s.compareAndSet(namespace: "n", key: "k", expected: Data("2".utf8), replacement: nil, ttl: nil))
+        #expect(try await s.value(namespace: "n", key: "k") == nil)
+        // An expired value counts as absent.
+        try await s.put(namespace: "n", key: "e", value: Data("old".utf8), ttl: .seconds(1))
+        advance(.milliseconds(1200))
+        #expect(try await s.compareAndSet(namespace: "n", key: "e", expected: nil, replacement: Data("new".utf8), ttl: nil))
+        let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    try await s.compareAndSet(namespace: "n", key: "race", expected: nil, replacement: Data("\(i)".utf8), ttl: nil)
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(winners == 1)
+    }
+
+    /// A store that offers ``BlockingPluginDataStore`` must give the same answers through it, and its
+    /// compare-and-set must stay exclusive when blocking and async writers race each other.
+    func blockingPluginData() async throws {
+        let s = try await makeStore()
+        let b = try #require(s as? any BlockingPluginDataStore, "\(type(of: s)) does not offer BlockingPluginDataStore")
+        try b.putBlocking(namespace: "p", key: "k", value: Data("1".utf8), ttl: nil)
+        #expect(try await s.value(namespace: "p", key: "k") == Data("1".utf8))
+        try await s.put(namespace: "p", key: "k", value: Data("2".utf8), ttl: nil)
+        #expect(try b.valueBlocking(namespace: "p", key: "k") == Data("2".utf8))
+        #expect(try b.valueBlocking(namespace: "other", key: "k") == nil)
+        try b.putBlocking(namespace: "p", key: "empty", value: Data(), ttl: nil)
+        #expect(try b.valueBlocking(namespace: "p", key: "empty") == Data())
+        #expect(try b.keysBlocking(namespace: "p", prefix: "") == ["empty", "k"])
+        try b.deleteBlocking(namespace: "p", key: "k")
+        #expect(try await s.value(namespace: "p", key: "k") == nil)
+        try b.putBlocking(namespace: "p", key: "short", value: Data("t".utf8), ttl: .seconds(1))
+        #expect(try b.valueBlocking(namespace: "p", key: "short") == Data("t".utf8))
+        advance(.milliseconds(1200))
+        #expect(try b.valueBlocking(namespace: "p", key: "short") == nil)
+        #expect(try b.compareAndSetBlocking(namespace: "p", key: "short", expected: nil, replacement: Data("n".utf8), ttl: nil))
+        #expect(try !b.compareAndSetBlocking(namespace: "p", key: "short", expected: Data("x".utf8), replacement: nil, ttl: nil))
+
+        // Ten threads on the blocking API and ten tasks on the async one race for one key: one wins.
+        let blockingWins = WinCounter()
+        let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                DispatchQueue.concurrentPerform(iterations: 10) { i in
+                    if (try? b.compareAndSetBlocking(namespace: "p", key: "race", expected: nil, replacement: Data("b\(i)".utf8), ttl: nil))
+                        == true
+                    {
+                        blockingWins.count.withLock { $0 += 1 }
+                    }
+                }
+                return false
+            }
+            for i in 0..<10 {
+                group.addTask {
+                    try await s.compareAndSet(namespace: "p", key: "race", expected: nil, replacement: Data("a\(i)".utf8), ttl: nil)
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(winners + blockingWins.count.withLock { $0 } == 1)
+    }
+
+    private final class WinCounter: Sendable {
+        let count = Locked(0)
+    }
+}
