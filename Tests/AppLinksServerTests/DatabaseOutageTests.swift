@@ -76,7 +76,9 @@ extension ServerProcessTests {
                 token.status == 503 && "\(token.json)".contains("database"),
                 "the token endpoint blames the database, not the link type: \(token)")
 
-            try await Task.sleep(for: .seconds(4))
+            // The database comes back once the node has said it is gone, which is logged once per outage.
+            let noticed = await s.eventually(within: .seconds(30)) { s.log.contains("database unavailable") }
+            #expect(noticed != nil, "\(s.log.suffix(2000))")
             try relay.start()
             let back = ContinuousClock.now
             let ready = try await s.eventually(within: .seconds(30)) { try await s.get("/readyz").status == 200 }

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksJSON
 import Foundation
 import TestSupport
 import Testing
@@ -112,6 +113,16 @@ extension ServerProcessTests {
             r.json["output"] as? [String: Any] ?? [:]
         }
 
+        /// Waits until the link's access token is due for renewal: the expiry its `token-status` reports, less the 60 s
+        /// within which the link type renews. The wait is as long as the token's own lifetime, whatever the machine.
+        static func waitUntilDue(_ c: RunningServer, _ link: String) async throws {
+            let status = Self.output(try c.action(link, "token-status"))
+            let expires = try #require((status["expires_at"] as? String).flatMap(Timestamp.parse), "\(status)")
+            let wait = expires.addingTimeInterval(-60).timeIntervalSinceNow
+            // The reported time is cut to the millisecond: a little more makes sure the due time has passed.
+            if wait > 0 { try await Task.sleep(for: .seconds(wait) + .milliseconds(20)) }
+        }
+
         @Test(
             "against a second AppLinks host: discovery, authorize in a browser, test-request, a forced expiry refreshes, a revoked grant is ACCESS_ERROR"
         )
@@ -166,7 +177,7 @@ extension ServerProcessTests {
                 tokenStatus.stdout.contains(#""refreshable" : true"#) && !tokenStatus.stdout.contains("access_token"),
                 "\(tokenStatus.stdout)")
 
-            try await Task.sleep(for: .milliseconds(2_300))
+            try await Self.waitUntilDue(c, link)
             let second = try c.action(link, "test-request", "--arg", "url=\(whoami)")
             #expect(Self.output(second)["status"] as? Int == 200, "\(second)")
             #expect(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int == 1, "the expired token was refreshed once")
@@ -202,10 +213,10 @@ extension ServerProcessTests {
             #expect(done.status == 200, "\(done)")
             let me = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
             #expect(Self.output(me)["status"] as? Int == 200 && (Self.output(me)["body"] as? String)?.contains("alice") == true, "\(me)")
-            try await Task.sleep(for: .milliseconds(1_300))
+            try await Self.waitUntilDue(c, link)
             #expect(Self.output(try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me"))["status"] as? Int == 200)
             #expect(try await p.stats()["refreshes"] == 1)
-            try await Task.sleep(for: .milliseconds(1_300))
+            try await Self.waitUntilDue(c, link)
             // The rotated refresh token works; the first one was revoked by authlib.
             #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
             #expect(try await p.stats()["refreshes"] == 2)
@@ -330,7 +341,7 @@ extension ServerProcessTests {
             #expect(goodSecret.status == 0 && (goodSecret.json["message"] as? String)?.contains("accepted") == true, "\(goodSecret)")
             let refreshedBy = try await p.stats()["refreshes"] ?? 0
             for round in 1...2 {
-                try await Task.sleep(for: .milliseconds(1_300))
+                try await Self.waitUntilDue(c, link)
                 let r = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
                 #expect(Self.output(r)["status"] as? Int == 200, "round \(round): \(r)")
             }
@@ -345,7 +356,7 @@ extension ServerProcessTests {
             let shortDone = try Self.authorize(c, short, kind: "authlib")
             #expect(shortDone.status == 200 && shortDone.page.contains("no refresh token"), "\(shortDone)")
             #expect((Self.output(try c.action(short, "token-status"))["warning"] as? String)?.contains("no refresh token") == true)
-            try await Task.sleep(for: .milliseconds(1_300))
+            try await Self.waitUntilDue(c, short)
             let expired = try await c.checkStatus(short, admin: admin)
             #expect(expired.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && expired.1.contains("no refresh token"), "\(expired)")
 
