@@ -11,7 +11,7 @@ extension ServerProcessTests {
             let config = s.home.appendingPathComponent("config.yaml")
             let original = try String(contentsOf: config, encoding: .utf8)
             try #require(original.contains("  level: info\n"))
-            func logged(_ text: String) async -> Bool { await s.eventually(within: .seconds(10)) { s.log.contains(text) } != nil }
+            func logged(_ text: String) async -> Bool { await s.eventually(within: .seconds(60)) { s.log.contains(text) } != nil }
 
             _ = try await s.get("/healthz")
             #expect(await logged("GET /healthz 200"), "the access log is on at info: \(s.log.suffix(400))")

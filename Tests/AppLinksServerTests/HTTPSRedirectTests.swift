@@ -26,7 +26,7 @@ extension ServerProcessTests {
             // The forwarded host reaches the access log, next to the forwarded client.
             _ = try await proxied.get(
                 "/healthz", headers: [("X-Forwarded-Host", "applinks.example.com"), ("X-Forwarded-For", "198.51.100.4")])
-            let logged = await proxied.eventually(within: .seconds(5)) {
+            let logged = await proxied.eventually(within: .seconds(60)) {
                 let log = (try? String(contentsOf: proxied.logFile, encoding: .utf8)) ?? ""
                 return log.contains("client=198.51.100.4") && log.contains("host=applinks.example.com")
             }

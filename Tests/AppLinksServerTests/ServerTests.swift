@@ -121,7 +121,7 @@ extension ServerProcessTests {
             kill(server.process.processIdentifier, SIGTERM)
             let answer = try await slow
             #expect(answer.status == 200 && answer.body == "finally")
-            let exited = await server.eventually(within: .seconds(10)) { () async -> Bool in !server.process.isRunning }
+            let exited = await server.eventually(within: .seconds(60)) { () async -> Bool in !server.process.isRunning }
             #expect(exited != nil && server.process.terminationStatus == 0)
         }
 
@@ -138,7 +138,7 @@ extension ServerProcessTests {
             let created = try server.cli(
                 "create", "fixture", "--set", "name=Swept", "--set", "url=https://s.example.com", "--set", "token=abcd", "--json")
             #expect(created.status == 0)
-            let connected = try await server.eventually(within: .seconds(5)) {
+            let connected = try await server.eventually(within: .seconds(60)) {
                 let list = try server.cli("list", "--json").jsonArray ?? []
                 return (list.first?["status"] as? [String: Any])?["category"] as? String == "CONNECTED"
             }
