@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -17,9 +18,19 @@ extension ServerProcessTests {
             var tokens: [String] = []
         }
 
+        /// How many writers have had a write acknowledged in this cycle: the kill waits for all of them, so that every
+        /// cycle kills the node under writes of both kinds, however slow the machine.
+        final class WritersStarted: Sendable {
+            private let writers = Atomic(0)
+            var count: Int { writers.load(ordering: .acquiring) }
+            func one() { writers.add(1, ordering: .releasing) }
+        }
+
         /// One writer's share of a cycle, until the server stops answering: writer 0 creates links through the REST
         /// wizard (a link row and its audit entry), the others take client_credentials tokens (plugin data).
-        static func write(_ s: RunningServer, admin: String, client: OAuth.Client, cycle: Int, writer: Int) async -> Acknowledged {
+        static func write(
+            _ s: RunningServer, admin: String, client: OAuth.Client, cycle: Int, writer: Int, started: WritersStarted
+        ) async -> Acknowledged {
             var done = Acknowledged()
             for n in 0..<10_000 {
                 do {
@@ -37,11 +48,13 @@ extension ServerProcessTests {
                         let link = (object?["link"] as? [String: Any]) ?? object
                         guard let id = link?["id"] as? String else { return done }
                         done.links.append((id, name))
+                        if done.links.count == 1 { started.one() }
                     } else {
                         let r = try await OAuth.post(
                             s, "/rest/oauth2/latest/token", ["grant_type": "client_credentials"], basic: (client.id, client.secret ?? ""))
                         guard r.status == 200, let token = r.json["access_token"] as? String else { return done }
                         done.tokens.append(token)
+                        if done.tokens.count == 1 { started.one() }
                     }
                 } catch {
                     return done
@@ -92,12 +105,16 @@ extension ServerProcessTests {
             let cycles = ProcessInfo.processInfo.environment["APPLINKS_CRASH_CYCLES"].flatMap { Int($0) } ?? 50
             for cycle in 0..<cycles {
                 let server = s
+                let writing = WritersStarted()
                 let acked = await withTaskGroup(of: Acknowledged.self) { group in
                     for writer in 0..<2 {
-                        group.addTask { await Self.write(server, admin: admin, client: client, cycle: cycle, writer: writer) }
+                        group.addTask {
+                            await Self.write(server, admin: admin, client: client, cycle: cycle, writer: writer, started: writing)
+                        }
                     }
                     group.addTask {
-                        try? await Task.sleep(for: .milliseconds(Int.random(in: 50...400)))
+                        _ = await server.eventually(within: .seconds(60)) { writing.count == 2 }
+                        try? await Task.sleep(for: .milliseconds(Int.random(in: 0...350)))
                         kill(server.process.processIdentifier, SIGKILL)
                         return Acknowledged()
                     }
@@ -111,11 +128,11 @@ extension ServerProcessTests {
                 all.links += acked.links
                 all.tokens += acked.tokens
 
-                let started = ContinuousClock.now
+                let restarted = ContinuousClock.now
                 s = try RunningServer(dir: dir, extraEnv: env, initialise: false, listen: "127.0.0.1:\(port)")
                 do {
                     while try await s.get("/healthz").status != 200 {}
-                    restarts.append(ContinuousClock.now - started)
+                    restarts.append(ContinuousClock.now - restarted)
                     if database == nil {
                         let check = try runCommand(
                             URL(fileURLWithPath: "/usr/bin/python3"),
