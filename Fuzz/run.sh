@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=$(ls Fuzz/Targets)
-target=${1:?"usage: bash Fuzz/run.sh TARGET|all|list SECONDS [libFuzzer options]; targets: $(echo $targets)"}
+target=${1:?"usage: bash Fuzz/run.sh TARGET|all|list|build SECONDS [libFuzzer options]; targets: $(echo $targets)"}
 if [ "$target" = list ]; then echo "$targets"; exit 0; fi
 build_only=false
 if [ "$target" = build ]; then build_only=true; target=all; set -- all 0; fi
