@@ -1,10 +1,4 @@
 import AppLinksCore
-import AppLinksJSON
-import Configuration
-import Foundation
-import Logging
-import SystemPackage
-import Yams
 
 extension DeploymentConfig {
     /// The commented file that `applinks init` writes.

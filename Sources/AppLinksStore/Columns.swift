@@ -1,7 +1,5 @@
-import AppLinksCore
 import AppLinksJSON
 import Foundation
-import GRDB
 
 /// How rows hold values that SQL has no type for: JSON text for lists and objects, seconds since 1970 for times.
 /// Every backend stores them the same way, so that a migration between backends copies them unchanged.
