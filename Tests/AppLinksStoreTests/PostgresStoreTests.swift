@@ -22,17 +22,17 @@ struct PostgresStoreTests {
 
     @Test("a database an older release made is brought up to date, which the store reports; a current one is left alone")
     func upgrade() async throws {
-        let url = try await TestPostgres.freshDatabase()
+        let url = TestPostgres.patient(try await TestPostgres.freshDatabase())
         let versions = PostgresStore.migrations.map(\.0)
         try #require(versions.count >= 2)
-        let old = try await PostgresStore.connect(url: TestPostgres.patient(url), schemaUpTo: versions[versions.count - 2])
+        let old = try await PostgresStore.connect(url: url, schemaUpTo: versions[versions.count - 2])
         #expect(old.upgradedBy.isEmpty, "a new database is created, not upgraded")
         old.close()
-        let upgraded = try await PostgresStore.connect(url: TestPostgres.patient(url))
+        let upgraded = try await PostgresStore.connect(url: url)
         let last = PostgresStore.migrations.last!
         #expect(upgraded.upgradedBy == ["\(last.0)-\(last.1)"])
         upgraded.close()
-        let again = try await PostgresStore.connect(url: TestPostgres.patient(url))
+        let again = try await PostgresStore.connect(url: url)
         #expect(again.upgradedBy.isEmpty)
         again.close()
     }
@@ -53,9 +53,9 @@ struct PostgresStoreTests {
 
     @Test("compare-and-set across separate pools (two nodes): of 20 racing inserts of one code, exactly one wins")
     func racingNodes() async throws {
-        let url = try await TestPostgres.freshDatabase()
-        let a = try await PostgresStore.connect(url: TestPostgres.patient(url))
-        let b = try await PostgresStore.connect(url: TestPostgres.patient(url))
+        let url = TestPostgres.patient(try await TestPostgres.freshDatabase())
+        let a = try await PostgresStore.connect(url: url)
+        let b = try await PostgresStore.connect(url: url)
         for round in 0..<5 {
             let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for i in 0..<20 {
@@ -135,9 +135,9 @@ extension PostgresStoreTests {
 
     @Test("a link type enabled or disabled through one pool is announced at once to another's change feed")
     func changeFeed() async throws {
-        let url = try await TestPostgres.freshDatabase()
-        let a = try await PostgresStore.connect(url: TestPostgres.patient(url))
-        let b = try await PostgresStore.connect(url: TestPostgres.patient(url))
+        let url = TestPostgres.patient(try await TestPostgres.freshDatabase())
+        let a = try await PostgresStore.connect(url: url)
+        let b = try await PostgresStore.connect(url: url)
         let topics = try await withThrowingTaskGroup(of: [String].self) { group in
             group.addTask {
                 var seen: [String] = []
@@ -170,9 +170,9 @@ extension PostgresStoreTests {
 extension PostgresStoreTests {
     @Test("work done exclusively runs on one node at a time; the other skips it, and may run it once it is free")
     func exclusiveWork() async throws {
-        let url = try await TestPostgres.freshDatabase()
-        let a = try await PostgresStore.connect(url: TestPostgres.patient(url))
-        let b = try await PostgresStore.connect(url: TestPostgres.patient(url))
+        let url = TestPostgres.patient(try await TestPostgres.freshDatabase())
+        let a = try await PostgresStore.connect(url: url)
+        let b = try await PostgresStore.connect(url: url)
         // A holds the lock until told to let go; B tries meanwhile.
         let (held, holding) = AsyncStream<Void>.makeStream()
         let (release, releasing) = AsyncStream<Void>.makeStream()
