@@ -281,16 +281,6 @@ let package = Package(
             ],
             swiftSettings: swift6
         ),
-        // The server's routes in process, through HummingbirdTesting: no socket, no child process.
-        .testTarget(
-            name: "AppLinksRouteTests",
-            dependencies: [
-                "AppLinksServer", "AppLinksHost", "AppLinksCore", "AppLinksJSON", "TestSupport",
-                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swift6
-        ),
         // Each bundled link type in process, through AppLinksTesting's FakeHost: no process, socket or database.
         .testTarget(
             name: "LinkTypeTests",

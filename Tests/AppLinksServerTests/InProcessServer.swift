@@ -11,15 +11,14 @@ import TestSupport
 
 /// The app `applinks serve` builds, with the fixture link type, run in the test's own process through
 /// HummingbirdTesting's router client: no socket and no child process. Its background services (the change feed,
-/// the status sweep) run for the length of ``run(baseURL:environment:_:)``.
+/// the status sweep) run for the length of ``run(baseURL:_:)``.
 struct InProcessServer: ServerUnderTest {
     let deployment: Deployment
     let client: any TestClientProtocol
 
-    /// Starts a deployment in a fresh home, runs `body` against it, and stops it.
+    /// Starts a deployment in a fresh home, runs `body` against it, and shuts it down as `applinks serve` does.
     static func run<T: Sendable>(
-        baseURL: String = "http://127.0.0.1:9999", environment: [String: String] = [:],
-        _ body: @Sendable (InProcessServer) async throws -> T
+        baseURL: String = "http://127.0.0.1:9999", _ body: @Sendable (InProcessServer) async throws -> T
     ) async throws -> T {
         let dir = TemporaryDirectory("in-process")
         defer { withExtendedLifetime(dir) {} }
@@ -30,10 +29,17 @@ struct InProcessServer: ServerUnderTest {
             listen: "127.0.0.1:9999",
             environment: [
                 "APPLINKS_PLUGINS_PATHS": BuildProducts.fixturePlugin.path, "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "false",
-            ].merging(environment) { _, new in new }, logger: logger, actor: "test")
-        let app = try buildApplication(deployment: deployment, listen: ListenAddress(host: "127.0.0.1", port: 0), logger: logger)
-        return try await app.test(.router) { client in
-            try await body(InProcessServer(deployment: deployment, client: client))
+            ], logger: logger, actor: "test")
+        do {
+            let app = try buildApplication(deployment: deployment, listen: ListenAddress(host: "127.0.0.1", port: 0), logger: logger)
+            let result = try await app.test(.router) { client in
+                try await body(InProcessServer(deployment: deployment, client: client))
+            }
+            await deployment.shutdown()
+            return result
+        } catch {
+            await deployment.shutdown()
+            throw error
         }
     }
 
@@ -42,13 +48,15 @@ struct InProcessServer: ServerUnderTest {
     ) async throws
         -> (status: Int, headers: HTTPHeaders, body: String)
     {
+        // A name or method a real client could not send is the test's mistake, not something to drop quietly.
         var fields = HTTPFields()
         for (name, value) in headers {
-            guard let name = HTTPField.Name(name) else { continue }
+            guard let name = HTTPField.Name(name) else { throw CompileError(message: "not a header name: \(name.debugDescription)") }
             fields.append(HTTPField(name: name, value: value))
         }
+        guard let verb = HTTPRequest.Method(method) else { throw CompileError(message: "not an HTTP method: \(method.debugDescription)") }
         let response = try await client.executeRequest(
-            uri: path, method: HTTPRequest.Method(method) ?? .get, headers: fields, body: body.map { ByteBuffer(string: $0) })
+            uri: path, method: verb, headers: fields, body: body.map { ByteBuffer(string: $0) })
         return (
             Int(response.status.code), HTTPHeaders(response.headers.map { ($0.name.rawName, $0.value) }),
             String(buffer: response.body)

@@ -2,10 +2,11 @@ import AppLinksPluginOAuth1
 import Foundation
 import Testing
 
-/// The manifest, the status API and /metrics, in process: the app `applinks serve` builds, with no socket.
+/// The probes, the manifest, the admin API's authentication, the status API and /metrics, in process: the app
+/// `applinks serve` builds, with no socket.
 @Suite("server routes, in process")
 struct ServerRouteTests {
-    @Test("the manifest answers in JSON, and in Atlassian's XML when asked")
+    @Test("the probes answer, and the manifest answers in JSON, and in Atlassian's XML when asked")
     func manifest() async throws {
         try await InProcessServer.run { server in
             let json = try await server.get("/rest/applinks/1.0/manifest")
@@ -26,6 +27,24 @@ struct ServerRouteTests {
             #expect(parsed.values["incomingAuthenticationType"] == ["com.example.applinks.FixtureTokenAuthenticationProvider"])
             #expect(parsed.values["outgoingAuthenticationType"]?.count == 1)
             #expect(try await server.get("/healthz").body == #"{"status":"ok"}"#)
+            #expect(try await server.get("/readyz").status == 200)
+        }
+    }
+
+    @Test("the admin API: 401 with a challenge without credentials or with a wrong password, 403 for a non-admin, 200 for an admin")
+    func adminAPI() async throws {
+        try await InProcessServer.run { server in
+            _ = try await server.deployment.addUser("root", password: "correct horse battery", admin: true)
+            _ = try await server.deployment.addUser("viewer", password: "correct horse battery", admin: false)
+            func basic(_ user: String, _ password: String) -> [(String, String)] {
+                [("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())]
+            }
+            let none = try await server.get("/rest/applinks/3.0/links")
+            #expect(none.status == 401 && !none.headers["WWW-Authenticate"].isEmpty)
+            #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("root", "wrong password!")).status == 401)
+            #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("viewer", "correct horse battery")).status == 403)
+            let admin = try await server.get("/rest/applinks/3.0/links", headers: basic("root", "correct horse battery"))
+            #expect(admin.status == 200 && admin.body == "[]")
         }
     }
 
