@@ -77,7 +77,7 @@ extension ServerProcessTests {
                 #expect(
                     first.status == 200 || (first.json["error_description"] as? String)?.contains("revoked") == true, "\(first.json)")
                 if let token = first.json["access_token"] as? String {
-                    // Within the second every node takes to see a revocation (the provider caches tokens for half of it).
+                    // Once every node has heard of the revocation (the provider caches tokens for half a second).
                     let gone = try await a.eventually(within: .seconds(15)) {
                         let onA = try await O.introspect(a, c, token), onB = try await O.introspect(b, c, token)
                         return onA == false && onB == false
