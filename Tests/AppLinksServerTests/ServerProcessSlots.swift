@@ -8,7 +8,13 @@ import Testing
 /// the cores busy, and no test asserts a bound that more neighbours could break: each compares times it measures
 /// itself, or waits for what it expects.
 struct ServerProcessSlots: SuiteTrait, TestTrait, TestScoping {
-    static let shared = Slots(limit: ProcessInfo.processInfo.environment["APPLINKS_TEST_SERVER_SLOTS"].flatMap { Int($0) } ?? 3)
+    static let shared: Slots = {
+        guard let text = ProcessInfo.processInfo.environment["APPLINKS_TEST_SERVER_SLOTS"] else { return Slots(limit: 3) }
+        guard let limit = Int(text), limit > 0 else {
+            fatalError("APPLINKS_TEST_SERVER_SLOTS='\(text)' must be a whole number of at least 1, such as 3.")
+        }
+        return Slots(limit: limit)
+    }()
 
     var isRecursive: Bool { true }
 
@@ -26,7 +32,7 @@ struct ServerProcessSlots: SuiteTrait, TestTrait, TestScoping {
         private var free: Int
         private var waiting: [CheckedContinuation<Void, Never>] = []
 
-        init(limit: Int) { free = max(1, limit) }
+        init(limit: Int) { free = limit }
 
         func holding<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
             await acquire()
