@@ -66,9 +66,10 @@ extension ServerProcessTests {
                 let body = try await r.body.collect(upTo: 1 << 16)
                 return (r.status.code, String(buffer: body))
             }
-            // It starts beside the main listener, which RunningServer waited for; on a busy machine that may take a while.
-            let up = await s.eventually(within: .seconds(60)) { (try? await probe("/healthz").status) == 200 }
+            // It starts beside the main listener, which RunningServer waited for, so it may not listen yet.
+            let up = await s.eventually(within: .seconds(60)) { acceptsConnections(loopbackPort: probePort) }
             #expect(up != nil, "\(s.log.suffix(1000))")
+            #expect(try await probe("/healthz").status == 200)
             let ready = try await probe("/readyz")
             #expect(ready.status == 200 && ready.body.contains("ready"), "\(ready)")
             #expect(try await probe("/rest/applinks/1.0/manifest").status == 404)

@@ -82,3 +82,19 @@ public func freeLoopbackPort() throws -> Int {
     guard bound else { throw CompileError(message: "bind failed") }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
+
+/// Whether something accepts TCP connections on a loopback port now. Poll this, not HTTP, for a listener that is
+/// still starting: each refused connection makes AsyncHTTPClient's pool for that port back off for longer (up to a
+/// minute), so HTTP requests that poll a port before it listens end up waiting out the backoff.
+public func acceptsConnections(loopbackPort port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}

@@ -94,7 +94,8 @@ public final class RunningServer: ServerUnderTest, @unchecked Sendable {
 
     /// A client that shows redirects instead of following them, as the tests need to see each 303. A refused
     /// connection fails at once: by default AsyncHTTPClient retries it until the request's deadline, so every
-    /// request to a server a test had stopped or killed waited 10 s.
+    /// request to a server a test had stopped or killed waited 10 s. Wait for a port that is still starting with
+    /// ``acceptsConnections(loopbackPort:)``, not with requests: refusals make the pool back off for longer each time.
     public static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.connectionPool.retryConnectionEstablishment = false
