@@ -44,7 +44,9 @@ struct IsolatedServerTests {
 
     @Test("a runner killed in the middle of a wizard step: the draft survives, and the wizard resumes once the type is back")
     func runnerKilledMidWizard() async throws {
-        let s = try RunningServer(extraEnv: ["APPLINKS_PLUGINS_ISOLATION": "fixture=process"])
+        // A step may take three status timeouts: 15 minutes here, longer than the fixture's slow step ever holds, so
+        // the step ends when its runner is killed and not before, however long reaching it takes.
+        let s = try RunningServer(extraEnv: ["APPLINKS_PLUGINS_ISOLATION": "fixture=process", "APPLINKS_STATUS_TIMEOUT_SECONDS": "300"])
         let auth = [("Authorization", "Bearer \(try s.token(user: "root", admin: true))")]
         func json(_ body: String) -> [String: Any] {
             (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]
@@ -52,10 +54,10 @@ struct IsolatedServerTests {
         // The fixture's last step holds for a link whose name starts with "slow", once it has marked its draft.
         async let started = s.send(
             "POST", "/rest/applinks/3.0/wizard/fixture", headers: auth,
-            body: #"{"answers": {"name": "slow link", "url": "https://slow.example.com", "token": "abcd"}}"#)
+            body: #"{"answers": {"name": "slow link", "url": "https://slow.example.com", "token": "abcd"}}"#, timeoutSeconds: 600)
         // Killed once the slow step holds, whatever the machine's speed: its mark is in the database before it waits.
         // Reaching it can take a minute when the whole suite starts at once beside busy loops; once there, the step
-        // holds for 20 s, long enough for this poll to see the mark.
+        // holds until it is killed.
         let database = s.home.appendingPathComponent("applinks.db").path
         let held = await s.eventually(within: .seconds(300)) {
             let r = try? runCommand(
@@ -75,7 +77,7 @@ struct IsolatedServerTests {
 
         let interrupted = try await started
         let body = json(interrupted.body)
-        #expect(interrupted.status == 502, "\(interrupted.body)")
+        #expect(interrupted.status == 502, "\(interrupted.body)\n\(s.log)")
         let message = (body["error"] as? [String: Any])?["message"] as? String ?? ""
         #expect(message.contains("SIGKILL") && message.contains("applinks create --resume"), "\(interrupted.body)")
         let draft = try #require(body["draft_id"] as? String, "\(interrupted.body)")

@@ -175,10 +175,14 @@ extension ServerProcessTests {
                 tokenStatus.stdout.contains(#""refreshable" : true"#) && !tokenStatus.stdout.contains("access_token"),
                 "\(tokenStatus.stdout)")
 
+            // On a busy machine the first request may already have needed a refresh; what counts is that a token due
+            // for renewal is refreshed before it is used.
             try await Self.waitUntilDue(c, link)
+            let refreshesBefore = try #require(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int)
             let second = try c.action(link, "test-request", "--arg", "url=\(whoami)")
             #expect(Self.output(second)["status"] as? Int == 200, "\(second)")
-            #expect(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int == 1, "the expired token was refreshed once")
+            let refreshesAfter = try #require(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int)
+            #expect(refreshesAfter > refreshesBefore, "the token due for renewal was refreshed: \(refreshesBefore) → \(refreshesAfter)")
 
             // The user revokes the grant at the provider: our next check finds out.
             let grants = try #require(try p.cli("users", "grants", "alice", "--json").jsonArray)
@@ -211,13 +215,16 @@ extension ServerProcessTests {
             #expect(done.status == 200, "\(done)")
             let me = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
             #expect(Self.output(me)["status"] as? Int == 200 && (Self.output(me)["body"] as? String)?.contains("alice") == true, "\(me)")
+            // Counted from just before each use: on a busy machine an earlier request may already have refreshed.
             try await Self.waitUntilDue(c, link)
+            let beforeUse = try await p.stats()["refreshes"] ?? 0
             #expect(Self.output(try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me"))["status"] as? Int == 200)
-            #expect(try await p.stats()["refreshes"] == 1)
+            #expect(try await p.stats()["refreshes"] ?? 0 > beforeUse, "a token due for renewal is refreshed before it is used")
             try await Self.waitUntilDue(c, link)
+            let beforeCheck = try await p.stats()["refreshes"] ?? 0
             // The rotated refresh token works; the first one was revoked by authlib.
             #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
-            #expect(try await p.stats()["refreshes"] == 2)
+            #expect(try await p.stats()["refreshes"] ?? 0 > beforeCheck)
 
             // Revoked at the provider by the user: the next check finds out, and names the fix.
             _ = try await p.post("/admin/revoke-all")
@@ -338,13 +345,17 @@ extension ServerProcessTests {
             let goodSecret = try c.action(link, "set-credentials", "--arg", "client_secret=authlib-secret")
             #expect(goodSecret.status == 0 && (goodSecret.json["message"] as? String)?.contains("accepted") == true, "\(goodSecret)")
             let refreshedBy = try await p.stats()["refreshes"] ?? 0
+            let ours = Self.output(try c.action(link, "token-status"))["refreshes"] as? Int ?? 0
             for round in 1...2 {
                 try await Self.waitUntilDue(c, link)
+                let before = try await p.stats()["refreshes"] ?? 0
                 let r = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
                 #expect(Self.output(r)["status"] as? Int == 200, "round \(round): \(r)")
+                #expect(try await p.stats()["refreshes"] ?? 0 > before, "round \(round)")
             }
-            #expect(try await p.stats()["refreshes"] == refreshedBy + 2)
-            #expect(Self.output(try c.action(link, "token-status"))["refreshes"] as? Int == refreshedBy + 2)
+            // Every refresh the provider saw is one this host counted: the same refresh token served each time.
+            let theirs = (try await p.stats()["refreshes"] ?? 0) - refreshedBy
+            #expect((Self.output(try c.action(link, "token-status"))["refreshes"] as? Int ?? 0) - ours == theirs)
 
             // A provider that gives no refresh token: a warning, then re-authorization once the token expires.
             let once = try await AuthlibProvider(

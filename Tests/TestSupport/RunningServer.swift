@@ -122,6 +122,13 @@ public final class RunningServer: ServerUnderTest, @unchecked Sendable {
 
     public func send(
         _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil
+    ) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
+        try await send(method, path, headers: headers, body: body, timeoutSeconds: 10)
+    }
+
+    /// Sends one request; `timeoutSeconds` bounds the wait for the response's head.
+    public func send(
+        _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil, timeoutSeconds: Int64
     ) async throws
         -> (status: Int, headers: HTTPHeaders, body: String)
     {
@@ -129,7 +136,7 @@ public final class RunningServer: ServerUnderTest, @unchecked Sendable {
         request.method = HTTPMethod(rawValue: method)
         for (k, v) in headers { request.headers.add(name: k, value: v) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await Self.client.execute(request, timeout: .seconds(10))
+        let response = try await Self.client.execute(request, timeout: .seconds(timeoutSeconds))
         let body = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), response.headers, String(decoding: body.readableBytesView, as: UTF8.self))
     }

@@ -125,11 +125,11 @@ struct FixtureLinkType: LinkTypePlugin {
         // A step that takes a while, for tests that stop its process in the middle of it.
         if (r.answers["name"]?.stringValue ?? "").hasPrefix("slow") {
             host.log(.info, "slow authorize step started")
-            // The draft's first attempt marks itself in the store, then holds until its runner is killed (20 s at
-            // most, inside the host's 30 s step timeout): a test that sees the mark kills it inside this step however
-            // busy the machine. A resumed attempt finds the mark and goes on at once.
+            // The draft's first attempt marks itself in the store, then holds until its runner is killed (10 minutes
+            // at most, so a test that never kills it leaves no runner behind for long): a test that sees the mark
+            // kills it inside this step however busy the machine. A resumed attempt finds the mark and goes on at once.
             if try await host.kvCompareAndSet("slow-held:\(r.draftID)", expected: nil, replacement: Data("1".utf8)) {
-                try await Task.sleep(for: .seconds(20))
+                try await Task.sleep(for: .seconds(600))
             }
         }
         if r.answers["require_approval"]?.boolValue == true, try await host.kvGet("approved:\(r.draftID)") == nil {
