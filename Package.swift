@@ -269,9 +269,11 @@ let package = Package(
         .testTarget(
             name: "AppLinksServerTests",
             dependencies: [
-                "AppLinksServer", "AppLinksPluginOAuth1", "AppLinksOAuth2", "AppLinksStore", "AppLinksHTTPInput", "TestSupport",
+                "AppLinksServer", "AppLinksHost", "AppLinksLocking", "AppLinksPluginOAuth1", "AppLinksOAuth2", "AppLinksStore",
+                "AppLinksHTTPInput", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: [
                 "oauth1_consumer.py", "applinks_browser.py", "atlassian_3lo_browser.py", "fake_atlassian_product.py",

@@ -28,7 +28,7 @@ extension ServerProcessTests {
         @Test("tokens, revocations, links and link-type states made on one node hold on the other; a code raced at both wins once")
         func twoNodes() async throws {
             let (a, b, admin) = try await Self.nodes()
-            let c = try O.register(a, clientCredentials: true)
+            let c = try await O.register(a, clientCredentials: true)
 
             // A token issued on A introspects as active on B; revoked on B, it is inactive on A as soon as A hears of the change.
             let issued = try await O.post(

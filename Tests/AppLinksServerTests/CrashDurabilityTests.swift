@@ -99,7 +99,7 @@ extension ServerProcessTests {
             }
             var s = try RunningServer(dir: dir, extraEnv: env, listen: "127.0.0.1:\(port)")
             let admin = try s.token(user: "root", admin: true)
-            let client = try OAuth.register(s, clientCredentials: true)
+            let client = try await OAuth.register(s, clientCredentials: true)
             var all = Acknowledged()
             var restarts: [Duration] = []
             let cycles = ProcessInfo.processInfo.environment["APPLINKS_CRASH_CYCLES"].flatMap { Int($0) } ?? 50

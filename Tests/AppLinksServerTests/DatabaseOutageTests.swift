@@ -54,7 +54,7 @@ extension ServerProcessTests {
             let viaRelay = database.replacingOccurrences(of: "127.0.0.1:\(pgPort)/", with: "127.0.0.1:\(relay.port)/")
             let s = try RunningServer(extraEnv: ["APPLINKS_DATABASE_URL": viaRelay, "APPLINKS_PLUGINS_SEARCH_EXECUTABLE_DIRECTORY": "true"])
             let admin = [("Authorization", "Bearer \(try s.token(user: "alice", admin: true))")]
-            let c = try OAuth2IncomingTests.register(s, clientCredentials: true)
+            let c = try await OAuth2IncomingTests.register(s, clientCredentials: true)
             #expect(try await s.get("/readyz").status == 200)
             #expect(try await s.get("/rest/applinks/3.0/links", headers: admin).status == 200)
 

@@ -61,7 +61,7 @@ extension ServerProcessTests {
             let probePort = try freeLoopbackPort()
             let s = try RunningServer(extraEnv: ["APPLINKS_SERVER_PROBE_LISTEN": "127.0.0.1:\(probePort)"])
             func probe(_ path: String) async throws -> (status: UInt, body: String) {
-                let r = try await RunningServer.client.execute(
+                let r = try await LoopbackClient.shared.execute(
                     HTTPClientRequest(url: "http://127.0.0.1:\(probePort)\(path)"), timeout: .seconds(10))
                 let body = try await r.body.collect(upTo: 1 << 16)
                 return (r.status.code, String(buffer: body))

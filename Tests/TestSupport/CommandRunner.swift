@@ -98,3 +98,12 @@ public func acceptsConnections(loopbackPort port: Int) -> Bool {
         p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
 }
+
+/// Runs blocking work, such as waiting for a process, on a thread of its own. An async test that waited on the
+/// cooperative pool instead could take the threads a server running in the same process needs to answer that
+/// very process, and both would wait forever.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}

@@ -1,10 +1,9 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
 
 /// A real `applinks serve` process on a free loopback port, with the fixture link type.
-public final class RunningServer: ServerUnderTest, @unchecked Sendable {
+public final class RunningServer: LoopbackServer, @unchecked Sendable {
     // Set once in init; `process` is only read afterwards.
     public let dir: TemporaryDirectory
     public let process = Process()
@@ -89,65 +88,5 @@ public final class RunningServer: ServerUnderTest, @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// Everything the server has logged so far.
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-
-    /// A client that shows redirects instead of following them, as the tests need to see each 303. A refused
-    /// connection fails at once: by default AsyncHTTPClient retries it until the request's deadline, so every
-    /// request to a server a test had stopped or killed waited 10 s. Wait for a port that is still starting with
-    /// ``acceptsConnections(loopbackPort:)``, not with requests: refusals make the pool back off for longer each time.
-    public static let client: HTTPClient = {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
-
-    public func cli(_ args: String..., stdin: String? = nil) throws -> CommandResult {
-        try cli(args, stdin: stdin)
-    }
-
-    public func cli(_ args: [String], stdin: String? = nil) throws -> CommandResult {
-        try runCommand(BuildProducts.applinks, args, environment: env, stdin: stdin)
-    }
-
-    /// Adds a user and returns a fresh token for them.
-    public func token(user: String, admin: Bool) throws -> String {
-        var args = ["users", "add", user, "--password-stdin"]
-        if admin { args.append("--admin") }
-        let added = try runCommand(BuildProducts.applinks, args, environment: env, stdin: "correct horse battery\n")
-        precondition(added.status == 0, added.stderr)
-        let t = try runCommand(BuildProducts.applinks, ["tokens", "create", "--user", user, "--json"], environment: env)
-        return t.jsonObject!["token"] as! String
-    }
-
-    public func send(
-        _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil
-    ) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
-        try await send(method, path, headers: headers, body: body, timeoutSeconds: 10)
-    }
-
-    /// Sends one request; `timeoutSeconds` bounds the wait for the response's head.
-    public func send(
-        _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil, timeoutSeconds: Int64
-    ) async throws
-        -> (status: Int, headers: HTTPHeaders, body: String)
-    {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = HTTPMethod(rawValue: method)
-        for (k, v) in headers { request.headers.add(name: k, value: v) }
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await Self.client.execute(request, timeout: .seconds(timeoutSeconds))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), response.headers, String(decoding: body.readableBytesView, as: UTF8.self))
-    }
-
-    /// Polls until `check` holds, for at most `within`; returns how long it took, or nil.
-    public func eventually(within: Duration, _ check: () async throws -> Bool) async rethrows -> Duration? {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < within {
-            if try await check() { return ContinuousClock.now - start }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return nil
-    }
 }

@@ -13,7 +13,9 @@ extension RunningServer {
             ], listen: "127.0.0.1:\(port)")
         return (s, try s.token(user: "root", admin: true))
     }
+}
 
+extension LoopbackServer {
     /// Checks a link's status now, through the admin REST API: `CATEGORY/ERROR_TYPE` and the message.
     func checkStatus(_ link: String, admin: String) async throws -> (String, String) {
         let r = try await send("POST", "/rest/applinks/3.0/links/\(link)/status", headers: [("Authorization", "Bearer \(admin)")])
