@@ -10,21 +10,24 @@ extension ServerProcessTests {
     struct LimitsTests {
         @Test("oversized bodies get 413 on login, the admin API and plugin routes; an oversized header is refused")
         func oversized() async throws {
-            let s = try RunningServer()
-            let admin = try s.token(user: "root", admin: true)
-            let big = String(repeating: "a", count: 2 << 20)
-            let form = [("Content-Type", "application/x-www-form-urlencoded")]
-            #expect(try await s.send("POST", "/login", headers: form, body: "username=" + big).status == 413)
-            let auth = [("Authorization", "Bearer \(admin)"), ("Content-Type", "application/json")]
-            #expect(
-                try await s.send("POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: #"{"answers":{"x":""# + big + #""}}"#)
+            try await LiveServer.run { s in
+                let admin = try await s.newToken(user: "root", admin: true)
+                let big = String(repeating: "a", count: 2 << 20)
+                let form = [("Content-Type", "application/x-www-form-urlencoded")]
+                #expect(try await s.send("POST", "/login", headers: form, body: "username=" + big).status == 413)
+                let auth = [("Authorization", "Bearer \(admin)"), ("Content-Type", "application/json")]
+                #expect(
+                    try await s.send(
+                        "POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: #"{"answers":{"x":""# + big + #""}}"#
+                    )
                     .status == 413)
-            #expect(try await s.send("POST", "/plugins/servlet/oauth/request-token", headers: form, body: big).status == 413)
-            // 100 KB of headers: the HTTP decoder refuses them (NIO allows 80 KB), and the server stays up.
-            let header = [("X-Padding", String(repeating: "b", count: 100_000))]
-            let refused = try? await s.get("/healthz", headers: header)
-            #expect(refused?.status != 200, "an oversized header was answered: \(String(describing: refused?.status))")
-            #expect(try await s.get("/healthz").status == 200)
+                #expect(try await s.send("POST", "/plugins/servlet/oauth/request-token", headers: form, body: big).status == 413)
+                // 100 KB of headers: the HTTP decoder refuses them (NIO allows 80 KB), and the server stays up.
+                let header = [("X-Padding", String(repeating: "b", count: 100_000))]
+                let refused = try? await s.get("/healthz", headers: header)
+                #expect(refused?.status != 200, "an oversized header was answered: \(String(describing: refused?.status))")
+                #expect(try await s.get("/healthz").status == 200)
+            }
         }
 
         @Test("a flood of password checks (scrypt) leaves /healthz answering: its p99 stays below one password check's time")
@@ -102,35 +105,37 @@ extension ServerProcessTests {
 
         @Test("past server.max_requests_in_flight, requests are shed with 503 and Retry-After at once; probes still answer")
         func shedsLoad() async throws {
-            let s = try RunningServer(extraEnv: ["APPLINKS_SERVER_MAX_REQUESTS_IN_FLIGHT": "2"])
-            // Six requests that each hold the node for 1.5 s: two are worked on, the others are refused at once.
-            let answers = try await withThrowingTaskGroup(of: (Int, String?, Duration).self) { group in
-                for _ in 0..<6 {
-                    group.addTask {
-                        let start = ContinuousClock.now
-                        let r = try await s.get("/plugins/fixture/slow")
-                        return (r.status, r.headers.first(name: "Retry-After"), ContinuousClock.now - start)
+            try await LiveServer.run(extraEnv: ["APPLINKS_SERVER_MAX_REQUESTS_IN_FLIGHT": "2"]) { s in
+                // Six requests that each hold the node for 1.5 s: two are worked on, the others are refused at once.
+                let answers = try await withThrowingTaskGroup(of: (Int, String?, Duration).self) { group in
+                    for _ in 0..<6 {
+                        group.addTask {
+                            let start = ContinuousClock.now
+                            let r = try await s.get("/plugins/fixture/slow")
+                            return (r.status, r.headers.first(name: "Retry-After"), ContinuousClock.now - start)
+                        }
                     }
+                    var all: [(Int, String?, Duration)] = []
+                    for try await a in group { all.append(a) }
+                    return all
                 }
-                var all: [(Int, String?, Duration)] = []
-                for try await a in group { all.append(a) }
-                return all
+                let shed = answers.filter { $0.0 == 503 }
+                let served = answers.filter { $0.0 == 200 }
+                #expect(!served.isEmpty && served.count <= 2 && served.count + shed.count == 6, "\(answers)")
+                // At once: before any request that was let in had finished its 1.5 s.
+                let firstServed = served.map { $0.2 }.min() ?? .seconds(1.5)
+                #expect(shed.allSatisfy { $0.1 == "1" && $0.2 < firstServed }, "refused at once, with Retry-After: \(shed), \(served)")
+                // While the node is full, the probes still answer.
+                let started = s.log.components(separatedBy: "slow route started").count
+                async let busy = s.get("/plugins/fixture/slow")
+                async let busier = s.get("/plugins/fixture/slow")
+                #expect(
+                    await s.eventually(within: .seconds(30)) { s.log.components(separatedBy: "slow route started").count == started + 2 }
+                        != nil
+                )
+                #expect(try await s.get("/healthz").status == 200)
+                _ = try await (busy, busier)
             }
-            let shed = answers.filter { $0.0 == 503 }
-            let served = answers.filter { $0.0 == 200 }
-            #expect(!served.isEmpty && served.count <= 2 && served.count + shed.count == 6, "\(answers)")
-            // At once: before any request that was let in had finished its 1.5 s.
-            let firstServed = served.map { $0.2 }.min() ?? .seconds(1.5)
-            #expect(shed.allSatisfy { $0.1 == "1" && $0.2 < firstServed }, "refused at once, with Retry-After: \(shed), \(served)")
-            // While the node is full, the probes still answer.
-            let started = s.log.components(separatedBy: "slow route started").count
-            async let busy = s.get("/plugins/fixture/slow")
-            async let busier = s.get("/plugins/fixture/slow")
-            #expect(
-                await s.eventually(within: .seconds(30)) { s.log.components(separatedBy: "slow route started").count == started + 2 } != nil
-            )
-            #expect(try await s.get("/healthz").status == 200)
-            _ = try await (busy, busier)
         }
     }
 }

@@ -110,7 +110,7 @@ final class LogLines: Sendable {
         let label: String
         let lines: LogLines
         var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .debug
+        var logLevel: Logger.Level = .trace
 
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
             get { metadata[key] }

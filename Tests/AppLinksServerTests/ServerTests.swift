@@ -10,17 +10,16 @@ import Testing
 /// Every suite that starts server processes, a few tests at a time: see `ServerProcessSlots`.
 @Suite(.serverProcessSlots) enum ServerProcessTests {}
 
-extension ServerProcessTests {
-    @Suite("OAuth 1.0a interop: requests-oauthlib against our provider")
-    struct OAuth1InteropTests {
-        @Test(
-            "three legs with a browser's login and consent, signed requests, and a denial, with every signature method",
-            arguments: ["HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "RSA-SHA256", "PLAINTEXT"])
-        func requestsOAuthlib(method: String) async throws {
-            let port = try freeLoopbackPort()
-            let server = try RunningServer(extraEnv: ["APPLINKS_BASE_URL": "http://127.0.0.1:\(port)"], listen: "127.0.0.1:\(port)")
-            _ = try server.token(user: "alice", admin: false)
-            let link = try server.cli(
+@Suite("OAuth 1.0a interop: requests-oauthlib against our provider")
+struct OAuth1InteropTests {
+    @Test(
+        "three legs with a browser's login and consent, signed requests, and a denial, with every signature method",
+        arguments: ["HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "RSA-SHA256", "PLAINTEXT"])
+    func requestsOAuthlib(method: String) async throws {
+        let port = try freeLoopbackPort()
+        try await LiveServer.run(extraEnv: ["APPLINKS_BASE_URL": "http://127.0.0.1:\(port)"], listenPort: port) { server in
+            _ = try await server.newToken(user: "alice", admin: false)
+            let link = try await server.applinks(
                 "create", "fixture", "--set", "name=Provider", "--set", "url=https://p.example.com", "--set", "token=abcd", "--json")
             let linkID = try #require(link.jsonObject?["id"] as? String)
             var keyFile = "-", secret = "-"
@@ -37,15 +36,17 @@ extension ServerProcessTests {
                 secret = "shared & secret"
                 register += ["--arg", "secret=\(secret)"]
             }
-            let registered = try runCommand(BuildProducts.applinks, register, environment: server.env)
+            let registered = try await offPool { [register] in try runCommand(BuildProducts.applinks, register, environment: server.env) }
             #expect(registered.status == 0, "\(registered.stderr)")
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("oauth1_consumer.py")
-            let r = try runCommand(
-                URL(fileURLWithPath: "/usr/bin/env"),
-                [
-                    "python3", script.path, "http://127.0.0.1:\(port)", "consumer-\(method)", method, secret, keyFile, "alice",
-                    "correct horse battery",
-                ])
+            let r = try await offPool { [secret, keyFile] in
+                try runCommand(
+                    URL(fileURLWithPath: "/usr/bin/env"),
+                    [
+                        "python3", script.path, "http://127.0.0.1:\(port)", "consumer-\(method)", method, secret, keyFile, "alice",
+                        "correct horse battery",
+                    ])
+            }
             #expect(r.status == 0, "the python consumer failed: \(r.stderr)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
             let expected = "user=alice consumer=consumer-\(method) two_legged=false"
@@ -147,14 +148,13 @@ extension ServerProcessTests {
     }
 }
 
-extension ServerProcessTests {
-    @Suite("status API, metrics and logs")
-    struct OperationsTests {
-        @Test("after a full flow the log holds no password, token, cookie, CSRF token or secret")
-        func noSecretsInLogs() async throws {
-            let server = try RunningServer(extraEnv: ["APPLINKS_LOG_LEVEL": "trace"])
+@Suite("status API, metrics and logs")
+struct OperationsTests {
+    @Test("after a full flow the log holds no password, token, cookie, CSRF token or secret")
+    func noSecretsInLogs() async throws {
+        try await LiveServer.run(extraEnv: ["APPLINKS_LOG_LEVEL": "trace"]) { server in
             let password = "correct horse battery"
-            let token = try server.token(user: "root", admin: true)
+            let token = try await server.newToken(user: "root", admin: true)
             let browser = Browser(server)
             _ = try await browser.logIn("root", password, next: "/plugins/fixture/consent?code=SECRET-CODE-123")
             let page = try await browser.request("GET", "/plugins/fixture/consent?code=SECRET-CODE-123")
@@ -181,83 +181,90 @@ extension ServerProcessTests {
     struct AdminAPITests {
         @Test("no token is 401 with WWW-Authenticate, a bad or revoked one 401, a non-admin 403, an admin 200")
         func authentication() async throws {
-            let server = try RunningServer()
-            let admin = try server.token(user: "alice", admin: true)
-            let plain = try server.token(user: "bob", admin: false)
-            let none = try await server.get("/rest/applinks/3.0/links")
-            #expect(none.status == 401 && none.headers["WWW-Authenticate"].first == #"Bearer realm="applinks", Basic realm="applinks""#)
-            #expect(none.body.contains("applinks tokens create"))
-            let bad = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_not-a-real-token")])
-            #expect(bad.status == 401 && bad.headers["WWW-Authenticate"].first?.contains(#"error="invalid_token""#) == true)
-            func basic(_ user: String, _ password: String) -> [(String, String)] {
-                [("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())]
+            try await LiveServer.run { server in
+                let admin = try await server.newToken(user: "alice", admin: true)
+                let plain = try await server.newToken(user: "bob", admin: false)
+                let none = try await server.get("/rest/applinks/3.0/links")
+                #expect(none.status == 401 && none.headers["WWW-Authenticate"].first == #"Bearer realm="applinks", Basic realm="applinks""#)
+                #expect(none.body.contains("applinks tokens create"))
+                let bad = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer alpat_not-a-real-token")])
+                #expect(bad.status == 401 && bad.headers["WWW-Authenticate"].first?.contains(#"error="invalid_token""#) == true)
+                func basic(_ user: String, _ password: String) -> [(String, String)] {
+                    [("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())]
+                }
+                // An admin's password works too (a remote's wizard uses it once); a wrong one is 401, and a burst of
+                // wrong ones locks the name out with 429, as the login page does.
+                #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("alice", "correct horse battery")).status == 200)
+                #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("bob", "correct horse battery")).status == 403)
+                #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Basic !!")]).status == 401)
+                for _ in 0..<5 { #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("alice", "pw")).status == 401) }
+                let locked = try await server.get("/rest/applinks/3.0/links", headers: basic("alice", "correct horse battery"))
+                #expect(locked.status == 429 && locked.headers["Retry-After"].first == "300")
+                let forbidden = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(plain)")])
+                #expect(forbidden.status == 403 && forbidden.body.contains("'bob' is not an administrator"))
+                #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 200)
+                let id = try #require(
+                    try await server.applinks("tokens", "list", "--user", "alice", "--json").jsonArray?.first?["id"] as? String)
+                #expect(
+                    try await server.applinks("tokens", "list", "--json").stdout.contains("alpat_") == false,
+                    "token values are never listed")
+                #expect(try await server.applinks("tokens", "revoke", id).status == 0)
+                #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 401)
             }
-            // An admin's password works too (a remote's wizard uses it once); a wrong one is 401, and a burst of
-            // wrong ones locks the name out with 429, as the login page does.
-            #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("alice", "correct horse battery")).status == 200)
-            #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("bob", "correct horse battery")).status == 403)
-            #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Basic !!")]).status == 401)
-            for _ in 0..<5 { #expect(try await server.get("/rest/applinks/3.0/links", headers: basic("alice", "pw")).status == 401) }
-            let locked = try await server.get("/rest/applinks/3.0/links", headers: basic("alice", "correct horse battery"))
-            #expect(locked.status == 429 && locked.headers["Retry-After"].first == "300")
-            let forbidden = try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(plain)")])
-            #expect(forbidden.status == 403 && forbidden.body.contains("'bob' is not an administrator"))
-            #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 200)
-            let id = try #require(try server.cli("tokens", "list", "--user", "alice", "--json").jsonArray?.first?["id"] as? String)
-            #expect(try server.cli("tokens", "list", "--json").stdout.contains("alpat_") == false, "token values are never listed")
-            #expect(try server.cli("tokens", "revoke", id).status == 0)
-            #expect(try await server.get("/rest/applinks/3.0/links", headers: [("Authorization", "Bearer \(admin)")]).status == 401)
         }
 
         @Test("links, status, link types, the wizard step by step, and the audit log, in the CLI's JSON")
         func endpoints() async throws {
-            let server = try RunningServer()
-            let auth = [("Authorization", "Bearer \(try server.token(user: "alice", admin: true))")]
-            // The wizard, driven over HTTP: first the missing fields, then the answers for the same draft.
-            let first = try await server.send(
-                "POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: #"{"answers": {"name": "API link"}}"#)
-            #expect(first.status == 422)
-            let needs = try #require(try JSONSerialization.jsonObject(with: Data(first.body.utf8)) as? [String: Any])
-            #expect(needs["state"] as? String == "fields" && (needs["errors"] as? [[String: Any]])?.first?["field"] as? String == "url")
-            let draft = try #require(needs["draft_id"] as? String)
-            let done = try await server.send(
-                "POST", "/rest/applinks/3.0/wizard/drafts/\(draft)", headers: auth,
-                body: #"{"answers": {"url": "https://api.example.com", "token": "abcd"}}"#)
-            #expect(done.status == 201)
-            let created = try #require(
-                (try JSONSerialization.jsonObject(with: Data(done.body.utf8)) as? [String: Any])?["link"] as? [String: Any])
-            let id = try #require(created["id"] as? String)
-            // The server checks a new link in the background: the table shows CONNECTED without a `status` run.
-            let admin = try #require(auth.first?.1.dropFirst("Bearer ".count)).description
-            #expect(try await server.listedStatus(id, admin: admin, becomes: "CONNECTED") == "CONNECTED")
-            let list = try await server.get("/rest/applinks/3.0/links", headers: auth)
-            let cliList = try server.cli("list", "--json")
-            #expect((try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.map { $0["id"] as? String } == [id])
-            // The CLI's list adds each link's actions, as its table does; otherwise the two are the same shape.
-            #expect(
-                cliList.jsonArray?.first?.keys.sorted()
-                    == (((try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.first?.keys.map { $0 } ?? [])
-                    + ["actions"]).sorted())
-            #expect(try await server.get("/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
-            #expect(try await server.get("/rest/applinks/3.0/links/nope", headers: auth).status == 404)
-            let status = try await server.send("POST", "/rest/applinks/3.0/links/\(id)/status", headers: auth)
-            #expect(status.status == 200 && status.body.contains(#""category":"CONNECTED""#))
-            let types = try await server.get("/rest/applinks/3.0/link-types", headers: auth)
-            #expect(types.status == 200 && types.body.contains(#""id":"fixture""#))
-            #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/disable", headers: auth).status == 200)
-            #expect(try server.cli("plugins", "list", "--json").jsonArray?.first?["state"] as? String == "disabled")
-            #expect(try await server.listedStatus(id, admin: admin) == "DISABLED/DISABLED", "DISABLED at once")
-            #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/enable", headers: auth).status == 200)
-            #expect(try await server.listedStatus(id, admin: admin, becomes: "CONNECTED") == "CONNECTED")
-            #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/explode", headers: auth).status == 404)
-            #expect(try await server.send("DELETE", "/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
-            #expect(try server.cli("list", "--json").jsonArray?.isEmpty == true)
-            let audit = try await server.get("/rest/applinks/3.0/audit", headers: auth)
-            let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.body.utf8)) as? [[String: Any]])
-            #expect(events.contains { $0["action"] as? String == "delete" && $0["actor"] as? String == "api:alice" })
-            #expect(events.contains { $0["action"] as? String == "create" && $0["actor"] as? String == "api:alice" })
-            let badBody = try await server.send("POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: "not json")
-            #expect(badBody.status == 400 && badBody.body.contains("answers"))
+            try await LiveServer.run { server in
+                let auth = [("Authorization", "Bearer \(try await server.newToken(user: "alice", admin: true))")]
+                // The wizard, driven over HTTP: first the missing fields, then the answers for the same draft.
+                let first = try await server.send(
+                    "POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: #"{"answers": {"name": "API link"}}"#)
+                #expect(first.status == 422)
+                let needs = try #require(try JSONSerialization.jsonObject(with: Data(first.body.utf8)) as? [String: Any])
+                #expect(needs["state"] as? String == "fields" && (needs["errors"] as? [[String: Any]])?.first?["field"] as? String == "url")
+                let draft = try #require(needs["draft_id"] as? String)
+                let done = try await server.send(
+                    "POST", "/rest/applinks/3.0/wizard/drafts/\(draft)", headers: auth,
+                    body: #"{"answers": {"url": "https://api.example.com", "token": "abcd"}}"#)
+                #expect(done.status == 201)
+                let created = try #require(
+                    (try JSONSerialization.jsonObject(with: Data(done.body.utf8)) as? [String: Any])?["link"] as? [String: Any])
+                let id = try #require(created["id"] as? String)
+                // The server checks a new link in the background: the table shows CONNECTED without a `status` run.
+                let admin = try #require(auth.first?.1.dropFirst("Bearer ".count)).description
+                #expect(try await server.listedStatus(id, admin: admin, becomes: "CONNECTED") == "CONNECTED")
+                let list = try await server.get("/rest/applinks/3.0/links", headers: auth)
+                let cliList = try await server.applinks("list", "--json")
+                #expect(
+                    (try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.map { $0["id"] as? String } == [id])
+                // The CLI's list adds each link's actions, as its table does; otherwise the two are the same shape.
+                #expect(
+                    cliList.jsonArray?.first?.keys.sorted()
+                        == (((try JSONSerialization.jsonObject(with: Data(list.body.utf8)) as? [[String: Any]])?.first?.keys.map { $0 }
+                        ?? [])
+                        + ["actions"]).sorted())
+                #expect(try await server.get("/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
+                #expect(try await server.get("/rest/applinks/3.0/links/nope", headers: auth).status == 404)
+                let status = try await server.send("POST", "/rest/applinks/3.0/links/\(id)/status", headers: auth)
+                #expect(status.status == 200 && status.body.contains(#""category":"CONNECTED""#))
+                let types = try await server.get("/rest/applinks/3.0/link-types", headers: auth)
+                #expect(types.status == 200 && types.body.contains(#""id":"fixture""#))
+                #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/disable", headers: auth).status == 200)
+                #expect(try await server.applinks("plugins", "list", "--json").jsonArray?.first?["state"] as? String == "disabled")
+                #expect(try await server.listedStatus(id, admin: admin) == "DISABLED/DISABLED", "DISABLED at once")
+                #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/enable", headers: auth).status == 200)
+                #expect(try await server.listedStatus(id, admin: admin, becomes: "CONNECTED") == "CONNECTED")
+                #expect(try await server.send("POST", "/rest/applinks/3.0/link-types/fixture/explode", headers: auth).status == 404)
+                #expect(try await server.send("DELETE", "/rest/applinks/3.0/links/\(id)", headers: auth).status == 200)
+                #expect(try await server.applinks("list", "--json").jsonArray?.isEmpty == true)
+                let audit = try await server.get("/rest/applinks/3.0/audit", headers: auth)
+                let events = try #require(try JSONSerialization.jsonObject(with: Data(audit.body.utf8)) as? [[String: Any]])
+                #expect(events.contains { $0["action"] as? String == "delete" && $0["actor"] as? String == "api:alice" })
+                #expect(events.contains { $0["action"] as? String == "create" && $0["actor"] as? String == "api:alice" })
+                let badBody = try await server.send("POST", "/rest/applinks/3.0/wizard/fixture", headers: auth, body: "not json")
+                #expect(badBody.status == 400 && badBody.body.contains("answers"))
+            }
         }
 
         @Test("users: scrypt hashes, no duplicates, short passwords refused, and tokens die with their user")

@@ -30,6 +30,11 @@ extension LoopbackServer {
         try await offPool { [self] in try cli(args, stdin: stdin) }
     }
 
+    /// ``token(user:admin:)`` waited for off the cooperative pool, for a server in the test's own process.
+    public func newToken(user: String, admin: Bool) async throws -> String {
+        try await offPool { [self] in try token(user: user, admin: admin) }
+    }
+
     /// Adds a user and returns a fresh token for them.
     public func token(user: String, admin: Bool) throws -> String {
         var args = ["users", "add", user, "--password-stdin"]
