@@ -73,7 +73,8 @@ final class LiveServer: LoopbackServer, @unchecked Sendable {
             // As HummingbirdTesting's live mode runs an app, but on the address the deployment's base URL names.
             let result = try await withThrowingTaskGroup(of: Void.self) { group in
                 let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-                group.addTask {
+                // The server's tasks run on threads of their own (see ServerThreads); the test's body on the pool.
+                group.addTask(executorPreference: ServerThreads.shared) {
                     defer { bound.finish() }
                     try await services.run()
                 }
