@@ -24,13 +24,17 @@ extension ServerProcessTests {
             }
             // Writers go on while the backup is taken: it starts once they have written, and they stop once they
             // have written after it.
-            let made = Made()
+            // Each attempt has a name of its own: one that timed out here may still have been created there.
+            let made = Made(), attempted = Made()
             let writer = Task {
                 while !Task.isCancelled {
+                    attempted.add()
+                    let n = attempted.count
                     let r = try? await s.send(
                         "POST", "/rest/applinks/3.0/wizard/fixture",
                         headers: [("Authorization", "Bearer \(admin)"), ("Content-Type", "application/json")],
-                        body: #"{"answers": {"name": "Load \#(made.count)", "url": "https://load\#(made.count).example.com", "token": "abcd"}}"#)
+                        body: #"{"answers": {"name": "Load \#(n)", "url": "https://load\#(n).example.com", "token": "abcd"}}"#,
+                        timeoutSeconds: 60)
                     if r?.status == 201 { made.add() }
                 }
             }
@@ -64,7 +68,7 @@ extension ServerProcessTests {
                 #expect(x.rows.count == y.rows.count && x.checksum == y.checksum, "table \(table.name) differs")
             }
             let links = try await b.links()
-            #expect(links.count >= 3 + beforeBackup && links.count <= 3 + made.count, "\(links.count) links")
+            #expect(links.count >= 3 + beforeBackup && links.count <= 3 + attempted.count, "\(links.count) links")
             a.close()
             b.close()
 
