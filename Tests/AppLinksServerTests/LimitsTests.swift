@@ -35,9 +35,12 @@ extension ServerProcessTests {
             let s = try RunningServer()
             _ = try s.token(user: "root", admin: true)
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("login_flood.py")
-            let r = try runCommand(
-                URL(fileURLWithPath: "/usr/bin/env"),
-                ["python3", script.path, "http://127.0.0.1:\(s.port)", "root", "correct horse battery", "5", "8"])
+            let port = s.port
+            let r = try await offPool {
+                try runCommand(
+                    URL(fileURLWithPath: "/usr/bin/env"),
+                    ["python3", script.path, "http://127.0.0.1:\(port)", "root", "correct horse battery", "5", "8"])
+            }
             let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
             let statuses = report["statuses"] as? [String: Int] ?? [:]
             #expect((statuses["200"] ?? 0) >= 10, "the flood must really check passwords: \(report)")
@@ -50,7 +53,10 @@ extension ServerProcessTests {
         func slowSenders() async throws {
             let s = try RunningServer(extraEnv: ["APPLINKS_SERVER_REQUEST_HEADER_TIMEOUT_SECONDS": "3"])
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("slow_senders.py")
-            let r = try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, "\(s.port)", "200", "20"])
+            let port = s.port
+            let r = try await offPool {
+                try runCommand(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, "\(port)", "200", "20"])
+            }
             let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
             #expect(report["closed"] as? Int == 200, "\(report)")
             // Three seconds of grace, then at most a few more for a busy machine to get round to closing them.

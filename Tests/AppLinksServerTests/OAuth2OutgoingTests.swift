@@ -84,13 +84,15 @@ extension ServerProcessTests {
         /// Runs `authorize`, then the browser: returns the callback's status and page.
         static func authorize(
             _ c: RunningServer, _ link: String, kind: String, decision: String = "allow", user: [String] = []
-        ) throws -> (status: Int, page: String) {
-            let started = try c.cli("action", link, "authorize", "--json")
+        ) async throws -> (status: Int, page: String) {
+            let started = try await c.applinks("action", link, "authorize", "--json")
             let url = try #require((started.jsonObject?["output"] as? [String: Any])?["authorization_url"] as? String, "\(started.stderr)")
             #expect(url.contains("code_challenge_method=S256") && url.contains("state="))
-            let r = try runCommand(
-                URL(fileURLWithPath: "/usr/bin/env"),
-                ["python3", here.appendingPathComponent("oauth2_outgoing_browser.py").path, kind, url, decision] + user)
+            let r = try await offPool {
+                try runCommand(
+                    URL(fileURLWithPath: "/usr/bin/env"),
+                    ["python3", here.appendingPathComponent("oauth2_outgoing_browser.py").path, kind, url, decision] + user)
+            }
             let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stderr)")
             return (report["status"] as? Int ?? 0, report["page"] as? String ?? "")
         }
@@ -155,11 +157,12 @@ extension ServerProcessTests {
             // The provider's metadata says it always sends iss (RFC 9207): an answer without it, or with another
             // server's, is refused and stores nothing.
             for forged in ["-", "http://127.0.0.1:1"] {
-                let mixedUp = try Self.authorize(c, link, kind: "applinks", decision: "allow+\(forged)", user: ["alice", Self.password])
+                let mixedUp = try await Self.authorize(
+                    c, link, kind: "applinks", decision: "allow+\(forged)", user: ["alice", Self.password])
                 #expect(mixedUp.status == 400 && mixedUp.page.contains("Wrong authorization server"), "\(forged): \(mixedUp)")
                 #expect(try await c.checkStatus(link, admin: admin).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED")
             }
-            let done = try Self.authorize(c, link, kind: "applinks", user: ["alice", Self.password])
+            let done = try await Self.authorize(c, link, kind: "applinks", user: ["alice", Self.password])
             #expect(done.status == 200 && done.page.contains("is authorized"), "\(done)")
             // The callback has the server check the link at once, without anyone running `status`.
             #expect(try await c.listedStatus(link, admin: admin, becomes: "CONNECTED") == "CONNECTED")
@@ -211,7 +214,7 @@ extension ServerProcessTests {
                 clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 61, rotate: "yes")
             defer { p.stop() }
             let link = try Self.link(c, to: p)
-            let done = try Self.authorize(c, link, kind: "authlib")
+            let done = try await Self.authorize(c, link, kind: "authlib")
             #expect(done.status == 200, "\(done)")
             let me = try c.action(link, "test-request", "--arg", "url=\(p.base)/api/me")
             #expect(Self.output(me)["status"] as? Int == 200 && (Self.output(me)["body"] as? String)?.contains("alice") == true, "\(me)")
@@ -236,7 +239,7 @@ extension ServerProcessTests {
             let invalidGrants = try await p.stats()["invalid_grants"] ?? 0
 
             // Authorized again, then revoked from here: the provider is told (RFC 7009).
-            #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
+            #expect(try await Self.authorize(c, link, kind: "authlib").status == 200)
             // revoke is destructive: from a script it needs --yes.
             let unconfirmed = try c.action(link, "revoke")
             #expect(unconfirmed.status == 2 && unconfirmed.stderr.contains("--yes"), "\(unconfirmed)")
@@ -265,7 +268,7 @@ extension ServerProcessTests {
             let given = try discovered("Discovered with status", ["--set", "status_url=\(p.base)/api/me"])
             #expect((given["config"] as? [String: Any])?["status_url"] as? String == "\(p.base)/api/me", "\(given)")
             let bareID = try #require(bare["id"] as? String)
-            #expect(try Self.authorize(c, bareID, kind: "authlib").status == 200)
+            #expect(try await Self.authorize(c, bareID, kind: "authlib").status == 200)
             let bareStatus = try await c.checkStatus(bareID, admin: admin)
             #expect(bareStatus.0 == "CONNECTED" && bareStatus.1.contains("no status URL"), "\(bareStatus)")
         }
@@ -284,14 +287,14 @@ extension ServerProcessTests {
             let link = try Self.link(c, to: p, name: "With issuer", issuer: p.base)
             // authlib sends no iss: the answer may come from any server, so it is refused.
             for decision in ["allow", "allow+http://127.0.0.1:1"] {
-                let refused = try Self.authorize(c, link, kind: "authlib", decision: decision)
+                let refused = try await Self.authorize(c, link, kind: "authlib", decision: decision)
                 #expect(refused.status == 400 && refused.page.contains("Wrong authorization server"), "\(decision): \(refused)")
             }
             // The refusal is audited with its reason, and the status says why instead of "not authorized yet".
             let why = try await c.checkStatus(link, admin: admin)
             #expect(why.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && why.1.contains("RFC 9207"), "\(why)")
             #expect(try c.cli("audit", "--json").stdout.contains("oauth2-authorization-refused"))
-            let done = try Self.authorize(c, link, kind: "authlib", decision: "allow+\(p.base)")
+            let done = try await Self.authorize(c, link, kind: "authlib", decision: "allow+\(p.base)")
             #expect(done.status == 200, "\(done)")
             #expect(try await c.checkStatus(link, admin: admin).0 == "CONNECTED")
 
@@ -316,7 +319,7 @@ extension ServerProcessTests {
             defer { p.stop() }
             let link = try Self.link(c, to: p)
 
-            let denied = try Self.authorize(c, link, kind: "authlib", decision: "deny")
+            let denied = try await Self.authorize(c, link, kind: "authlib", decision: "deny")
             #expect(denied.status == 403 && denied.page.contains("access_denied"), "\(denied)")
             let afterDenial = try await c.checkStatus(link, admin: admin)
             #expect(afterDenial.0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED" && afterDenial.1.contains("denied"), "\(afterDenial)")
@@ -326,7 +329,7 @@ extension ServerProcessTests {
             let wrong = try Self.link(c, to: p, secret: "not-the-secret", name: "Wrong secret")
             #expect(try await c.checkStatus(wrong, admin: admin).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED")
             #expect(try await p.stats()["invalid_grants"] == 0)
-            let wrongCallback = try Self.authorize(c, wrong, kind: "authlib")
+            let wrongCallback = try await Self.authorize(c, wrong, kind: "authlib")
             #expect(wrongCallback.status == 400 && wrongCallback.page.contains("invalid_client"), "\(wrongCallback)")
             #expect(try await c.listedStatus(wrong, admin: admin, becomes: "CONFIG_ERROR/INVALID_CONFIG") == "CONFIG_ERROR/INVALID_CONFIG")
             let wrongStatus = try await c.checkStatus(wrong, admin: admin)
@@ -337,7 +340,7 @@ extension ServerProcessTests {
             #expect(try await c.checkStatus(wrong, admin: admin).0 == "ACCESS_ERROR/LOCAL_AUTH_TOKEN_REQUIRED", "fixed, not yet authorized")
 
             // No rotation: the same refresh token serves twice.
-            #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
+            #expect(try await Self.authorize(c, link, kind: "authlib").status == 200)
             // New credentials are tried at once: a wrong secret is refused (exit 9) and changes nothing.
             let badSecret = try c.action(link, "set-credentials", "--arg", "client_secret=still-wrong")
             #expect(badSecret.status == 9 && badSecret.stderr.contains("Nothing was changed"), "\(badSecret)")
@@ -362,7 +365,7 @@ extension ServerProcessTests {
                 clientID: "authlib-client", secret: "authlib-secret", redirect: Self.callback(c), expiresIn: 61, rotate: "none")
             defer { once.stop() }
             let short = try Self.link(c, to: once, name: "No refresh")
-            let shortDone = try Self.authorize(c, short, kind: "authlib")
+            let shortDone = try await Self.authorize(c, short, kind: "authlib")
             #expect(shortDone.status == 200 && shortDone.page.contains("no refresh token"), "\(shortDone)")
             #expect((Self.output(try c.action(short, "token-status"))["warning"] as? String)?.contains("no refresh token") == true)
             try await Self.waitUntilDue(c, short)
@@ -384,7 +387,7 @@ extension ServerProcessTests {
                 refreshedExpiresIn: 3600, rotate: "yes")
             defer { p.stop() }
             let link = try Self.link(c, to: p)
-            #expect(try Self.authorize(c, link, kind: "authlib").status == 200)
+            #expect(try await Self.authorize(c, link, kind: "authlib").status == 200)
             let url = "\(p.base)/api/me"
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<40 {

@@ -28,8 +28,11 @@ extension ServerProcessTests {
                 "screenshots": shots,
             ]
             let json = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
-            let r = try runCommand(
-                URL(fileURLWithPath: "/usr/bin/env"), ["python3", Self.script.appendingPathComponent("web_admin_browser.py").path, json])
+            let r = try await offPool {
+                try runCommand(
+                    URL(fileURLWithPath: "/usr/bin/env"),
+                    ["python3", Self.script.appendingPathComponent("web_admin_browser.py").path, json])
+            }
             #expect(r.status == 0, "the browser test failed: \(r.stderr)\n\(r.stdout)\nserver A log: \(a.log.suffix(3000))")
             guard r.status == 0 else { return }
             let report = try? JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
