@@ -19,9 +19,10 @@
 /// hits.withLock { $0["manifest", default: 0] += 1 }
 /// ```
 public final class Locked<Value>: @unchecked Sendable {
-    // `value` is only touched between lock and unlock.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var value: Value
+    // `value` is only touched between lock and unlock. Both are visible to inlined code only, so that `withLock`
+    // specializes in the module that calls it: a lock taken on every request and every log line.
+    @usableFromInline let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    @usableFromInline var value: Value
 
     public init(_ value: sending Value) {
         self.value = value
@@ -40,6 +41,7 @@ public final class Locked<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with the value, holding the lock. `body` must not take the same lock again.
+    @inlinable
     public func withLock<Result, E: Error>(_ body: (inout sending Value) throws(E) -> sending Result) throws(E) -> sending Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
