@@ -47,21 +47,15 @@ final class LiveServer: LoopbackServer, @unchecked Sendable {
         let dir = TemporaryDirectory("live")
         let home = dir.path("home")
         let env = RunningServer.environment(home: home).merging(extraEnv) { _, n in n }
-        let initialised = try runCommand(BuildProducts.applinks, ["init", "--name", "Server test"], environment: env)
+        let initialised = try await offPool { try runCommand(BuildProducts.applinks, ["init", "--name", "Server test"], environment: env) }
         guard initialised.status == 0 else { throw CompileError(message: "applinks init failed: \(initialised.stderr)") }
 
         let lines = LogLines()
         let logger = Logger(label: "applinks") { LogLines.Handler(label: $0, lines: lines) }
         let offset = Locked<TimeInterval>(0)
         let clock = StoreClock { Date().addingTimeInterval(offset.withLock { $0 }) }
-        // The embedded store, as `serve` opens it, on a clock the test can move.
-        let stores = StoreOpener { url, _ in
-            guard url.hasPrefix("sqlite:") else { return nil }
-            let file = String(url.dropFirst("sqlite:".count))
-            return try SQLiteStore(path: file.hasPrefix("/") ? file : home.appendingPathComponent(file).path, clock: clock)
-        }
         let deployment = try await Deployment.open(
-            home: DeploymentHome(url: home), stores: stores, environment: env, logger: logger, actor: "server")
+            home: DeploymentHome(url: home), stores: .embedded(clock: clock), environment: env, logger: logger, actor: "server")
         do {
             let (running, bound) = AsyncStream.makeStream(of: Int.self)
             let app = try buildApplication(

@@ -1,3 +1,4 @@
+import AppLinksLocking
 import Foundation
 
 /// The outcome of one command run.
@@ -99,11 +100,12 @@ public func acceptsConnections(loopbackPort port: Int) -> Bool {
     }
 }
 
-/// Runs blocking work, such as waiting for a process, on a thread of its own. An async test that waited on the
-/// cooperative pool instead could take the threads a server running in the same process needs to answer that
+/// Runs blocking work, such as waiting for a process, on a thread that is not the cooperative pool's. An async test
+/// that waited on the pool instead could take the threads a server running in the same process needs to answer that
 /// very process, and both would wait forever.
 public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
+    try await processWaits.run(body)
 }
+
+/// Grows a thread whenever all of its threads wait, so no test's wait holds up another's.
+private let processWaits = BlockingThreadPool(name: "test process waits")
