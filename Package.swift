@@ -70,6 +70,10 @@ let package = Package(
         .target(name: "AppLinksJSON", swiftSettings: swift6),
         // The data model and the ABI's messages.
         .target(name: "AppLinksCore", dependencies: ["AppLinksJSON"], swiftSettings: swift6),
+        // Log handlers (text, JSON, per-module levels) and the buffered writer they share.
+        .target(
+            name: "AppLinksLogging", dependencies: ["AppLinksJSON", "AppLinksLocking", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swift6),
         .target(name: "AppLinksCrypto", dependencies: ["AppLinksLocking", "COpenSSL"], swiftSettings: swift6),
         .target(
             name: "AppLinksOAuth1", dependencies: ["AppLinksCore", "AppLinksCrypto", "AppLinksHTTPInput", "AppLinksLocking"],
@@ -155,7 +159,7 @@ let package = Package(
             name: "AppLinksServer",
             dependencies: [
                 "AppLinksHost", "AppLinksPluginRuntime", "AppLinksTracing", "AppLinksJSON", "AppLinksStore", "AppLinksHTTPInput",
-                "AppLinksLocking",
+                "AppLinksLocking", "AppLinksLogging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -179,7 +183,7 @@ let package = Package(
             name: "AppLinksCLI",
             dependencies: [
                 "AppLinksHost", "AppLinksPluginRuntime", "AppLinksJSON", "AppLinksStore", "AppLinksStorePostgres", "AppLinksCrypto",
-                "AppLinksServer",
+                "AppLinksServer", "AppLinksLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift6
@@ -240,6 +244,7 @@ let package = Package(
             dependencies: ["AppLinksCore", "AppLinksJSON", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swift6),
         .testTarget(name: "AppLinksCryptoTests", dependencies: ["AppLinksCrypto"], swiftSettings: swift6),
+        .testTarget(name: "AppLinksLoggingTests", dependencies: ["AppLinksLogging", "AppLinksJSON"], swiftSettings: swift6),
         .testTarget(name: "AppLinksOAuth2Tests", dependencies: ["AppLinksOAuth2", "AppLinksHTTPInput"], swiftSettings: swift6),
         .testTarget(
             name: "AppLinksOAuth1Tests",
@@ -326,6 +331,11 @@ if ProcessInfo.processInfo.environment["APPLINKS_BENCHMARKS"] != nil {
             swiftSettings: swift6,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
+    package.products.append(.executable(name: "hello-world-baseline", targets: ["HelloWorldBaseline"]))
+    package.targets.append(
+        .executableTarget(
+            name: "HelloWorldBaseline", dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/HelloWorld", swiftSettings: swift6))
     package.targets.append(
         .executableTarget(
             name: "PluginCallBenchmarks",

@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksLogging
 import AppLinksServer
 import ArgumentParser
 import Foundation
@@ -25,9 +26,11 @@ struct ServeCommand: HostCommand {
         // Shared by every logger handed out, so that SIGHUP's reload of the config reaches them all.
         let thresholds = LogThresholds(level: level, modules: settings?.logModules ?? [:])
         let logger = Logger(label: "applinks") { label -> any LogHandler in
-            let base: any LogHandler = format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            let base: any LogHandler = format == "json" ? JSONLogHandler(label: label) : TextLogHandler(label: label)
             return ModuleLevelLogHandler(base: base, thresholds: thresholds)
         }
+        // Lines logged after this returns, or as it throws, are still written before the process exits.
+        defer { LogSink.standardError.flush() }
         let deployment: Deployment
         if home.exists {
             deployment = try await Deployment.open(home: home, stores: .standard, logger: logger, actor: "server")

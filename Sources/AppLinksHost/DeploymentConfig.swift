@@ -67,7 +67,7 @@ public struct DeploymentConfig: Sendable {
     /// speaks HTTPS only; `SIGHUP` reloads them.
     public var tlsCertificate: String?
     public var tlsPrivateKey: String?
-    /// `log.format`: `text`, for people, or `json`, one object per line for a log shipper (``JSONLogHandler``).
+    /// `log.format`: `text`, for people, or `json`, one object per line for a log shipper (`JSONLogHandler` in AppLinksLogging).
     public var logFormat = "text"
     /// `tracing.otlp_endpoint`: the OpenTelemetry collector's OTLP/HTTP base URL (spans go to `/v1/traces` under
     /// it). Nil, the default, means no traces are made at all.

@@ -65,9 +65,10 @@ struct AccessLogMiddleware: RouterMiddleware {
     private func record(_ request: Request, _ context: Context, route: String, status: Int, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         metrics.request(method: request.method.rawValue, route: route, status: status, duration: elapsed)
-        let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        // Tenths of a millisecond, rounded, in integers: `String(format:)` cost more than the rest of the line.
+        let tenths = elapsed.components.seconds * 10_000 + (elapsed.components.attoseconds + 50_000_000_000_000) / 100_000_000_000_000
         context.logger.info(
-            "\(request.method.rawValue) \(request.uri.path) \(status) \(String(format: "%.1f", ms))ms",
+            "\(request.method.rawValue) \(request.uri.path) \(status) \(tenths / 10).\(tenths % 10)ms",
             metadata: context.forwardedHost.map { ["client": "\(context.clientAddress ?? "-")", "host": "\($0)"] }
                 ?? ["client": "\(context.clientAddress ?? "-")"])
     }

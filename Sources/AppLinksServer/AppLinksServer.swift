@@ -1,5 +1,6 @@
 import AppLinksCore
 import AppLinksHost
+import AppLinksLogging
 import AppLinksPluginRuntime
 import AppLinksStore
 import AppLinksTracing
@@ -55,14 +56,8 @@ public func buildApplication(
     }
 
     StatusAPI.register(on: router, deployment: deployment)
-    router.get("/rest/applinks/1.0/manifest") { request, _ -> Response in
-        let manifest = Manifest(deployment: deployment)
-        let accept = request.headers[.accept] ?? ""
-        if accept.contains("xml") && !accept.contains("json") {
-            return HTTPReply.text(manifest.xml, type: "application/xml; charset=utf-8")
-        }
-        return HTTPReply.json(manifest)
-    }
+    let manifest = ManifestCache(deployment: deployment)
+    router.get("/rest/applinks/1.0/manifest") { request, _ -> Response in manifest.response(for: request) }
 
     AdminAPI.register(on: router, deployment: deployment)
     LoginRoutes.register(on: router, deployment: deployment)

@@ -1,4 +1,5 @@
 import AppLinksHost
+import AppLinksLogging
 import AppLinksLocking
 import Logging
 

@@ -73,8 +73,9 @@ extension ServerProcessTests {
             #expect(try await server.get("/plugins/fixture/undeclared").status == 404)
             // An inline route that waits for the host is refused at once, and the log says how to fix the route.
             #expect(try await server.get("/plugins/fixture/inline-store").status == 502)
-            let log = String(decoding: try Data(contentsOf: server.logFile), as: UTF8.self)
-            #expect(log.contains(#"remove "inline": true from the route"#), "\(log.suffix(2000))")
+            // The log is written by a thread of its own, a moment after the answer.
+            let advised = await server.eventually(within: .seconds(15)) { server.log.contains(#"remove "inline": true from the route"#) }
+            #expect(advised != nil, "\(server.log.suffix(2000))")
             // The route holds its event loop until it answers: a task it starts and waits for must run elsewhere.
             let task = try await server.get("/plugins/fixture/inline-task")
             #expect(task.status == 200 && task.body == "answered by a task")
@@ -114,9 +115,15 @@ extension ServerProcessTests {
             #expect(gone != nil)
         }
 
-        @Test("SIGTERM lets a request in flight finish, then the server exits 0")
+        @Test("SIGTERM lets a request in flight finish, then the server exits 0 with every access log line written")
         func gracefulShutdown() async throws {
             let server = try RunningServer()
+            // The access log is written by a thread of its own: a clean stop must still write every line of it.
+            let probes = 200
+            try await withThrowingTaskGroup { group in
+                for i in 0..<probes { group.addTask { _ = try await server.get("/healthz?n=\(i)") } }
+                try await group.waitForAll()
+            }
             async let slow = server.get("/plugins/fixture/slow")
             #expect(await server.eventually(within: .seconds(30)) { server.log.contains("slow route started") } != nil)
             kill(server.process.processIdentifier, SIGTERM)
@@ -124,6 +131,33 @@ extension ServerProcessTests {
             #expect(answer.status == 200 && answer.body == "finally")
             let exited = await server.eventually(within: .seconds(60)) { () async -> Bool in !server.process.isRunning }
             #expect(exited != nil && server.process.terminationStatus == 0)
+            let lines = server.log.split(separator: "\n")
+            #expect(lines.filter { $0.hasSuffix("ms") && $0.contains("] GET /healthz 200 ") }.count == probes)
+            #expect(lines.contains { $0.contains("] GET /plugins/fixture/slow 200 ") })
+            #expect(lines.last?.hasSuffix("] stopped") == true, "\(server.log.suffix(500))")
+        }
+
+        @Test("a stop writes every log line first, even when whoever reads the log has fallen behind")
+        func logFlushedAtStop() async throws {
+            let stderr = Pipe()
+            let server = try RunningServer(standardError: stderr)
+            // Nobody reads yet: about 100 bytes a line, so the pipe (64 KiB) fills and the rest wait in the server.
+            let requests = 1500
+            for batch in stride(from: 0, to: requests, by: 50) {
+                try await withThrowingTaskGroup { group in
+                    for i in batch..<batch + 50 { group.addTask { _ = try await server.get("/healthz?n=\(i)") } }
+                    try await group.waitForAll()
+                }
+            }
+            kill(server.process.processIdentifier, SIGTERM)
+            // A server that did not wait for its log would be gone by now, its waiting lines with it.
+            _ = await server.eventually(within: .seconds(5)) { () async -> Bool in !server.process.isRunning }
+            let log = try await offPool { String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+            let exited = await server.eventually(within: .seconds(60)) { () async -> Bool in !server.process.isRunning }
+            #expect(exited != nil && server.process.terminationStatus == 0)
+            let lines = log.split(separator: "\n")
+            #expect(lines.filter { $0.contains("] GET /healthz 200 ") }.count == requests)
+            #expect(lines.last?.hasSuffix("] stopped") == true, "\(log.suffix(500))")
         }
 
         @Test("serve on a home that does not exist creates it first")

@@ -26,9 +26,10 @@ public final class RunningServer: LoopbackServer, @unchecked Sendable {
     }
 
     /// Starts a server on `dir`'s home; pass the `dir` of a stopped server to start it again on the same home.
+    /// Its log goes to ``logFile``, or to `standardError` when given (``log`` is then empty).
     public init(
         dir: TemporaryDirectory = TemporaryDirectory("server"), extraEnv: [String: String] = [:], initialise: Bool = true,
-        listen: String = "127.0.0.1:0"
+        listen: String = "127.0.0.1:0", standardError: Pipe? = nil
     ) throws {
         self.dir = dir
         self.extraEnv = extraEnv
@@ -49,7 +50,11 @@ public final class RunningServer: LoopbackServer, @unchecked Sendable {
         let out = stdout
         process.standardOutput = out
         _ = FileManager.default.createFile(atPath: dir.path("server.log").path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: dir.path("server.log"))
+        if let standardError {
+            process.standardError = standardError
+        } else {
+            process.standardError = try FileHandle(forWritingTo: dir.path("server.log"))
+        }
         try process.run()
         // The first line names the bound port.
         var line = Data()

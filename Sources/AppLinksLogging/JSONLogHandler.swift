@@ -1,10 +1,8 @@
-import AppLinksCore
 import AppLinksJSON
-import AppLinksLocking
 import Foundation
 import Logging
 
-/// `log.format: json`: one JSON object per line on standard error, for log shippers. Each line has `timestamp`
+/// `log.format: json`: one JSON object per line on standard error (through a ``LogSink``), for log shippers. Each line has `timestamp`
 /// (RFC 3339, milliseconds, UTC), `level`, `label`, `source` (the module), `message`, `request_id` and `link_id` when the line is
 /// about one, and the rest of its metadata under `metadata`. What is logged is what the text format logs: no
 /// secret is ever in a log line's metadata.
@@ -12,10 +10,12 @@ public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     let label: String
-    /// Standard error, one line at a time, whole, from every thread.
-    static let output = Locked(STDERR_FILENO)
+    let sink: LogSink
 
-    public init(label: String) { self.label = label }
+    public init(label: String, sink: LogSink = .standardError) {
+        self.label = label
+        self.sink = sink
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -37,16 +37,7 @@ public struct JSONLogHandler: LogHandler {
         if !all.isEmpty { object["metadata"] = .object(all.mapValues(Self.json)) }
         var line = String(decoding: (try? JSONCoding.encode(JSONValue.object(object))) ?? Data(), as: UTF8.self)
         line.append("\n")
-        Self.output.withLock { fd in
-            line.withUTF8 { bytes in
-                var done = 0
-                while done < bytes.count {
-                    let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-                    if n <= 0 { break }
-                    done += n
-                }
-            }
-        }
+        sink.write(line)
     }
 
     static func json(_ value: Logger.Metadata.Value) -> JSONValue {
