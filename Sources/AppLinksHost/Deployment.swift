@@ -50,6 +50,10 @@ public final class Deployment: Sendable {
         return availablePlugins.filter { states[$0.key] ?? true }
     }
 
+    /// Which link types are enabled or disabled in the store, by id; a type it does not name is enabled. What the
+    /// server made from ``plugins`` (the manifest) is still right while this is unchanged.
+    public var linkTypeStates: [String: Bool] { runtime.enabledStates.withLock { $0 } }
+
     /// The loaded plugin of a link type if it is enabled: one lookup, without building ``plugins``.
     public func enabledPlugin(_ id: String) -> LoadedPlugin? {
         guard let plugin = availablePlugins[id], runtime.enabledStates.withLock({ $0[id] ?? true }) else { return nil }

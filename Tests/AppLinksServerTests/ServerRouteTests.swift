@@ -28,6 +28,16 @@ struct ServerRouteTests {
             #expect(parsed.values["outgoingAuthenticationType"]?.count == 1)
             #expect(try await server.get("/healthz").body == #"{"status":"ok"}"#)
             #expect(try await server.get("/readyz").status == 200)
+            // The manifest is made once, and made again when the enabled link types change.
+            #expect(try await server.get("/rest/applinks/1.0/manifest").body == json.body)
+            _ = try await server.deployment.setLinkTypeEnabled("fixture", enabled: false)
+            let without = try await server.get("/rest/applinks/1.0/manifest")
+            let w = try #require(try JSONSerialization.jsonObject(with: Data(without.body.utf8)) as? [String: Any])
+            #expect(w["incomingAuthenticationTypes"] as? [String] == [] && w["id"] as? String == m["id"] as? String)
+            let withoutXML = try await server.get("/rest/applinks/1.0/manifest", headers: [("Accept", "application/xml")])
+            #expect(LeafXML.parse(Data(withoutXML.body.utf8))?.values["incomingAuthenticationType"] == nil)
+            _ = try await server.deployment.setLinkTypeEnabled("fixture", enabled: true)
+            #expect(try await server.get("/rest/applinks/1.0/manifest").body == json.body)
         }
     }
 
