@@ -1,6 +1,7 @@
 # Shared by the OAuth 2.0 benchmark scripts, which source it from the package root: wrk and the release build,
 # the run parameters, and release-build servers with one client_credentials client each.
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+export APPLINKS_BENCHMARKS=1
 duration=${DURATION:-5s}
 rounds=${ROUNDS:-3}
 connections=${CONNECTIONS:-64}
@@ -20,13 +21,13 @@ stop_servers() {
 
 # start_provider NAME: initialises a home in $work/NAME (on $APPLINKS_DATABASE_URL if set), registers a client
 # allowed client_credentials, serves it on a free port and sets: base, client_id, client_secret, auth (the
-# Basic header) and token (a valid access token). APPLINKS_HOME stays set to that home. The servers log at
-# warning, without the access log, unless BENCH_LOG_LEVEL says otherwise.
+# Basic header) and token (a valid access token). APPLINKS_HOME stays set to that home. The servers log as shipped,
+# at info with the access log on, unless BENCH_LOG_LEVEL says otherwise.
 start_provider() {
   local name=$1 port created
   port=$(free_port)
   base="http://127.0.0.1:$port"
-  export APPLINKS_HOME="$work/$name" APPLINKS_LOG_LEVEL=${BENCH_LOG_LEVEL:-warning} APPLINKS_BASE_URL="$base"
+  export APPLINKS_HOME="$work/$name" APPLINKS_LOG_LEVEL=${BENCH_LOG_LEVEL:-info} APPLINKS_BASE_URL="$base"
   "$bin/applinks" init >/dev/null
   created=$("$bin/applinks" create oauth2-incoming --set name=Bench --set redirect_url=https://bench.example/cb \
     --set scopes=REPO_READ --set allow_client_credentials=true --json)
