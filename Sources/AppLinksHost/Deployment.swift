@@ -162,7 +162,8 @@ public final class Deployment: Sendable {
             executableDirectory: config.searchExecutableDirectory ? PluginLoader.currentExecutableDirectory : nil,
             // Pins in config.yaml win over those `applinks plugins install` recorded.
             pins: home.installedPins().merging(config.pluginPins) { _, configured in configured }, requirePins: config.requirePins,
-            isolated: config.isolatedPlugins, runnerPath: config.pluginRunner, logger: logger)
+            isolated: config.isolatedPlugins, runnerPath: config.pluginRunner, hashes: PluginHashCache(url: home.pluginHashCacheFile),
+            logger: logger)
         let states = try await store.linkTypeStates()
         let (loaded, records) = loader.loadAll(enabled: states)
         let host = Deployment(

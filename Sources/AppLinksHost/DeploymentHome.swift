@@ -24,6 +24,8 @@ public struct DeploymentHome: Sendable {
     public var configFile: URL { url.appendingPathComponent(DeploymentConfig.fileName) }
     public var masterKeyFile: URL { url.appendingPathComponent("master.key") }
     public var pluginDirectory: URL { url.appendingPathComponent("plugins", isDirectory: true) }
+    /// The sha256 of each plugin file while it is unchanged (``PluginHashCache``); deleting it only costs a hash.
+    public var pluginHashCacheFile: URL { url.appendingPathComponent("plugin-hashes.json") }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: configFile.path) }
 

@@ -31,13 +31,16 @@ public struct PluginLoader: Sendable {
     public var isolated: Set<String>
     /// The runner executable for isolated plugins.
     public var runnerPath: String
+    /// Where the hashes of unchanged files are remembered between processes; nil hashes every file every time.
+    public var hashes: PluginHashCache?
     /// For tests only: runs between the file's check and its loading, to prove that a swap in that gap is caught.
     public var afterVerifyForTesting: (@Sendable (String) -> Void)?
 
     public init(
         searchPaths: [URL], executableDirectory: URL?, pins: [String: String] = [:], requirePins: Bool = false,
-        isolated: Set<String> = [], runnerPath: String? = nil, logger: Logger
+        isolated: Set<String> = [], runnerPath: String? = nil, hashes: PluginHashCache? = nil, logger: Logger
     ) {
+        self.hashes = hashes
         self.searchPaths = searchPaths
         self.executableDirectory = executableDirectory
         self.pins = pins
@@ -130,6 +133,7 @@ public struct PluginLoader: Sendable {
             record.loadMs = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
             records.append(record)
         }
+        hashes?.save()
         return (loaded, records)
     }
 
@@ -144,7 +148,7 @@ public struct PluginLoader: Sendable {
     func load(_ file: URL, record: inout PluginRecord) throws -> (LoadedPlugin, String) {
         let path = file.resolvingSymlinksInPath().path
         try checkTrust(path)
-        let library = try VerifiedLibrary(path: path)
+        let library = try VerifiedLibrary(path: path, hashes: hashes)
         let hash = library.sha256
         if requirePins && !pins.values.contains(hash) {
             throw refusal(

@@ -36,7 +36,9 @@ final class VerifiedLibrary: Sendable {
         return "/proc/self/fd/\(fd)"
     }
 
-    init(path: String) throws(AppLinksError) {
+    /// - Parameter hashes: where the sha256 of an unchanged file may be found instead of reading the whole file;
+    ///   see ``PluginHashCache``.
+    init(path: String, hashes: PluginHashCache? = nil) throws(AppLinksError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else {
             throw AppLinksError(.pluginRefused, "it cannot be opened: \(String(cString: strerror(errno))). Fix: check its permissions.")
@@ -52,20 +54,28 @@ final class VerifiedLibrary: Sendable {
             close(fd)
             throw error
         }
-        guard let bytes = Self.readAll(fd) else {
-            close(fd)
-            throw AppLinksError(.pluginRefused, "it cannot be read: \(String(cString: strerror(errno))). Fix: check its permissions.")
-        }
-        guard bytes.count >= 4, bytes.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]) else {
+        var magic = [UInt8](repeating: 0, count: 4)
+        guard pread(fd, &magic, 4, 0) == 4, magic == [0x7F, 0x45, 0x4C, 0x46] else {
             close(fd)
             throw AppLinksError(
                 .pluginRefused,
                 "the file is not a shared library (it has no ELF header). Fix: remove it from the plugin directory, or rebuild it with "
                     + "`cc -shared -fPIC`.")
         }
+        let sha256: String
+        if let cached = hashes?.sha256(path: path, file: st) {
+            sha256 = cached
+        } else {
+            guard let bytes = Self.readAll(fd) else {
+                close(fd)
+                throw AppLinksError(.pluginRefused, "it cannot be read: \(String(cString: strerror(errno))). Fix: check its permissions.")
+            }
+            sha256 = Digest.sha256(bytes).hexString
+            hashes?.remember(path: path, file: st, sha256: sha256)
+        }
         self.path = path
         self.fd = fd
-        self.sha256 = Digest.sha256(bytes).hexString
+        self.sha256 = sha256
         self.identity = (UInt64(st.st_dev), UInt64(st.st_ino))
     }
 
@@ -88,14 +98,20 @@ final class VerifiedLibrary: Sendable {
 
     /// Everything from the descriptor's offset to its end; nil on a read error.
     private static func readAll(_ fd: Int32) -> Data? {
-        var bytes = Data()
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var st = stat()
+        // One byte more than the file, so that the read which finds its end needs no room of its own.
+        var bytes = Data(count: fstat(fd, &st) == 0 ? max(Int(st.st_size) + 1, 1 << 16) : 1 << 16)
+        var filled = 0
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if filled == bytes.count { bytes.count *= 2 }
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if n < 0 && errno == EINTR { continue }
             guard n >= 0 else { return nil }
-            if n == 0 { return bytes }
-            bytes.append(contentsOf: buffer[0..<n])
+            if n == 0 {
+                bytes.count = filled
+                return bytes
+            }
+            filled += n
         }
     }
 

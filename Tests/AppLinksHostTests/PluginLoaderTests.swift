@@ -152,6 +152,66 @@ struct PluginLoaderTests {
         #expect(unpinned.id == nil && unpinned.reason?.contains("plugins.require_pins is on") == true)
     }
 
+    @Test(
+        "the sha256 of an unchanged file is remembered in the home; a changed file is hashed again, even with its old mtime, so a pin still refuses it"
+    )
+    func hashCache() throws {
+        let dir = TemporaryDirectory("hash-cache")
+        let file = dir.path("libcached.so")
+        try compileCPlugin(CPluginSources.plugin(.init(id: "cached-a")), to: file)
+        func sha256sum() throws -> String {
+            String(try runCommand(URL(fileURLWithPath: "/usr/bin/sha256sum"), [file.path]).stdout.prefix(64))
+        }
+        let real = try sha256sum()
+        let cacheFile = dir.path("plugin-hashes.json")
+        // Loaded in runners: the file is rewritten in place below, which must not be under this process's feet.
+        func load(pins: [String: String] = [:]) -> PluginRecord? {
+            var loader = Self.loader([file], pins: pins)
+            loader.isolated = ["*"]
+            loader.hashes = PluginHashCache(url: cacheFile)
+            let (plugins, records) = loader.loadAll(enabled: [:])
+            for plugin in plugins { plugin.shutdown() }
+            return records.first
+        }
+        #expect(load()?.sha256 == real)
+        var st = stat()
+        #expect(stat(cacheFile.path, &st) == 0 && st.st_mode & 0o777 == 0o600)
+        #expect(try String(contentsOf: cacheFile, encoding: .utf8).contains(real))
+
+        // The remembered hash is what the next process uses: a planted one shows it (and a cache anyone else could
+        // write is not read at all).
+        let planted = String(repeating: "ab", count: 32)
+        try String(contentsOf: cacheFile, encoding: .utf8).replacingOccurrences(of: real, with: planted)
+            .write(to: cacheFile, atomically: false, encoding: .utf8)
+        #expect(load()?.sha256 == planted)
+        chmod(cacheFile.path, 0o620)
+        #expect(load()?.sha256 == real)
+        try String(contentsOf: cacheFile, encoding: .utf8).replacingOccurrences(of: real, with: planted)
+            .write(to: cacheFile, atomically: false, encoding: .utf8)
+        chmod(cacheFile.path, 0o600)
+        #expect(load()?.sha256 == planted)
+
+        // Other bytes written into the same inode, with the old modification time put back: the change time still
+        // differs, so the file is hashed again and the pin of the old file refuses it.
+        let other = dir.path("other.so")
+        try compileCPlugin(CPluginSources.plugin(.init(id: "cached-b")), to: other)
+        #expect(stat(file.path, &st) == 0)
+        let times = [st.st_atim, st.st_mtim]
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: try Data(contentsOf: other))
+        try handle.close()
+        #expect(utimensat(AT_FDCWD, file.path, times, 0) == 0)
+        var now = stat()
+        #expect(stat(file.path, &now) == 0 && now.st_mtim.tv_sec == st.st_mtim.tv_sec && now.st_ino == st.st_ino)
+        let changed = try sha256sum()
+        #expect(changed != real)
+        let refused = load(pins: ["cached-b": real])
+        #expect(refused?.state == .refused && refused?.sha256 == nil)
+        #expect(refused?.reason?.contains("its sha256 \(changed) does not match the pin \(real)") == true, "\(refused?.reason ?? "")")
+        #expect(load()?.sha256 == changed)
+    }
+
     @Test("a disabled link type is read but never started, and the state survives a restart")
     func disabledTypes() async throws {
         let t = try await TestDeployment.make()
