@@ -258,7 +258,8 @@ let package = Package(
         .testTarget(
             name: "AppLinksStoreTests",
             dependencies: [
-                "AppLinksStore", "AppLinksStorePostgres", "AppLinksTesting", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "AppLinksStore", "AppLinksStorePostgres", "AppLinksTesting", "AppLinksLocking", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swift6
         ),

@@ -67,11 +67,17 @@ final class SQLiteKV: Sendable {
     }
 
     func put(namespace: String, key: String, value: Data, ttl: Double?) throws {
-        try write { c in try c.put(namespace, key, value, expiresAt: ttl.map { clock.seconds + $0 }) }
+        _ = try grouped { c in
+            try c.put(namespace, key, value, expiresAt: ttl.map { self.clock.seconds + $0 })
+            return true
+        }
     }
 
     func delete(namespace: String, key: String) throws {
-        try write { c in try c.delete(namespace, key) }
+        _ = try grouped { c in
+            try c.delete(namespace, key)
+            return true
+        }
     }
 
     /// Deletes every expired row.
@@ -79,28 +85,90 @@ final class SQLiteKV: Sendable {
         try write { c in try c.purge(now: clock.seconds) }
     }
 
-    /// Replaces the value only if it is `expected` (nil: absent), in one immediate transaction.
+    /// Replaces the value only if it is `expected` (nil: absent). The read and the write are one step of a
+    /// transaction that holds SQLite's write lock, so no other write comes between them.
     func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Double?) throws -> Bool {
-        try write { c in
-            try c.exec("BEGIN IMMEDIATE")
-            do {
-                let now = clock.seconds
-                guard try c.value(namespace, key, now: now) == expected else {
-                    try c.exec("ROLLBACK")
-                    return false
-                }
-                if let replacement {
-                    try c.put(namespace, key, replacement, expiresAt: ttl.map { now + $0 })
-                } else {
-                    try c.delete(namespace, key)
-                }
-                try c.exec("COMMIT")
-                return true
-            } catch {
-                try? c.exec("ROLLBACK")
-                throw error
+        try grouped { c in
+            let now = self.clock.seconds
+            guard try c.value(namespace, key, now: now) == expected else { return false }
+            if let replacement {
+                try c.put(namespace, key, replacement, expiresAt: ttl.map { now + $0 })
+            } else {
+                try c.delete(namespace, key)
             }
+            return true
         }
+    }
+
+    /// A write waiting for the writer connection, and what became of it. `outcome` is set and read only under
+    /// the writer lock.
+    private final class PendingWrite: @unchecked Sendable {
+        let apply: (Connection) throws -> Bool
+        var outcome: Result<Bool, any Error>?
+        init(_ apply: @escaping (Connection) throws -> Bool) { self.apply = apply }
+    }
+
+    /// Writes queued for the writer connection; see ``grouped(_:)``.
+    private let queued = Locked<[PendingWrite]>([])
+    /// Transactions the writer committed for queued writes, for tests: fewer than the writes when they were grouped.
+    let groupCommits = Locked(0)
+
+    /// Runs one write in a group commit. Whoever takes the writer connection runs every write queued by then, each
+    /// in a savepoint of one transaction, and commits once: concurrent token issues, say, then cost one commit
+    /// instead of one each. A write's failure undoes that write only. No write returns, and so none is
+    /// acknowledged to a client, before the transaction that holds it has committed.
+    private func grouped(_ apply: @escaping (Connection) throws -> Bool) throws -> Bool {
+        let mine = PendingWrite(apply)
+        queued.withLock { $0.append(mine) }
+        let (outcome, ran) = writer.withLock { slot -> (Result<Bool, any Error>, Int) in
+            // Another writer committed this one while it waited for the lock.
+            if let done = mine.outcome { return (done, 0) }
+            let batch = queued.withLock { q -> [PendingWrite] in
+                defer { q.removeAll(keepingCapacity: true) }
+                return q
+            }
+            do {
+                if slot == nil { slot = try Connection(path: path, readOnly: false) }
+                try Self.commit(batch, on: slot!)
+                groupCommits.withLock { $0 += 1 }
+            } catch {
+                for write in batch { write.outcome = .failure(error) }
+            }
+            return (mine.outcome ?? .failure(SQLiteKVError(message: "the write was not run")), batch.count)
+        }
+        if ran > 0 { scheduleCheckpoint(writes: ran) }
+        return try outcome.get()
+    }
+
+    private static func commit(_ batch: [PendingWrite], on c: Connection) throws {
+        try c.exec("BEGIN IMMEDIATE")
+        var results: [Result<Bool, any Error>] = []
+        results.reserveCapacity(batch.count)
+        do {
+            if batch.count == 1 {
+                // Alone, a write's failure is the transaction's: no savepoint needed.
+                let result = Result { try batch[0].apply(c) }
+                if case .failure = result { try c.exec("ROLLBACK") } else { try c.exec("COMMIT") }
+                batch[0].outcome = result
+                return
+            }
+            for write in batch {
+                try c.exec("SAVEPOINT one")
+                do {
+                    results.append(.success(try write.apply(c)))
+                    try c.exec("RELEASE one")
+                } catch {
+                    results.append(.failure(error))
+                    try c.exec("ROLLBACK TO one")
+                    try c.exec("RELEASE one")
+                }
+            }
+            try c.exec("COMMIT")
+        } catch {
+            try? c.exec("ROLLBACK")
+            throw error
+        }
+        for (write, result) in zip(batch, results) { write.outcome = result }
     }
 
     private func checkpointConnection() -> Connection? {
@@ -115,7 +183,7 @@ final class SQLiteKV: Sendable {
             if slot == nil { slot = try Connection(path: path, readOnly: false) }
             return try body(slot!)
         }
-        scheduleCheckpoint()
+        scheduleCheckpoint(writes: 1)
         return result
     }
 
@@ -124,10 +192,10 @@ final class SQLiteKV: Sendable {
     /// database in two passes: the bulk without the lock, then what was written meanwhile under it. The second
     /// pass is short, and it is what lets the next write start the WAL over: a checkpoint racing the writers
     /// never catches up, and the WAL would grow without end.
-    private func scheduleCheckpoint() {
+    private func scheduleCheckpoint(writes: Int) {
         let (due, behind) = checkpoint.withLock { c -> (Bool, Int) in
-            c.writes += 1
-            c.behind += 1
+            c.writes += writes
+            c.behind += writes
             c.peak = max(c.peak, c.behind)
             guard c.writes >= Self.checkpointEvery, !c.running else { return (false, c.behind) }
             c.writes = 0

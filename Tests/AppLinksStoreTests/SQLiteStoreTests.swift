@@ -1,4 +1,5 @@
 import AppLinksCore
+import AppLinksLocking
 import AppLinksTesting
 import Foundation
 import GRDB
@@ -80,6 +81,62 @@ struct SQLiteStoreTests {
         // 6,000 writes would leave 24 MiB of frames. A checkpoint every 500 writes keeps the WAL near 1,000 frames;
         // if that checkpoint falls behind, the writers wait for it (see the next test).
         #expect(wal < 20 << 20, "the WAL grew to \(wal) bytes")
+    }
+
+    @Test("concurrent writes commit in groups; each returns only once committed, and a write that fails undoes only itself")
+    func groupCommit() async throws {
+        let path = Self.dir.path("\(UUID().uuidString).db").path
+        let store = try SQLiteStore(path: path)
+        // A write the database refuses, standing in for a row that breaks a constraint.
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(
+                sql:
+                    "CREATE TRIGGER poison BEFORE INSERT ON plugin_kv WHEN NEW.key LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+            )
+        }
+        try queue.close()
+        let (threads, each) = (8, 400)
+        let failed = Locked<[String]>([])
+        let unseen = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in 0..<each {
+                let key = i % 40 == 0 ? "poison-\(t)-\(i)" : "k-\(t)-\(i)"
+                let value = Data("\(t)/\(i)".utf8)
+                do {
+                    try store.kv.put(namespace: "group", key: key, value: value, ttl: nil)
+                    // Acknowledged, so committed: any new read sees it.
+                    if (try? store.kv.value(namespace: "group", key: key)) != value { unseen.withLock { $0.append(key) } }
+                } catch {
+                    failed.withLock { $0.append(key) }
+                }
+            }
+        }
+        #expect(unseen.withLock { $0 }.isEmpty)
+        #expect(
+            Set(failed.withLock { $0 }) == Set((0..<threads).flatMap { t in stride(from: 0, to: each, by: 40).map { "poison-\(t)-\($0)" } })
+        )
+        let kept = try store.keysBlocking(namespace: "group", prefix: "k-")
+        #expect(kept.count == threads * (each - each / 40))
+        let commits = store.kv.groupCommits.withLock { $0 }
+        #expect(commits < threads * each, "\(commits) commits for \(threads * each) writes: none was grouped")
+        // Compare-and-set in a group still reads what the writes before it in the same transaction wrote.
+        let swapped = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            for _ in 0..<50 {
+                while true {
+                    let current = try? store.kv.value(namespace: "group", key: "counter")
+                    let next = Data("\((current.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0) + 1)".utf8)
+                    if (try? store.kv.compareAndSet(namespace: "group", key: "counter", expected: current, replacement: next, ttl: nil))
+                        == true
+                    {
+                        swapped.withLock { $0 += 1 }
+                        break
+                    }
+                }
+            }
+        }
+        #expect(try store.kv.value(namespace: "group", key: "counter") == Data("\(threads * 50)".utf8))
     }
 
     @Test("writers wait for a checkpoint that falls behind, instead of growing the WAL without bound")
