@@ -83,6 +83,19 @@ struct SQLiteStoreTests {
         #expect(wal < 20 << 20, "the WAL grew to \(wal) bytes")
     }
 
+    /// Runs `body(0..<count)` on `count` threads started for it, and waits for them all.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let done = DispatchGroup()
+        for t in 0..<count {
+            done.enter()
+            Thread.detachNewThread {
+                body(t)
+                done.leave()
+            }
+        }
+        done.wait()
+    }
+
     @Test("concurrent writes commit in groups; each returns only once committed, and a write that fails undoes only itself")
     func groupCommit() async throws {
         let path = Self.dir.path("\(UUID().uuidString).db").path
@@ -99,7 +112,9 @@ struct SQLiteStoreTests {
         let (threads, each) = (8, 400)
         let failed = Locked<[String]>([])
         let unseen = Locked<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
+        // Threads of their own, not Dispatch's pool, which runs about one per core: writes group only when more
+        // than one waits while another commits.
+        Self.onThreads(threads) { t in
             for i in 0..<each {
                 let key = i % 40 == 0 ? "poison-\(t)-\(i)" : "k-\(t)-\(i)"
                 let value = Data("\(t)/\(i)".utf8)
@@ -122,7 +137,7 @@ struct SQLiteStoreTests {
         #expect(commits < threads * each, "\(commits) commits for \(threads * each) writes: none was grouped")
         // Compare-and-set in a group still reads what the writes before it in the same transaction wrote.
         let swapped = Locked(0)
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        Self.onThreads(threads) { _ in
             for _ in 0..<50 {
                 while true {
                     let current = try? store.kv.value(namespace: "group", key: "counter")
