@@ -42,7 +42,7 @@ struct StatusRunnerTests {
 
     @Test("failures of every kind give UNKNOWN with a message, never a crash")
     func failures() async throws {
-        let (t, _) = try await Self.deployment(timeout: "0.5")
+        let (t, _) = try await Self.deployment(timeout: "5")
         let d = t.deployment
         var hang = try await t.createFixtureLink(name: "hang")
         hang = try await d.editLink(hang.id, sets: [("config.behaviour", "hang")])
@@ -59,15 +59,16 @@ struct StatusRunnerTests {
                 type: "not-installed", name: "orphan", application: ApplicationInfo(type: "generic"),
                 displayURL: "https://orphan.example.com"), sealedSecrets: [:])
         links.append(orphan)
-        // What the same checks cost without the hang, measured here and now, so that the bound holds on a busy machine.
-        let baselineStart = ContinuousClock.now
-        _ = try await d.checkStatus(of: Array(links.dropFirst()))
-        let baseline = ContinuousClock.now - baselineStart
         let start = ContinuousClock.now
         let results = Dictionary(uniqueKeysWithValues: try await d.checkStatus(of: links).map { ($0.name, $0.status) })
         let took = ContinuousClock.now - start
-        #expect(took >= .milliseconds(500), "answered before status.timeout_seconds (0.5 s): \(took)")
-        #expect(took < baseline * 3 + .seconds(2), "a hanging plugin must cost only its own timeout: \(took), \(baseline) without it")
+        #expect(took >= .seconds(5), "answered before status.timeout_seconds (5 s): \(took)")
+        // A hanging plugin costs only its own timeout: every other link was checked before the hang was given up on,
+        // however slow the machine, as long as the others take less than the timeout.
+        let gaveUp = try #require(results["hang"]?.checkedAt)
+        for (name, status) in results where name != "hang" {
+            #expect(try #require(status.checkedAt) <= gaveUp, "\(name) was checked only after the hanging check's timeout")
+        }
         #expect(results["hang"]?.category == .unknown && results["hang"]?.errorType == .timeout)
         #expect(results["hang"]?.message.contains("did not finish within") == true)
         #expect(

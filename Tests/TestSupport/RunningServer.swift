@@ -1,3 +1,4 @@
+import AppLinksLocking
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -56,6 +57,9 @@ public final class RunningServer: LoopbackServer, @unchecked Sendable {
             process.standardError = try FileHandle(forWritingTo: dir.path("server.log"))
         }
         try process.run()
+        let pid = process.processIdentifier
+        Self.running.withLock { $0.insert(pid) }
+        _ = Self.stopAtExit
         // The first line names the bound port.
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
@@ -73,7 +77,15 @@ public final class RunningServer: LoopbackServer, @unchecked Sendable {
 
     deinit {
         if process.isRunning { process.terminate() }
+        Self.running.withLock { _ = $0.remove(process.processIdentifier) }
     }
+
+    /// Every server started and not yet stopped. A test that keeps a server alive to its end, or that is never
+    /// released, must not leave the process behind when the test run exits.
+    private static let running = Locked<Set<Int32>>([])
+    private static let stopAtExit: Void = {
+        atexit { for pid in RunningServer.running.withLock({ $0 }) { kill(pid, SIGTERM) } }
+    }()
 
     /// The one-time code of `/setup` that `serve` prints while the deployment has no administrator.
     public func setupCode() throws -> String {
@@ -91,6 +103,7 @@ public final class RunningServer: LoopbackServer, @unchecked Sendable {
     public func stop() {
         process.terminate()
         process.waitUntilExit()
+        Self.running.withLock { _ = $0.remove(process.processIdentifier) }
     }
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
