@@ -23,8 +23,7 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var all = metadata
-        if let extra = event.metadata { all.merge(extra) { _, new in new } }
+        var all = event.metadata(over: metadata)
         var object: [String: JSONValue] = [
             "timestamp": .string(Self.timestamp(Date())), "level": .string(event.level.rawValue), "label": .string(label),
             "message": .string("\(event.message)"), "source": .string(event.source),

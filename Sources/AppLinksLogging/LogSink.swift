@@ -25,8 +25,6 @@ public final class LogSink: @unchecked Sendable {
     private var writing = false
     /// The writer thread waits with no timeout, for the first line after a quiet spell: that line must wake it.
     private var idle = false
-    /// A caller needs the buffer written now, not at the end of the batching window: a flush, or a full buffer.
-    private var urgent = false
     private var started = false
     private let fd: Int32
     private let limit: Int
@@ -42,9 +40,9 @@ public final class LogSink: @unchecked Sendable {
     /// - Parameters:
     ///   - fd: the descriptor to write to; the sink never closes it.
     ///   - limit: the bytes it buffers before a caller waits.
-    ///   - window: how long the writer gathers lines after the first one before it writes them. Under load that makes
+    ///   - window: how long the writer gathers lines after each write before it writes them. Under load that makes
     ///     one wake-up and one `write` per window instead of one per line; the cost is that a line shows up to this
-    ///     late.
+    ///     late. A flush, or a full buffer, ends the window early.
     public init(fd: Int32, limit: Int = 4 << 20, window: Duration = .milliseconds(10)) {
         self.fd = fd
         self.limit = limit
@@ -61,7 +59,7 @@ public final class LogSink: @unchecked Sendable {
     public func write(_ bytes: UnsafeBufferPointer<UInt8>) {
         condition.lock()
         while pending.count >= limit {
-            urgent = true
+            // Ends the writer's batching window early.
             condition.broadcast()
             condition.wait()
         }
@@ -88,11 +86,8 @@ public final class LogSink: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while !pending.isEmpty || writing {
-            if !pending.isEmpty && !urgent {
-                urgent = true
-                idle = false
-                condition.broadcast()
-            }
+            // Ends the writer's batching window early.
+            condition.broadcast()
             if !condition.wait(until: deadline) { return pending.isEmpty && !writing }
         }
         return true
@@ -116,7 +111,6 @@ public final class LogSink: @unchecked Sendable {
             }
             swap(&batch, &pending)
             writing = true
-            urgent = false
             // Callers waiting for room may go on now.
             condition.broadcast()
             condition.unlock()

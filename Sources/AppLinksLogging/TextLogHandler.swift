@@ -31,15 +31,7 @@ public struct TextLogHandler: LogHandler {
             line.append(label)
         }
         line.append(":")
-        var all = metadata
-        if let extra = event.metadata, !extra.isEmpty {
-            if all.isEmpty { all = extra } else { all.merge(extra) { _, new in new } }
-        }
-        if let error = event.error {
-            all["error.message"] = "\(error)"
-            all["error.type"] = "\(String(reflecting: type(of: error)))"
-        }
-        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in event.metadata(over: metadata).sorted(by: { $0.key < $1.key }) {
             line.append(" ")
             line.append(key)
             line.append("=")

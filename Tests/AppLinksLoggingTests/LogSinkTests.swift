@@ -145,3 +145,29 @@ struct TextLogHandlerTests {
         }
     }
 }
+
+@Suite("JSON log handler")
+struct JSONLogHandlerTests {
+    @Test("one object per line, with the request id lifted out, and the error a line carries, as the text format shows it")
+    func errorAndMetadata() throws {
+        struct Failure: Error, CustomStringConvertible { var description: String { "it broke" } }
+        let pipe = try LogSinkTests.Pipe()
+        let sink = LogSink(fd: pipe.write)
+        var handler = JSONLogHandler(label: "applinks", sink: sink)
+        handler.metadata = ["hb.request.id": "r1", "client": "127.0.0.1"]
+        handler.log(
+            event: LogEvent(
+                level: .error, message: "a failure", error: Failure(), metadata: ["client": "10.0.0.1"], source: "AppLinksServer",
+                file: #fileID, function: #function, line: #line))
+        #expect(sink.flush())
+        let text = pipe.finish()
+        #expect(text.hasSuffix("\n") && text.filter { $0 == "\n" }.count == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["message"] as? String == "a failure" && object["level"] as? String == "error")
+        #expect(object["request_id"] as? String == "r1" && object["source"] as? String == "AppLinksServer")
+        let metadata = try #require(object["metadata"] as? [String: Any])
+        #expect(metadata["client"] as? String == "10.0.0.1", "the line's own metadata wins over the logger's")
+        #expect(metadata["error.message"] as? String == "it broke")
+        #expect((metadata["error.type"] as? String)?.hasSuffix("Failure") == true)
+    }
+}
