@@ -42,23 +42,28 @@ public final class PluginHashCache: Sendable {
     }
 
     let url: URL
-    private let state: Locked<(entries: [String: Entry], changed: Bool)>
+    /// The entries, whether one was added or replaced, and the paths asked about since the cache was read.
+    private let state: Locked<(entries: [String: Entry], changed: Bool, seen: Set<String>)>
 
     /// Reads the cache at `url`; a missing, unreadable, malformed or unsafe file is an empty cache.
     public init(url: URL) {
         self.url = url
-        state = Locked((Self.load(url) ?? [:], false))
+        state = Locked((Self.load(url) ?? [:], false, []))
     }
 
     /// The cached hash of the opened file at `path`, if the file is unchanged since it was hashed.
     func sha256(path: String, file st: stat) -> String? {
         let key = FileKey(st)
-        return state.withLock { s in s.entries[path].flatMap { $0.file == key ? $0.sha256 : nil } }
+        return state.withLock { s in
+            s.seen.insert(path)
+            return s.entries[path].flatMap { $0.file == key ? $0.sha256 : nil }
+        }
     }
 
     func remember(path: String, file st: stat, sha256: String) {
         let entry = Entry(file: FileKey(st), sha256: sha256)
         state.withLock { s in
+            s.seen.insert(path)
             if s.entries[path]?.file != entry.file || s.entries[path]?.sha256 != sha256 {
                 s.entries[path] = entry
                 s.changed = true
@@ -66,12 +71,17 @@ public final class PluginHashCache: Sendable {
         }
     }
 
-    /// Writes the cache if anything changed, atomically, mode 0600. A cache that cannot be written only costs the
-    /// next command a hash, so a failure is not an error.
+    /// Writes the cache if anything changed, atomically, mode 0600, keeping only the files asked about since it was
+    /// read: one that is gone, or that the loader no longer reaches, drops out. A cache that cannot be written only
+    /// costs the next command a hash, so a failure is not an error.
     public func save() {
         let entries = state.withLock { s -> [String: Entry]? in
-            defer { s.changed = false }
-            return s.changed ? s.entries : nil
+            let kept = s.entries.filter { s.seen.contains($0.key) }
+            defer {
+                s.entries = kept
+                s.changed = false
+            }
+            return s.changed || kept.count != s.entries.count ? kept : nil
         }
         guard let entries, let data = try? JSONCoding.encode(entries) else { return }
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")

@@ -178,6 +178,14 @@ struct PluginLoaderTests {
         #expect(stat(cacheFile.path, &st) == 0 && st.st_mode & 0o777 == 0o600)
         #expect(try String(contentsOf: cacheFile, encoding: .utf8).contains(real))
 
+        // A file the loader no longer reaches drops out of the cache when it is next written.
+        var entries = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: cacheFile)) as? [String: Any])
+        entries["/gone/libgone.so"] = entries[file.path]
+        try JSONSerialization.data(withJSONObject: entries).write(to: cacheFile)
+        #expect(load()?.sha256 == real)
+        let pruned = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: cacheFile)) as? [String: Any])
+        #expect(Set(pruned.keys) == [file.path])
+
         // The remembered hash is what the next process uses: a planted one shows it (and a cache anyone else could
         // write is not read at all).
         let planted = String(repeating: "ab", count: 32)
