@@ -68,6 +68,10 @@ final class HostServices: PluginHostAPI {
             })
     }
 
+    func kvBatch(_ changes: [KVChange]) throws -> Int? {
+        try kv({ try $0.applyBlocking(namespace: pluginID, changes) }, { [pluginID] in try await $0.apply(namespace: pluginID, changes) })
+    }
+
     /// A key-value call: on this thread when the store can run it so (SQLite), on a plugin thread or in an inline
     /// route alike; otherwise through the async API (and an inline route is then never called inline).
     private func kv<T: Sendable>(

@@ -105,7 +105,8 @@ public enum HostAPITable {
                 link_get: { ctx, id, len, out in call(ctx, .linkGet, blobs: [blob(id, len)], out) },
                 link_update: { ctx, p, len, out in call(ctx, .linkUpdate, blobs: [blob(p, len)], out) },
                 audit: { ctx, p, len in call(ctx, .audit, blobs: [blob(p, len)]) },
-                link_access_token: { ctx, id, len, out in call(ctx, .linkAccessToken, blobs: [blob(id, len)], out) }
+                link_access_token: { ctx, id, len, out in call(ctx, .linkAccessToken, blobs: [blob(id, len)], out) },
+                kv_batch: { ctx, p, len, out in call(ctx, .kvBatch, blobs: [blob(p, len)], out) }
             ))
         return UnsafePointer(t)
     }()

@@ -39,6 +39,8 @@ public protocol PluginHostAPI: Sendable {
     func linkUpdate(_ request: Data) throws -> Data
     func audit(_ event: Data) throws
     func linkAccessToken(_ linkID: String) throws -> Data?
+    /// Applies the changes all or none; nil when applied, else the index of the first requirement that failed.
+    func kvBatch(_ changes: [KVChange]) throws -> Int?
 }
 
 /// A failure as the plugin receives it: a return code, and for `APPLINKS_ERROR` a `{"code","message"}` body.
@@ -122,6 +124,9 @@ extension PluginHostAPI {
                 try audit(bytes(0))
                 return .ok()
             case .linkAccessToken: return .found(try linkAccessToken(text(0)))
+            case .kvBatch:
+                guard let failed = try kvBatch(try KVChange.changes(jsonData: bytes(0))) else { return .ok() }
+                return CallResult(code: Int32(APPLINKS_CONFLICT), output: Data(#"{"index":\#(failed)}"#.utf8))
             }
         }
     }
@@ -132,7 +137,8 @@ extension HostCall.Function {
     public var shape: (ints: Int, blobs: Int) {
         switch self {
         case .log: (1, 1)
-        case .kvGet, .kvDelete, .kvList, .secretSeal, .secretOpen, .httpRequest, .linkGet, .linkUpdate, .audit, .linkAccessToken: (0, 1)
+        case .kvGet, .kvDelete, .kvList, .secretSeal, .secretOpen, .httpRequest, .linkGet, .linkUpdate, .audit, .linkAccessToken, .kvBatch:
+            (0, 1)
         case .kvPut: (1, 2)
         case .kvCompareAndSet: (1, 3)
         case .randomBytes, .rsaGenerate: (1, 0)

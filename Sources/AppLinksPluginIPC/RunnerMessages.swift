@@ -143,7 +143,7 @@ public struct HostCall: Sendable, Equatable {
     public enum Function: UInt8, Sendable, CaseIterable {
         case log = 0, kvGet, kvPut, kvDelete, kvList, kvCompareAndSet, secretSeal, secretOpen, httpRequest
         case randomBytes, digest, hmac, rsaGenerate, rsaSign, rsaVerify, instanceInfo, linksList, linkGet, linkUpdate
-        case audit, linkAccessToken
+        case audit, linkAccessToken, kvBatch
     }
 
     public var function: Function

@@ -94,6 +94,33 @@ public struct HostAPI: @unchecked Sendable {
         }
     }
 
+    /// Applies `changes` in one transaction, all or none (ABI 1.3's `kv_batch`): a change that spans keys costs one
+    /// commit, and no crash or concurrent request sees it half made. Returns nil when applied, or the index of the
+    /// first ``KVChange/require(key:value:)`` that did not hold, in which case nothing was written.
+    ///
+    /// ```swift
+    /// let spent = try await host.kvBatch([.require(key: "code/x", value: issued), .delete(key: "code/x"), .put(key: "grant/g", value: g, ttl: nil)])
+    /// ```
+    public func kvBatch(_ changes: [KVChange]) async throws -> Int? {
+        try await offPool {
+            let request = KVChange.jsonData(changes)
+            var out = applinks_buffer()
+            let rc = request.withUnsafeBytes {
+                api.pointee.kv_batch(context, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count, &out)
+            }
+            if rc == Int32(APPLINKS_CONFLICT) {
+                let body = BufferIO.take(&out)
+                freeHost(&out)
+                guard let index = (try? JSONValue.parse(body))?["index"]?.doubleValue.flatMap({ Int(exactly: $0) }) else {
+                    throw AppLinksError(.pluginFailed, "kv_batch answered a conflict without the index of the failed requirement.")
+                }
+                return index
+            }
+            _ = try check(rc, &out, "kv_batch")
+            return nil
+        }
+    }
+
     // MARK: Secrets
 
     public func seal(_ plaintext: Data) async throws -> Data {

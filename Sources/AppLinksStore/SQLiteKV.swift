@@ -1,3 +1,4 @@
+import AppLinksCore
 import AppLinksLocking
 import Foundation
 import GRDBSQLite
@@ -98,6 +99,31 @@ final class SQLiteKV: Sendable {
             }
             return true
         }
+    }
+
+    /// Applies a batch in one write of a group commit: the requirements are read under the write lock, so no other
+    /// write comes between them and the changes. Returns the index of the first requirement that fails, or nil.
+    func apply(namespace: String, _ changes: [KVChange]) throws -> Int? {
+        let failed = Locked<Int?>(nil)
+        let applied = try grouped { c in
+            let now = self.clock.seconds
+            for (i, change) in changes.enumerated() {
+                guard case .require(let key, let value) = change else { continue }
+                if try c.value(namespace, key, now: now) != value {
+                    failed.withLock { $0 = i }
+                    return false
+                }
+            }
+            for change in changes {
+                switch change {
+                case .require: break
+                case .put(let key, let value, let ttl): try c.put(namespace, key, value, expiresAt: ttl.map { now + Columns.seconds($0) })
+                case .delete(let key): try c.delete(namespace, key)
+                }
+            }
+            return true
+        }
+        return applied ? nil : failed.withLock { $0 }
     }
 
     /// A write waiting for the writer connection, and what became of it. `outcome` is set and read only under
@@ -241,9 +267,10 @@ final class SQLiteKV: Sendable {
                 throw SQLiteKVError(message: "Cannot open \(path): \(message)")
             }
             sqlite3_busy_timeout(db, 10_000)
-            // Tokens are keyed by random hashes, so lookups and inserts read pages all over the tree: map the
-            // file rather than copy each page in with a read call.
-            try exec("PRAGMA mmap_size = 268435456")
+            // No memory map: in WAL mode SQLite drops a connection's whole map at the start of each read
+            // transaction after another connection wrote (pagerBeginReadTransaction), so under token writes every
+            // read paid for tearing the map down and faulting its pages back in. Without it a refresh costs a sixth
+            // less CPU; the page cache serves the reads.
             if !readOnly {
                 try exec("PRAGMA synchronous = NORMAL")
                 // A backstop only: the background checkpoint keeps the WAL near a thousand pages, but when it is

@@ -46,6 +46,10 @@ extension SQLiteStore: PluginDataStore, BlockingPluginDataStore {
         }
     }
 
+    public func applyBlocking(namespace: String, _ changes: [KVChange]) throws -> Int? {
+        try Self.kvCall("Writing plugin data \(namespace) (\(changes.count) changes)") { try kv.apply(namespace: namespace, changes) }
+    }
+
     /// Deletes expired plugin data (codes, tokens), which every read already treats as absent. The server's status
     /// sweep runs it, at start and every `status.interval_seconds`; a CLI command never pays for the scan.
     public func purgeExpiredPluginData() throws {

@@ -31,6 +31,11 @@ public protocol PluginDataStore: Sendable {
     func keys(namespace: String, prefix: String) async throws -> [String]
     /// Replaces the value only if it currently equals `expected` (nil: absent). A nil `replacement` deletes.
     func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool
+    /// Applies `changes` in one transaction, all or none: every ``KVChange/require(key:value:)`` is checked against
+    /// the values before the batch, and only if all hold are the writes made, in order. Returns nil when applied,
+    /// or the index of the first requirement that did not hold. A requirement holds until the batch commits: no
+    /// other write to its key, on this node or another, comes between the check and the commit.
+    func apply(namespace: String, _ changes: [KVChange]) async throws -> Int?
     /// Deletes expired values, which every read already treats as absent: housekeeping, run by the status sweep.
     func purgeExpiredPluginData() async throws
 }
@@ -44,6 +49,7 @@ public protocol BlockingPluginDataStore: Sendable {
     func deleteBlocking(namespace: String, key: String) throws
     func keysBlocking(namespace: String, prefix: String) throws -> [String]
     func compareAndSetBlocking(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) throws -> Bool
+    func applyBlocking(namespace: String, _ changes: [KVChange]) throws -> Int?
 }
 
 /// A store that runs plugin data on the calling thread runs the async API there too: an operation costs a few
@@ -62,6 +68,8 @@ extension PluginDataStore where Self: BlockingPluginDataStore {
     public func compareAndSet(namespace: String, key: String, expected: Data?, replacement: Data?, ttl: Duration?) async throws -> Bool {
         try compareAndSetBlocking(namespace: namespace, key: key, expected: expected, replacement: replacement, ttl: ttl)
     }
+
+    public func apply(namespace: String, _ changes: [KVChange]) async throws -> Int? { try applyBlocking(namespace: namespace, changes) }
 }
 
 /// Link reads on the calling thread, for the host calls a plugin makes about its own links (see

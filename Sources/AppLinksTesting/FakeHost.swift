@@ -41,6 +41,7 @@ public final class FakeHost: PluginHostAPI {
         var secrets: [String: [String: String]] = [:]
         var audit: [String] = []
         var logs: [String] = []
+        var listings = 0
     }
 
     public init(
@@ -140,6 +141,8 @@ public final class FakeHost: PluginHostAPI {
             namespace: pluginID, key: key, expected: expected, replacement: replacement, ttl: ttlSeconds > 0 ? .seconds(ttlSeconds) : nil)
     }
 
+    public func kvBatch(_ changes: [KVChange]) throws -> Int? { try store.applyBlocking(namespace: pluginID, changes) }
+
     /// Sealing is reversible here and marked, so that a test sees what the plugin sealed; it is not encryption.
     public func secretSeal(_ plaintext: Data) throws -> Data { Data("fake-sealed:".utf8) + plaintext }
 
@@ -192,8 +195,15 @@ public final class FakeHost: PluginHostAPI {
     }
 
     public func linksList() throws -> Data {
-        try JSONCoding.encode(state.withLock { s in s.links.values.filter { $0.type == pluginID }.sorted { $0.id < $1.id } })
+        try JSONCoding.encode(
+            state.withLock { s in
+                s.listings += 1
+                return s.links.values.filter { $0.type == pluginID }.sorted { $0.id < $1.id }
+            })
     }
+
+    /// How many times the plugin listed its links: a plugin that needs one link should read that one.
+    public var linkListings: Int { state.withLock { $0.listings } }
 
     public func linkGet(_ id: String) throws -> Data? {
         guard let link = state.withLock({ $0.links[id] }), link.type == pluginID else { return nil }

@@ -181,6 +181,26 @@ extension InMemoryStore: PluginDataStore, BlockingPluginDataStore {
     }
 }
 
+extension InMemoryStore {
+    public func applyBlocking(namespace: String, _ changes: [KVChange]) throws -> Int? {
+        let now = clock.now()
+        return state.withLock { s -> Int? in
+            for (i, change) in changes.enumerated() {
+                guard case .require(let key, let value) = change else { continue }
+                if s.data[namespace]?[key].flatMap({ $0.live(at: now) ? $0.value : nil }) != value { return i }
+            }
+            for change in changes {
+                switch change {
+                case .require: break
+                case .put(let key, let value, let ttl): s.data[namespace, default: [:]][key] = Entry(value: value, expires: expiry(ttl))
+                case .delete(let key): s.data[namespace]?[key] = nil
+                }
+            }
+            return nil
+        }
+    }
+}
+
 extension InMemoryStore: DraftStore {
     public func saveDraft(_ draft: DraftRecord) async throws {
         state.withLock { s in

@@ -62,6 +62,76 @@ extension StoreConformanceSuite {
         #expect(winners == 1)
     }
 
+    func batches() async throws {
+        let s = try await makeStore()
+        let one = Data("1".utf8), two = Data("2".utf8)
+        try await s.put(namespace: "b", key: "old", value: one, ttl: nil)
+        try await s.put(namespace: "other", key: "x", value: one, ttl: nil)
+        #expect(
+            try await s.apply(
+                namespace: "b",
+                [
+                    .require(key: "old", value: one), .require(key: "new", value: nil), .put(key: "old", value: two, ttl: nil),
+                    .put(key: "new", value: one, ttl: .seconds(2)), .delete(key: "x"),
+                ]) == nil)
+        #expect(try await s.value(namespace: "b", key: "old") == two)
+        #expect(try await s.value(namespace: "b", key: "new") == one)
+        #expect(try await s.value(namespace: "other", key: "x") == one, "a batch stays in its namespace")
+        advance(.milliseconds(2100))
+        #expect(try await s.value(namespace: "b", key: "new") == nil, "a put in a batch keeps its time to live")
+        #expect(try await s.keys(namespace: "b", prefix: "") == ["old"], "an expired value is not listed")
+        // An expired value counts as absent; a failed requirement writes nothing and names the first that failed, in
+        // the batch's order, whatever order the store checks them in.
+        #expect(try await s.apply(namespace: "b", [.require(key: "new", value: nil), .put(key: "new", value: two, ttl: nil)]) == nil)
+        #expect(
+            try await s.apply(
+                namespace: "b",
+                [
+                    .put(key: "c", value: one, ttl: nil), .delete(key: "old"), .require(key: "z", value: one),
+                    .require(key: "a", value: one), .require(key: "old", value: two),
+                ]) == 2)
+        #expect(try await s.value(namespace: "b", key: "c") == nil)
+        #expect(try await s.value(namespace: "b", key: "old") == two)
+        #expect(try await s.keys(namespace: "b", prefix: "") == ["new", "old"], "a failed batch leaves no row behind")
+
+        // Twenty batches race to take one slot: one wins, and only its other write is made.
+        let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    try await s.apply(
+                        namespace: "b",
+                        [
+                            .require(key: "slot", value: nil), .put(key: "slot", value: Data("\(i)".utf8), ttl: nil),
+                            .put(key: "won/\(i)", value: Data(), ttl: nil),
+                        ]) == nil
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(winners == 1)
+        #expect(try await s.keys(namespace: "b", prefix: "won/").count == 1)
+        // Twenty writers each add one to a counter by reading it and requiring it unchanged: no increment is lost.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    while true {
+                        let raw = try await s.value(namespace: "b", key: "counter")
+                        let n = raw.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+                        let next = Data("\(n + 1)".utf8)
+                        if try await s.apply(
+                            namespace: "b", [.require(key: "counter", value: raw), .put(key: "counter", value: next, ttl: nil)])
+                            == nil
+                        {
+                            return
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await s.value(namespace: "b", key: "counter") == Data("20".utf8))
+    }
+
     /// A store that offers ``BlockingPluginDataStore`` must give the same answers through it, and its
     /// compare-and-set must stay exclusive when blocking and async writers race each other.
     func blockingPluginData() async throws {

@@ -48,6 +48,7 @@ public struct StoreConformanceSuite: Sendable {
         ("concurrent updates from one version: exactly one wins", { try await $0.concurrentUpdates() }),
         ("plugin data: namespaces, prefixes and expiry", { try await $0.pluginData() }),
         ("plugin data: compare-and-set, also under contention", { try await $0.compareAndSet() }),
+        ("plugin data: a batch applies all or none, also under contention", { try await $0.batches() }),
         (blockingCheck, { try await $0.blockingPluginData() }),
         ("drafts", { try await $0.drafts() }),
         ("users", { try await $0.users() }),

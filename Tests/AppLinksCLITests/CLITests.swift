@@ -442,7 +442,7 @@ struct CLITests {
         for key in ["id", "name", "version", "vendor", "abi_version", "path", "enabled", "state"] {
             #expect(p[key] != nil, "missing \(key)")
         }
-        #expect(p["id"] as? String == "fixture" && p["abi_version"] as? String == "1.2" && p["state"] as? String == "loaded")
+        #expect(p["id"] as? String == "fixture" && p["abi_version"] as? String == "1.3" && p["state"] as? String == "loaded")
         #expect(p["path"] as? String == BuildProducts.fixturePlugin.path && p["enabled"] as? Bool == true)
         let info = try cli.run("plugins", "info", "fixture")
         #expect(info.stdout.contains("sha256") && info.stdout.contains("wizard      remote → auth → authorize"))

@@ -46,6 +46,10 @@ struct HostAPITableTests {
         func linkUpdate(_ request: Data) throws -> Data { throw AppLinksError(.conflict, "version moved") }
         func audit(_ event: Data) throws { note("audit \(String(decoding: event, as: UTF8.self))") }
         func linkAccessToken(_ linkID: String) throws -> Data? { Data(linkID.utf8) }
+        func kvBatch(_ changes: [KVChange]) throws -> Int? {
+            note("batch \(changes.map { "\($0)" }.joined(separator: "; "))")
+            return changes.firstIndex { $0 == .require(key: "taken", value: nil) }
+        }
     }
 
     /// Calls a table entry that fills an out buffer, and frees it as a plugin must.
@@ -92,12 +96,28 @@ struct HostAPITableTests {
         let (openRC, openBody) = Self.withOut { t.secret_open(ctx, [1], 1, $0) }
         #expect(openRC == Int32(APPLINKS_ERROR) && openBody.contains(#""code":"internal""#))
 
+        let batch = KVChange.jsonData([
+            .require(key: "r", value: Data("v".utf8)), .put(key: "p", value: Data("w".utf8), ttl: .milliseconds(1500)), .delete(key: "d"),
+        ])
+        #expect(
+            Self.withOut { out in batch.withUnsafeBytes { t.kv_batch(ctx, $0.baseAddress!, $0.count, out) } } == (Int32(APPLINKS_OK), ""))
+        let lost = KVChange.jsonData([.put(key: "p", value: Data(), ttl: nil), .require(key: "taken", value: nil)])
+        #expect(
+            Self.withOut { out in lost.withUnsafeBytes { t.kv_batch(ctx, $0.baseAddress!, $0.count, out) } } == (
+                Int32(APPLINKS_CONFLICT), #"{"index":1}"#
+            ))
+        let (badRC, badBody) = Self.withOut { t.kv_batch(ctx, Array(#"{"changes":[{"op":"swap","key":"k"}]}"#.utf8), 37, $0) }
+        #expect(badRC == Int32(APPLINKS_ERROR) && badBody.contains("invalid_input") && badBody.contains(#"unknown \"op\" swap"#))
+
         "line".withCString { t.log(ctx, 3, $0, 4) }
         #expect(t.audit(ctx, Array(#"{"action":"x"}"#.utf8), 14) == Int32(APPLINKS_OK))
         #expect(
             host.calls.withLock { $0 } == [
                 "kvGet k", "kvGet gone", "kvPut a=xyz ttl 60", "cas c expected absent replacement 1 bytes",
-                "cas c expected 0 bytes replacement delete", "log 3 line", #"audit {"action":"x"}"#,
+                "cas c expected 0 bytes replacement delete",
+                #"batch require(key: "r", value: Optional(1 bytes)); put(key: "p", value: 1 bytes, ttl: Optional(2.0 seconds)); delete(key: "d")"#,
+                #"batch put(key: "p", value: 0 bytes, ttl: nil); require(key: "taken", value: nil)"#, "log 3 line",
+                #"audit {"action":"x"}"#,
             ])
     }
 

@@ -20,15 +20,15 @@ struct PluginLoaderTests {
         #expect(plugins.map(\.id) == ["fixture"])
         let r = try #require(records.first)
         #expect(r.state == .loaded && r.id == "fixture" && r.name == "Test fixture" && r.version == "1.2.3" && r.vendor == "AppLinks tests")
-        #expect(r.abiVersion == "1.2" && r.enabled && r.reason == nil && (r.loadMs ?? -1) >= 0)
+        #expect(r.abiVersion == "1.3" && r.enabled && r.reason == nil && (r.loadMs ?? -1) >= 0)
         #expect(r.sha256?.count == 64)
         #expect(plugins[0].descriptor.actions.map(\.id) == ["echo", "relocate", "selftest", "rename", "register-consumer", "set-token"])
     }
 
     /// One bad file per case; the expected text is what an admin needs to recognise the problem.
     static let badCases: [(name: String, expect: String)] = [
-        ("wrong major version", "built for ABI 2.0 but this host speaks ABI 1.2"),
-        ("newer minor version", "needs ABI 1.7, newer than this host's 1.2"),
+        ("wrong major version", "built for ABI 2.0 but this host speaks ABI 1.3"),
+        ("newer minor version", "needs ABI 1.7, newer than this host's 1.3"),
         ("missing entry symbol", "does not export applinks_plugin_entry"),
         ("entry declines the host", "declined this host's ABI"),
         ("invalid descriptor JSON", "descriptor_json is not strict JSON (RFC 8259): invalid JSON at byte 18"),

@@ -75,7 +75,7 @@ extern "C" {
 #endif
 
 #define APPLINKS_ABI_VERSION_MAJOR 1
-#define APPLINKS_ABI_VERSION_MINOR 2
+#define APPLINKS_ABI_VERSION_MINOR 3
 #define APPLINKS_ABI_VERSION ((uint32_t)((APPLINKS_ABI_VERSION_MAJOR << 16) | APPLINKS_ABI_VERSION_MINOR))
 #define APPLINKS_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
 #define APPLINKS_ABI_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -338,6 +338,24 @@ typedef struct applinks_host_api {
      * link not authorized yet, a provider that cannot be reached).
      */
     int32_t (*link_access_token)(void *host_ctx, const char *link_id, size_t id_len, applinks_buffer *out);
+
+    /* ---- Since v1.3: several key-value changes at once. ---- */
+
+    /**
+     * Applies several key-value changes in one transaction, all or none, across every node of a cluster:
+     *   {"changes": [{"op": "require", "key": "...", "value_base64": "..."},   (omit value_base64: must be absent)
+     *                {"op": "put", "key": "...", "value_base64": "...", "ttl_seconds": 60},   (ttl optional)
+     *                {"op": "delete", "key": "..."}]}
+     * Every "require" is checked against the values before the batch; only if all hold are the puts and deletes
+     * made, in order. No other write to a required key comes between the check and the commit. This is how a
+     * plugin makes a change that spans keys (spend a token, update its grant, write the new tokens) at the cost of
+     * one commit, with no state in between for a crash or a concurrent request to see. At most 256 changes.
+     * Since 1.3. Calls: anywhere.
+     * Returns: APPLINKS_OK, `*out` empty, when applied; APPLINKS_CONFLICT, `*out` = {"index": N}, the position in
+     * "changes" of the first requirement that did not hold, and nothing was written; APPLINKS_ERROR for a malformed
+     * batch or an unreachable store.
+     */
+    int32_t (*kv_batch)(void *host_ctx, const uint8_t *request, size_t len, applinks_buffer *out);
 } applinks_host_api;
 
 /**
