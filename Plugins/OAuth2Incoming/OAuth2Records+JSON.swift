@@ -41,6 +41,26 @@ extension RefreshTokenRecord {
     }
 }
 
+extension GrantRecord {
+    /// A grant is read and rewritten on every refresh, with up to ``OAuth2ServerStore/maxAccessTokens`` token hashes.
+    init?(json data: Data) {
+        guard case .object(let o)? = try? JSONValue.parse(data), let id = o["id"]?.stringValue, let client = o["clientID"]?.stringValue,
+            let user = o["user"]?.stringValue, let created = o["createdAt"]?.doubleValue, let lastUsed = o["lastUsedAt"]?.doubleValue,
+            let access = expiries(o["accessTokens"]), let refresh = expiries(o["refreshTokens"])
+        else { return nil }
+        self.init(
+            id: id, clientID: client, user: user, scopes: strings(o["scopes"]), createdAt: created, lastUsedAt: lastUsed,
+            accessTokens: access, refreshTokens: refresh)
+    }
+
+    var json: Data {
+        Data(
+            (#"{"accessTokens":"# + object(accessTokens) + #","clientID":"# + quoted(clientID) + #","createdAt":"# + number(createdAt)
+                + #","id":"# + quoted(id) + #","lastUsedAt":"# + number(lastUsedAt) + #","refreshTokens":"# + object(refreshTokens)
+                + #","scopes":"# + array(scopes) + #","user":"# + quoted(user) + "}").utf8)
+    }
+}
+
 extension ClientRecord {
     init?(json data: Data) {
         guard case .object(let o)? = try? JSONValue.parse(data), let id = o["clientID"]?.stringValue,
@@ -65,3 +85,19 @@ private func strings(_ v: JSONValue?) -> [String] {
 private func number(_ d: Double) -> String { d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : "\(d)" }
 
 private func array(_ items: [String]) -> String { "[" + items.map(quoted).joined(separator: ",") + "]" }
+
+private func expiries(_ v: JSONValue?) -> [String: Double]? {
+    guard case .object(let members)? = v else { return nil }
+    var out: [String: Double] = [:]
+    out.reserveCapacity(members.count)
+    for (key, value) in members {
+        guard let d = value.doubleValue else { return nil }
+        out[key] = d
+    }
+    return out
+}
+
+/// In key order, as JSONEncoder with sorted keys writes it.
+private func object(_ members: [String: Double]) -> String {
+    "{" + members.sorted { $0.key < $1.key }.map { quoted($0.key) + ":" + number($0.value) }.joined(separator: ",") + "}"
+}

@@ -25,11 +25,29 @@ struct OAuth2ServerStore: Sendable {
         return record
     }
 
+    /// Which link holds each client, learnt from a listing: links keep their ids, so a client's link is then read
+    /// alone. Kept for as long as the link holds the client.
+    let linkIDs = RecordCache<String>(lifetime: .seconds(86_400))
+
     /// Whether the client's link exists and is enabled: a disabled link's application can neither sign users in
-    /// nor use its tokens. Looked up at most once a second per client, like the records.
+    /// nor use its tokens. Looked up at most twice a second per client, like the records, by reading that one link;
+    /// only a client whose link is not known yet (or has moved) costs a listing of the type's links, which teaches
+    /// the link of every client at once.
     func linkEnabled(client id: String) async throws -> Bool {
         if let known = linkStates.get(id) { return known }
-        let enabled = try await host.links().first { $0.config["client_id"]?.stringValue == id }?.enabled ?? false
+        if let linkID = linkIDs.get(id) {
+            if let link = try await host.link(id: linkID), link.config["client_id"]?.stringValue == id {
+                linkStates.put(id, link.enabled)
+                return link.enabled
+            }
+            linkIDs.remove(id)
+        }
+        var enabled = false
+        for link in try await host.links() {
+            guard let client = link.config["client_id"]?.stringValue else { continue }
+            linkIDs.put(client, link.id)
+            if client == id { enabled = link.enabled }
+        }
         linkStates.put(id, enabled)
         return enabled
     }
@@ -45,6 +63,7 @@ struct OAuth2ServerStore: Sendable {
         try await host.kvDelete("client/" + id)
         clients.remove(id)
         linkStates.remove(id)
+        linkIDs.remove(id)
         accessTokens.removeAll()
     }
 
@@ -117,57 +136,100 @@ struct OAuth2ServerStore: Sendable {
         return Issued(accessToken: token, refreshToken: nil, access: record)
     }
 
-    /// Issues an access and a refresh token under a grant. The grant lists their hashes before they exist, so a
-    /// failure half-way leaves no token that revoking the grant would miss. Nil when the grant was revoked.
+    /// The refresh token a refresh spends, as it was read: it is marked used in the batch that issues its successor.
+    struct Spent {
+        var token: String
+        var record: RefreshTokenRecord
+        var raw: Data
+    }
+
+    enum Issue {
+        case issued(Issued)
+        /// The grant is gone, or its revocation has begun.
+        case revoked
+        /// Another request spent the refresh token first.
+        case refreshTokenSpent
+    }
+
+    /// Issues an access and a refresh token under a grant, in one batch with everything that must hold with them:
+    /// the grant's token list (the grant and its indexes created when `create`), the spent refresh token marked used,
+    /// the evicted access tokens deleted, and no revocation begun. The grant lists the new tokens' hashes in the
+    /// same commit that writes them, so revoking it never misses one; a revocation writes its tombstone before it
+    /// reads the grant, so one that began first makes the batch fail, and one that begins after finds the tokens.
+    /// It costs one commit, where a write per step cost four.
     ///
-    /// `rotated` is the refresh token this issue replaces: used, it needs no revoking, so the grant drops it. A
-    /// grant keeps at most ``maxAccessTokens`` live access tokens; beyond that the oldest are revoked, so that a
-    /// client that refreshes often cannot grow its grant without bound.
+    /// A grant keeps at most ``maxAccessTokens`` live access tokens; beyond that the oldest are revoked, so that a
+    /// client that refreshes often cannot grow its grant without bound. `current` is the grant as the caller just
+    /// read it, which saves reading it again.
     func issueUserTokens(
-        grant: GrantRecord, settings: ProviderSettings, now: Double, create: Bool, rotated: String? = nil
-    )
-        async throws -> Issued?
-    {
+        grant: GrantRecord, settings: ProviderSettings, now: Double, create: Bool, spending spent: Spent? = nil, current: Data? = nil
+    ) async throws -> Issue {
         let access = Secrets.generate(), refresh = Secrets.generate()
         let accessHash = Secrets.hash(access), refreshHash = Secrets.hash(refresh)
-        var evicted: [String] = []
-        let added = try await updateGrant(grant.id, create: create ? grant : nil) { g in
+        let key = "grant/" + grant.id
+        let record = AccessTokenRecord(
+            clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id, issuedAt: now,
+            expiresAt: now + settings.accessLifetime)
+        let next = RefreshTokenRecord(
+            clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id,
+            expiresAt: now + settings.refreshLifetime, used: false)
+        var known = current
+        for _ in 0..<20 {
+            let raw: Data?
+            if let k = known { raw = k } else { raw = try await host.kvGet(key) }
+            known = nil
+            var g: GrantRecord
+            if let raw, let existing = GrantRecord(json: raw) {
+                g = existing
+            } else if create, raw == nil {
+                g = grant
+            } else {
+                return .revoked
+            }
             g.accessTokens = g.accessTokens.filter { $0.value > now }
             g.refreshTokens = g.refreshTokens.filter { $0.value > now }
-            if let rotated { g.refreshTokens[Secrets.hash(rotated)] = nil }
+            if let spent { g.refreshTokens[Secrets.hash(spent.token)] = nil }
             g.accessTokens[accessHash] = now + settings.accessLifetime
             g.refreshTokens[refreshHash] = now + settings.refreshLifetime
-            evicted = []
+            var evicted: [String] = []
             while g.accessTokens.count > Self.maxAccessTokens, let oldest = g.accessTokens.min(by: { $0.value < $1.value })?.key {
                 g.accessTokens[oldest] = nil
                 evicted.append(oldest)
             }
             g.lastUsedAt = now
+            var changes: [KVChange] = [.require(key: "revoked-grant/" + grant.id, value: nil), .require(key: key, value: raw)]
+            if let spent {
+                var used = spent.record
+                used.used = true
+                let spentKey = "rt/" + Secrets.hash(spent.token)
+                changes += [
+                    .require(key: spentKey, value: spent.raw),
+                    .put(key: spentKey, value: used.json, ttl: .seconds(max(1, spent.record.expiresAt - now))),
+                ]
+            }
+            changes.append(.put(key: key, value: g.json, ttl: nil))
+            if raw == nil {
+                changes += [
+                    .put(key: "by-user/\(g.user)/\(g.id)", value: Data(g.clientID.utf8), ttl: nil),
+                    .put(key: "by-client/\(g.clientID)/\(g.id)", value: Data(g.user.utf8), ttl: nil),
+                ]
+            }
+            changes += evicted.map { .delete(key: "at/" + $0) }
+            changes += [
+                .put(key: "at/" + accessHash, value: record.json, ttl: .seconds(settings.accessLifetime)),
+                .put(key: "rt/" + refreshHash, value: next.json, ttl: .seconds(settings.refreshLifetime)),
+            ]
+            switch try await host.kvBatch(changes) {
+            case nil:
+                for hash in evicted { accessTokens.remove(hash) }
+                accessTokens.put(accessHash, record)
+                return .issued(Issued(accessToken: access, refreshToken: refresh, access: record))
+            case 0: return .revoked
+            case 1: continue  // The grant changed meanwhile: apply the change to what it is now.
+            default: return .refreshTokenSpent
+            }
         }
-        guard added else { return nil }
-        for hash in evicted {
-            accessTokens.remove(hash)
-            try await host.kvDelete("at/" + hash)
-        }
-        let record = AccessTokenRecord(
-            clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id, issuedAt: now,
-            expiresAt: now + settings.accessLifetime)
-        try await host.kvPut("at/" + accessHash, record.json, ttl: .seconds(settings.accessLifetime))
-        accessTokens.put(accessHash, record)
-        let r = RefreshTokenRecord(
-            clientID: grant.clientID, user: grant.user, scopes: grant.scopes, grantID: grant.id,
-            expiresAt: now + settings.refreshLifetime, used: false)
-        try await host.kvPut("rt/" + refreshHash, r.json, ttl: .seconds(settings.refreshLifetime))
-        // A revocation that ran between the index update and these writes (from the CLI, another node, the
-        // user's grants page, or a replay of the code) found no tokens yet to delete: undo them, or they would
-        // outlive the grant until they expire.
-        guard try await host.kvGet("grant/" + grant.id) != nil, try await host.kvGet("revoked-grant/" + grant.id) == nil else {
-            accessTokens.remove(accessHash)
-            try await host.kvDelete("at/" + accessHash)
-            try await host.kvDelete("rt/" + refreshHash)
-            return nil
-        }
-        return Issued(accessToken: access, refreshToken: refresh, access: record)
+        throw PluginError(code: "conflict", message: "The authorization \(grant.id) changed too often at once; try again.")
     }
 
     func accessToken(_ token: String) async throws -> AccessTokenRecord? {
@@ -185,15 +247,6 @@ struct OAuth2ServerStore: Sendable {
         return (record, raw)
     }
 
-    /// Marks a refresh token used, once; false when another request used it first.
-    func useRefreshToken(_ token: String, _ record: RefreshTokenRecord, raw: Data) async throws -> Bool {
-        var used = record
-        used.used = true
-        let ttl = max(1, record.expiresAt - Date().timeIntervalSince1970)
-        return try await host.kvCompareAndSet(
-            "rt/" + Secrets.hash(token), expected: raw, replacement: used.json, ttl: .seconds(ttl))
-    }
-
     func revokeAccessToken(_ token: String) async throws {
         let hash = Secrets.hash(token)
         accessTokens.remove(hash)
@@ -202,35 +255,14 @@ struct OAuth2ServerStore: Sendable {
 
     // MARK: Grants
 
-    func grant(_ id: String) async throws -> GrantRecord? {
-        guard let raw = try await host.kvGet("grant/" + id) else { return nil }
-        return try? JSONCoding.decode(GrantRecord.self, from: raw)
-    }
+    func grant(_ id: String) async throws -> GrantRecord? { try await storedGrant(id)?.record }
 
-    /// Applies `change` to the grant with compare-and-set, retrying on a concurrent change. With `create`, a grant
-    /// that does not exist yet is created (and indexed by user and client); without, a missing grant gives false.
-    private func updateGrant(_ id: String, create: GrantRecord?, _ change: (inout GrantRecord) -> Void) async throws -> Bool {
-        let key = "grant/" + id
-        for _ in 0..<20 {
-            let raw = try await host.kvGet(key)
-            var grant: GrantRecord
-            if let raw, let existing = try? JSONCoding.decode(GrantRecord.self, from: raw) {
-                grant = existing
-            } else if let create, raw == nil {
-                grant = create
-            } else {
-                return false
-            }
-            change(&grant)
-            if try await host.kvCompareAndSet(key, expected: raw, replacement: try JSONCoding.encode(grant)) {
-                if raw == nil {
-                    try await host.kvPut("by-user/\(grant.user)/\(id)", Data(grant.clientID.utf8))
-                    try await host.kvPut("by-client/\(grant.clientID)/\(id)", Data(grant.user.utf8))
-                }
-                return true
-            }
+    /// The grant and its stored bytes, which a change to it requires unchanged.
+    func storedGrant(_ id: String) async throws -> (record: GrantRecord, raw: Data)? {
+        guard let raw = try await host.kvGet("grant/" + id), let record = GrantRecord(json: raw) else {
+            return nil
         }
-        throw PluginError(code: "conflict", message: "The authorization \(id) changed too often at once; try again.")
+        return (record, raw)
     }
 
     /// Deletes the grant and every token issued under it.

@@ -72,7 +72,7 @@ struct TokenEndpoints: Sendable {
         let grant = GrantRecord(
             id: record.grantID, clientID: client.clientID, user: record.user, scopes: record.scopes, createdAt: now, lastUsedAt: now,
             accessTokens: [:], refreshTokens: [:])
-        guard let issued = try await store.issueUserTokens(grant: grant, settings: settings, now: now, create: true) else {
+        guard case .issued(let issued) = try await store.issueUserTokens(grant: grant, settings: settings, now: now, create: true) else {
             throw OAuth2Error(.invalidGrant, "The authorization was revoked.")
         }
         return success(issued)
@@ -86,12 +86,11 @@ struct TokenEndpoints: Sendable {
         guard record.clientID == client.clientID else {
             throw OAuth2Error(.invalidGrant, "The refresh token was issued to another client.")
         }
-        guard !record.used, try await store.useRefreshToken(token, record, raw: raw) else {
-            // Rotation makes every refresh token single use: a second use means it leaked (OAuth 2.0 Security BCP §4.14).
-            try await store.revokeGrant(record.grantID)
-            throw OAuth2Error(.invalidGrant, "The refresh token was already used; the whole authorization has been revoked.")
+        guard !record.used else { throw try await spentTwice(record) }
+        guard let stored = try await store.storedGrant(record.grantID) else {
+            throw OAuth2Error(.invalidGrant, "The authorization was revoked.")
         }
-        guard var grant = try await store.grant(record.grantID) else { throw OAuth2Error(.invalidGrant, "The authorization was revoked.") }
+        var grant = stored.record
         if let scope = form["scope"] {
             let narrowed = JSONValue.string(scope).words
             guard !narrowed.isEmpty, narrowed.allSatisfy(grant.scopes.contains) else {
@@ -99,10 +98,20 @@ struct TokenEndpoints: Sendable {
             }
             grant.scopes = narrowed
         }
-        guard let issued = try await store.issueUserTokens(grant: grant, settings: settings, now: now, create: false, rotated: token) else {
-            throw OAuth2Error(.invalidGrant, "The authorization was revoked.")
+        let spent = OAuth2ServerStore.Spent(token: token, record: record, raw: raw)
+        switch try await store.issueUserTokens(
+            grant: grant, settings: settings, now: now, create: false, spending: spent, current: stored.raw)
+        {
+        case .issued(let issued): return success(issued)
+        case .revoked: throw OAuth2Error(.invalidGrant, "The authorization was revoked.")
+        case .refreshTokenSpent: throw try await spentTwice(record)
         }
-        return success(issued)
+    }
+
+    /// Rotation makes every refresh token single use: a second use means it leaked (OAuth 2.0 Security BCP §4.14).
+    private func spentTwice(_ record: RefreshTokenRecord) async throws -> OAuth2Error {
+        try await store.revokeGrant(record.grantID)
+        return OAuth2Error(.invalidGrant, "The refresh token was already used; the whole authorization has been revoked.")
     }
 
     private func clientCredentials(_ form: FormURLEncoded, client: ClientRecord, now: Double) async throws -> PluginHTTPResponse {
