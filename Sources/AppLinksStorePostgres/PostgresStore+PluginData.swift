@@ -22,14 +22,8 @@ extension PostgresStore: PluginDataStore {
     }
 
     public func put(namespace: String, key: String, value: Data, ttl: Duration?) async throws {
-        let expires = ttl.map { self.now + Columns.seconds($0) }
-        try await run("Writing plugin data \(namespace)/\(key)") { [self] in
-            try await client.query(
-                """
-                INSERT INTO plugin_kv (namespace, key, value, expires_at) VALUES (\(namespace), \(key), \(value), \(expires))
-                ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
-                """, logger: logger)
-        }
+        let put = PutBatcher.Put(namespace: namespace, key: key, value: value, expires: ttl.map { self.now + Columns.seconds($0) })
+        try await run("Writing plugin data \(namespace)/\(key)") { [puts] in try await puts.put(put) }
     }
 
     public func delete(namespace: String, key: String) async throws {

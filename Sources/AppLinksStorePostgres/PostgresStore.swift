@@ -35,6 +35,8 @@ public final class PostgresStore: AvailabilityReporting, PoolReporting, SharedBy
 
     /// Plugin data's expiry is measured against it.
     let clock: StoreClock
+    /// Plugin-data writes, grouped into one statement when they come together.
+    let puts: PutBatcher
 
     private init(client: PostgresClient, location: String, waitTimeout: Int, poolSize: Int, clock: StoreClock, logger: Logger) {
         self.client = client
@@ -43,6 +45,7 @@ public final class PostgresStore: AvailabilityReporting, PoolReporting, SharedBy
         self.location = location
         self.waitTimeout = waitTimeout
         self.logger = logger
+        puts = PutBatcher { [client, logger] rows in try await client.query(try PutBatcher.upsert(rows), logger: logger) }
         // The pool's event loop runs for the store's lifetime; ``close()`` ends it.
         runner = Task { await client.run() }
     }

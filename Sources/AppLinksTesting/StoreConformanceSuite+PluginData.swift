@@ -132,6 +132,28 @@ extension StoreConformanceSuite {
         #expect(try await s.value(namespace: "b", key: "counter") == Data("20".utf8))
     }
 
+    /// Stores may write concurrent puts together (PostgreSQL does); each must still return only once it is written.
+    func concurrentPuts() async throws {
+        let s = try await makeStore()
+        let readBack = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    let value = Data("v\(i)".utf8)
+                    try await s.put(namespace: "c", key: "k\(i)", value: value, ttl: i % 2 == 0 ? .seconds(60) : nil)
+                    try await s.put(namespace: "c", key: "same", value: value, ttl: nil)
+                    return try await s.value(namespace: "c", key: "k\(i)") == value
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(readBack == 200, "every put was readable when it returned")
+        #expect(try await s.keys(namespace: "c", prefix: "k").count == 200)
+        let last = try #require(try await s.value(namespace: "c", key: "same"))
+        #expect(String(decoding: last, as: UTF8.self).hasPrefix("v"), "one of the racing writes of one key won whole")
+        advance(.seconds(61))
+        #expect(try await s.keys(namespace: "c", prefix: "k").count == 100, "each write kept its own time to live")
+    }
+
     /// A store that offers ``BlockingPluginDataStore`` must give the same answers through it, and its
     /// compare-and-set must stay exclusive when blocking and async writers race each other.
     func blockingPluginData() async throws {

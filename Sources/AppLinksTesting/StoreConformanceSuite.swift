@@ -49,6 +49,7 @@ public struct StoreConformanceSuite: Sendable {
         ("plugin data: namespaces, prefixes and expiry", { try await $0.pluginData() }),
         ("plugin data: compare-and-set, also under contention", { try await $0.compareAndSet() }),
         ("plugin data: a batch applies all or none, also under contention", { try await $0.batches() }),
+        ("plugin data: concurrent writes each return once they can be read", { try await $0.concurrentPuts() }),
         (blockingCheck, { try await $0.blockingPluginData() }),
         ("drafts", { try await $0.drafts() }),
         ("users", { try await $0.users() }),
