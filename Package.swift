@@ -340,7 +340,9 @@ if ProcessInfo.processInfo.environment["APPLINKS_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "PluginCallBenchmarks",
-            dependencies: ["AppLinksHost", "AppLinksPluginRuntime", "AppLinksCore", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: [
+                "AppLinksHost", "AppLinksPluginRuntime", "AppLinksCore", "AppLinksLocking", .product(name: "Benchmark", package: "benchmark"),
+            ],
             path: "Benchmarks/PluginCalls",
             swiftSettings: swift6,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -14,7 +14,7 @@ text = sys.argv[1]
 # The median wall-clock time of one call, from package-benchmark's own row. Its throughput row is rounded to whole
 # thousands per second, which would move these figures in steps of several microseconds.
 micros = {}
-for name in ["baseline: no-op status call, in process", "no-op status call, out of process"]:
+for name in ["baseline: no-op status call, in process", "no-op status call, out of process", "floor: hop to a plugin thread and back"]:
     section = text.split(name, 1)[1]
     row = re.search(r"\|\s*Time \(wall clock\) \((ns|μs|us|ms)\)\s*\*?\s*\|([^\n]*)", section)
     scale = {"ns": 1e-3, "μs": 1, "us": 1, "ms": 1e3}[row.group(1)]
@@ -24,4 +24,8 @@ inproc = micros["baseline: no-op status call, in process"]
 outproc = micros["no-op status call, out of process"]
 print(f"no-op status call, in process     {inproc:8.1f} µs (baseline, p50)")
 print(f"no-op status call, out of process {outproc:8.1f} µs (p50) = {outproc / inproc:.1f}x the in-process call")
+hop = micros["floor: hop to a plugin thread and back"]
+print(f"hop to a plugin thread and back   {hop:8.1f} µs (p50), no plugin: the floor under every in-process call")
+for name, value, target in [("in process", inproc, 5), ("out of process", outproc, 60)]:
+    print(f"no-op status call {name} target (<= {target} µs):", "met" if value <= target else "MISSED")
 PY

@@ -2,6 +2,7 @@
 // process under `plugins.isolation`, in one run. The plugin is plain C, built here with cc and the SDK header.
 import AppLinksCore
 import AppLinksHost
+import AppLinksLocking
 import AppLinksPluginRuntime
 import Benchmark
 import Foundation
@@ -89,6 +90,13 @@ let benchmarks: @Sendable () -> Void = {
         let plugin = try await Deployments.shared.plugin(isolated: false, library: library, base: base)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { blackHole(try await plugin.call(.checkStatus, request, timeout: .seconds(10))) }
+        benchmark.stopMeasurement()
+    }
+    // What every in-process call pays before any plugin code runs: plugin functions may block, so the host calls
+    // them on a thread of its own and waits for the answer. This is that hop alone, with nothing to call.
+    Benchmark("floor: hop to a plugin thread and back") { benchmark in
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try await BlockingThreadPool.shared.run { 0 }) }
         benchmark.stopMeasurement()
     }
     Benchmark("no-op status call, out of process") { benchmark in
