@@ -72,9 +72,10 @@ struct IsolationTests {
         // The hang: its call times out, and its runner is killed rather than left with a stuck thread. The call never
         // returns by itself, so the check coming back at all, as a timeout, is the proof; how soon depends on the machine.
         let start = ContinuousClock.now
-        let hung = try await Self.statuses(t, [c["hang-forever"]!, jira])
+        let hung = try await Self.statuses(t, [c["hang-forever"]!, c["fine"]!, jira])
         #expect(ContinuousClock.now - start >= .seconds(1), "answered before status.timeout_seconds (1 s)")
         #expect(hung["hang-forever"]?.category == .unknown && hung["hang-forever"]?.errorType == .timeout, "\(hung)")
+        #expect(hung["fine"]?.category == .connected, "a call the same runner got beside the hung one was answered: \(hung)")
         #expect(hung["Jira"]?.category == .connected)
         // A second failure in a row waits longer (2 s) before the next runner.
         let again = try await Self.reconnects(t, c["fine"]!, within: .seconds(60))
