@@ -99,54 +99,43 @@ extension PostgresStore: PluginDataStore {
     /// concurrent insert of the key then waits on. Requirements are locked in key order, so two batches that
     /// share keys cannot wait on each other.
     public func apply(namespace: String, _ changes: [KVChange]) async throws -> Int? {
-        struct RequirementFailed: Error { var index: Int }
         let now = self.now
         let required = changes.enumerated().compactMap { i, change -> (index: Int, key: String, value: Data?)? in
             guard case .require(let key, let value) = change else { return nil }
             return (i, key, value)
         }.sorted { ($0.key, $0.index) < ($1.key, $1.index) }
-        return try await run("Writing plugin data \(namespace) (\(changes.count) changes)") { [self] in
-            do {
-                try await client.withTransaction(logger: logger) { c in
-                    var failed: Int?
-                    for r in required {
-                        if r.value == nil {
-                            try await c.query(
-                                """
-                                INSERT INTO plugin_kv (namespace, key, value, expires_at) VALUES (\(namespace), \(r.key), \(Data()), 0)
-                                ON CONFLICT (namespace, key) DO NOTHING
-                                """, logger: logger)
-                        }
-                        var current: Data?
-                        for try await (value, expires) in try await c.query(
-                            "SELECT value, expires_at FROM plugin_kv WHERE namespace = \(namespace) AND key = \(r.key) FOR UPDATE",
-                            logger: logger
-                        ).decode((Data, Double?).self) where expires.map({ $0 > now }) ?? true {
-                            current = value
-                        }
-                        if current != r.value { failed = min(failed ?? r.index, r.index) }
-                    }
-                    if let failed { throw RequirementFailed(index: failed) }
-                    for change in changes {
-                        switch change {
-                        case .require: break
-                        case .put(let key, let value, let ttl):
-                            let expires = ttl.map { now + Columns.seconds($0) }
-                            try await c.query(
-                                """
-                                INSERT INTO plugin_kv (namespace, key, value, expires_at) VALUES (\(namespace), \(key), \(value), \(expires))
-                                ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
-                                """, logger: logger)
-                        case .delete(let key):
-                            try await c.query("DELETE FROM plugin_kv WHERE namespace = \(namespace) AND key = \(key)", logger: logger)
-                        }
-                    }
+        return try await transaction("Writing plugin data \(namespace) (\(changes.count) changes)") { [logger] c in
+            var failed: Int?
+            for r in required {
+                if r.value == nil {
+                    try await c.query(
+                        """
+                        INSERT INTO plugin_kv (namespace, key, value, expires_at) VALUES (\(namespace), \(r.key), \(Data()), 0)
+                        ON CONFLICT (namespace, key) DO NOTHING
+                        """, logger: logger)
                 }
-                return nil
-            } catch let e as PostgresTransactionError {
-                if let failed = e.closureError as? RequirementFailed { return failed.index }
-                throw e
+                var current: Data?
+                for try await (value, expires) in try await c.query(
+                    "SELECT value, expires_at FROM plugin_kv WHERE namespace = \(namespace) AND key = \(r.key) FOR UPDATE", logger: logger
+                ).decode((Data, Double?).self) where expires.map({ $0 > now }) ?? true {
+                    current = value
+                }
+                if current != r.value { failed = min(failed ?? r.index, r.index) }
             }
+            // A failed requirement writes nothing; what commits then is at most the expired placeholders, which every
+            // read already treats as absent.
+            if let failed { return failed }
+            for change in changes {
+                switch change {
+                case .require: break
+                case .put(let key, let value, let ttl):
+                    let row = PutBatcher.Put(namespace: namespace, key: key, value: value, expires: ttl.map { now + Columns.seconds($0) })
+                    try await c.query(try PutBatcher.upsert([row]), logger: logger)
+                case .delete(let key):
+                    try await c.query("DELETE FROM plugin_kv WHERE namespace = \(namespace) AND key = \(key)", logger: logger)
+                }
+            }
+            return nil
         }
     }
 

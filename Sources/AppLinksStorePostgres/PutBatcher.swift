@@ -57,10 +57,8 @@ final class PutBatcher: Sendable {
             }
             if batch.isEmpty { return }
             // Two writes of one key in one batch: the later wins, as it would have one after the other.
-            var latest: [String: Int] = [:]
-            for (i, w) in batch.enumerated() { latest[w.put.namespace + "\u{0}" + w.put.key] = i }
-            let rows = batch.enumerated().filter { latest[$0.element.put.namespace + "\u{0}" + $0.element.put.key] == $0.offset }
-                .map(\.element.put)
+            var seen = Set<[String]>()
+            let rows = batch.reversed().map(\.put).filter { seen.insert([$0.namespace, $0.key]).inserted }
             do {
                 try await write(rows)
                 for w in batch { w.done.resume() }
