@@ -49,9 +49,7 @@ extension KVChange {
             }
             if case .put(_, _, let ttl?) = change {
                 out.append(contentsOf: #","ttl_seconds":"#.utf8)
-                // Whole seconds, rounded up: a short time to live still expires.
-                let c = ttl.components
-                out.append(contentsOf: String(max(1, c.seconds + (c.attoseconds > 0 ? 1 : 0))).utf8)
+                out.append(contentsOf: String(ttl.wholeSecondsRoundedUp).utf8)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -118,5 +116,14 @@ extension KVChange {
         case let other?: throw fail(#"unknown "op" \#(other); use require, put or delete."#)
         case nil: throw fail(#"the "op" member is missing."#)
         }
+    }
+}
+
+extension Duration {
+    /// A time to live as the host API takes it, in whole seconds where 0 means none: rounded up, at least 1, so
+    /// that a short time to live still expires.
+    public var wholeSecondsRoundedUp: Int64 {
+        let c = components
+        return max(1, c.seconds + (c.attoseconds > 0 ? 1 : 0))
     }
 }

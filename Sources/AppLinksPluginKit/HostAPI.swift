@@ -371,11 +371,7 @@ public struct HostAPI: @unchecked Sendable {
 }
 
 /// The host API takes whole seconds, where 0 means no expiry: round up, so a short TTL still expires.
-private func ttlSeconds(_ ttl: Duration?) -> Int64 {
-    guard let ttl else { return 0 }
-    let c = ttl.components
-    return max(1, c.seconds + (c.attoseconds > 0 ? 1 : 0))
-}
+private func ttlSeconds(_ ttl: Duration?) -> Int64 { ttl?.wholeSecondsRoundedUp ?? 0 }
 
 private func withKey<R>(_ key: String, _ body: (UnsafePointer<CChar>?, Int) throws -> R) rethrows -> R {
     var k = key
