@@ -108,6 +108,15 @@ struct HostAPITableTests {
             ))
         let (badRC, badBody) = Self.withOut { t.kv_batch(ctx, Array(#"{"changes":[{"op":"swap","key":"k"}]}"#.utf8), 37, $0) }
         #expect(badRC == Int32(APPLINKS_ERROR) && badBody.contains("invalid_input") && badBody.contains(#"unknown \"op\" swap"#))
+        for (request, problem) in [
+            (KVChange.jsonData(Array(repeating: .delete(key: "k"), count: KVChange.maxBatch + 1)), "at most 256 changes"),
+            (Data(#"{"changes":[{"op":"put","key":"k"}]}"#.utf8), #"a \"put\" needs \"value_base64\""#),
+            (Data(#"{"changes":[{"op":"require","key":"k","value_base64":"%%"}]}"#.utf8), "is not base64"),
+            (Data(#"{"changes":[{"op":"delete"}]}"#.utf8), #"the \"key\" member is missing"#),
+        ] {
+            let (rc, body) = Self.withOut { out in request.withUnsafeBytes { t.kv_batch(ctx, $0.baseAddress!, $0.count, out) } }
+            #expect(rc == Int32(APPLINKS_ERROR) && body.contains("invalid_input") && body.contains(problem), "\(body)")
+        }
 
         "line".withCString { t.log(ctx, 3, $0, 4) }
         #expect(t.audit(ctx, Array(#"{"action":"x"}"#.utf8), 14) == Int32(APPLINKS_OK))
