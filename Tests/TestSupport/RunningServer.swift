@@ -58,7 +58,7 @@ public final class RunningServer: LoopbackServer, @unchecked Sendable {
         }
         try process.run()
         let pid = process.processIdentifier
-        Self.running.withLock { $0.insert(pid) }
+        Self.running.withLock { _ = $0.insert(pid) }
         _ = Self.stopAtExit
         // The first line names the bound port.
         var line = Data()
