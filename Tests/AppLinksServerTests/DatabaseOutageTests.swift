@@ -66,8 +66,9 @@ extension ServerProcessTests {
                 list.status == 503 && list.body.contains("database_unavailable") && list.body.contains("127.0.0.1:\(relay.port)"), "\(list)"
             )
             #expect(list.headers.first(name: "Retry-After") == "5", "\(list.headers)")
-            // The wait is 5 s by default; the bound leaves room for a busy machine, far below the minute it took before.
-            #expect(waited < .seconds(20), "a request waited \(waited) for an absent database")
+            // The request ends at the store's own bounded wait (5 s by default), not after the pool's reconnection attempts
+            // (a minute, before the bound). The answer names that wait; how long it took on the clock depends on the machine.
+            #expect(list.body.contains("did not answer within 5 s"), "the request did not end at the bounded wait: \(list)")
             #expect(try await s.get("/healthz").status == 200, "liveness does not depend on the database")
             #expect(try await s.get("/readyz").status == 503)
             let token = try await OAuth2IncomingTests.post(
